@@ -1,0 +1,46 @@
+/* Counted collectives and collective error agreement. Every byte a solver sends goes
+ * through these wrappers, so the solver can report its communication volume. */
+#ifndef DTF_COMM_H
+#define DTF_COMM_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "dtf/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bytes this rank sent, counted with the bandwidth-optimal volume of each collective
+ * (ring / recursive halving): what an ideal MPI implementation moves, documented in
+ * docs/algorithms.md. */
+typedef struct {
+  uint64_t bytes_sent;
+  uint64_t collectives;
+} dtf_comm_stats_t;
+
+/* Sum n doubles over comm in place. */
+dtf_status dtf_allreduce_sum(MPI_Comm comm, double *buf, int64_t n, dtf_comm_stats_t *stats);
+
+/* Sum the rows of `in` (counts[q] doubles go to slice rank q) and scatter: this rank
+ * receives counts[rank] doubles in `out`. */
+dtf_status dtf_reduce_scatter_sum(MPI_Comm comm, const double *in, double *out, const int *counts,
+                                  dtf_comm_stats_t *stats);
+
+/* In-place allgatherv of doubles: rank q contributes buf[displs[q] .. +counts[q]). */
+dtf_status dtf_allgatherv_inplace(MPI_Comm comm, double *buf, const int *counts, const int *displs,
+                                  dtf_comm_stats_t *stats);
+
+/* Counted in-place allreduce of n items of any type and operation (max, min, ...). */
+dtf_status dtf_allreduce(MPI_Comm comm, void *buf, int n, MPI_Datatype type, MPI_Op op,
+                         dtf_comm_stats_t *stats);
+
+/* Agree on a status across comm: if any rank failed, every rank returns the status of
+ * the lowest failing rank and takes over its error message. Collective. */
+dtf_status dtf_agree(MPI_Comm comm, dtf_status local);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,103 @@
+/* CP decomposition: the distributed model and the ALS solver. */
+#ifndef DTF_CP_H
+#define DTF_CP_H
+
+#include <stdint.h>
+
+#include "dtf/comm.h"
+#include "dtf/factor.h"
+#include "dtf/grid.h"
+#include "dtf/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X ~ sum_r lambda_r a_r^(1) o ... o a_r^(N), factors with unit-norm columns. */
+typedef struct {
+  int nmodes;
+  int64_t dims[DTF_MAX_MODES];
+  int R;
+  double *lambda; /* R, the same on every rank */
+  dtf_factor_t factors[DTF_MAX_MODES];
+  double fit;
+  int iterations;
+} dtf_cp_model_t;
+
+/* Allocate a rank-R model on grid (zero factors, unit lambda). Free with dtf_cp_model_free. */
+dtf_status dtf_cp_model_init(const dtf_grid_t *grid, int R, dtf_cp_model_t *m);
+void dtf_cp_model_free(dtf_cp_model_t *m);
+
+/* Fit 1 - ||X - M|| / ||X|| of model m on tensor t. Collective. */
+dtf_status dtf_cp_fit(const dtf_grid_t *grid, dtf_tensor_t *t, const dtf_cp_model_t *m, double *fit);
+
+/* Factor match score in [0, 1]: mean over components, greedily matched, of the product
+ * over modes of |cosine| between columns (lambda ignored). Collective. */
+dtf_status dtf_cp_fms(const dtf_grid_t *grid, const dtf_cp_model_t *a, const dtf_cp_model_t *b,
+                      double *score);
+
+/* What the solver reports after each iteration. */
+typedef struct {
+  int iteration;       /* 1-based */
+  double fit;
+  double delta;        /* |fit - previous fit| */
+  double seconds;      /* wall time of this iteration */
+  uint64_t comm_bytes; /* bytes this rank sent in this iteration */
+} dtf_cp_progress_t;
+
+/* Called on every rank after each iteration; a nonzero return stops the solver. */
+typedef int (*dtf_cp_progress_fn)(const dtf_cp_progress_t *p, void *ctx);
+/* Warnings (called on every rank with the same text; the caller decides who prints). */
+typedef void (*dtf_log_fn)(const char *msg, void *ctx);
+
+typedef struct {
+  int rank;           /* R >= 1 */
+  int max_iters;      /* default 50 */
+  double tol;         /* stop when the fit changes by less (default 1e-4) */
+  uint64_t seed;      /* initial factors (default 0) */
+  dtf_cp_progress_fn progress;
+  dtf_log_fn log;
+  void *ctx;
+} dtf_cp_options_t;
+
+void dtf_cp_options_default(dtf_cp_options_t *o);
+
+/* The whole solver state: a checkpoint of it resumes the run. */
+typedef struct {
+  const dtf_grid_t *grid;
+  dtf_tensor_t *tensor;
+  dtf_cp_options_t opt;
+  dtf_cp_model_t model;
+  double *gram[DTF_MAX_MODES]; /* R x R Gram of each (normalised) factor */
+  uint64_t version[DTF_MAX_MODES];
+  double norm_x2;              /* ||X||^2 */
+  int iteration;
+  double fit;                  /* of the last iteration */
+  double delta;
+  int converged;
+  int warned_pinv;
+  double *fit_history;         /* max_iters entries, the first `iteration` valid */
+  dtf_comm_stats_t comm;
+  double t_mttkrp, t_comm, t_solve, t_total; /* seconds, accumulated */
+  /* workspace, allocated once */
+  double *mloc, *mown, *V, *solve_work, *packed;
+} dtf_cp_als_t;
+
+/* Prepare a CP-ALS run of t (distributed on grid) with options o; initial factors from the
+ * counter-based RNG, so every rank count starts at the same point. Collective. */
+dtf_status dtf_cp_als_init(const dtf_grid_t *grid, dtf_tensor_t *t, const dtf_cp_options_t *o,
+                           dtf_cp_als_t **out);
+
+/* One ALS sweep over all modes, updating fit and delta. Collective. */
+dtf_status dtf_cp_als_iterate(dtf_cp_als_t *s);
+
+/* Iterate until the fit changes by less than tol, max_iters, or the progress callback
+ * asks to stop. Collective. */
+dtf_status dtf_cp_als_run(dtf_cp_als_t *s);
+
+void dtf_cp_als_free(dtf_cp_als_t *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,17 @@
+/* dtf: distributed tensor factorization. Including this header gives the whole API. */
+#ifndef DTF_DTF_H
+#define DTF_DTF_H
+
+#include "dtf/comm.h"
+#include "dtf/cp.h"
+#include "dtf/factor.h"
+#include "dtf/generate.h"
+#include "dtf/grid.h"
+#include "dtf/io.h"
+#include "dtf/kernels.h"
+#include "dtf/rng.h"
+#include "dtf/status.h"
+#include "dtf/tensor.h"
+#include "dtf/version.h"
+
+#endif

@@ -1,0 +1,79 @@
+/* Node-local numerics: Khatri-Rao products, dense MTTKRP, Gram matrices and the small
+ * R x R solves. No MPI, no files. Matrices are row-major; a Khatri-Rao product over
+ * factors k..l has its rows in C order (factor k slowest). */
+#ifndef DTF_KERNELS_H
+#define DTF_KERNELS_H
+
+#include <stdint.h>
+
+#include "dtf/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* out (prod rows x R) = Khatri-Rao product of nf factors (factor[k] is rows[k] x R).
+ * nf == 0 gives a single row of ones. */
+void dtf_khatri_rao(int nf, const double *const *factors, const int64_t *rows, int R, double *out);
+
+/* Contract a dense tensor (C order, dims[0..nmodes)) with the Khatri-Rao product of the
+ * factors of modes [split, nmodes) by one GEMM: out (prod dims[0..split) x R).
+ * kr is workspace of prod dims[split..nmodes) x R doubles. */
+void dtf_dense_contract_right(int nmodes, const int64_t *dims, const double *X, int split,
+                              const double *const *factors, int R, double *kr, double *out);
+
+/* Likewise contracting modes [0, split): out (prod dims[split..nmodes) x R). */
+void dtf_dense_contract_left(int nmodes, const int64_t *dims, const double *X, int split,
+                             const double *const *factors, int R, double *kr, double *out);
+
+/* T holds a partial MTTKRP: a tensor of shape dims[0..k) with R columns per entry (R
+ * fastest). Contract every mode except `mode` with its factor column-wise:
+ * out (dims[mode] x R). factors[j] is the factor of partial mode j. work needs
+ * (prod(dims) / dims[mode] + 2) * R doubles. */
+void dtf_partial_mttv(int k, const int64_t *dims, const double *T, int mode,
+                      const double *const *factors, int R, double *work, double *out);
+
+/* The split m (1 <= m < nmodes) where the modes [0, m) and [m, nmodes) have the fewest
+ * entries together; *left and *right receive those two products. */
+int dtf_dense_split(int nmodes, const int64_t *dims, int64_t *left, int64_t *right);
+
+/* Workspace (doubles) dtf_dense_mttkrp needs for this shape, mode and rank. */
+int64_t dtf_dense_mttkrp_work(int nmodes, const int64_t *dims, int mode, int R);
+
+/* out (dims[mode] x R) = MTTKRP of a dense tensor in mode `mode`, through one GEMM on the
+ * larger side and a column-wise contraction of the rest. work: dtf_dense_mttkrp_work. */
+void dtf_dense_mttkrp(int nmodes, const int64_t *dims, const double *X, int mode,
+                      const double *const *factors, int R, double *work, double *out);
+
+/* out (prod dims entries, C order) = the full tensor
+ * sum_r prod_n A_n(i_n, r) of a CP model with unit weights. work: dtf_cp_full_work. */
+int64_t dtf_cp_full_work(int nmodes, const int64_t *dims, int R);
+void dtf_cp_full(int nmodes, const int64_t *dims, const double *const *factors, int R, double *work,
+                 double *out);
+
+/* ||M||^2 of a CP model from its weights and the R x R Grams of its factors. */
+double dtf_cp_norm2(int nmodes, int R, const double *lambda, const double *const *grams);
+
+/* G (R x R) = A^T A for A (rows x R). */
+void dtf_gram(int64_t rows, int R, const double *A, double *G);
+
+/* C (Ra x Rb) = A^T B for A (rows x Ra), B (rows x Rb). */
+void dtf_cross(int64_t rows, int Ra, const double *A, int Rb, const double *B, double *C);
+
+/* Workspace (doubles) of dtf_spd_solve for rank R. */
+int64_t dtf_spd_solve_work(int R);
+
+/* Solve X V = B in place for symmetric positive semi-definite V (R x R), B (rows x R).
+ * Cholesky; if V is not positive definite, the pseudo-inverse (eigenvalues below
+ * R * eps * max are dropped) and *used_pinv = 1. work: dtf_spd_solve_work(R) doubles.
+ * DTF_ERR_NUMERIC if V has a non-finite entry. */
+dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double *work,
+                         int *used_pinv);
+
+/* Sum of squares of n doubles, and the first non-finite position (-1 if none). */
+double dtf_sum_squares(int64_t n, const double *x, int64_t *first_nonfinite);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

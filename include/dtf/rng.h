@@ -1,0 +1,31 @@
+/* Counter-based random numbers: a value is a pure function of its key, so every rank
+ * draws the same number for the same (seed, stream, a, b) whatever the distribution. */
+#ifndef DTF_RNG_H
+#define DTF_RNG_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Streams keep the draws of different purposes independent. */
+enum {
+  DTF_STREAM_INIT = 1,        /* initial factors: a = mode, b = row * R + col */
+  DTF_STREAM_TRUTH = 2,       /* planted factors of `dtf generate` */
+  DTF_STREAM_NOISE = 3        /* additive noise of `dtf generate`: a = linear index */
+};
+
+/* 64 random bits for the key (seed, stream, a, b). */
+uint64_t dtf_rng_u64(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b);
+
+/* Uniform double in [0, 1) with 53 random bits. */
+double dtf_rng_uniform(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b);
+
+/* Standard normal draw (Box-Muller on two keyed uniforms). */
+double dtf_rng_normal(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,157 @@
+/* Dense tensors in HDF5: an N-dimensional float64 (or float32) dataset, C order. Each
+ * rank reads or writes its own hyperslab with collective transfers. */
+#include <hdf5.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtf/comm.h"
+#include "dtf/io.h"
+#include "h5util.h"
+
+static const char *class_name(H5T_class_t c) {
+  switch (c) {
+  case H5T_INTEGER: return "integer";
+  case H5T_STRING: return "string";
+  case H5T_COMPOUND: return "compound";
+  case H5T_ENUM: return "enum";
+  case H5T_BITFIELD: return "bitfield";
+  case H5T_OPAQUE: return "opaque";
+  case H5T_REFERENCE: return "reference";
+  case H5T_VLEN: return "variable-length";
+  case H5T_ARRAY: return "array";
+  case H5T_TIME: return "time";
+  default: return "non-numeric";
+  }
+}
+
+/* Open spec's dataset and check it (type, rank, shape); on success *did is open. */
+static dtf_status open_dense(hid_t fid, const dtf_spec_t *spec, hid_t *did, int *nmodes, int64_t *dims,
+                             int *elem_bytes) {
+  *did = -1;
+  if (!h5_path_exists(fid, spec->path))
+    return dtf_error(DTF_ERR_INPUT, "'%s' has no dataset '%s'", spec->file, spec->path);
+  H5O_info_t oi;
+  if (H5Oget_info_by_name(fid, spec->path, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
+    return dtf_error(DTF_ERR_INPUT, "'%s:%s' is a group, not a dataset (a dense tensor is a dataset)",
+                     spec->file, spec->path);
+  *did = H5Dopen2(fid, spec->path, H5P_DEFAULT);
+  if (*did < 0) return dtf_error(DTF_ERR_INPUT, "cannot open dataset '%s:%s'", spec->file, spec->path);
+  hid_t t = H5Dget_type(*did);
+  H5T_class_t c = H5Tget_class(t);
+  size_t sz = H5Tget_size(t);
+  H5Tclose(t);
+  if (c != H5T_FLOAT || (sz != 4 && sz != 8))
+    return dtf_error(DTF_ERR_INPUT, "dataset '%s:%s' holds %s values (%zu bytes each); dtf needs float64 or float32",
+                     spec->file, spec->path, c == H5T_FLOAT ? "floating-point" : class_name(c), sz);
+  *elem_bytes = (int)sz;
+  hid_t sp = H5Dget_space(*did);
+  int rank = H5Sget_simple_extent_ndims(sp);
+  hsize_t h[H5S_MAX_RANK];
+  if (rank > 0) H5Sget_simple_extent_dims(sp, h, NULL);
+  H5Sclose(sp);
+  if (rank < 2 || rank > DTF_MAX_MODES)
+    return dtf_error(DTF_ERR_INPUT, "dataset '%s:%s' has %d dimension%s; a tensor needs 2 to %d",
+                     spec->file, spec->path, rank, rank == 1 ? "" : "s", DTF_MAX_MODES);
+  int64_t total = 1;
+  for (int k = 0; k < rank; k++) {
+    if (h[k] == 0)
+      return dtf_error(DTF_ERR_INPUT, "dataset '%s:%s' has size 0 in mode %d: the tensor is empty",
+                       spec->file, spec->path, k + 1);
+    if (h[k] > (hsize_t)INT64_MAX / (hsize_t)total)
+      return dtf_error(DTF_ERR_INPUT, "dataset '%s:%s' has more entries than a 64-bit index can count",
+                       spec->file, spec->path);
+    dims[k] = (int64_t)h[k];
+    total *= dims[k];
+  }
+  *nmodes = rank;
+  return DTF_OK;
+}
+
+dtf_status dtf_h5_dense_info(MPI_Comm comm, const dtf_spec_t *spec, int *nmodes, int64_t *dims,
+                             int *elem_bytes) {
+  hid_t fid, did = -1;
+  dtf_status st = h5_open_read(comm, spec->file, &fid);
+  if (st) return st;
+  st = dtf_agree(comm, open_dense(fid, spec, &did, nmodes, dims, elem_bytes));
+  if (did >= 0) H5Dclose(did);
+  H5Fclose(fid);
+  return st;
+}
+
+static void block_space(const dtf_grid_t *g, hid_t *fspace, hid_t *mspace, hid_t did) {
+  hsize_t start[DTF_MAX_MODES], count[DTF_MAX_MODES];
+  for (int k = 0; k < g->nmodes; k++) {
+    start[k] = (hsize_t)g->start[k];
+    count[k] = (hsize_t)g->len[k];
+  }
+  *fspace = H5Dget_space(did);
+  H5Sselect_hyperslab(*fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+  *mspace = H5Screate_simple(g->nmodes, count, NULL);
+}
+
+dtf_status dtf_h5_dense_read(const dtf_grid_t *g, const dtf_spec_t *spec, double **local) {
+  *local = NULL;
+  hid_t fid, did = -1;
+  int nmodes, eb;
+  int64_t dims[DTF_MAX_MODES];
+  dtf_status st = h5_open_read(g->comm, spec->file, &fid);
+  if (st) return st;
+  st = open_dense(fid, spec, &did, &nmodes, dims, &eb);
+  if (!st && (nmodes != g->nmodes || memcmp(dims, g->dims, (size_t)nmodes * sizeof(int64_t))))
+    st = dtf_error(DTF_ERR_INPUT, "dataset '%s:%s' changed shape while being read", spec->file, spec->path);
+  int64_t n = 1;
+  for (int k = 0; k < g->nmodes; k++) n *= g->len[k];
+  double *buf = NULL;
+  if (!st && !(buf = malloc((size_t)n * sizeof(double))))
+    st = dtf_error(DTF_ERR_INPUT, "out of memory reading a %.1f MiB block of '%s:%s'",
+                   (double)n * 8 / 1048576.0, spec->file, spec->path);
+  st = dtf_agree(g->comm, st);
+  if (!st) {
+    hid_t fs, ms, dxpl = h5_dxpl_collective();
+    block_space(g, &fs, &ms, did);
+    if (H5Dread(did, H5T_NATIVE_DOUBLE, ms, fs, dxpl, buf) < 0)
+      st = dtf_error(DTF_ERR_INPUT, "reading '%s:%s' failed (file truncated or damaged?)", spec->file, spec->path);
+    H5Sclose(fs);
+    H5Sclose(ms);
+    H5Pclose(dxpl);
+    st = dtf_agree(g->comm, st);
+  }
+  if (did >= 0) H5Dclose(did);
+  H5Fclose(fid);
+  if (st) {
+    free(buf);
+    return st;
+  }
+  *local = buf;
+  return DTF_OK;
+}
+
+dtf_status dtf_h5_dense_write(const dtf_grid_t *g, const dtf_spec_t *spec, const double *local) {
+  char tmp[4200];
+  hid_t fid;
+  dtf_status st = h5_create_tmp(g->comm, spec->file, tmp, &fid);
+  if (st) return st;
+  hsize_t dims[DTF_MAX_MODES];
+  for (int k = 0; k < g->nmodes; k++) dims[k] = (hsize_t)g->dims[k];
+  hid_t sp = H5Screate_simple(g->nmodes, dims, NULL);
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  hid_t did = H5Dcreate2(fid, spec->path, H5T_IEEE_F64LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  H5Pclose(lcpl);
+  H5Sclose(sp);
+  if (did < 0) st = dtf_error(DTF_ERR_OUTPUT, "cannot create dataset '%s' in '%s'", spec->path, spec->file);
+  st = dtf_agree(g->comm, st);
+  if (!st) {
+    hid_t fs, ms, dxpl = h5_dxpl_collective();
+    block_space(g, &fs, &ms, did);
+    if (H5Dwrite(did, H5T_NATIVE_DOUBLE, ms, fs, dxpl, local) < 0)
+      st = dtf_error(DTF_ERR_OUTPUT, "writing '%s:%s' failed (disk full?)", spec->file, spec->path);
+    H5Sclose(fs);
+    H5Sclose(ms);
+    H5Pclose(dxpl);
+  }
+  if (did >= 0) H5Dclose(did);
+  return h5_commit(g->comm, fid, tmp, spec->file, st);
+}

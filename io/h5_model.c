@@ -1,0 +1,180 @@
+/* CP model files: attributes model, dims, rank, fit, iterations, dtf_version on the root
+ * group; datasets lambda [R] and factor_n [I_n][R] (docs/formats.md). */
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtf/comm.h"
+#include "dtf/io.h"
+#include "dtf/version.h"
+#include "h5util.h"
+
+/* Write rows [row0, row0 + nrows) of a rows x R dataset (nrows may be 0). */
+static int write_rows(hid_t fid, const char *name, int64_t rows, int R, int64_t row0, int64_t nrows,
+                      const double *data) {
+  hsize_t dims[2] = {(hsize_t)rows, (hsize_t)R}, start[2] = {(hsize_t)row0, 0},
+          count[2] = {(hsize_t)nrows, (hsize_t)R};
+  hid_t sp = H5Screate_simple(2, dims, NULL);
+  hid_t did = H5Dcreate2(fid, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (did < 0) {
+    H5Sclose(sp);
+    return -1;
+  }
+  hid_t ms = H5Screate_simple(2, count, NULL);
+  if (nrows > 0)
+    H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, count, NULL);
+  else {
+    H5Sselect_none(sp);
+    H5Sselect_none(ms);
+  }
+  hid_t dxpl = h5_dxpl_collective();
+  int rc = H5Dwrite(did, H5T_NATIVE_DOUBLE, ms, sp, dxpl, data) < 0 ? -1 : 0;
+  H5Pclose(dxpl);
+  H5Sclose(ms);
+  H5Sclose(sp);
+  H5Dclose(did);
+  return rc;
+}
+
+dtf_status dtf_h5_cp_write(const dtf_grid_t *g, const char *file, const dtf_cp_model_t *m) {
+  char tmp[4200];
+  hid_t fid;
+  dtf_status st = h5_create_tmp(g->comm, file, tmp, &fid);
+  if (st) return st;
+  int bad = 0;
+  bad |= h5_attr_string(fid, "model", "cp");
+  bad |= h5_attr_uint64_array(fid, "dims", m->dims, m->nmodes);
+  bad |= h5_attr_int64(fid, "rank", m->R);
+  bad |= h5_attr_double(fid, "fit", m->fit);
+  bad |= h5_attr_int64(fid, "iterations", m->iterations);
+  bad |= h5_attr_string(fid, "dtf_version", DTF_VERSION);
+  /* lambda is identical everywhere: rank 0 writes it, the others select nothing */
+  bad |= write_rows(fid, "lambda", m->R, 1, 0, g->rank == 0 ? m->R : 0, m->lambda);
+  for (int n = 0; n < m->nmodes && !bad; n++) {
+    char name[32];
+    snprintf(name, sizeof name, "factor_%d", n);
+    const dtf_factor_t *f = &m->factors[n];
+    bad |= write_rows(fid, name, f->rows, m->R, f->own_start, f->own_len, dtf_factor_owned(f));
+  }
+  if (bad) st = dtf_error(DTF_ERR_OUTPUT, "writing the model to '%s' failed (disk full?)", file);
+  return h5_commit(g->comm, fid, tmp, file, st);
+}
+
+static int read_attr(hid_t fid, const char *name, hid_t mtype, void *buf, int want_n) {
+  if (H5Aexists(fid, name) <= 0) return -1;
+  hid_t a = H5Aopen(fid, name, H5P_DEFAULT);
+  hid_t sp = H5Aget_space(a);
+  hssize_t n = H5Sget_simple_extent_npoints(sp);
+  int rc = (n == want_n && H5Aread(a, mtype, buf) >= 0) ? 0 : -1;
+  H5Sclose(sp);
+  H5Aclose(a);
+  return rc;
+}
+
+static dtf_status read_info(hid_t fid, const char *file, int *nmodes, int64_t *dims, int *R) {
+  char model[16] = "";
+  if (H5Aexists(fid, "model") > 0) {
+    hid_t a = H5Aopen(fid, "model", H5P_DEFAULT);
+    hid_t t = H5Aget_type(a);
+    if (H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t) && H5Tget_size(t) < sizeof model) {
+      hid_t mt = H5Tcopy(H5T_C_S1);
+      H5Tset_size(mt, sizeof model);
+      H5Aread(a, mt, model);
+      H5Tclose(mt);
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+  }
+  if (strcmp(model, "cp") != 0)
+    return dtf_error(DTF_ERR_INPUT, "'%s' is not a CP model file (root attribute model=\"cp\" missing)", file);
+  int64_t r;
+  if (read_attr(fid, "rank", H5T_NATIVE_INT64, &r, 1) || r < 1 || r > 1000000)
+    return dtf_error(DTF_ERR_INPUT, "'%s': attribute 'rank' is missing or invalid", file);
+  *R = (int)r;
+  if (H5Aexists(fid, "dims") <= 0)
+    return dtf_error(DTF_ERR_INPUT, "'%s': attribute 'dims' is missing", file);
+  hid_t a = H5Aopen(fid, "dims", H5P_DEFAULT);
+  hid_t sp = H5Aget_space(a);
+  hssize_t n = H5Sget_simple_extent_npoints(sp);
+  H5Sclose(sp);
+  H5Aclose(a);
+  uint64_t u[DTF_MAX_MODES];
+  if (n < 2 || n > DTF_MAX_MODES || read_attr(fid, "dims", H5T_NATIVE_UINT64, u, (int)n))
+    return dtf_error(DTF_ERR_INPUT, "'%s': attribute 'dims' must list 2 to %d sizes", file, DTF_MAX_MODES);
+  *nmodes = (int)n;
+  for (int k = 0; k < n; k++) dims[k] = (int64_t)u[k];
+  return DTF_OK;
+}
+
+dtf_status dtf_h5_cp_info(MPI_Comm comm, const char *file, int *nmodes, int64_t *dims, int *R) {
+  hid_t fid;
+  dtf_status st = h5_open_read(comm, file, &fid);
+  if (st) return st;
+  st = dtf_agree(comm, read_info(fid, file, nmodes, dims, R));
+  H5Fclose(fid);
+  return st;
+}
+
+/* Read rows [row0, row0 + nrows) of dataset name, which must be rows x R. */
+static dtf_status read_rows(hid_t fid, const char *file, const char *name, int64_t rows, int R, int64_t row0,
+                            int64_t nrows, double *out) {
+  hid_t did = H5Lexists(fid, name, H5P_DEFAULT) > 0 ? H5Dopen2(fid, name, H5P_DEFAULT) : -1;
+  if (did < 0) return dtf_error(DTF_ERR_INPUT, "'%s' has no dataset '%s'", file, name);
+  hid_t sp = H5Dget_space(did);
+  hsize_t d[2] = {0, 0};
+  int nd = H5Sget_simple_extent_ndims(sp);
+  if (nd >= 1 && nd <= 2) H5Sget_simple_extent_dims(sp, d, NULL);
+  if (nd == 1) d[1] = 1;
+  dtf_status st = DTF_OK;
+  if (nd < 1 || nd > 2 || d[0] != (hsize_t)rows || d[1] != (hsize_t)R)
+    st = dtf_error(DTF_ERR_INPUT, "'%s:/%s' should be %lld x %d", file, name, (long long)rows, R);
+  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)R};
+  hid_t ms = H5Screate_simple(2, count, NULL);
+  if (!st) {
+    if (nd == 1) {
+      H5Sclose(ms);
+      ms = H5Screate_simple(1, count, NULL);
+    }
+    if (nrows > 0)
+      H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, count, NULL);
+    else {
+      H5Sselect_none(sp);
+      H5Sselect_none(ms);
+    }
+    if (H5Dread(did, H5T_NATIVE_DOUBLE, ms, sp, H5P_DEFAULT, out) < 0)
+      st = dtf_error(DTF_ERR_INPUT, "reading '%s:/%s' failed", file, name);
+  }
+  H5Sclose(ms);
+  H5Sclose(sp);
+  H5Dclose(did);
+  return st;
+}
+
+dtf_status dtf_h5_cp_read(const dtf_grid_t *g, const char *file, dtf_cp_model_t *m) {
+  hid_t fid;
+  dtf_status st = h5_open_read(g->comm, file, &fid);
+  if (st) return st;
+  int nmodes, R;
+  int64_t dims[DTF_MAX_MODES];
+  st = read_info(fid, file, &nmodes, dims, &R);
+  if (!st && (nmodes != m->nmodes || R != m->R || memcmp(dims, m->dims, (size_t)nmodes * sizeof(int64_t))))
+    st = dtf_error(DTF_ERR_INPUT, "'%s' does not match the model it is read into", file);
+  if (!st) st = read_rows(fid, file, "lambda", R, 1, 0, R, m->lambda);
+  for (int n = 0; n < nmodes && !st; n++) {
+    char name[32];
+    snprintf(name, sizeof name, "factor_%d", n);
+    const dtf_factor_t *f = &m->factors[n];
+    st = read_rows(fid, file, name, f->rows, R, f->block_start, f->block_len, f->block);
+  }
+  if (!st) {
+    double fit = 0;
+    int64_t it = 0;
+    read_attr(fid, "fit", H5T_NATIVE_DOUBLE, &fit, 1);
+    read_attr(fid, "iterations", H5T_NATIVE_INT64, &it, 1);
+    m->fit = fit;
+    m->iterations = (int)it;
+  }
+  H5Fclose(fid);
+  return dtf_agree(g->comm, st);
+}

@@ -1,0 +1,32 @@
+/* Shared parallel-HDF5 plumbing for io/: collective open/create, atomic commit. */
+#ifndef DTF_IO_H5UTIL_H
+#define DTF_IO_H5UTIL_H
+
+#include <hdf5.h>
+#include <mpi.h>
+
+#include "dtf/status.h"
+
+/* Open `file` read-only with the MPI-IO driver. Names the file in every error. */
+dtf_status h5_open_read(MPI_Comm comm, const char *file, hid_t *fid);
+
+/* Create `file`'s temporary sibling (name in tmp, 4200 bytes) for writing. */
+dtf_status h5_create_tmp(MPI_Comm comm, const char *file, char *tmp, hid_t *fid);
+
+/* Close fid; if st is DTF_OK rename tmp to file, else remove tmp. Returns the agreed
+ * status (DTF_ERR_OUTPUT if closing or renaming failed). */
+dtf_status h5_commit(MPI_Comm comm, hid_t fid, const char *tmp, const char *file, dtf_status st);
+
+/* Collective-transfer property list (close with H5Pclose). */
+hid_t h5_dxpl_collective(void);
+
+/* Does the object path (like /a/b/c) exist in fid? Every component is checked. */
+int h5_path_exists(hid_t fid, const char *path);
+
+/* Write a scalar or 1-D attribute on loc; 0 on success. */
+int h5_attr_string(hid_t loc, const char *name, const char *value);
+int h5_attr_double(hid_t loc, const char *name, double value);
+int h5_attr_int64(hid_t loc, const char *name, int64_t value);
+int h5_attr_uint64_array(hid_t loc, const char *name, const int64_t *v, int n);
+
+#endif

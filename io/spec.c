@@ -1,0 +1,46 @@
+/* Input specs ("file.h5:/path") and early checks on output paths. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dtf/comm.h"
+#include "dtf/io.h"
+
+dtf_status dtf_spec_parse(const char *text, const char *default_path, dtf_spec_t *out) {
+  memset(out, 0, sizeof *out);
+  if (!text || !*text) return dtf_error(DTF_ERR_USAGE, "empty input or output name");
+  const char *sep = strstr(text, ":/");
+  size_t flen = sep ? (size_t)(sep - text) : strlen(text);
+  const char *path = sep ? sep + 1 : default_path;
+  if (flen == 0) return dtf_error(DTF_ERR_USAGE, "'%s' names no file before ':'", text);
+  if (flen >= sizeof out->file || strlen(path) >= sizeof out->path)
+    return dtf_error(DTF_ERR_USAGE, "'%s' is too long", text);
+  memcpy(out->file, text, flen);
+  snprintf(out->path, sizeof out->path, "%s", path);
+  return DTF_OK;
+}
+
+dtf_status dtf_check_writable(MPI_Comm comm, const char *file) {
+  int me;
+  MPI_Comm_rank(comm, &me);
+  dtf_status st = DTF_OK;
+  if (me == 0) {
+    struct stat sb;
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", file);
+    const char *dir = dirname(copy);
+    if (stat(file, &sb) == 0 && S_ISDIR(sb.st_mode))
+      st = dtf_error(DTF_ERR_OUTPUT, "cannot write '%s': it is a directory", file);
+    else if (stat(dir, &sb) != 0)
+      st = dtf_error(DTF_ERR_OUTPUT, "cannot write '%s': directory '%s' does not exist", file, dir);
+    else if (!S_ISDIR(sb.st_mode))
+      st = dtf_error(DTF_ERR_OUTPUT, "cannot write '%s': '%s' is not a directory", file, dir);
+    else if (access(dir, W_OK) != 0)
+      st = dtf_error(DTF_ERR_OUTPUT, "cannot write '%s': directory '%s' is not writable (%s)", file, dir,
+                     strerror(errno));
+  }
+  return dtf_agree(comm, st);
+}

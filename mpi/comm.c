@@ -1,0 +1,95 @@
+/* Counted collectives and collective error agreement. */
+#include "dtf/comm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void count(dtf_comm_stats_t *stats, uint64_t bytes) {
+  if (stats) {
+    stats->bytes_sent += bytes;
+    stats->collectives += 1;
+  }
+}
+
+static dtf_status mpi_fail(int rc, const char *what) {
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  return dtf_error(DTF_ERR_NUMERIC, "MPI %s failed: %s", what, text);
+}
+
+dtf_status dtf_allreduce_sum(MPI_Comm comm, double *buf, int64_t n, dtf_comm_stats_t *stats) {
+  int p;
+  MPI_Comm_size(comm, &p);
+  if (p == 1 || n == 0) return DTF_OK;
+  if (n > INT32_MAX) return dtf_error(DTF_ERR_INPUT, "allreduce of %lld doubles is too large", (long long)n);
+  int rc = MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, comm);
+  if (rc != MPI_SUCCESS) return mpi_fail(rc, "Allreduce");
+  /* reduce-scatter + allgather: 2 (p-1)/p n doubles */
+  count(stats, (uint64_t)(2.0 * (double)(p - 1) / p * (double)n * sizeof(double)));
+  return DTF_OK;
+}
+
+dtf_status dtf_allreduce(MPI_Comm comm, void *buf, int n, MPI_Datatype type, MPI_Op op,
+                         dtf_comm_stats_t *stats) {
+  int p, size;
+  MPI_Comm_size(comm, &p);
+  if (p == 1 || n == 0) return DTF_OK;
+  int rc = MPI_Allreduce(MPI_IN_PLACE, buf, n, type, op, comm);
+  if (rc != MPI_SUCCESS) return mpi_fail(rc, "Allreduce");
+  MPI_Type_size(type, &size);
+  count(stats, (uint64_t)(2.0 * (double)(p - 1) / p * (double)n * size));
+  return DTF_OK;
+}
+
+dtf_status dtf_reduce_scatter_sum(MPI_Comm comm, const double *in, double *out, const int *counts,
+                                  dtf_comm_stats_t *stats) {
+  int p, me;
+  MPI_Comm_size(comm, &p);
+  MPI_Comm_rank(comm, &me);
+  if (p == 1) {
+    if (out != in) memcpy(out, in, (size_t)counts[0] * sizeof(double));
+    return DTF_OK;
+  }
+  int rc = MPI_Reduce_scatter(in, out, counts, MPI_DOUBLE, MPI_SUM, comm);
+  if (rc != MPI_SUCCESS) return mpi_fail(rc, "Reduce_scatter");
+  int64_t total = 0;
+  for (int q = 0; q < p; q++) total += counts[q];
+  /* every rank sends everything but its own part once */
+  count(stats, (uint64_t)(total - counts[me]) * sizeof(double));
+  return DTF_OK;
+}
+
+dtf_status dtf_allgatherv_inplace(MPI_Comm comm, double *buf, const int *counts, const int *displs,
+                                  dtf_comm_stats_t *stats) {
+  int p, me;
+  MPI_Comm_size(comm, &p);
+  MPI_Comm_rank(comm, &me);
+  if (p == 1) return DTF_OK;
+  int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, MPI_DOUBLE, comm);
+  if (rc != MPI_SUCCESS) return mpi_fail(rc, "Allgatherv");
+  int64_t total = 0;
+  for (int q = 0; q < p; q++) total += counts[q];
+  /* ring: every rank forwards all parts but one */
+  count(stats, (uint64_t)(total - counts[(me + 1) % p]) * sizeof(double));
+  return DTF_OK;
+}
+
+dtf_status dtf_agree(MPI_Comm comm, dtf_status local) {
+  int p, me;
+  MPI_Comm_size(comm, &p);
+  MPI_Comm_rank(comm, &me);
+  int in[2] = {local != DTF_OK ? me : p, (int)local}, first;
+  MPI_Allreduce(&in[0], &first, 1, MPI_INT, MPI_MIN, comm);
+  if (first == p) return DTF_OK;
+  char msg[2048];
+  int code = (int)local;
+  if (me == first) {
+    strncpy(msg, dtf_error_message(), sizeof msg - 1);
+    msg[sizeof msg - 1] = '\0';
+  }
+  MPI_Bcast(&code, 1, MPI_INT, first, comm);
+  MPI_Bcast(msg, sizeof msg, MPI_CHAR, first, comm);
+  if (me != first) dtf_error_set_message(msg);
+  return (dtf_status)code;
+}

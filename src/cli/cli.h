@@ -1,0 +1,56 @@
+/* What the dtf subcommands share: option parsing, messages, loading, summaries. */
+#ifndef DTF_CLI_H
+#define DTF_CLI_H
+
+#include <stdint.h>
+
+#include "dtf/dtf.h"
+
+typedef struct {
+  const char *cmd;  /* "cp", "generate", ... */
+  int rank, size;   /* in MPI_COMM_WORLD */
+  int quiet;
+  const char *json; /* --json FILE or NULL */
+  double t_start;
+} cli_t;
+
+/* Subcommands: each returns the process exit code. */
+int cli_generate(cli_t *c, int argc, char **argv);
+int cli_cp(cli_t *c, int argc, char **argv);
+int cli_info(cli_t *c, int argc, char **argv);
+int cli_eval(cli_t *c, int argc, char **argv);
+
+/* Print (rank 0) "dtf CMD: error: <last message>" and return st as the exit code. */
+int cli_fail(const cli_t *c, dtf_status st);
+/* Print a usage error with a pointer to --help; returns DTF_ERR_USAGE. */
+int cli_usage(const cli_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Rank 0 prints to stderr unless --quiet. */
+void cli_progress(const cli_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Rank 0 prints the result to stdout. */
+void cli_result(const cli_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Strict number parsing; 0 on success. */
+int cli_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
+int cli_double(const char *s, double *out);
+/* "300x200x100" -> dims; returns the number of modes, or -1. */
+int cli_dims(const char *s, int64_t *dims);
+
+/* Report an unknown or incomplete option the way getopt_long saw it. */
+int cli_bad_option(const cli_t *c, int opt, char **argv);
+
+/* Read a dense tensor spec onto a grid (given as "AxB.." text or NULL for automatic).
+ * If finite, refuse NaN/Inf. */
+dtf_status cli_load_dense(const cli_t *c, const char *spec_text, const char *grid_text, int finite,
+                          dtf_spec_t *spec, dtf_grid_t **grid, dtf_tensor_t **tensor, int *elem_bytes);
+
+/* Start a JSON summary with the keys every command shares. */
+dtf_json_t *cli_json_begin(const cli_t *c, const dtf_grid_t *g);
+/* Add time_total_s and peak_rss_bytes_max (collective), then write on rank 0. */
+dtf_status cli_json_end(const cli_t *c, dtf_json_t *j);
+
+/* "123.4 MB" style */
+void cli_bytes(double bytes, char *buf, int size);
+/* "300x200x100" */
+void cli_format_dims(int n, const int64_t *dims, char *buf, int size);
+
+#endif

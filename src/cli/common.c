@@ -1,0 +1,172 @@
+/* Helpers shared by the dtf subcommands. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli.h"
+#include "timer.h"
+
+int cli_fail(const cli_t *c, dtf_status st) {
+  if (c->rank == 0) fprintf(stderr, "dtf %s: error: %s\n", c->cmd, dtf_error_message());
+  return (int)st;
+}
+
+int cli_usage(const cli_t *c, const char *fmt, ...) {
+  if (c->rank == 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "dtf %s: ", c->cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'dtf %s --help'.\n", c->cmd);
+    va_end(ap);
+  }
+  return DTF_ERR_USAGE;
+}
+
+void cli_progress(const cli_t *c, const char *fmt, ...) {
+  if (c->rank != 0 || c->quiet) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fflush(stderr);
+}
+
+void cli_result(const cli_t *c, const char *fmt, ...) {
+  if (c->rank != 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stdout, fmt, ap);
+  va_end(ap);
+  fflush(stdout);
+}
+
+int cli_int(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (end == s || *end || errno || v < lo || v > hi) return -1;
+  *out = v;
+  return 0;
+}
+
+int cli_double(const char *s, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || *end || errno || !isfinite(v)) return -1;
+  *out = v;
+  return 0;
+}
+
+int cli_dims(const char *s, int64_t *dims) {
+  int n = 0;
+  const char *p = s;
+  while (*p) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(p, &end, 10);
+    if (end == p || errno || v < 1 || n == DTF_MAX_MODES) return -1;
+    dims[n++] = v;
+    p = end;
+    if (*p == 'x' || *p == 'X') {
+      p++;
+      if (!*p) return -1;
+    } else if (*p)
+      return -1;
+  }
+  return n;
+}
+
+int cli_bad_option(const cli_t *c, int opt, char **argv) {
+  extern int optind, optopt;
+  const char *word = argv[optind - 1];
+  if (opt == ':') return cli_usage(c, "option '%s' needs a value", word);
+  if (optopt) return cli_usage(c, "unknown option '-%c'", optopt);
+  return cli_usage(c, "unknown option '%s'", word);
+}
+
+void cli_bytes(double b, char *buf, int size) {
+  const char *unit[] = {"B", "kB", "MB", "GB", "TB"};
+  int u = 0;
+  while (b >= 1000 && u < 4) {
+    b /= 1000;
+    u++;
+  }
+  snprintf(buf, (size_t)size, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
+}
+
+void cli_format_dims(int n, const int64_t *dims, char *buf, int size) {
+  int used = 0;
+  buf[0] = '\0';
+  for (int k = 0; k < n && used < size; k++)
+    used += snprintf(buf + used, (size_t)(size - used), k ? "x%lld" : "%lld", (long long)dims[k]);
+}
+
+dtf_status cli_load_dense(const cli_t *c, const char *spec_text, const char *grid_text, int finite,
+                          dtf_spec_t *spec, dtf_grid_t **grid, dtf_tensor_t **tensor, int *elem_bytes) {
+  *grid = NULL;
+  *tensor = NULL;
+  dtf_status st = dtf_spec_parse(spec_text, "/X", spec);
+  int nmodes = 0;
+  int64_t dims[DTF_MAX_MODES];
+  if (!st) st = dtf_h5_dense_info(MPI_COMM_WORLD, spec, &nmodes, dims, elem_bytes);
+  int pd[DTF_MAX_MODES];
+  if (!st && grid_text) st = dtf_grid_parse(grid_text, nmodes, pd);
+  if (!st) st = dtf_grid_create(MPI_COMM_WORLD, nmodes, dims, grid_text ? pd : NULL, grid);
+  if (st) return st;
+  double *local = NULL;
+  double t0 = dtf_now();
+  st = dtf_h5_dense_read(*grid, spec, &local);
+  char what[5200];
+  snprintf(what, sizeof what, "'%s:%s'", spec->file, spec->path);
+  if (!st && finite) st = dtf_dense_require_finite(*grid, local, what);
+  if (!st) st = dtf_dense_tensor_wrap(nmodes, (*grid)->len, local, tensor);
+  if (st) {
+    free(local);
+    dtf_grid_free(*grid);
+    *grid = NULL;
+    return st;
+  }
+  double bytes = (double)*elem_bytes;
+  for (int k = 0; k < nmodes; k++) bytes *= (double)dims[k];
+  char b[32], d[128], gt[64];
+  cli_bytes(bytes, b, sizeof b);
+  cli_format_dims(nmodes, dims, d, sizeof d);
+  dtf_grid_format(*grid, gt, sizeof gt);
+  cli_progress(c, "read %s: %s float%d (%s) in %.2f s on %d rank%s, grid %s\n", what, d, *elem_bytes * 8, b,
+               dtf_now() - t0, c->size, c->size == 1 ? "" : "s", gt);
+  return DTF_OK;
+}
+
+dtf_json_t *cli_json_begin(const cli_t *c, const dtf_grid_t *g) {
+  if (!c->json) return NULL;
+  dtf_json_t *j = dtf_json_new();
+  dtf_json_string(j, "command", c->cmd);
+  dtf_json_string(j, "dtf_version", DTF_VERSION);
+  dtf_json_int(j, "ranks", c->size);
+  if (g) {
+    int64_t pd[DTF_MAX_MODES];
+    for (int n = 0; n < g->nmodes; n++) pd[n] = g->pdims[n];
+    dtf_json_int_array(j, "grid", pd, g->nmodes);
+    dtf_json_int_array(j, "dims", g->dims, g->nmodes);
+  }
+  return j;
+}
+
+dtf_status cli_json_end(const cli_t *c, dtf_json_t *j) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  uint64_t rss = (uint64_t)ru.ru_maxrss * 1024;
+  dtf_allreduce(MPI_COMM_WORLD, &rss, 1, MPI_UINT64_T, MPI_MAX, NULL);
+  if (!c->json) return DTF_OK;
+  dtf_json_number(j, "time_total_s", dtf_now() - c->t_start);
+  dtf_json_int(j, "peak_rss_bytes_max", (int64_t)rss);
+  dtf_status st = c->rank == 0 ? dtf_json_write(j, c->json) : DTF_OK;
+  dtf_json_free(j);
+  return dtf_agree(MPI_COMM_WORLD, st);
+}

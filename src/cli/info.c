@@ -1,0 +1,111 @@
+/* dtf info: what a tensor or model file holds. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *help =
+    "usage: mpirun -np N dtf info INPUT [options]\n"
+    "\n"
+    "For a dense tensor (file.h5:/dataset; file.h5 alone means file.h5:/X): shape, type,\n"
+    "size, and statistics read in parallel (norm, min, max, mean, non-finite entries).\n"
+    "For a model file written by dtf (file.h5 with no dataset): its attributes.\n"
+    "\n"
+    "      --json FILE       write a machine-readable summary\n"
+    "  -h, --help            this text\n";
+
+static int model_info(cli_t *c, const char *file) {
+  int n, R;
+  int64_t dims[DTF_MAX_MODES];
+  dtf_status st = dtf_h5_cp_info(MPI_COMM_WORLD, file, &n, dims, &R);
+  if (st) return -1;
+  char d[128];
+  cli_format_dims(n, dims, d, sizeof d);
+  cli_result(c, "%s: CP model, dims %s, rank %d\n", file, d, R);
+  dtf_json_t *j = cli_json_begin(c, NULL);
+  if (j) {
+    dtf_json_string(j, "input", file);
+    dtf_json_string(j, "model", "cp");
+    dtf_json_int_array(j, "dims", dims, n);
+    dtf_json_int(j, "rank", R);
+  }
+  st = cli_json_end(c, j);
+  return st ? cli_fail(c, st) : 0;
+}
+
+int cli_info(cli_t *c, int argc, char **argv) {
+  static const struct option opts[] = {
+      {"json", required_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  int opt;
+  opterr = 0;
+  optind = 1;
+  while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    switch (opt) {
+    case 'j': c->json = optarg; break;
+    case 'h':
+      if (c->rank == 0) fputs(help, stdout);
+      return 0;
+    default: return cli_bad_option(c, opt, argv);
+    }
+  }
+  if (argc - optind != 1) return cli_usage(c, "expected one INPUT");
+  const char *input = argv[optind];
+  c->quiet = 1;
+  dtf_status st = c->json ? dtf_check_writable(MPI_COMM_WORLD, c->json) : DTF_OK;
+  if (st) return cli_fail(c, st);
+  /* a bare file name may be a model file */
+  if (!strstr(input, ":/")) {
+    int rc = model_info(c, input);
+    if (rc >= 0) return rc;
+  }
+  dtf_spec_t spec;
+  dtf_grid_t *g;
+  dtf_tensor_t *t;
+  int eb;
+  st = cli_load_dense(c, input, NULL, 0, &spec, &g, &t, &eb);
+  if (st) return cli_fail(c, st);
+  const double *x = dtf_dense_tensor_data(t);
+  int64_t n = 1;
+  for (int k = 0; k < g->nmodes; k++) n *= g->len[k];
+  double sums[3] = {0, 0, 0}, mm[2] = {INFINITY, INFINITY}; /* ss, sum, nonfinite; min, -max */
+  for (int64_t i = 0; i < n; i++) {
+    if (!isfinite(x[i])) {
+      sums[2] += 1;
+      continue;
+    }
+    sums[0] += x[i] * x[i];
+    sums[1] += x[i];
+    if (x[i] < mm[0]) mm[0] = x[i];
+    if (-x[i] < mm[1]) mm[1] = -x[i];
+  }
+  dtf_allreduce_sum(g->comm, sums, 3, NULL);
+  dtf_allreduce(g->comm, mm, 2, MPI_DOUBLE, MPI_MIN, NULL);
+  double total = 1;
+  for (int k = 0; k < g->nmodes; k++) total *= (double)g->dims[k];
+  char d[128], b[32];
+  cli_format_dims(g->nmodes, g->dims, d, sizeof d);
+  cli_bytes(total * eb, b, sizeof b);
+  double finite = total - sums[2];
+  cli_result(c,
+             "%s:%s: dense float%d, dims %s, %.0f entries (%s)\n"
+             "norm %.6g  min %.6g  max %.6g  mean %.6g  non-finite %.0f\n",
+             spec.file, spec.path, eb * 8, d, total, b, sqrt(sums[0]), mm[0], -mm[1],
+             finite > 0 ? sums[1] / finite : NAN, sums[2]);
+  dtf_json_t *j = cli_json_begin(c, g);
+  if (j) {
+    dtf_json_string(j, "input", input);
+    dtf_json_string(j, "tensor", "dense");
+    dtf_json_int(j, "element_bytes", eb);
+    dtf_json_number(j, "entries", total);
+    dtf_json_number(j, "norm", sqrt(sums[0]));
+    dtf_json_number(j, "min", mm[0]);
+    dtf_json_number(j, "max", -mm[1]);
+    dtf_json_number(j, "nonfinite", sums[2]);
+  }
+  st = cli_json_end(c, j);
+  dtf_tensor_free(t);
+  dtf_grid_free(g);
+  return st ? cli_fail(c, st) : 0;
+}

@@ -1,0 +1,24 @@
+/* The one place dtf reaches BLAS and LAPACK: thin row-major wrappers. */
+#ifndef DTF_KERNELS_BLAS_H
+#define DTF_KERNELS_BLAS_H
+
+#include <stdint.h>
+
+/* C (m x n) = alpha op(A) op(B) + beta C, row-major; ta/tb nonzero transpose. */
+void blas_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A,
+               int64_t lda, const double *B, int64_t ldb, double beta, double *C, int64_t ldc);
+
+/* C (n x n, full) = A^T A for A (k x n) row-major. */
+void blas_gram(int64_t k, int64_t n, const double *A, double *C);
+
+/* Cholesky factorisation of a symmetric n x n matrix in place; returns LAPACK's info. */
+int lapack_cholesky(int n, double *A);
+
+/* Solve with a Cholesky factor: B holds nrhs right-hand sides of length n, contiguous. */
+int lapack_cholesky_solve(int n, const double *L, int64_t nrhs, double *B);
+
+/* Eigen-decomposition of a symmetric n x n matrix: A becomes the eigenvectors (one per
+ * contiguous n-vector), w the eigenvalues ascending. work of lwork doubles. */
+int lapack_symmetric_eigen(int n, double *A, double *w, double *work, int lwork);
+
+#endif

@@ -1,0 +1,68 @@
+/* Gram matrices and the R x R normal-equation solves of ALS. */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "blas.h"
+#include "dtf/kernels.h"
+
+void dtf_gram(int64_t rows, int R, const double *A, double *G) { blas_gram(rows, R, A, G); }
+
+void dtf_cross(int64_t rows, int Ra, const double *A, int Rb, const double *B, double *C) {
+  blas_gemm(1, 0, Ra, Rb, rows, 1.0, A, Ra, B, Rb, 0.0, C, Rb);
+}
+
+double dtf_sum_squares(int64_t n, const double *x, int64_t *first_nonfinite) {
+  double s = 0.0;
+  *first_nonfinite = -1;
+  for (int64_t i = 0; i < n; i++) {
+    if (!isfinite(x[i])) {
+      *first_nonfinite = i;
+      break;
+    }
+    s += x[i] * x[i];
+  }
+  return s;
+}
+
+#define PINV_CHUNK 64
+#define EIGEN_LWORK(R) (34 * (int64_t)(R))
+
+int64_t dtf_spd_solve_work(int R) {
+  return 2 * (int64_t)R * R + PINV_CHUNK * (int64_t)R + (int64_t)R + EIGEN_LWORK(R);
+}
+
+dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double *work, int *used_pinv) {
+  *used_pinv = 0;
+  for (int64_t i = 0; i < (int64_t)R * R; i++)
+    if (!isfinite(V[i]))
+      return dtf_error(DTF_ERR_NUMERIC, "normal equations have a non-finite entry (%g)", V[i]);
+  double *C = work;
+  memcpy(C, V, (size_t)R * R * sizeof(double));
+  if (lapack_cholesky(R, C) == 0) {
+    if (lapack_cholesky_solve(R, C, rows, B) != 0)
+      return dtf_error(DTF_ERR_NUMERIC, "Cholesky solve failed");
+    return DTF_OK;
+  }
+  /* Not positive definite: B <- B V^+ with V^+ = Q diag(1/w) Q^T over the kept w. */
+  *used_pinv = 1;
+  double *P = C + (int64_t)R * R, *chunk = P + (int64_t)R * R, *w = chunk + PINV_CHUNK * (int64_t)R,
+         *lw = w + R;
+  memcpy(C, V, (size_t)R * R * sizeof(double));
+  if (lapack_symmetric_eigen(R, C, w, lw, (int)EIGEN_LWORK(R)) != 0)
+    return dtf_error(DTF_ERR_NUMERIC, "eigen-decomposition of the normal equations failed");
+  double cut = w[R - 1] * R * DBL_EPSILON;
+  memset(P, 0, (size_t)R * R * sizeof(double));
+  for (int k = 0; k < R; k++) {
+    if (w[k] <= cut) continue;
+    const double *q = C + (int64_t)k * R;
+    for (int i = 0; i < R; i++)
+      for (int j = 0; j < R; j++) P[i * R + j] += q[i] * q[j] / w[k];
+  }
+  for (int64_t i0 = 0; i0 < rows; i0 += PINV_CHUNK) {
+    int64_t n = rows - i0 < PINV_CHUNK ? rows - i0 : PINV_CHUNK;
+    memcpy(chunk, B + i0 * R, (size_t)(n * R) * sizeof(double));
+    blas_gemm(0, 0, n, R, R, 1.0, chunk, R, P, R, 0.0, B + i0 * R, R);
+  }
+  return DTF_OK;
+}

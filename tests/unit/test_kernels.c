@@ -1,0 +1,234 @@
+/* Node-local kernels against naive reference loops. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtf/kernels.h"
+#include "dtf/rng.h"
+#include "dtf/tensor.h"
+
+static double *random_array(int64_t n, uint64_t seed) {
+  double *x = malloc((size_t)n * sizeof(double));
+  for (int64_t i = 0; i < n; i++) x[i] = dtf_rng_normal(seed, 99, 0, (uint64_t)i);
+  return x;
+}
+
+static int64_t product(int n, const int64_t *d) {
+  int64_t p = 1;
+  for (int k = 0; k < n; k++) p *= d[k];
+  return p;
+}
+
+/* M(i_mode, r) = sum over all entries X(i) prod_{k != mode} A_k(i_k, r) */
+static void naive_mttkrp(int N, const int64_t *dims, const double *X, int mode, double *const *F, int R,
+                         double *out) {
+  memset(out, 0, (size_t)(dims[mode] * R) * sizeof(double));
+  int64_t sub[8] = {0}, n = product(N, dims);
+  for (int64_t i = 0; i < n; i++) {
+    for (int r = 0; r < R; r++) {
+      double v = X[i];
+      for (int k = 0; k < N; k++)
+        if (k != mode) v *= F[k][sub[k] * R + r];
+      out[sub[mode] * R + r] += v;
+    }
+    for (int k = N - 1; k >= 0 && ++sub[k] == dims[k]; k--) sub[k] = 0;
+  }
+}
+
+static double max_rel_diff(int64_t n, const double *a, const double *b) {
+  double m = 0, scale = 0;
+  for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
+  for (int64_t i = 0; i < n; i++) m = fmax(m, fabs(a[i] - b[i]));
+  return m / (scale > 0 ? scale : 1);
+}
+
+static const int64_t shapes[][6] = {
+    /* nmodes, dims... : 3 to 5 modes, odd sizes, size-1 modes */
+    {3, 7, 5, 3}, {3, 1, 9, 4}, {3, 11, 1, 6}, {4, 3, 5, 7, 2}, {4, 6, 1, 5, 3}, {5, 3, 2, 5, 3, 4}, {5, 2, 3, 1, 4, 3},
+};
+
+static void test_mttkrp_kernel_all_modes(void **state) {
+  (void)state;
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    int N = (int)shapes[s][0];
+    const int64_t *dims = &shapes[s][1];
+    for (int R = 1; R <= 6; R += 5) {
+      double *X = random_array(product(N, dims), s + 1);
+      double *F[8];
+      for (int k = 0; k < N; k++) F[k] = random_array(dims[k] * R, 100 + k);
+      for (int mode = 0; mode < N; mode++) {
+        double *ref = malloc((size_t)(dims[mode] * R) * sizeof(double));
+        double *got = malloc((size_t)(dims[mode] * R) * sizeof(double));
+        double *work = malloc((size_t)dtf_dense_mttkrp_work(N, dims, mode, R) * sizeof(double));
+        naive_mttkrp(N, dims, X, mode, F, R, ref);
+        dtf_dense_mttkrp(N, dims, X, mode, (const double *const *)F, R, work, got);
+        assert_true(max_rel_diff(dims[mode] * R, got, ref) < 1e-12);
+        free(ref);
+        free(got);
+        free(work);
+      }
+      for (int k = 0; k < N; k++) free(F[k]);
+      free(X);
+    }
+  }
+}
+
+/* The dense tensor kind's dimension tree must match the naive MTTKRP in every mode,
+ * also when factors change between calls (stale partial results would show here). */
+static void test_dense_tensor_dimension_tree(void **state) {
+  (void)state;
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    int N = (int)shapes[s][0], R = 4;
+    const int64_t *dims = &shapes[s][1];
+    double *X = random_array(product(N, dims), s + 7);
+    double *copy = malloc((size_t)product(N, dims) * sizeof(double));
+    memcpy(copy, X, (size_t)product(N, dims) * sizeof(double));
+    dtf_tensor_t *t;
+    assert_int_equal(dtf_dense_tensor_wrap(N, dims, copy, &t), DTF_OK);
+    double *F[8];
+    uint64_t v[8];
+    for (int k = 0; k < N; k++) {
+      F[k] = random_array(dims[k] * R, 200 + k);
+      v[k] = dtf_tensor_next_version();
+    }
+    for (int sweep = 0; sweep < 2; sweep++)
+      for (int mode = 0; mode < N; mode++) {
+        double ref[64], got[64];
+        naive_mttkrp(N, dims, X, mode, F, R, ref);
+        assert_int_equal(t->ops->mttkrp(t, mode, (const double *const *)F, v, R, got), DTF_OK);
+        assert_true(max_rel_diff(dims[mode] * R, got, ref) < 1e-12);
+        /* change the factor as ALS would */
+        for (int64_t i = 0; i < dims[mode] * R; i++) F[mode][i] = 0.5 * F[mode][i] + 0.1 * (double)i;
+        v[mode] = dtf_tensor_next_version();
+      }
+    for (int k = 0; k < N; k++) free(F[k]);
+    dtf_tensor_free(t);
+    free(X);
+  }
+}
+
+static void test_khatri_rao(void **state) {
+  (void)state;
+  int64_t rows[3] = {3, 4, 2};
+  int R = 3;
+  double *F[3];
+  for (int k = 0; k < 3; k++) F[k] = random_array(rows[k] * R, 300 + k);
+  double out[24 * 3];
+  dtf_khatri_rao(3, (const double *const *)F, rows, R, out);
+  for (int a = 0; a < 3; a++)
+    for (int b = 0; b < 4; b++)
+      for (int c = 0; c < 2; c++)
+        for (int r = 0; r < R; r++)
+          assert_true(fabs(out[((a * 4 + b) * 2 + c) * R + r] - F[0][a * R + r] * F[1][b * R + r] * F[2][c * R + r]) <
+                      1e-15);
+  dtf_khatri_rao(0, NULL, rows, R, out);
+  for (int r = 0; r < R; r++) assert_true(out[r] == 1.0);
+  for (int k = 0; k < 3; k++) free(F[k]);
+}
+
+static void test_cp_full_and_norm(void **state) {
+  (void)state;
+  int64_t dims[3] = {4, 3, 5};
+  int R = 2;
+  double *F[3];
+  for (int k = 0; k < 3; k++) F[k] = random_array(dims[k] * R, 400 + k);
+  double X[60], work[64];
+  assert_true(dtf_cp_full_work(3, dims, R) <= 64);
+  dtf_cp_full(3, dims, (const double *const *)F, R, work, X);
+  double ss = 0;
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 3; j++)
+      for (int k = 0; k < 5; k++) {
+        double v = 0;
+        for (int r = 0; r < R; r++) v += F[0][i * R + r] * F[1][j * R + r] * F[2][k * R + r];
+        assert_true(fabs(X[(i * 3 + j) * 5 + k] - v) < 1e-13);
+        ss += v * v;
+      }
+  double G[3][4], lambda[2] = {1, 1};
+  const double *Gp[3] = {G[0], G[1], G[2]};
+  for (int k = 0; k < 3; k++) dtf_gram(dims[k], R, F[k], G[k]);
+  assert_true(fabs(dtf_cp_norm2(3, R, lambda, Gp) - ss) < 1e-10 * ss);
+  for (int k = 0; k < 3; k++) free(F[k]);
+}
+
+static void test_spd_solve(void **state) {
+  (void)state;
+  int R = 4;
+  int64_t rows = 70; /* more than one pseudo-inverse chunk */
+  double *A = random_array(10 * R, 500), V[16], *work = malloc((size_t)dtf_spd_solve_work(R) * sizeof(double));
+  dtf_gram(10, R, A, V);
+  double *Xt = random_array(rows * R, 501), *B = malloc((size_t)(rows * R) * sizeof(double));
+  for (int64_t i = 0; i < rows; i++)
+    for (int r = 0; r < R; r++) {
+      B[i * R + r] = 0;
+      for (int q = 0; q < R; q++) B[i * R + r] += Xt[i * R + q] * V[q * R + r];
+    }
+  int pinv = -1;
+  assert_int_equal(dtf_spd_solve(R, V, rows, B, work, &pinv), DTF_OK);
+  assert_int_equal(pinv, 0);
+  assert_true(max_rel_diff(rows * R, B, Xt) < 1e-8);
+
+  /* singular V (two equal columns of A): the pseudo-inverse gives the minimum-norm
+   * solution, which still reproduces B = X V */
+  for (int i = 0; i < 10; i++) A[i * R + 3] = A[i * R + 2];
+  dtf_gram(10, R, A, V);
+  for (int64_t i = 0; i < rows; i++)
+    for (int r = 0; r < R; r++) {
+      B[i * R + r] = 0;
+      for (int q = 0; q < R; q++) B[i * R + r] += Xt[i * R + q] * V[q * R + r];
+    }
+  double *B0 = malloc((size_t)(rows * R) * sizeof(double));
+  memcpy(B0, B, (size_t)(rows * R) * sizeof(double));
+  assert_int_equal(dtf_spd_solve(R, V, rows, B, work, &pinv), DTF_OK);
+  assert_int_equal(pinv, 1);
+  for (int64_t i = 0; i < rows; i++) {
+    assert_true(fabs(B[i * R + 2] - B[i * R + 3]) < 1e-8 * (1 + fabs(B[i * R + 2])));
+    for (int r = 0; r < R; r++) {
+      double v = 0;
+      for (int q = 0; q < R; q++) v += B[i * R + q] * V[q * R + r];
+      assert_true(fabs(v - B0[i * R + r]) < 1e-8 * (1 + fabs(B0[i * R + r])));
+    }
+  }
+  V[5] = NAN;
+  assert_int_equal(dtf_spd_solve(R, V, rows, B, work, &pinv), DTF_ERR_NUMERIC);
+  free(A);
+  free(Xt);
+  free(B);
+  free(B0);
+  free(work);
+}
+
+static void test_rng_is_keyed(void **state) {
+  (void)state;
+  assert_true(dtf_rng_u64(1, 2, 3, 4) == dtf_rng_u64(1, 2, 3, 4));
+  assert_true(dtf_rng_u64(1, 2, 3, 4) != dtf_rng_u64(1, 2, 3, 5));
+  assert_true(dtf_rng_u64(1, 2, 3, 4) != dtf_rng_u64(2, 2, 3, 4));
+  double s = 0, s2 = 0;
+  int n = 100000;
+  for (int i = 0; i < n; i++) {
+    double u = dtf_rng_uniform(7, 1, 0, (uint64_t)i);
+    assert_true(u >= 0 && u < 1);
+    double z = dtf_rng_normal(7, 1, 1, (uint64_t)i);
+    s += z;
+    s2 += z * z;
+  }
+  assert_true(fabs(s / n) < 0.02);
+  assert_true(fabs(s2 / n - 1) < 0.02);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_khatri_rao),
+      cmocka_unit_test(test_mttkrp_kernel_all_modes),
+      cmocka_unit_test(test_dense_tensor_dimension_tree),
+      cmocka_unit_test(test_cp_full_and_norm),
+      cmocka_unit_test(test_spd_solve),
+      cmocka_unit_test(test_rng_is_keyed),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
