@@ -10,18 +10,20 @@
 #include "dtf/version.h"
 #include "h5util.h"
 
-/* Write rows [row0, row0 + nrows) of a rows x R dataset (nrows may be 0). */
+/* Write rows [row0, row0 + nrows) of a rows x R dataset (nrows may be 0); R == 0 makes
+ * a 1-D dataset of `rows` entries. */
 static int write_rows(hid_t fid, const char *name, int64_t rows, int R, int64_t row0, int64_t nrows,
                       const double *data) {
+  int nd = R ? 2 : 1;
   hsize_t dims[2] = {(hsize_t)rows, (hsize_t)R}, start[2] = {(hsize_t)row0, 0},
           count[2] = {(hsize_t)nrows, (hsize_t)R};
-  hid_t sp = H5Screate_simple(2, dims, NULL);
+  hid_t sp = H5Screate_simple(nd, dims, NULL);
   hid_t did = H5Dcreate2(fid, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   if (did < 0) {
     H5Sclose(sp);
     return -1;
   }
-  hid_t ms = H5Screate_simple(2, count, NULL);
+  hid_t ms = H5Screate_simple(nd, count, NULL);
   if (nrows > 0)
     H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, count, NULL);
   else {
@@ -50,7 +52,7 @@ dtf_status dtf_h5_cp_write(const dtf_grid_t *g, const char *file, const dtf_cp_m
   bad |= h5_attr_int64(fid, "iterations", m->iterations);
   bad |= h5_attr_string(fid, "dtf_version", DTF_VERSION);
   /* lambda is identical everywhere: rank 0 writes it, the others select nothing */
-  bad |= write_rows(fid, "lambda", m->R, 1, 0, g->rank == 0 ? m->R : 0, m->lambda);
+  bad |= write_rows(fid, "lambda", m->R, 0, 0, g->rank == 0 ? m->R : 0, m->lambda);
   for (int n = 0; n < m->nmodes && !bad; n++) {
     char name[32];
     snprintf(name, sizeof name, "factor_%d", n);

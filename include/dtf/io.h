@@ -1,5 +1,7 @@
 /* Files: parallel HDF5 dense tensors, CP model files, JSON summaries. Every function is
- * collective over the communicator or grid it takes, and returns an agreed status. */
+ * collective over the communicator or grid it takes, and returns an agreed status.
+ * With Open MPI 4.1, select the ROMIO MPI-IO component (OMPI_MCA_io=romio321 before
+ * MPI_Init, as the dtf executable does): OMPIO was seen to corrupt collective writes. */
 #ifndef DTF_IO_H
 #define DTF_IO_H
 

@@ -1,0 +1,137 @@
+/* Distributed pieces at any number of ranks: grid ownership, collectives, error
+ * agreement, CP-ALS recovery of planted factors, and the fit of a model. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "dtf/dtf.h"
+
+static int me, np;
+
+/* Every global row of every factor is owned by exactly one rank, and every block row is
+ * held by the whole slice. */
+static void test_ownership(void) {
+  int64_t dims[4] = {7, 5, 3, 11};
+  dtf_grid_t *g;
+  CHECK(dtf_grid_create(MPI_COMM_WORLD, 4, dims, NULL, &g) == DTF_OK, "%s", dtf_error_message());
+  for (int n = 0; n < 4; n++) {
+    dtf_factor_t f;
+    CHECK(dtf_factor_init(g, n, 2, &f) == DTF_OK, "%s", dtf_error_message());
+    int *owned = calloc((size_t)dims[n], sizeof(int));
+    for (int64_t i = f.own_start; i < f.own_start + f.own_len; i++) owned[i]++;
+    MPI_Allreduce(MPI_IN_PLACE, owned, (int)dims[n], MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    for (int64_t i = 0; i < dims[n]; i++) CHECK(owned[i] == 1, "mode %d row %lld owned %d times", n, (long long)i, owned[i]);
+    CHECK(f.own_start >= f.block_start && f.own_start + f.own_len <= f.block_start + f.block_len, "own in block");
+    /* allgather: each owner writes its global row index, then every block row is known */
+    for (int64_t i = 0; i < f.own_len; i++) dtf_factor_owned(&f)[i * 2] = (double)(f.own_start + i);
+    dtf_comm_stats_t cs = {0, 0};
+    CHECK(dtf_factor_allgather(&f, &cs) == DTF_OK, "allgather");
+    for (int64_t i = 0; i < f.block_len; i++) CHECK(f.block[i * 2] == (double)(f.block_start + i), "gathered row");
+    if (g->slice_size[n] > 1) CHECK(cs.bytes_sent > 0, "allgather counted no bytes");
+    free(owned);
+    dtf_factor_free(&f);
+  }
+  dtf_grid_free(g);
+}
+
+/* A failure on one rank becomes the same status and message on every rank. */
+static void test_agree(void) {
+  dtf_status st = DTF_OK;
+  if (me == np - 1) st = dtf_error(DTF_ERR_INPUT, "rank %d saw a bad value", me);
+  st = dtf_agree(MPI_COMM_WORLD, st);
+  CHECK(st == DTF_ERR_INPUT, "agreed status %d", st);
+  char want[64];
+  snprintf(want, sizeof want, "rank %d saw a bad value", np - 1);
+  CHECK(strcmp(dtf_error_message(), want) == 0, "message '%s'", dtf_error_message());
+  CHECK(dtf_agree(MPI_COMM_WORLD, DTF_OK) == DTF_OK, "all ok");
+}
+
+/* Noise-free rank-5 tensor: CP-ALS recovers the planted factors. */
+static void test_recovery(void) {
+  int64_t dims[3] = {40, 35, 30};
+  dtf_grid_t *g;
+  CHECK(dtf_grid_create(MPI_COMM_WORLD, 3, dims, NULL, &g) == DTF_OK, "%s", dtf_error_message());
+  double *local;
+  dtf_cp_model_t truth;
+  CHECK(dtf_generate_dense(g, 5, 0.0, 11, &local, &truth) == DTF_OK, "%s", dtf_error_message());
+  dtf_tensor_t *t;
+  CHECK(dtf_dense_tensor_wrap(3, g->len, local, &t) == DTF_OK, "wrap");
+  double truth_fit;
+  CHECK(dtf_cp_fit(g, t, &truth, &truth_fit) == DTF_OK, "%s", dtf_error_message());
+  /* the fit comes from ||X||^2 + ||M||^2 - 2 <X, M>: near a perfect fit the cancellation
+   * leaves about sqrt(machine epsilon) of it */
+  CHECK(fabs(truth_fit - 1.0) < 1e-6, "planted model fit %.15f", truth_fit);
+
+  dtf_cp_options_t o;
+  dtf_cp_options_default(&o);
+  o.rank = 5;
+  o.max_iters = 500;
+  o.tol = 1e-12;
+  o.seed = 1;
+  dtf_cp_als_t *s;
+  CHECK(dtf_cp_als_init(g, t, &o, &s) == DTF_OK, "%s", dtf_error_message());
+  CHECK(dtf_cp_als_run(s) == DTF_OK, "%s", dtf_error_message());
+  double fms, fit;
+  CHECK(dtf_cp_fms(g, &s->model, &truth, &fms) == DTF_OK, "fms");
+  CHECK(fms >= 0.99, "factor match score %.6f after %d iterations (fit %.8f)", fms, s->iteration, s->fit);
+  CHECK(s->fit > 0.9999, "fit %.8f", s->fit);
+  /* the fit computed from Grams during ALS equals an independent evaluation */
+  CHECK(dtf_cp_fit(g, t, &s->model, &fit) == DTF_OK, "fit");
+  CHECK(fabs(fit - s->fit) < 1e-6, "eval fit %.12f vs als %.12f", fit, s->fit);
+  CHECK(s->comm.bytes_sent > 0 || np == 1, "no bytes counted");
+  if (me == 0) printf("recovery: fms %.6f fit %.10f iterations %d\n", fms, s->fit, s->iteration);
+  dtf_cp_als_free(s);
+  dtf_cp_model_free(&truth);
+  dtf_tensor_free(t);
+  dtf_grid_free(g);
+}
+
+/* A rank-deficient problem (rank above what the tensor supports) takes the
+ * pseudo-inverse path once and reports it through the log callback. */
+static int warnings;
+static void count_log(const char *msg, void *ctx) {
+  (void)ctx;
+  (void)msg;
+  warnings++;
+}
+
+static void test_pinv_warning(void) {
+  int64_t dims[3] = {3, 3, 2};
+  dtf_grid_t *g;
+  int pd[3] = {1, 1, 1};
+  pd[0] = np <= 3 ? np : 1;
+  pd[1] = np <= 3 ? 1 : 2;
+  pd[2] = np <= 3 ? 1 : 2;
+  CHECK(dtf_grid_create(MPI_COMM_WORLD, 3, dims, pd, &g) == DTF_OK, "%s", dtf_error_message());
+  double *local;
+  CHECK(dtf_generate_dense(g, 1, 0.0, 5, &local, NULL) == DTF_OK, "%s", dtf_error_message());
+  dtf_tensor_t *t;
+  dtf_dense_tensor_wrap(3, g->len, local, &t);
+  dtf_cp_options_t o;
+  dtf_cp_options_default(&o);
+  o.rank = 12; /* more columns than rows in every mode: Grams are singular */
+  o.max_iters = 5;
+  o.log = count_log;
+  dtf_cp_als_t *s;
+  CHECK(dtf_cp_als_init(g, t, &o, &s) == DTF_OK, "%s", dtf_error_message());
+  CHECK(dtf_cp_als_run(s) == DTF_OK, "%s", dtf_error_message());
+  CHECK(warnings == 1, "%d warnings", warnings);
+  CHECK(s->fit > 0.99, "fit %.6f", s->fit);
+  dtf_cp_als_free(s);
+  dtf_tensor_free(t);
+  dtf_grid_free(g);
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &me);
+  MPI_Comm_size(MPI_COMM_WORLD, &np);
+  test_ownership();
+  test_agree();
+  test_recovery();
+  test_pinv_warning();
+  if (me == 0) printf("test_cp_mpi: all checks passed on %d ranks\n", np);
+  MPI_Finalize();
+  return 0;
+}
