@@ -53,8 +53,10 @@ int main(int argc, char **argv) {
   int64_t dims[DTF_MAX_MODES] = {300, 300, 300};
   int N = 3, R = 32, iters = 10, me, np;
   const char *grid_text = NULL;
-  static const struct option opts[] = {{"dims", required_argument, 0, 'd'}, {"rank", required_argument, 0, 'r'},
-                                       {"iters", required_argument, 0, 'i'}, {"grid", required_argument, 0, 'g'},
+  static const struct option opts[] = {{"dims", required_argument, 0, 'd'},
+                                       {"rank", required_argument, 0, 'r'},
+                                       {"iters", required_argument, 0, 'i'},
+                                       {"grid", required_argument, 0, 'g'},
                                        {0, 0, 0, 0}};
   int opt;
   while ((opt = getopt_long(argc, argv, "d:r:i:g:", opts, NULL)) != -1) {
@@ -148,9 +150,10 @@ int main(int argc, char **argv) {
       printf("local MTTKRP mode %d (no reuse)      %8.2f GFLOP/s per rank  ratio %.2f\n", n + 1, mode_rate[n],
              mode_rate[n] / gemm);
     printf("CP-ALS sweep                        %8.4f s/iteration, fit %.6f\n", per_iter, s->fit);
-    printf("  per iteration, max (min) over ranks: mttkrp %.4f (%.4f)  comm %.4f (%.4f)  solve %.4f (%.4f) s\n",
-           tmax[0] / s->iteration, tmin[0] / s->iteration, tmax[1] / s->iteration, tmin[1] / s->iteration,
-           tmax[2] / s->iteration, tmin[2] / s->iteration);
+    printf(
+        "  per iteration, max (min) over ranks: mttkrp %.4f (%.4f)  comm %.4f (%.4f)  solve %.4f (%.4f) s\n",
+        tmax[0] / s->iteration, tmin[0] / s->iteration, tmax[1] / s->iteration, tmin[1] / s->iteration,
+        tmax[2] / s->iteration, tmin[2] / s->iteration);
     printf("  communication %.1f kB/iteration per rank (max)\n", (double)bytes / s->iteration / 1e3);
     printf("sweep effective rate (N x 2|X|R)    %8.2f GFLOP/s total  ratio to DGEMM %.2f\n", sweep_rate,
            sweep_rate / (gemm * np));

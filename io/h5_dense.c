@@ -43,7 +43,8 @@ static dtf_status open_dense(hid_t fid, const dtf_spec_t *spec, hid_t *did, int 
   size_t sz = H5Tget_size(t);
   H5Tclose(t);
   if (c != H5T_FLOAT || (sz != 4 && sz != 8))
-    return dtf_error(DTF_ERR_INPUT, "dataset '%s:%s' holds %s values (%zu bytes each); dtf needs float64 or float32",
+    return dtf_error(DTF_ERR_INPUT,
+                     "dataset '%s:%s' holds %s values (%zu bytes each); dtf needs float64 or float32",
                      spec->file, spec->path, c == H5T_FLOAT ? "floating-point" : class_name(c), sz);
   *elem_bytes = (int)sz;
   hid_t sp = H5Dget_space(*did);
@@ -52,8 +53,8 @@ static dtf_status open_dense(hid_t fid, const dtf_spec_t *spec, hid_t *did, int 
   if (rank > 0) H5Sget_simple_extent_dims(sp, h, NULL);
   H5Sclose(sp);
   if (rank < 2 || rank > DTF_MAX_MODES)
-    return dtf_error(DTF_ERR_INPUT, "dataset '%s:%s' has %d dimension%s; a tensor needs 2 to %d",
-                     spec->file, spec->path, rank, rank == 1 ? "" : "s", DTF_MAX_MODES);
+    return dtf_error(DTF_ERR_INPUT, "dataset '%s:%s' has %d dimension%s; a tensor needs 2 to %d", spec->file,
+                     spec->path, rank, rank == 1 ? "" : "s", DTF_MAX_MODES);
   int64_t total = 1;
   for (int k = 0; k < rank; k++) {
     if (h[k] == 0)
@@ -112,7 +113,8 @@ dtf_status dtf_h5_dense_read(const dtf_grid_t *g, const dtf_spec_t *spec, double
     hid_t fs, ms, dxpl = h5_dxpl_collective();
     block_space(g, &fs, &ms, did);
     if (H5Dread(did, H5T_NATIVE_DOUBLE, ms, fs, dxpl, buf) < 0)
-      st = dtf_error(DTF_ERR_INPUT, "reading '%s:%s' failed (file truncated or damaged?)", spec->file, spec->path);
+      st = dtf_error(DTF_ERR_INPUT, "reading '%s:%s' failed (file truncated or damaged?)", spec->file,
+                     spec->path);
     H5Sclose(fs);
     H5Sclose(ms);
     H5Pclose(dxpl);

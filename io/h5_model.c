@@ -89,13 +89,13 @@ static dtf_status read_info(hid_t fid, const char *file, int *nmodes, int64_t *d
     H5Aclose(a);
   }
   if (strcmp(model, "cp") != 0)
-    return dtf_error(DTF_ERR_INPUT, "'%s' is not a CP model file (root attribute model=\"cp\" missing)", file);
+    return dtf_error(DTF_ERR_INPUT, "'%s' is not a CP model file (root attribute model=\"cp\" missing)",
+                     file);
   int64_t r;
   if (read_attr(fid, "rank", H5T_NATIVE_INT64, &r, 1) || r < 1 || r > 1000000)
     return dtf_error(DTF_ERR_INPUT, "'%s': attribute 'rank' is missing or invalid", file);
   *R = (int)r;
-  if (H5Aexists(fid, "dims") <= 0)
-    return dtf_error(DTF_ERR_INPUT, "'%s': attribute 'dims' is missing", file);
+  if (H5Aexists(fid, "dims") <= 0) return dtf_error(DTF_ERR_INPUT, "'%s': attribute 'dims' is missing", file);
   hid_t a = H5Aopen(fid, "dims", H5P_DEFAULT);
   hid_t sp = H5Aget_space(a);
   hssize_t n = H5Sget_simple_extent_npoints(sp);

@@ -39,7 +39,8 @@ dtf_status h5_open_read(MPI_Comm comm, const char *file, hid_t *fid) {
   hid_t fapl = fapl_mpio(comm);
   *fid = H5Fopen(file, H5F_ACC_RDONLY, fapl);
   H5Pclose(fapl);
-  if (*fid < 0) st = dtf_error(DTF_ERR_INPUT, "'%s' is not a readable HDF5 file (truncated or another format?)", file);
+  if (*fid < 0)
+    st = dtf_error(DTF_ERR_INPUT, "'%s' is not a readable HDF5 file (truncated or another format?)", file);
   return dtf_agree(comm, st);
 }
 

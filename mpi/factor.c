@@ -17,9 +17,10 @@ dtf_status dtf_factor_init(const dtf_grid_t *g, int mode, int R, dtf_factor_t *f
   f->slice = g->slice[mode];
   int q = g->slice_size[mode];
   if (f->block_len * (int64_t)R > INT32_MAX)
-    return dtf_error(DTF_ERR_INPUT,
-                     "factor %d block of %lld x %d entries exceeds MPI's count limit; use more ranks in mode %d",
-                     mode + 1, (long long)f->block_len, R, mode + 1);
+    return dtf_error(
+        DTF_ERR_INPUT,
+        "factor %d block of %lld x %d entries exceeds MPI's count limit; use more ranks in mode %d", mode + 1,
+        (long long)f->block_len, R, mode + 1);
   f->block = calloc((size_t)(f->block_len ? f->block_len : 1) * (size_t)R, sizeof(double));
   f->counts = malloc((size_t)q * sizeof(int));
   f->displs = malloc((size_t)q * sizeof(int));
@@ -49,9 +50,7 @@ void dtf_factor_free(dtf_factor_t *f) {
   f->counts = f->displs = NULL;
 }
 
-double *dtf_factor_owned(const dtf_factor_t *f) {
-  return f->block + (f->own_start - f->block_start) * f->R;
-}
+double *dtf_factor_owned(const dtf_factor_t *f) { return f->block + (f->own_start - f->block_start) * f->R; }
 
 dtf_status dtf_factor_reduce_scatter(const dtf_factor_t *f, const double *local, double *out,
                                      dtf_comm_stats_t *stats) {

@@ -15,8 +15,8 @@ void dtf_block_range(int64_t n, int parts, int index, int64_t *start, int64_t *l
 
 /* Exhaustive search over ordered factorisations of nprocs; N <= 8 and the number of
  * divisors is small, so this is cheap for any realistic process count. */
-static void search(int mode, int nmodes, int left, const int64_t *dims, int *cur, double cost,
-                   int *best, double *best_cost) {
+static void search(int mode, int nmodes, int left, const int64_t *dims, int *cur, double cost, int *best,
+                   double *best_cost) {
   if (mode == nmodes - 1) {
     if (left > dims[mode]) return;
     cur[mode] = left;
@@ -55,8 +55,7 @@ dtf_status dtf_grid_parse(const char *text, int nmodes, int *pdims) {
     errno = 0;
     long v = strtol(p, &end, 10);
     if (end == p || errno || v < 1 || v > INT_MAX)
-      return dtf_error(DTF_ERR_USAGE, "--grid '%s': expected %d positive integers like 2x2x1", text,
-                       nmodes);
+      return dtf_error(DTF_ERR_USAGE, "--grid '%s': expected %d positive integers like 2x2x1", text, nmodes);
     pdims[n] = (int)v;
     p = end;
     if (n < nmodes - 1) {
@@ -67,8 +66,8 @@ dtf_status dtf_grid_parse(const char *text, int nmodes, int *pdims) {
     }
   }
   if (*p)
-    return dtf_error(DTF_ERR_USAGE, "--grid '%s': the tensor has %d modes, so give %d sizes", text,
-                     nmodes, nmodes);
+    return dtf_error(DTF_ERR_USAGE, "--grid '%s': the tensor has %d modes, so give %d sizes", text, nmodes,
+                     nmodes);
   return DTF_OK;
 }
 
@@ -85,8 +84,8 @@ dtf_status dtf_grid_create(MPI_Comm comm, int nmodes, const int64_t *dims, const
     for (int n = 0; n < nmodes; n++) {
       prod *= pdims[n];
       if (pdims[n] > dims[n])
-        return dtf_error(DTF_ERR_USAGE, "--grid: %d ranks in mode %d, which has only %lld indices",
-                         pdims[n], n + 1, (long long)dims[n]);
+        return dtf_error(DTF_ERR_USAGE, "--grid: %d ranks in mode %d, which has only %lld indices", pdims[n],
+                         n + 1, (long long)dims[n]);
     }
     if (prod != size)
       return dtf_error(DTF_ERR_USAGE, "--grid has %lld ranks but the job has %d", (long long)prod, size);

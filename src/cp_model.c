@@ -83,8 +83,10 @@ dtf_status dtf_cp_fms(const dtf_grid_t *g, const dtf_cp_model_t *a, const dtf_cp
     double *C = buf + n * per, *na = C + (int64_t)Ra * Rb, *nb = na + Ra;
     dtf_cross(fa->own_len, Ra, dtf_factor_owned(fa), Rb, dtf_factor_owned(fb), C);
     for (int64_t i = 0; i < fa->own_len; i++) {
-      for (int r = 0; r < Ra; r++) na[r] += dtf_factor_owned(fa)[i * Ra + r] * dtf_factor_owned(fa)[i * Ra + r];
-      for (int r = 0; r < Rb; r++) nb[r] += dtf_factor_owned(fb)[i * Rb + r] * dtf_factor_owned(fb)[i * Rb + r];
+      for (int r = 0; r < Ra; r++)
+        na[r] += dtf_factor_owned(fa)[i * Ra + r] * dtf_factor_owned(fa)[i * Ra + r];
+      for (int r = 0; r < Rb; r++)
+        nb[r] += dtf_factor_owned(fb)[i * Rb + r] * dtf_factor_owned(fb)[i * Rb + r];
     }
   }
   if (!st) st = dtf_allreduce_sum(g->comm, buf, N * per, NULL);

@@ -12,7 +12,8 @@ dtf_status dtf_generate_dense(const dtf_grid_t *g, int R, double noise, uint64_t
                               dtf_cp_model_t *truth) {
   *local = NULL;
   if (R < 1) return dtf_error(DTF_ERR_USAGE, "--rank must be at least 1, not %d", R);
-  if (!(noise >= 0) || !isfinite(noise)) return dtf_error(DTF_ERR_USAGE, "--noise must be >= 0, not %g", noise);
+  if (!(noise >= 0) || !isfinite(noise))
+    return dtf_error(DTF_ERR_USAGE, "--noise must be >= 0, not %g", noise);
   int N = g->nmodes;
   dtf_cp_model_t m;
   dtf_status st = dtf_cp_model_init(g, R, &m);

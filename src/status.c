@@ -17,9 +17,7 @@ dtf_status dtf_error(dtf_status s, const char *fmt, ...) {
 
 const char *dtf_error_message(void) { return message; }
 
-void dtf_error_set_message(const char *msg) {
-  snprintf(message, sizeof message, "%s", msg ? msg : "");
-}
+void dtf_error_set_message(const char *msg) { snprintf(message, sizeof message, "%s", msg ? msg : ""); }
 
 const char *dtf_status_name(dtf_status s) {
   switch (s) {

@@ -38,7 +38,7 @@ dtf_status dtf_cp_fms(const dtf_grid_t *grid, const dtf_cp_model_t *a, const dtf
 
 /* What the solver reports after each iteration. */
 typedef struct {
-  int iteration;       /* 1-based */
+  int iteration; /* 1-based */
   double fit;
   double delta;        /* |fit - previous fit| */
   double seconds;      /* wall time of this iteration */
@@ -51,10 +51,10 @@ typedef int (*dtf_cp_progress_fn)(const dtf_cp_progress_t *p, void *ctx);
 typedef void (*dtf_log_fn)(const char *msg, void *ctx);
 
 typedef struct {
-  int rank;           /* R >= 1 */
-  int max_iters;      /* default 50 */
-  double tol;         /* stop when the fit changes by less (default 1e-4) */
-  uint64_t seed;      /* initial factors (default 0) */
+  int rank;      /* R >= 1 */
+  int max_iters; /* default 50 */
+  double tol;    /* stop when the fit changes by less (default 1e-4) */
+  uint64_t seed; /* initial factors (default 0) */
   dtf_cp_progress_fn progress;
   dtf_log_fn log;
   void *ctx;
@@ -70,13 +70,13 @@ typedef struct {
   dtf_cp_model_t model;
   double *gram[DTF_MAX_MODES]; /* R x R Gram of each (normalised) factor */
   uint64_t version[DTF_MAX_MODES];
-  double norm_x2;              /* ||X||^2 */
+  double norm_x2; /* ||X||^2 */
   int iteration;
-  double fit;                  /* of the last iteration */
+  double fit; /* of the last iteration */
   double delta;
   int converged;
   int warned_pinv;
-  double *fit_history;         /* max_iters entries, the first `iteration` valid */
+  double *fit_history; /* max_iters entries, the first `iteration` valid */
   dtf_comm_stats_t comm;
   double t_mttkrp, t_comm, t_solve, t_total; /* seconds, accumulated */
   /* workspace, allocated once */

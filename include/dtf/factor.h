@@ -16,13 +16,13 @@ extern "C" {
 typedef struct {
   int mode;
   int R;
-  int64_t rows;           /* global I_n */
-  int64_t block_start;    /* global index of block[0] */
+  int64_t rows;        /* global I_n */
+  int64_t block_start; /* global index of block[0] */
   int64_t block_len;
-  int64_t own_start;      /* global index of the first owned row */
+  int64_t own_start; /* global index of the first owned row */
   int64_t own_len;
-  double *block;          /* block_len x R; owned rows at block + (own_start - block_start) * R */
-  int *counts, *displs;   /* per slice rank, in doubles, for reduce-scatter / allgatherv */
+  double *block;        /* block_len x R; owned rows at block + (own_start - block_start) * R */
+  int *counts, *displs; /* per slice rank, in doubles, for reduce-scatter / allgatherv */
   MPI_Comm slice;
 } dtf_factor_t;
 

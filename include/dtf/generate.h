@@ -15,8 +15,8 @@ extern "C" {
  * are standard normal draws (stream DTF_STREAM_TRUTH) and the noise is Gaussian with
  * standard deviation noise x RMS(clean X), keyed by global linear index. If truth is
  * not NULL it receives the planted model (lambda = 1, unnormalised factors). Collective. */
-dtf_status dtf_generate_dense(const dtf_grid_t *grid, int R, double noise, uint64_t seed,
-                              double **local, dtf_cp_model_t *truth);
+dtf_status dtf_generate_dense(const dtf_grid_t *grid, int R, double noise, uint64_t seed, double **local,
+                              dtf_cp_model_t *truth);
 
 #ifdef __cplusplus
 }

@@ -15,14 +15,14 @@ extern "C" {
 
 typedef struct {
   int nmodes;
-  int64_t dims[DTF_MAX_MODES];  /* global tensor shape */
-  int pdims[DTF_MAX_MODES];     /* P_1 x ... x P_N */
-  int coords[DTF_MAX_MODES];    /* this rank's grid coordinates */
-  int64_t start[DTF_MAX_MODES]; /* this rank's block: first global index per mode */
-  int64_t len[DTF_MAX_MODES];   /* this rank's block: length per mode */
-  int rank, size;               /* in comm */
-  MPI_Comm comm;                /* the Cartesian communicator */
-  MPI_Comm slice[DTF_MAX_MODES];/* ranks sharing coords[n]: the mode-n slice */
+  int64_t dims[DTF_MAX_MODES];   /* global tensor shape */
+  int pdims[DTF_MAX_MODES];      /* P_1 x ... x P_N */
+  int coords[DTF_MAX_MODES];     /* this rank's grid coordinates */
+  int64_t start[DTF_MAX_MODES];  /* this rank's block: first global index per mode */
+  int64_t len[DTF_MAX_MODES];    /* this rank's block: length per mode */
+  int rank, size;                /* in comm */
+  MPI_Comm comm;                 /* the Cartesian communicator */
+  MPI_Comm slice[DTF_MAX_MODES]; /* ranks sharing coords[n]: the mode-n slice */
   int slice_rank[DTF_MAX_MODES], slice_size[DTF_MAX_MODES];
 } dtf_grid_t;
 

@@ -30,8 +30,8 @@ void dtf_dense_contract_left(int nmodes, const int64_t *dims, const double *X, i
  * fastest). Contract every mode except `mode` with its factor column-wise:
  * out (dims[mode] x R). factors[j] is the factor of partial mode j. work needs
  * (prod(dims) / dims[mode] + 2) * R doubles. */
-void dtf_partial_mttv(int k, const int64_t *dims, const double *T, int mode,
-                      const double *const *factors, int R, double *work, double *out);
+void dtf_partial_mttv(int k, const int64_t *dims, const double *T, int mode, const double *const *factors,
+                      int R, double *work, double *out);
 
 /* The split m (1 <= m < nmodes) where the modes [0, m) and [m, nmodes) have the fewest
  * entries together; *left and *right receive those two products. */
@@ -67,8 +67,7 @@ int64_t dtf_spd_solve_work(int R);
  * Cholesky; if V is not positive definite, the pseudo-inverse (eigenvalues below
  * R * eps * max are dropped) and *used_pinv = 1. work: dtf_spd_solve_work(R) doubles.
  * DTF_ERR_NUMERIC if V has a non-finite entry. */
-dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double *work,
-                         int *used_pinv);
+dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double *work, int *used_pinv);
 
 /* Sum of squares of n doubles, and the first non-finite position (-1 if none). */
 double dtf_sum_squares(int64_t n, const double *x, int64_t *first_nonfinite);

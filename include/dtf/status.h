@@ -9,11 +9,11 @@ extern "C" {
 /* Every dtf function returns a dtf_status; the values are the CLI's exit codes. */
 typedef enum {
   DTF_OK = 0,
-  DTF_ERR_USAGE = 1,       /* bad arguments or options */
-  DTF_ERR_INPUT = 2,       /* bad input: file, dataset, values, or a problem too large */
-  DTF_ERR_NUMERIC = 3,     /* numerical failure (non-finite iterate, ...) */
-  DTF_ERR_OUTPUT = 4,      /* an output could not be written */
-  DTF_INTERRUPTED = 75     /* stopped by a signal after writing a checkpoint */
+  DTF_ERR_USAGE = 1,   /* bad arguments or options */
+  DTF_ERR_INPUT = 2,   /* bad input: file, dataset, values, or a problem too large */
+  DTF_ERR_NUMERIC = 3, /* numerical failure (non-finite iterate, ...) */
+  DTF_ERR_OUTPUT = 4,  /* an output could not be written */
+  DTF_INTERRUPTED = 75 /* stopped by a signal after writing a checkpoint */
 } dtf_status;
 
 /* Record a printf-style message for status s (this thread) and return s. */

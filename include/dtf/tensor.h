@@ -19,8 +19,8 @@ typedef struct {
   /* out (dims[mode] x R) = local MTTKRP in `mode`, given the block rows of every factor.
    * versions[n] changes whenever factor n changes, so a kind may reuse partial results
    * across modes (the dense kind keeps a dimension tree). */
-  dtf_status (*mttkrp)(dtf_tensor_t *t, int mode, const double *const *factors,
-                       const uint64_t *versions, int R, double *out);
+  dtf_status (*mttkrp)(dtf_tensor_t *t, int mode, const double *const *factors, const uint64_t *versions,
+                       int R, double *out);
   /* Sum of squares of the local entries. */
   double (*sum_squares)(const dtf_tensor_t *t);
   void (*destroy)(dtf_tensor_t *t);

@@ -7,8 +7,8 @@
 #include "dtf/dtf.h"
 
 typedef struct {
-  const char *cmd;  /* "cp", "generate", ... */
-  int rank, size;   /* in MPI_COMM_WORLD */
+  const char *cmd; /* "cp", "generate", ... */
+  int rank, size;  /* in MPI_COMM_WORLD */
   int quiet;
   const char *json; /* --json FILE or NULL */
   double t_start;

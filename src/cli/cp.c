@@ -45,16 +45,12 @@ static void on_log(const char *msg, void *ctx) {
 }
 
 int cli_cp(cli_t *c, int argc, char **argv) {
-  static const struct option opts[] = {{"rank", required_argument, 0, 'r'},
-                                       {"iters", required_argument, 0, 'i'},
-                                       {"tol", required_argument, 0, 't'},
-                                       {"seed", required_argument, 0, 's'},
-                                       {"grid", required_argument, 0, 'g'},
-                                       {"output", required_argument, 0, 'o'},
-                                       {"json", required_argument, 0, 'j'},
-                                       {"quiet", no_argument, 0, 'q'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
+  static const struct option opts[] = {
+      {"rank", required_argument, 0, 'r'}, {"iters", required_argument, 0, 'i'},
+      {"tol", required_argument, 0, 't'},  {"seed", required_argument, 0, 's'},
+      {"grid", required_argument, 0, 'g'}, {"output", required_argument, 0, 'o'},
+      {"json", required_argument, 0, 'j'}, {"quiet", no_argument, 0, 'q'},
+      {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
   dtf_cp_options_t o;
   dtf_cp_options_default(&o);
   const char *grid_text = NULL, *output = NULL;
@@ -80,7 +76,8 @@ int cli_cp(cli_t *c, int argc, char **argv) {
         return cli_usage(c, "--tol must be a number >= 0, not '%s'", optarg);
       break;
     case 's':
-      if (cli_int(optarg, 0, INT64_MAX, &v)) return cli_usage(c, "--seed must be an integer >= 0, not '%s'", optarg);
+      if (cli_int(optarg, 0, INT64_MAX, &v))
+        return cli_usage(c, "--seed must be an integer >= 0, not '%s'", optarg);
       o.seed = (uint64_t)v;
       break;
     case 'g': grid_text = optarg; break;
@@ -94,7 +91,8 @@ int cli_cp(cli_t *c, int argc, char **argv) {
     }
   }
   if (optind != argc - 1)
-    return cli_usage(c, optind >= argc ? "missing INPUT" : "expected one INPUT, got '%s' too", argv[argc - 1]);
+    return cli_usage(c, optind >= argc ? "missing INPUT" : "expected one INPUT, got '%s' too",
+                     argv[argc - 1]);
   if (!have_rank) return cli_usage(c, "missing --rank (-r)");
   const char *input = argv[optind];
 
@@ -135,8 +133,9 @@ int cli_cp(cli_t *c, int argc, char **argv) {
     char cb[32];
     cli_bytes(comm_per_iter, cb, sizeof cb);
     cli_result(c, "fit %.6f after %d iteration%s (%s), %.3f s/iteration, comm %s/iteration per rank%s%s\n",
-               s->fit, s->iteration, s->iteration == 1 ? "" : "s", s->converged ? "converged" : "iteration limit",
-               per_iter, cb, output ? ", model in " : "", output ? output : "");
+               s->fit, s->iteration, s->iteration == 1 ? "" : "s",
+               s->converged ? "converged" : "iteration limit", per_iter, cb, output ? ", model in " : "",
+               output ? output : "");
     dtf_json_t *j = cli_json_begin(c, g);
     if (j) {
       dtf_json_string(j, "input", input);

@@ -54,7 +54,8 @@ int cli_eval(cli_t *c, int argc, char **argv) {
     char a[128], b[128];
     cli_format_dims(mn, mdims, a, sizeof a);
     cli_format_dims(g->nmodes, g->dims, b, sizeof b);
-    st = dtf_error(DTF_ERR_INPUT, "model '%s' is %s but tensor '%s:%s' is %s", model_file, a, spec.file, spec.path, b);
+    st = dtf_error(DTF_ERR_INPUT, "model '%s' is %s but tensor '%s:%s' is %s", model_file, a, spec.file,
+                   spec.path, b);
   }
   dtf_cp_model_t m = {0};
   double fit = 0;

@@ -53,14 +53,16 @@ int cli_generate(cli_t *c, int argc, char **argv) {
                          optarg);
       break;
     case 'r':
-      if (cli_int(optarg, 1, 1000000, &R)) return cli_usage(c, "--rank must be an integer >= 1, not '%s'", optarg);
+      if (cli_int(optarg, 1, 1000000, &R))
+        return cli_usage(c, "--rank must be an integer >= 1, not '%s'", optarg);
       break;
     case 'n':
       if (cli_double(optarg, &noise) || noise < 0)
         return cli_usage(c, "--noise must be a number >= 0, not '%s'", optarg);
       break;
     case 's':
-      if (cli_int(optarg, 0, INT64_MAX, &v)) return cli_usage(c, "--seed must be an integer >= 0, not '%s'", optarg);
+      if (cli_int(optarg, 0, INT64_MAX, &v))
+        return cli_usage(c, "--seed must be an integer >= 0, not '%s'", optarg);
       seed = (uint64_t)v;
       break;
     case 't': truth = optarg; break;
@@ -79,7 +81,8 @@ int cli_generate(cli_t *c, int argc, char **argv) {
   if (!R) return cli_usage(c, "missing --rank (-r)");
   double entries = 1;
   for (int k = 0; k < nmodes; k++) entries *= (double)dims[k];
-  if (entries > 9.2e18) return cli_usage(c, "--dims: the tensor has more entries than a 64-bit index can count");
+  if (entries > 9.2e18)
+    return cli_usage(c, "--dims: the tensor has more entries than a 64-bit index can count");
 
   dtf_spec_t spec;
   dtf_status st = dtf_spec_parse(out, "/X", &spec);

@@ -49,8 +49,7 @@ int main(int argc, char **argv) {
     rc = 0;
   } else {
     if (c.rank == 0) {
-      if (*cmd)
-        fprintf(stderr, "dtf: unknown command '%s'\n\n", cmd);
+      if (*cmd) fprintf(stderr, "dtf: unknown command '%s'\n\n", cmd);
       fputs(usage, stderr);
     }
     rc = DTF_ERR_USAGE;

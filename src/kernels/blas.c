@@ -6,21 +6,21 @@
 #include <string.h>
 
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t len);
-void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *lda,
-             double *b, const int *ldb, int *info, size_t len);
+void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *lda, double *b,
+             const int *ldb, int *info, size_t len);
 void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,
             double *work, const int *lwork, int *info, size_t len1, size_t len2);
 
-void blas_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A,
-               int64_t lda, const double *B, int64_t ldb, double beta, double *C, int64_t ldc) {
+void blas_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A, int64_t lda,
+               const double *B, int64_t ldb, double beta, double *C, int64_t ldc) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     for (int64_t i = 0; i < m; i++)
       for (int64_t j = 0; j < n; j++) C[i * ldc + j] = beta == 0.0 ? 0.0 : beta * C[i * ldc + j];
     return;
   }
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m,
-              (int)n, (int)k, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
+              (int)k, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
 void blas_gram(int64_t k, int64_t n, const double *A, double *C) {

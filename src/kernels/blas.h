@@ -5,8 +5,8 @@
 #include <stdint.h>
 
 /* C (m x n) = alpha op(A) op(B) + beta C, row-major; ta/tb nonzero transpose. */
-void blas_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A,
-               int64_t lda, const double *B, int64_t ldb, double beta, double *C, int64_t ldc);
+void blas_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A, int64_t lda,
+               const double *B, int64_t ldb, double beta, double *C, int64_t ldc);
 
 /* C (n x n, full) = A^T A for A (k x n) row-major. */
 void blas_gram(int64_t k, int64_t n, const double *A, double *C);

@@ -8,8 +8,7 @@ int64_t dtf_cp_full_work(int nmodes, const int64_t *dims, int R) {
   return (L + Rr) * R;
 }
 
-void dtf_cp_full(int nmodes, const int64_t *dims, const double *const *F, int R, double *work,
-                 double *out) {
+void dtf_cp_full(int nmodes, const int64_t *dims, const double *const *F, int R, double *work, double *out) {
   int64_t L, Rr;
   int m = dtf_dense_split(nmodes, dims, &L, &Rr);
   double *left = work, *right = work + L * R;

@@ -40,8 +40,7 @@ dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double
   double *C = work;
   memcpy(C, V, (size_t)R * R * sizeof(double));
   if (lapack_cholesky(R, C) == 0) {
-    if (lapack_cholesky_solve(R, C, rows, B) != 0)
-      return dtf_error(DTF_ERR_NUMERIC, "Cholesky solve failed");
+    if (lapack_cholesky_solve(R, C, rows, B) != 0) return dtf_error(DTF_ERR_NUMERIC, "Cholesky solve failed");
     return DTF_OK;
   }
   /* Not positive definite: B <- B V^+ with V^+ = Q diag(1/w) Q^T over the kept w. */

@@ -26,8 +26,8 @@ void dtf_dense_contract_left(int nmodes, const int64_t *dims, const double *X, i
   blas_gemm(1, 0, Rr, R, L, 1.0, X, Rr, kr, R, 0.0, out, R);
 }
 
-void dtf_partial_mttv(int k, const int64_t *dims, const double *T, int mode, const double *const *F,
-                      int R, double *work, double *out) {
+void dtf_partial_mttv(int k, const int64_t *dims, const double *T, int mode, const double *const *F, int R,
+                      double *work, double *out) {
   int64_t a = prod(dims, 0, mode), I = dims[mode], b = prod(dims, mode + 1, k);
   if (k == 1) {
     memcpy(out, T, (size_t)(I * R) * sizeof(double));
@@ -79,8 +79,8 @@ int64_t dtf_dense_mttkrp_work(int nmodes, const int64_t *dims, int mode, int R) 
   return (L + I * Rr + Rr + 2) * R;
 }
 
-void dtf_dense_mttkrp(int nmodes, const int64_t *dims, const double *X, int mode,
-                      const double *const *F, int R, double *work, double *out) {
+void dtf_dense_mttkrp(int nmodes, const int64_t *dims, const double *X, int mode, const double *const *F,
+                      int R, double *work, double *out) {
   int64_t L = prod(dims, 0, mode), I = dims[mode], Rr = prod(dims, mode + 1, nmodes);
   if (use_right(nmodes, dims, mode)) {
     double *kr = work, *part = work + Rr * R, *rest = part + L * I * R;

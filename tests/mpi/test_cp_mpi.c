@@ -21,13 +21,16 @@ static void test_ownership(void) {
     int *owned = calloc((size_t)dims[n], sizeof(int));
     for (int64_t i = f.own_start; i < f.own_start + f.own_len; i++) owned[i]++;
     MPI_Allreduce(MPI_IN_PLACE, owned, (int)dims[n], MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    for (int64_t i = 0; i < dims[n]; i++) CHECK(owned[i] == 1, "mode %d row %lld owned %d times", n, (long long)i, owned[i]);
-    CHECK(f.own_start >= f.block_start && f.own_start + f.own_len <= f.block_start + f.block_len, "own in block");
+    for (int64_t i = 0; i < dims[n]; i++)
+      CHECK(owned[i] == 1, "mode %d row %lld owned %d times", n, (long long)i, owned[i]);
+    CHECK(f.own_start >= f.block_start && f.own_start + f.own_len <= f.block_start + f.block_len,
+          "own in block");
     /* allgather: each owner writes its global row index, then every block row is known */
     for (int64_t i = 0; i < f.own_len; i++) dtf_factor_owned(&f)[i * 2] = (double)(f.own_start + i);
     dtf_comm_stats_t cs = {0, 0};
     CHECK(dtf_factor_allgather(&f, &cs) == DTF_OK, "allgather");
-    for (int64_t i = 0; i < f.block_len; i++) CHECK(f.block[i * 2] == (double)(f.block_start + i), "gathered row");
+    for (int64_t i = 0; i < f.block_len; i++)
+      CHECK(f.block[i * 2] == (double)(f.block_start + i), "gathered row");
     if (g->slice_size[n] > 1) CHECK(cs.bytes_sent > 0, "allgather counted no bytes");
     free(owned);
     dtf_factor_free(&f);

@@ -49,7 +49,8 @@ static double max_rel_diff(int64_t n, const double *a, const double *b) {
 
 static const int64_t shapes[][6] = {
     /* nmodes, dims... : 3 to 5 modes, odd sizes, size-1 modes */
-    {3, 7, 5, 3}, {3, 1, 9, 4}, {3, 11, 1, 6}, {4, 3, 5, 7, 2}, {4, 6, 1, 5, 3}, {5, 3, 2, 5, 3, 4}, {5, 2, 3, 1, 4, 3},
+    {3, 7, 5, 3},    {3, 1, 9, 4},       {3, 11, 1, 6},      {4, 3, 5, 7, 2},
+    {4, 6, 1, 5, 3}, {5, 3, 2, 5, 3, 4}, {5, 2, 3, 1, 4, 3},
 };
 
 static void test_mttkrp_kernel_all_modes(void **state) {
@@ -124,8 +125,8 @@ static void test_khatri_rao(void **state) {
     for (int b = 0; b < 4; b++)
       for (int c = 0; c < 2; c++)
         for (int r = 0; r < R; r++)
-          assert_true(fabs(out[((a * 4 + b) * 2 + c) * R + r] - F[0][a * R + r] * F[1][b * R + r] * F[2][c * R + r]) <
-                      1e-15);
+          assert_true(fabs(out[((a * 4 + b) * 2 + c) * R + r] -
+                           F[0][a * R + r] * F[1][b * R + r] * F[2][c * R + r]) < 1e-15);
   dtf_khatri_rao(0, NULL, rows, R, out);
   for (int r = 0; r < R; r++) assert_true(out[r] == 1.0);
   for (int k = 0; k < 3; k++) free(F[k]);
@@ -160,7 +161,8 @@ static void test_spd_solve(void **state) {
   (void)state;
   int R = 4;
   int64_t rows = 70; /* more than one pseudo-inverse chunk */
-  double *A = random_array(10 * R, 500), V[16], *work = malloc((size_t)dtf_spd_solve_work(R) * sizeof(double));
+  double *A = random_array(10 * R, 500), V[16],
+         *work = malloc((size_t)dtf_spd_solve_work(R) * sizeof(double));
   dtf_gram(10, R, A, V);
   double *Xt = random_array(rows * R, 501), *B = malloc((size_t)(rows * R) * sizeof(double));
   for (int64_t i = 0; i < rows; i++)
