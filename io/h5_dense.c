@@ -43,9 +43,9 @@ static dtf_status open_dense(hid_t fid, const dtf_spec_t *spec, hid_t *did, int 
   size_t sz = H5Tget_size(t);
   H5Tclose(t);
   if (c != H5T_FLOAT || (sz != 4 && sz != 8))
-    return dtf_error(DTF_ERR_INPUT,
-                     "dataset '%s:%s' holds %s values (%zu bytes each); dtf needs float64 or float32",
-                     spec->file, spec->path, c == H5T_FLOAT ? "floating-point" : class_name(c), sz);
+    return dtf_error(
+        DTF_ERR_INPUT, "dataset '%s:%s' holds %s values (%zu byte%s each); dtf needs float64 or float32",
+        spec->file, spec->path, c == H5T_FLOAT ? "floating-point" : class_name(c), sz, sz == 1 ? "" : "s");
   *elem_bytes = (int)sz;
   hid_t sp = H5Dget_space(*did);
   int rank = H5Sget_simple_extent_ndims(sp);

@@ -79,7 +79,14 @@ static dtf_status read_info(hid_t fid, const char *file, int *nmodes, int64_t *d
   if (H5Aexists(fid, "model") > 0) {
     hid_t a = H5Aopen(fid, "model", H5P_DEFAULT);
     hid_t t = H5Aget_type(a);
-    if (H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t) && H5Tget_size(t) < sizeof model) {
+    if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0) {
+      hid_t mt = H5Tcopy(H5T_C_S1);
+      H5Tset_size(mt, H5T_VARIABLE);
+      char *v = NULL;
+      if (H5Aread(a, mt, &v) >= 0 && v) snprintf(model, sizeof model, "%s", v);
+      if (v) H5free_memory(v);
+      H5Tclose(mt);
+    } else if (H5Tget_class(t) == H5T_STRING && H5Tget_size(t) < sizeof model) {
       hid_t mt = H5Tcopy(H5T_C_S1);
       H5Tset_size(mt, sizeof model);
       H5Aread(a, mt, model);

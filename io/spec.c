@@ -23,6 +23,19 @@ dtf_status dtf_spec_parse(const char *text, const char *default_path, dtf_spec_t
   return DTF_OK;
 }
 
+dtf_status dtf_check_distinct(MPI_Comm comm, const char *in, const char *out, const char *what) {
+  int me;
+  MPI_Comm_rank(comm, &me);
+  dtf_status st = DTF_OK;
+  if (me == 0) {
+    struct stat a, b;
+    int same = strcmp(in, out) == 0;
+    if (!same && stat(in, &a) == 0 && stat(out, &b) == 0) same = a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    if (same) st = dtf_error(DTF_ERR_USAGE, "'%s' is given as both %s: refusing to overwrite it", out, what);
+  }
+  return dtf_agree(comm, st);
+}
+
 dtf_status dtf_check_writable(MPI_Comm comm, const char *file) {
   int me;
   MPI_Comm_rank(comm, &me);

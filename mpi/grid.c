@@ -84,8 +84,8 @@ dtf_status dtf_grid_create(MPI_Comm comm, int nmodes, const int64_t *dims, const
     for (int n = 0; n < nmodes; n++) {
       prod *= pdims[n];
       if (pdims[n] > dims[n])
-        return dtf_error(DTF_ERR_USAGE, "--grid: %d ranks in mode %d, which has only %lld indices", pdims[n],
-                         n + 1, (long long)dims[n]);
+        return dtf_error(DTF_ERR_USAGE, "--grid: %d ranks in mode %d, which has only %lld ind%s", pdims[n],
+                         n + 1, (long long)dims[n], dims[n] == 1 ? "ex" : "ices");
     }
     if (prod != size)
       return dtf_error(DTF_ERR_USAGE, "--grid has %lld ranks but the job has %d", (long long)prod, size);

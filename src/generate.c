@@ -59,9 +59,29 @@ dtf_status dtf_generate_dense(const dtf_grid_t *g, int R, double noise, uint64_t
     }
   }
   *local = X;
-  if (truth)
-    *truth = m;
-  else
+  if (!truth) {
     dtf_cp_model_free(&m);
+    return st;
+  }
+  /* unit-norm columns, the norms multiplied into lambda, as in a fitted model */
+  double *norms = calloc((size_t)(N * R), sizeof(double));
+  if (!norms) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  for (int k = 0; k < N; k++) {
+    const dtf_factor_t *f = &m.factors[k];
+    const double *A = dtf_factor_owned(f);
+    for (int64_t i = 0; i < f->own_len; i++)
+      for (int r = 0; r < R; r++) norms[k * R + r] += A[i * R + r] * A[i * R + r];
+  }
+  if (!st) st = dtf_allreduce_sum(g->comm, norms, N * R, NULL);
+  for (int r = 0; r < R; r++) m.lambda[r] = 1.0;
+  for (int k = 0; k < N; k++)
+    for (int r = 0; r < R; r++) {
+      double s = sqrt(norms[k * R + r]);
+      m.lambda[r] *= s;
+      for (int64_t i = 0; i < m.factors[k].block_len; i++)
+        m.factors[k].block[i * R + r] = s > 0 ? m.factors[k].block[i * R + r] / s : 0.0;
+    }
+  free(norms);
+  *truth = m;
   return st;
 }

@@ -50,6 +50,10 @@ dtf_status dtf_h5_cp_read(const dtf_grid_t *grid, const char *file, dtf_cp_model
  * not writable, or it is a directory. Collective. */
 dtf_status dtf_check_writable(MPI_Comm comm, const char *file);
 
+/* Fail (DTF_ERR_USAGE) if `out` names the same file as `in` (a run would overwrite its
+ * own input); `what` names the two roles ("the input and --output"). Collective. */
+dtf_status dtf_check_distinct(MPI_Comm comm, const char *in, const char *out, const char *what);
+
 /* A flat JSON object, built in order and written atomically by one rank. */
 typedef struct dtf_json dtf_json_t;
 dtf_json_t *dtf_json_new(void);

@@ -34,7 +34,7 @@ static int on_iter(const dtf_cp_progress_t *p, void *ctx) {
   const cli_t *c = ((progress_ctx *)ctx)->c;
   char b[32];
   cli_bytes((double)p->comm_bytes, b, sizeof b);
-  cli_progress(c, "iter %-4d fit %.5f  delta %.1e  %.3f s  comm %s\n", p->iteration, p->fit, p->delta,
+  cli_progress(c, "iter %-4d fit %.5f  delta %.1e  %.3g s  comm %s\n", p->iteration, p->fit, p->delta,
                p->seconds, b);
   return 0;
 }
@@ -96,8 +96,11 @@ int cli_cp(cli_t *c, int argc, char **argv) {
   if (!have_rank) return cli_usage(c, "missing --rank (-r)");
   const char *input = argv[optind];
 
-  dtf_status st = DTF_OK;
-  if (output) st = dtf_check_writable(MPI_COMM_WORLD, output);
+  dtf_spec_t in_spec;
+  dtf_status st = dtf_spec_parse(input, "/X", &in_spec);
+  if (!st && output) st = dtf_check_distinct(MPI_COMM_WORLD, in_spec.file, output, "the input and --output");
+  if (!st && c->json) st = dtf_check_distinct(MPI_COMM_WORLD, in_spec.file, c->json, "the input and --json");
+  if (!st && output) st = dtf_check_writable(MPI_COMM_WORLD, output);
   if (!st && c->json) st = dtf_check_writable(MPI_COMM_WORLD, c->json);
   if (st) return cli_fail(c, st);
 
@@ -132,7 +135,7 @@ int cli_cp(cli_t *c, int argc, char **argv) {
     double comm_per_iter = (double)bytes / s->iteration;
     char cb[32];
     cli_bytes(comm_per_iter, cb, sizeof cb);
-    cli_result(c, "fit %.6f after %d iteration%s (%s), %.3f s/iteration, comm %s/iteration per rank%s%s\n",
+    cli_result(c, "fit %.6f after %d iteration%s (%s), %.3g s/iteration, comm %s/iteration per rank%s%s\n",
                s->fit, s->iteration, s->iteration == 1 ? "" : "s",
                s->converged ? "converged" : "iteration limit", per_iter, cb, output ? ", model in " : "",
                output ? output : "");

@@ -10,7 +10,8 @@ static const char *help =
     "usage: mpirun -np N dtf generate -o OUT.h5[:/X] --dims 300x200x100 --rank R [options]\n"
     "\n"
     "Write a dense tensor X = [[A_1, ..., A_N]] + noise, with standard normal factors A_n,\n"
-    "in parallel (each rank its own block). The values depend only on the seed, never on N.\n"
+    "in parallel (each rank its own block). The values depend on the seed, not on the number\n"
+    "of ranks (up to rounding in the last bits).\n"
     "\n"
     "  -o, --output OUT      output file, optionally :/dataset (default dataset /X)\n"
     "      --dims AxBxC      tensor shape, 2 to 8 modes (required)\n"
@@ -88,6 +89,7 @@ int cli_generate(cli_t *c, int argc, char **argv) {
   dtf_status st = dtf_spec_parse(out, "/X", &spec);
   if (st) return cli_fail(c, st);
   st = dtf_check_writable(MPI_COMM_WORLD, spec.file);
+  if (!st && truth) st = dtf_check_distinct(MPI_COMM_WORLD, spec.file, truth, "--output and --truth");
   if (!st && truth) st = dtf_check_writable(MPI_COMM_WORLD, truth);
   if (!st && c->json) st = dtf_check_writable(MPI_COMM_WORLD, c->json);
   int pd[DTF_MAX_MODES];
@@ -113,8 +115,15 @@ int cli_generate(cli_t *c, int argc, char **argv) {
     st = dtf_h5_dense_write(g, &spec, local);
     double t_write = dtf_now() - t0;
     if (!st && truth) {
-      model.fit = 1.0;
-      st = dtf_h5_cp_write(g, truth, &model);
+      /* the fit the planted model has on the noisy tensor, recorded in its file */
+      dtf_tensor_t *t = NULL;
+      st = dtf_dense_tensor_wrap(nmodes, g->len, local, &t);
+      if (!st) {
+        local = NULL; /* the tensor owns it now */
+        st = dtf_cp_fit(g, t, &model, &model.fit);
+        dtf_tensor_free(t);
+      }
+      if (!st) st = dtf_h5_cp_write(g, truth, &model);
     }
     if (!st) {
       cli_progress(c, "generated in %.2f s, wrote in %.2f s (%.0f MB/s)\n", t_gen, t_write,

@@ -14,6 +14,7 @@ static const char *help =
     "For a model file written by dtf (file.h5 with no dataset): its attributes.\n"
     "\n"
     "      --json FILE       write a machine-readable summary\n"
+    "  -q, --quiet           accepted for symmetry (info prints only its result)\n"
     "  -h, --help            this text\n";
 
 static int model_info(cli_t *c, const char *file) {
@@ -36,14 +37,17 @@ static int model_info(cli_t *c, const char *file) {
 }
 
 int cli_info(cli_t *c, int argc, char **argv) {
-  static const struct option opts[] = {
-      {"json", required_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  static const struct option opts[] = {{"json", required_argument, 0, 'j'},
+                                       {"quiet", no_argument, 0, 'q'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
   int opt;
   opterr = 0;
   optind = 1;
-  while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
     switch (opt) {
     case 'j': c->json = optarg; break;
+    case 'q': break; /* info prints only its result */
     case 'h':
       if (c->rank == 0) fputs(help, stdout);
       return 0;
@@ -102,6 +106,7 @@ int cli_info(cli_t *c, int argc, char **argv) {
     dtf_json_number(j, "norm", sqrt(sums[0]));
     dtf_json_number(j, "min", mm[0]);
     dtf_json_number(j, "max", -mm[1]);
+    dtf_json_number(j, "mean", finite > 0 ? sums[1] / finite : NAN);
     dtf_json_number(j, "nonfinite", sums[2]);
   }
   st = cli_json_end(c, j);
