@@ -8,6 +8,7 @@
 
 #include "dtf/comm.h"
 #include "dtf/io.h"
+#include "dtf/memory.h"
 #include "h5util.h"
 
 static const char *class_name(H5T_class_t c) {
@@ -105,7 +106,7 @@ dtf_status dtf_h5_dense_read(const dtf_grid_t *g, const dtf_spec_t *spec, double
   int64_t n = 1;
   for (int k = 0; k < g->nmodes; k++) n *= g->len[k];
   double *buf = NULL;
-  if (!st && !(buf = malloc((size_t)n * sizeof(double))))
+  if (!st && !(buf = dtf_alloc_large((size_t)n * sizeof(double))))
     st = dtf_error(DTF_ERR_INPUT, "out of memory reading a %.1f MiB block of '%s:%s'",
                    (double)n * 8 / 1048576.0, spec->file, spec->path);
   st = dtf_agree(g->comm, st);

@@ -10,11 +10,13 @@
 
 #include "dtf/comm.h"
 #include "dtf/kernels.h"
+#include "dtf/memory.h"
 #include "dtf/tensor.h"
 
 typedef struct {
   double *X;
   int64_t n;
+  double norm2; /* sum of squares, computed once when wrapped */
   int split;
   int64_t L, Rr; /* entries of the left and right groups */
   int R;
@@ -35,7 +37,7 @@ static dtf_status prepare(dense_t *d, int R) {
   d->R = R;
   int64_t big = d->L > d->Rr ? d->L : d->Rr;
   int64_t total = (big + d->L + d->Rr + big + 2) * R;
-  d->kr = malloc((size_t)total * sizeof(double));
+  d->kr = dtf_alloc_large((size_t)total * sizeof(double));
   if (!d->kr) {
     d->R = 0;
     return dtf_error(DTF_ERR_INPUT, "out of memory for the MTTKRP workspace (%.1f MiB)",
@@ -72,11 +74,7 @@ static dtf_status dense_mttkrp(dtf_tensor_t *t, int mode, const double *const *F
   return DTF_OK;
 }
 
-static double dense_sum_squares(const dtf_tensor_t *t) {
-  const dense_t *d = t->impl;
-  int64_t bad;
-  return dtf_sum_squares(d->n, d->X, &bad);
-}
+static double dense_sum_squares(const dtf_tensor_t *t) { return ((const dense_t *)t->impl)->norm2; }
 
 static void dense_destroy(dtf_tensor_t *t) {
   dense_t *d = t->impl;
@@ -102,6 +100,7 @@ dtf_status dtf_dense_tensor_wrap(int nmodes, const int64_t *dims, double *data, 
   d->X = data;
   d->n = 1;
   for (int k = 0; k < nmodes; k++) d->n *= dims[k];
+  d->norm2 = dtf_norm2(d->n, d->X);
   d->split = dtf_dense_split(nmodes, dims, &d->L, &d->Rr);
   *out = t;
   return DTF_OK;

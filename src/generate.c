@@ -6,6 +6,7 @@
 #include "dtf/comm.h"
 #include "dtf/generate.h"
 #include "dtf/kernels.h"
+#include "dtf/memory.h"
 #include "dtf/rng.h"
 
 dtf_status dtf_generate_dense(const dtf_grid_t *g, int R, double noise, uint64_t seed, double **local,
@@ -21,7 +22,7 @@ dtf_status dtf_generate_dense(const dtf_grid_t *g, int R, double noise, uint64_t
   for (int k = 0; k < N; k++) n *= g->len[k];
   double *X = NULL, *work = NULL;
   if (!st) {
-    X = malloc((size_t)n * sizeof(double));
+    X = dtf_alloc_large((size_t)n * sizeof(double));
     work = malloc((size_t)dtf_cp_full_work(N, g->len, R) * sizeof(double));
     if (!X || !work)
       st = dtf_error(DTF_ERR_INPUT, "out of memory for a %.1f MiB block", (double)n * 8 / 1048576.0);

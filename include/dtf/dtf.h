@@ -9,6 +9,7 @@
 #include "dtf/grid.h"
 #include "dtf/io.h"
 #include "dtf/kernels.h"
+#include "dtf/memory.h"
 #include "dtf/rng.h"
 #include "dtf/status.h"
 #include "dtf/tensor.h"

@@ -69,6 +69,9 @@ int64_t dtf_spd_solve_work(int R);
  * DTF_ERR_NUMERIC if V has a non-finite entry. */
 dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double *work, int *used_pinv);
 
+/* Sum of squares of n finite doubles (BLAS, vectorised). */
+double dtf_norm2(int64_t n, const double *x);
+
 /* Sum of squares of n doubles, and the first non-finite position (-1 if none). */
 double dtf_sum_squares(int64_t n, const double *x, int64_t *first_nonfinite);
 

@@ -33,7 +33,9 @@ struct dtf_tensor {
   void *impl;
 };
 
-/* A dense local block (C order) as a tensor; takes ownership of data (freed with free()). */
+/* A dense local block (C order) as a tensor; takes ownership of data (freed with free(),
+ * so malloc or dtf_alloc_large memory). The data must not change afterwards: its sum
+ * of squares is computed here, once. */
 dtf_status dtf_dense_tensor_wrap(int nmodes, const int64_t *dims, double *data, dtf_tensor_t **out);
 
 /* The entries of a dense tensor made by dtf_dense_tensor_wrap. */

@@ -23,6 +23,15 @@ void blas_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha, co
               (int)k, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
+double blas_dot(int64_t n, const double *x, const double *y) {
+  double s = 0.0;
+  for (int64_t i = 0; i < n; i += 1 << 30) {
+    int m = (int)(n - i < (1 << 30) ? n - i : (1 << 30));
+    s += cblas_ddot(m, x + i, 1, y + i, 1);
+  }
+  return s;
+}
+
 void blas_gram(int64_t k, int64_t n, const double *A, double *C) {
   memset(C, 0, (size_t)(n * n) * sizeof(double));
   if (k == 0 || n == 0) return;

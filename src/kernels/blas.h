@@ -8,6 +8,9 @@
 void blas_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A, int64_t lda,
                const double *B, int64_t ldb, double beta, double *C, int64_t ldc);
 
+/* x . y over n entries (any n: split into chunks BLAS can count). */
+double blas_dot(int64_t n, const double *x, const double *y);
+
 /* C (n x n, full) = A^T A for A (k x n) row-major. */
 void blas_gram(int64_t k, int64_t n, const double *A, double *C);
 

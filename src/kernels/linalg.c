@@ -12,6 +12,8 @@ void dtf_cross(int64_t rows, int Ra, const double *A, int Rb, const double *B, d
   blas_gemm(1, 0, Ra, Rb, rows, 1.0, A, Ra, B, Rb, 0.0, C, Rb);
 }
 
+double dtf_norm2(int64_t n, const double *x) { return blas_dot(n, x, x); }
+
 double dtf_sum_squares(int64_t n, const double *x, int64_t *first_nonfinite) {
   double s = 0.0;
   *first_nonfinite = -1;
