@@ -35,8 +35,16 @@ int cli_double(const char *s, double *out);
 /* "300x200x100" -> dims; returns the number of modes, or -1. */
 int cli_dims(const char *s, int64_t *dims);
 
-/* Report an unknown or incomplete option the way getopt_long saw it. */
-int cli_bad_option(const cli_t *c, int opt, char **argv);
+/* The long options every command takes, to end its option table. */
+#define CLI_SHARED_OPTIONS                                                                                   \
+  {"json", required_argument, 0, 'j'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {      \
+    0, 0, 0, 0                                                                                               \
+  }
+#define CLI_NEXT (-1)
+/* Handle an option the command's own switch did not: --json, --quiet, --help (prints
+ * help, returns 0), or an unknown or incomplete one (returns the usage exit code).
+ * CLI_NEXT means: carry on parsing. */
+int cli_shared_option(cli_t *c, int opt, char **argv, const char *help);
 
 /* Read a dense tensor spec onto a grid (given as "AxB.." text or NULL for automatic).
  * If finite, refuse NaN/Inf. */

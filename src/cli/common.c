@@ -82,8 +82,16 @@ int cli_dims(const char *s, int64_t *dims) {
   return n;
 }
 
-int cli_bad_option(const cli_t *c, int opt, char **argv) {
+int cli_shared_option(cli_t *c, int opt, char **argv, const char *help) {
   extern int optind, optopt;
+  extern char *optarg;
+  switch (opt) {
+  case 'j': c->json = optarg; return CLI_NEXT;
+  case 'q': c->quiet = 1; return CLI_NEXT;
+  case 'h':
+    if (c->rank == 0) fputs(help, stdout);
+    return 0;
+  }
   const char *word = argv[optind - 1];
   if (opt == ':') return cli_usage(c, "option '%s' needs a value", word);
   if (optopt) return cli_usage(c, "unknown option '-%c'", optopt);

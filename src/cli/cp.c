@@ -45,16 +45,17 @@ static void on_log(const char *msg, void *ctx) {
 }
 
 int cli_cp(cli_t *c, int argc, char **argv) {
-  static const struct option opts[] = {
-      {"rank", required_argument, 0, 'r'}, {"iters", required_argument, 0, 'i'},
-      {"tol", required_argument, 0, 't'},  {"seed", required_argument, 0, 's'},
-      {"grid", required_argument, 0, 'g'}, {"output", required_argument, 0, 'o'},
-      {"json", required_argument, 0, 'j'}, {"quiet", no_argument, 0, 'q'},
-      {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
+  static const struct option opts[] = {{"rank", required_argument, 0, 'r'},
+                                       {"iters", required_argument, 0, 'i'},
+                                       {"tol", required_argument, 0, 't'},
+                                       {"seed", required_argument, 0, 's'},
+                                       {"grid", required_argument, 0, 'g'},
+                                       {"output", required_argument, 0, 'o'},
+                                       CLI_SHARED_OPTIONS};
   dtf_cp_options_t o;
   dtf_cp_options_default(&o);
   const char *grid_text = NULL, *output = NULL;
-  int have_rank = 0, opt;
+  int have_rank = 0, opt, rc;
   int64_t v;
   opterr = 0;
   optind = 1;
@@ -82,12 +83,8 @@ int cli_cp(cli_t *c, int argc, char **argv) {
       break;
     case 'g': grid_text = optarg; break;
     case 'o': output = optarg; break;
-    case 'j': c->json = optarg; break;
-    case 'q': c->quiet = 1; break;
-    case 'h':
-      if (c->rank == 0) fputs(help, stdout);
-      return 0;
-    default: return cli_bad_option(c, opt, argv);
+    default:
+      if ((rc = cli_shared_option(c, opt, argv, help)) != CLI_NEXT) return rc;
     }
   }
   if (optind != argc - 1)

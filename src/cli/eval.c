@@ -17,24 +17,16 @@ static const char *help =
     "  -h, --help            this text\n";
 
 int cli_eval(cli_t *c, int argc, char **argv) {
-  static const struct option opts[] = {{"grid", required_argument, 0, 'g'},
-                                       {"json", required_argument, 0, 'j'},
-                                       {"quiet", no_argument, 0, 'q'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
+  static const struct option opts[] = {{"grid", required_argument, 0, 'g'}, CLI_SHARED_OPTIONS};
   const char *grid_text = NULL;
-  int opt;
+  int opt, rc;
   opterr = 0;
   optind = 1;
   while ((opt = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
     switch (opt) {
     case 'g': grid_text = optarg; break;
-    case 'j': c->json = optarg; break;
-    case 'q': c->quiet = 1; break;
-    case 'h':
-      if (c->rank == 0) fputs(help, stdout);
-      return 0;
-    default: return cli_bad_option(c, opt, argv);
+    default:
+      if ((rc = cli_shared_option(c, opt, argv, help)) != CLI_NEXT) return rc;
     }
   }
   if (argc - optind != 2) return cli_usage(c, "expected MODEL and INPUT");

@@ -26,20 +26,14 @@ static const char *help =
     "  -h, --help            this text\n";
 
 int cli_generate(cli_t *c, int argc, char **argv) {
-  static const struct option opts[] = {{"output", required_argument, 0, 'o'},
-                                       {"dims", required_argument, 0, 'd'},
-                                       {"rank", required_argument, 0, 'r'},
-                                       {"noise", required_argument, 0, 'n'},
-                                       {"seed", required_argument, 0, 's'},
-                                       {"truth", required_argument, 0, 't'},
-                                       {"grid", required_argument, 0, 'g'},
-                                       {"json", required_argument, 0, 'j'},
-                                       {"quiet", no_argument, 0, 'q'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
+  static const struct option opts[] = {
+      {"output", required_argument, 0, 'o'}, {"dims", required_argument, 0, 'd'},
+      {"rank", required_argument, 0, 'r'},   {"noise", required_argument, 0, 'n'},
+      {"seed", required_argument, 0, 's'},   {"truth", required_argument, 0, 't'},
+      {"grid", required_argument, 0, 'g'},   CLI_SHARED_OPTIONS};
   const char *out = NULL, *truth = NULL, *grid_text = NULL;
   int64_t dims[DTF_MAX_MODES], v, R = 0;
-  int nmodes = 0, opt;
+  int nmodes = 0, opt, rc;
   double noise = 0;
   uint64_t seed = 0;
   opterr = 0;
@@ -68,12 +62,8 @@ int cli_generate(cli_t *c, int argc, char **argv) {
       break;
     case 't': truth = optarg; break;
     case 'g': grid_text = optarg; break;
-    case 'j': c->json = optarg; break;
-    case 'q': c->quiet = 1; break;
-    case 'h':
-      if (c->rank == 0) fputs(help, stdout);
-      return 0;
-    default: return cli_bad_option(c, opt, argv);
+    default:
+      if ((rc = cli_shared_option(c, opt, argv, help)) != CLI_NEXT) return rc;
     }
   }
   if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);

@@ -37,21 +37,14 @@ static int model_info(cli_t *c, const char *file) {
 }
 
 int cli_info(cli_t *c, int argc, char **argv) {
-  static const struct option opts[] = {{"json", required_argument, 0, 'j'},
-                                       {"quiet", no_argument, 0, 'q'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  int opt;
+  static const struct option opts[] = {CLI_SHARED_OPTIONS};
+  int opt, rc;
   opterr = 0;
   optind = 1;
   while ((opt = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
     switch (opt) {
-    case 'j': c->json = optarg; break;
-    case 'q': break; /* info prints only its result */
-    case 'h':
-      if (c->rank == 0) fputs(help, stdout);
-      return 0;
-    default: return cli_bad_option(c, opt, argv);
+    default:
+      if ((rc = cli_shared_option(c, opt, argv, help)) != CLI_NEXT) return rc;
     }
   }
   if (argc - optind != 1) return cli_usage(c, "expected one INPUT");
