@@ -4,6 +4,8 @@
 
 #include "dtf/comm.h"
 #include "dtf/cp.h"
+#include "dtf/csf.h"
+#include "dtf/distribute.h"
 #include "dtf/factor.h"
 #include "dtf/generate.h"
 #include "dtf/grid.h"

@@ -41,6 +41,15 @@ dtf_status dtf_dense_tensor_wrap(int nmodes, const int64_t *dims, double *data, 
 /* The entries of a dense tensor made by dtf_dense_tensor_wrap. */
 const double *dtf_dense_tensor_data(const dtf_tensor_t *t);
 
+/* A sparse local block as a tensor: nnz entries with block-local 0-based indices inds
+ * (nnz x nmodes, row-major, each < dims) and values vals, copied into one CSF tree per
+ * mode (the inputs are not kept). Duplicate coordinates add up. */
+dtf_status dtf_sparse_tensor_create(int nmodes, const int64_t *dims, int64_t nnz, const int64_t *inds,
+                                    const double *vals, dtf_tensor_t **out);
+
+/* Distinct nonzero coordinates of a tensor made by dtf_sparse_tensor_create. */
+int64_t dtf_sparse_tensor_nnz(const dtf_tensor_t *t);
+
 /* Fail collectively (DTF_ERR_INPUT) if any rank's dense block holds NaN or Inf; the
  * message names `what`, the global index and the value. */
 dtf_status dtf_dense_require_finite(const dtf_grid_t *grid, const double *local, const char *what);

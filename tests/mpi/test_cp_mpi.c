@@ -126,6 +126,86 @@ static void test_pinv_warning(void) {
   dtf_grid_free(g);
 }
 
+static double run_cp(const dtf_grid_t *g, dtf_tensor_t *t, int R) {
+  dtf_cp_options_t o;
+  dtf_cp_options_default(&o);
+  o.rank = R;
+  o.max_iters = 25;
+  o.tol = 0;
+  o.seed = 2;
+  dtf_cp_als_t *s;
+  CHECK(dtf_cp_als_init(g, t, &o, &s) == DTF_OK, "%s", dtf_error_message());
+  CHECK(dtf_cp_als_run(s) == DTF_OK, "%s", dtf_error_message());
+  double fit = s->fit;
+  dtf_cp_als_free(s);
+  return fit;
+}
+
+/* The same tensor as dense and as sparse gives the same CP fit. The nonzeros start on
+ * ranks chosen round-robin (not their owners) and reach their owners through
+ * dtf_distribute_coo. */
+static void test_sparse_same_fit(void) {
+  int64_t dims[3] = {17, 13, 11}, n = 17 * 13 * 11;
+  dtf_grid_t *g, *whole;
+  CHECK(dtf_grid_create(MPI_COMM_WORLD, 3, dims, NULL, &g) == DTF_OK, "%s", dtf_error_message());
+  int one[3] = {1, 1, 1};
+  CHECK(dtf_grid_create(MPI_COMM_SELF, 3, dims, one, &whole) == DTF_OK, "%s", dtf_error_message());
+  double *full;
+  CHECK(dtf_generate_dense(whole, 3, 0.05, 8, &full, NULL) == DTF_OK, "%s", dtf_error_message());
+  for (int64_t i = 0; i < n; i++) /* about 60% zeros */
+    if (dtf_rng_uniform(8, 9, 0, (uint64_t)i) < 0.6) full[i] = 0.0;
+  /* dense: this rank's block of the full tensor */
+  int64_t bn = g->len[0] * g->len[1] * g->len[2];
+  double *block = malloc((size_t)bn * sizeof(double));
+  for (int64_t a = 0; a < g->len[0]; a++)
+    for (int64_t b = 0; b < g->len[1]; b++)
+      for (int64_t c = 0; c < g->len[2]; c++)
+        block[(a * g->len[1] + b) * g->len[2] + c] =
+            full[((g->start[0] + a) * dims[1] + g->start[1] + b) * dims[2] + g->start[2] + c];
+  dtf_tensor_t *dense;
+  dtf_dense_tensor_wrap(3, g->len, block, &dense);
+  double fit_dense = run_cp(g, dense, 3);
+  /* sparse: nonzero i starts on rank i % np */
+  int64_t *inds = malloc((size_t)n * 3 * sizeof(int64_t)), nnz = 0, total_nnz = 0;
+  double *vals = malloc((size_t)n * sizeof(double));
+  for (int64_t i = 0; i < n; i++) {
+    if (full[i] == 0.0) continue;
+    total_nnz++;
+    if (i % np != me) continue;
+    inds[nnz * 3] = i / (dims[1] * dims[2]);
+    inds[nnz * 3 + 1] = i / dims[2] % dims[1];
+    inds[nnz * 3 + 2] = i % dims[2];
+    vals[nnz++] = full[i];
+  }
+  int64_t lnnz, *linds;
+  double *lvals;
+  dtf_comm_stats_t cs = {0, 0};
+  CHECK(dtf_distribute_coo(g, nnz, inds, vals, &lnnz, &linds, &lvals, &cs) == DTF_OK, "%s",
+        dtf_error_message());
+  int64_t sum = lnnz;
+  MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+  CHECK(sum == total_nnz, "%lld nonzeros arrived of %lld", (long long)sum, (long long)total_nnz);
+  for (int64_t k = 0; k < lnnz; k++)
+    for (int m = 0; m < 3; m++)
+      CHECK(linds[k * 3 + m] >= 0 && linds[k * 3 + m] < g->len[m], "outside the block");
+  dtf_tensor_t *sparse;
+  CHECK(dtf_sparse_tensor_create(3, g->len, lnnz, linds, lvals, &sparse) == DTF_OK, "%s",
+        dtf_error_message());
+  double fit_sparse = run_cp(g, sparse, 3);
+  CHECK(fabs(fit_sparse - fit_dense) <= 1e-9 * fabs(fit_dense), "sparse fit %.15f dense fit %.15f",
+        fit_sparse, fit_dense);
+  if (me == 0) printf("sparse vs dense: fit %.12f and %.12f\n", fit_sparse, fit_dense);
+  dtf_tensor_free(sparse);
+  dtf_tensor_free(dense);
+  free(inds);
+  free(vals);
+  free(linds);
+  free(lvals);
+  free(full);
+  dtf_grid_free(whole);
+  dtf_grid_free(g);
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &me);
@@ -134,6 +214,7 @@ int main(int argc, char **argv) {
   test_agree();
   test_recovery();
   test_pinv_warning();
+  test_sparse_same_fit();
   if (me == 0) printf("test_cp_mpi: all checks passed on %d ranks\n", np);
   MPI_Finalize();
   return 0;

@@ -113,6 +113,60 @@ static void test_dense_tensor_dimension_tree(void **state) {
   }
 }
 
+/* The sparse kind (one CSF tree per mode) against the dense kernel on the same tensor:
+ * every mode, 3 to 5 modes, empty slices, duplicate coordinates, and no nonzeros. */
+static void test_sparse_matches_dense(void **state) {
+  (void)state;
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    int N = (int)shapes[s][0], R = 3;
+    const int64_t *dims = &shapes[s][1];
+    int64_t n = product(N, dims);
+    for (int variant = 0; variant < 2; variant++) { /* 0: ~40% dense, 1: no nonzeros */
+      double *X = calloc((size_t)n, sizeof(double));
+      int64_t *inds = malloc((size_t)(n + 2) * N * sizeof(int64_t));
+      double *vals = malloc((size_t)(n + 2) * sizeof(double));
+      int64_t nnz = 0, sub[8] = {0};
+      for (int64_t i = 0; i < n; i++) {
+        /* keep index 0 of the last mode empty: an empty slice */
+        if (variant == 0 && sub[N - 1] != 0 && dtf_rng_uniform(s, 5, 0, (uint64_t)i) < 0.4) {
+          X[i] = dtf_rng_normal(s, 6, 0, (uint64_t)i);
+          for (int k = 0; k < N; k++) inds[nnz * N + k] = sub[k];
+          vals[nnz++] = X[i];
+        }
+        for (int k = N - 1; k >= 0 && ++sub[k] == dims[k]; k--) sub[k] = 0;
+      }
+      if (nnz > 0) { /* split the first entry into two duplicates that add up to it */
+        memcpy(inds + nnz * N, inds, (size_t)N * sizeof(int64_t));
+        vals[nnz] = 0.25 * vals[0];
+        vals[0] *= 0.75;
+        nnz++;
+      }
+      dtf_tensor_t *t;
+      assert_int_equal(dtf_sparse_tensor_create(N, dims, nnz, inds, vals, &t), DTF_OK);
+      assert_int_equal(dtf_sparse_tensor_nnz(t), nnz > 0 ? nnz - 1 : 0); /* the duplicate merged */
+      double *F[8];
+      uint64_t v[8] = {0};
+      for (int k = 0; k < N; k++) F[k] = random_array(dims[k] * R, 600 + k);
+      for (int mode = 0; mode < N; mode++) {
+        double ref[64], got[64];
+        naive_mttkrp(N, dims, X, mode, F, R, ref);
+        assert_int_equal(t->ops->mttkrp(t, mode, (const double *const *)F, v, R, got), DTF_OK);
+        assert_true(max_rel_diff(dims[mode] * R, got, ref) < 1e-12);
+        if (variant == 1)
+          for (int64_t i = 0; i < dims[mode] * R; i++) assert_true(got[i] == 0.0);
+      }
+      int64_t bad;
+      double ss = dtf_sum_squares(n, X, &bad); /* of the tensor, duplicates summed */
+      assert_true(fabs(t->ops->sum_squares(t) - ss) <= 1e-12 * ss);
+      for (int k = 0; k < N; k++) free(F[k]);
+      dtf_tensor_free(t);
+      free(X);
+      free(inds);
+      free(vals);
+    }
+  }
+}
+
 static void test_khatri_rao(void **state) {
   (void)state;
   int64_t rows[3] = {3, 4, 2};
@@ -228,6 +282,7 @@ int main(void) {
       cmocka_unit_test(test_khatri_rao),
       cmocka_unit_test(test_mttkrp_kernel_all_modes),
       cmocka_unit_test(test_dense_tensor_dimension_tree),
+      cmocka_unit_test(test_sparse_matches_dense),
       cmocka_unit_test(test_cp_full_and_norm),
       cmocka_unit_test(test_spd_solve),
       cmocka_unit_test(test_rng_is_keyed),

@@ -1,0 +1,112 @@
+/* CSF construction (sort, then one pass that opens a node wherever a prefix changes) and
+ * the root-mode MTTKRP over the tree. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtf/csf.h"
+
+/* qsort has no context argument: the comparison reads these (one build per thread). */
+static _Thread_local const int64_t *sort_inds;
+static _Thread_local const int *sort_order;
+static _Thread_local int sort_n;
+
+static int compare(const void *pa, const void *pb) {
+  int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+  for (int l = 0; l < sort_n; l++) {
+    int64_t x = sort_inds[a * sort_n + sort_order[l]], y = sort_inds[b * sort_n + sort_order[l]];
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return a < b ? -1 : (a > b); /* stable: equal coordinates keep their input order */
+}
+
+void dtf_csf_free(dtf_csf_t *c) {
+  for (int l = 0; l < DTF_MAX_MODES; l++) {
+    free(c->ptr[l]);
+    free(c->ids[l]);
+    c->ptr[l] = c->ids[l] = NULL;
+  }
+  free(c->vals);
+  c->vals = NULL;
+}
+
+dtf_status dtf_csf_build(int N, const int64_t *dims, int64_t nnz, const int64_t *inds, const double *vals,
+                         int root, dtf_csf_t *c) {
+  memset(c, 0, sizeof *c);
+  c->nmodes = N;
+  c->order[0] = root;
+  for (int m = 0, l = 1; m < N; m++)
+    if (m != root) c->order[l++] = m;
+  for (int l = 2; l < N; l++) /* shortest modes nearest the root: more reuse per fiber */
+    for (int k = l; k > 1 && dims[c->order[k]] < dims[c->order[k - 1]]; k--) {
+      int t = c->order[k];
+      c->order[k] = c->order[k - 1];
+      c->order[k - 1] = t;
+    }
+  int64_t *perm = malloc((size_t)(nnz ? nnz : 1) * sizeof(int64_t));
+  int bad = !perm;
+  for (int l = 0; l < N && !bad; l++) {
+    c->ids[l] = malloc((size_t)(nnz ? nnz : 1) * sizeof(int64_t));
+    if (l < N - 1) c->ptr[l] = malloc((size_t)(nnz + 1) * sizeof(int64_t));
+    bad |= !c->ids[l] || (l < N - 1 && !c->ptr[l]);
+  }
+  c->vals = malloc((size_t)(nnz ? nnz : 1) * sizeof(double));
+  if (bad || !c->vals) {
+    free(perm);
+    dtf_csf_free(c);
+    return dtf_error(DTF_ERR_INPUT, "out of memory building a CSF tree of %lld nonzeros", (long long)nnz);
+  }
+  for (int64_t k = 0; k < nnz; k++) perm[k] = k;
+  sort_inds = inds;
+  sort_order = c->order;
+  sort_n = N;
+  qsort(perm, (size_t)nnz, sizeof(int64_t), compare);
+  /* a new node opens at level l when the entry's prefix up to l differs from the last;
+   * an entry equal to the last in every mode is a duplicate and adds to its leaf */
+  for (int64_t k = 0; k < nnz; k++) {
+    const int64_t *e = inds + perm[k] * N, *p = k ? inds + perm[k - 1] * N : NULL;
+    int l = 0;
+    if (p)
+      while (l < N && e[c->order[l]] == p[c->order[l]]) l++;
+    if (l == N) {
+      c->vals[c->nodes[N - 1] - 1] += vals[perm[k]];
+      continue;
+    }
+    for (; l < N; l++) {
+      if (l < N - 1) c->ptr[l][c->nodes[l]] = c->nodes[l + 1];
+      c->ids[l][c->nodes[l]++] = e[c->order[l]];
+    }
+    c->vals[c->nodes[N - 1] - 1] = vals[perm[k]];
+  }
+  for (int l = 0; l < N - 1; l++) c->ptr[l][c->nodes[l]] = c->nodes[l + 1];
+  free(perm);
+  return DTF_OK;
+}
+
+/* acc (R) = sum over the children of node k at level l of (child's value) * factor row */
+static void node_value(const dtf_csf_t *c, int l, int64_t k, const double *const *F, int R, double *work) {
+  double *acc = work + l * R;
+  const double *Fc = F[c->order[l + 1]];
+  for (int r = 0; r < R; r++) acc[r] = 0.0;
+  int leaf = (l + 1 == c->nmodes - 1);
+  for (int64_t ch = c->ptr[l][k]; ch < c->ptr[l][k + 1]; ch++) {
+    const double *row = Fc + c->ids[l + 1][ch] * R;
+    if (leaf) {
+      double v = c->vals[ch];
+      for (int r = 0; r < R; r++) acc[r] += v * row[r];
+    } else {
+      node_value(c, l + 1, ch, F, R, work);
+      const double *sub = work + (l + 1) * R;
+      for (int r = 0; r < R; r++) acc[r] += sub[r] * row[r];
+    }
+  }
+}
+
+void dtf_csf_mttkrp(const dtf_csf_t *c, int64_t root_dim, const double *const *F, int R, double *work,
+                    double *out) {
+  memset(out, 0, (size_t)(root_dim * R) * sizeof(double));
+  for (int64_t k = 0; k < c->nodes[0]; k++) {
+    node_value(c, 0, k, F, R, work);
+    double *o = out + c->ids[0][k] * R;
+    for (int r = 0; r < R; r++) o[r] += work[r];
+  }
+}
