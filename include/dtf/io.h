@@ -37,6 +37,20 @@ dtf_status dtf_h5_dense_read(const dtf_grid_t *grid, const dtf_spec_t *spec, dou
  * rank its block; written under a temporary name and renamed when complete. */
 dtf_status dtf_h5_dense_write(const dtf_grid_t *grid, const dtf_spec_t *spec, const double *local);
 
+/* Is spec's path a group (a sparse tensor) rather than a dataset? Collective. */
+int dtf_h5_is_group(MPI_Comm comm, const dtf_spec_t *spec);
+
+/* Shape and nonzero count of a sparse COO group (docs/formats.md); DTF_ERR_INPUT naming
+ * the file, group and what is wrong if the layout is not right. */
+dtf_status dtf_h5_sparse_info(MPI_Comm comm, const dtf_spec_t *spec, int *nmodes, int64_t *dims,
+                              int64_t *nnz);
+
+/* Read this rank's contiguous share of the nnz nonzeros (global 0-based indices, nnz x
+ * nmodes, and values; malloc'd). Indices outside dims and non-finite values fail with
+ * the nonzero's position. Collective. */
+dtf_status dtf_h5_sparse_read(MPI_Comm comm, const dtf_spec_t *spec, int nmodes, const int64_t *dims,
+                              int64_t nnz, int64_t *my_nnz, int64_t **inds, double **vals);
+
 /* Write model m as a CP model file (docs/formats.md), atomically. */
 dtf_status dtf_h5_cp_write(const dtf_grid_t *grid, const char *file, const dtf_cp_model_t *m);
 

@@ -46,10 +46,11 @@ int cli_dims(const char *s, int64_t *dims);
  * CLI_NEXT means: carry on parsing. */
 int cli_shared_option(cli_t *c, int opt, char **argv, const char *help);
 
-/* Read a dense tensor spec onto a grid (given as "AxB.." text or NULL for automatic).
- * If finite, refuse NaN/Inf. */
-dtf_status cli_load_dense(const cli_t *c, const char *spec_text, const char *grid_text, int finite,
-                          dtf_spec_t *spec, dtf_grid_t **grid, dtf_tensor_t **tensor, int *elem_bytes);
+/* Read a tensor spec onto a grid (given as "AxB.." text or NULL for automatic): a dataset
+ * is a dense tensor (if finite, NaN/Inf are refused), a group a sparse COO tensor whose
+ * nonzeros are sent to their owners. elem_bytes: 4 or 8 for dense, 0 for sparse. */
+dtf_status cli_load_tensor(const cli_t *c, const char *spec_text, const char *grid_text, int finite,
+                           dtf_spec_t *spec, dtf_grid_t **grid, dtf_tensor_t **tensor, int *elem_bytes);
 
 /* Start a JSON summary with the keys every command shares. */
 dtf_json_t *cli_json_begin(const cli_t *c, const dtf_grid_t *g);

@@ -115,14 +115,61 @@ void cli_format_dims(int n, const int64_t *dims, char *buf, int size) {
     used += snprintf(buf + used, (size_t)(size - used), k ? "x%lld" : "%lld", (long long)dims[k]);
 }
 
-dtf_status cli_load_dense(const cli_t *c, const char *spec_text, const char *grid_text, int finite,
-                          dtf_spec_t *spec, dtf_grid_t **grid, dtf_tensor_t **tensor, int *elem_bytes) {
+/* A sparse group: each rank reads a contiguous range of nonzeros, which then travel to
+ * the ranks whose blocks hold them. */
+static dtf_status load_sparse(const cli_t *c, const dtf_spec_t *spec, const char *grid_text,
+                              dtf_grid_t **grid, dtf_tensor_t **tensor) {
+  int nmodes = 0, pd[DTF_MAX_MODES];
+  int64_t dims[DTF_MAX_MODES], nnz = 0;
+  double t0 = dtf_now();
+  dtf_status st = dtf_h5_sparse_info(MPI_COMM_WORLD, spec, &nmodes, dims, &nnz);
+  if (!st && grid_text) st = dtf_grid_parse(grid_text, nmodes, pd);
+  if (!st) st = dtf_grid_create(MPI_COMM_WORLD, nmodes, dims, grid_text ? pd : NULL, grid);
+  if (st) return st;
+  int64_t n = 0, ln = 0, *inds = NULL, *linds = NULL;
+  double *vals = NULL, *lvals = NULL;
+  dtf_comm_stats_t cs = {0, 0};
+  st = dtf_h5_sparse_read(MPI_COMM_WORLD, spec, nmodes, dims, nnz, &n, &inds, &vals);
+  if (!st) st = dtf_distribute_coo(*grid, n, inds, vals, &ln, &linds, &lvals, &cs);
+  free(inds);
+  free(vals);
+  if (!st)
+    st = dtf_agree(MPI_COMM_WORLD, dtf_sparse_tensor_create(nmodes, (*grid)->len, ln, linds, lvals, tensor));
+  free(linds);
+  free(lvals);
+  if (st) {
+    dtf_grid_free(*grid);
+    *grid = NULL;
+    return st;
+  }
+  int64_t mine = dtf_sparse_tensor_nnz(*tensor), most = mine, all = mine;
+  dtf_allreduce(MPI_COMM_WORLD, &most, 1, MPI_INT64_T, MPI_MAX, NULL);
+  dtf_allreduce(MPI_COMM_WORLD, &all, 1, MPI_INT64_T, MPI_SUM, NULL);
+  double cells = 1;
+  for (int k = 0; k < nmodes; k++) cells *= (double)dims[k];
+  char d[128], gt[64], b[32];
+  cli_format_dims(nmodes, dims, d, sizeof d);
+  dtf_grid_format(*grid, gt, sizeof gt);
+  cli_bytes((double)cs.bytes_sent, b, sizeof b);
+  cli_progress(c,
+               "read '%s:%s': sparse %s, %lld nonzeros (density %.3g) in %.2f s on %d rank%s, grid %s; "
+               "nonzero imbalance %.2f (max/avg), %s sent to owners\n",
+               spec->file, spec->path, d, (long long)all, (double)all / cells, dtf_now() - t0, c->size,
+               c->size == 1 ? "" : "s", gt, all ? (double)most * c->size / (double)all : 1.0, b);
+  return DTF_OK;
+}
+
+dtf_status cli_load_tensor(const cli_t *c, const char *spec_text, const char *grid_text, int finite,
+                           dtf_spec_t *spec, dtf_grid_t **grid, dtf_tensor_t **tensor, int *elem_bytes) {
   *grid = NULL;
   *tensor = NULL;
+  *elem_bytes = 0;
   dtf_status st = dtf_spec_parse(spec_text, "/X", spec);
+  if (st) return st;
+  if (dtf_h5_is_group(MPI_COMM_WORLD, spec)) return load_sparse(c, spec, grid_text, grid, tensor);
   int nmodes = 0;
   int64_t dims[DTF_MAX_MODES];
-  if (!st) st = dtf_h5_dense_info(MPI_COMM_WORLD, spec, &nmodes, dims, elem_bytes);
+  st = dtf_h5_dense_info(MPI_COMM_WORLD, spec, &nmodes, dims, elem_bytes);
   int pd[DTF_MAX_MODES];
   if (!st && grid_text) st = dtf_grid_parse(grid_text, nmodes, pd);
   if (!st) st = dtf_grid_create(MPI_COMM_WORLD, nmodes, dims, grid_text ? pd : NULL, grid);

@@ -106,7 +106,7 @@ int cli_cp(cli_t *c, int argc, char **argv) {
   dtf_tensor_t *t;
   int eb;
   double t_read = dtf_now();
-  st = cli_load_dense(c, input, grid_text, 1, &spec, &g, &t, &eb);
+  st = cli_load_tensor(c, input, grid_text, 1, &spec, &g, &t, &eb);
   if (st) return cli_fail(c, st);
   t_read = dtf_now() - t_read;
 

@@ -40,7 +40,7 @@ int cli_eval(cli_t *c, int argc, char **argv) {
   dtf_grid_t *g;
   dtf_tensor_t *t;
   int eb;
-  st = cli_load_dense(c, input, grid_text, 1, &spec, &g, &t, &eb);
+  st = cli_load_tensor(c, input, grid_text, 1, &spec, &g, &t, &eb);
   if (st) return cli_fail(c, st);
   if (mn != g->nmodes || memcmp(mdims, g->dims, (size_t)mn * sizeof(int64_t))) {
     char a[128], b[128];

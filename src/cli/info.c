@@ -61,8 +61,31 @@ int cli_info(cli_t *c, int argc, char **argv) {
   dtf_grid_t *g;
   dtf_tensor_t *t;
   int eb;
-  st = cli_load_dense(c, input, NULL, 0, &spec, &g, &t, &eb);
+  st = cli_load_tensor(c, input, NULL, 0, &spec, &g, &t, &eb);
   if (st) return cli_fail(c, st);
+  if (eb == 0) { /* sparse */
+    double ss = t->ops->sum_squares(t), cells = 1;
+    int64_t nnz = dtf_sparse_tensor_nnz(t);
+    dtf_allreduce_sum(g->comm, &ss, 1, NULL);
+    dtf_allreduce(g->comm, &nnz, 1, MPI_INT64_T, MPI_SUM, NULL);
+    for (int k = 0; k < g->nmodes; k++) cells *= (double)g->dims[k];
+    char d[128];
+    cli_format_dims(g->nmodes, g->dims, d, sizeof d);
+    cli_result(c, "%s:%s: sparse COO, dims %s, %lld nonzeros (density %.3g)\nnorm %.6g\n", spec.file,
+               spec.path, d, (long long)nnz, (double)nnz / cells, sqrt(ss));
+    dtf_json_t *j = cli_json_begin(c, g);
+    if (j) {
+      dtf_json_string(j, "input", input);
+      dtf_json_string(j, "tensor", "sparse");
+      dtf_json_int(j, "nnz", nnz);
+      dtf_json_number(j, "density", (double)nnz / cells);
+      dtf_json_number(j, "norm", sqrt(ss));
+    }
+    st = cli_json_end(c, j);
+    dtf_tensor_free(t);
+    dtf_grid_free(g);
+    return st ? cli_fail(c, st) : 0;
+  }
   const double *x = dtf_dense_tensor_data(t);
   int64_t n = 1;
   for (int k = 0; k < g->nmodes; k++) n *= g->len[k];

@@ -48,3 +48,36 @@ with h5py.File(f"{d}/model.h5", "w") as f:
     f["lambda"] = np.ones(2)
     for n, size in enumerate((6, 5, 4)):
         f[f"factor_{n}"] = rng.standard_normal((size, 2))
+# a sparse COO tensor (about 20% nonzeros) and the same tensor dense
+shape = (14, 9, 11)
+dense = np.where(rng.random(shape) < 0.2, rng.standard_normal(shape), 0.0)
+idx = np.argwhere(dense != 0)
+
+
+def coo(path, indices, values, dims=shape, dtype=np.uint64):
+    with h5py.File(path, "w") as f:
+        g = f.create_group("T")
+        if dims is not None:
+            g.attrs["dims"] = np.array(dims, dtype=np.uint64)
+        if indices is not None:
+            g["indices"] = indices.astype(dtype)
+        if values is not None:
+            g["values"] = values
+
+
+coo(f"{d}/coo.h5", idx, dense[dense != 0])
+with h5py.File(f"{d}/coo_dense.h5", "w") as f:
+    f["X"] = dense
+bad = idx.copy()
+bad[7, 1] = 9  # mode 2 has size 9: index 9 is out of range
+coo(f"{d}/coo_out_of_range.h5", bad, dense[dense != 0])
+neg = idx.astype(np.int64)
+neg[3, 0] = -1
+coo(f"{d}/coo_negative.h5", neg, dense[dense != 0], dtype=np.int64)
+v = dense[dense != 0].copy()
+v[5] = np.nan
+coo(f"{d}/coo_nan.h5", idx, v)
+coo(f"{d}/coo_no_values.h5", idx, None)
+coo(f"{d}/coo_wrong_columns.h5", idx[:, :2], dense[dense != 0])
+coo(f"{d}/coo_length_mismatch.h5", idx, dense[dense != 0][:-1])
+coo(f"{d}/coo_zero_dim.h5", idx, dense[dense != 0], dims=(14, 0, 11))
