@@ -82,6 +82,7 @@ static dtf_status read_info(hid_t fid, const char *file, int *nmodes, int64_t *d
     if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0) {
       hid_t mt = H5Tcopy(H5T_C_S1);
       H5Tset_size(mt, H5T_VARIABLE);
+      H5Tset_cset(mt, H5Tget_cset(t));
       char *v = NULL;
       if (H5Aread(a, mt, &v) >= 0 && v) snprintf(model, sizeof model, "%s", v);
       if (v) H5free_memory(v);
@@ -89,6 +90,7 @@ static dtf_status read_info(hid_t fid, const char *file, int *nmodes, int64_t *d
     } else if (H5Tget_class(t) == H5T_STRING && H5Tget_size(t) < sizeof model) {
       hid_t mt = H5Tcopy(H5T_C_S1);
       H5Tset_size(mt, sizeof model);
+      H5Tset_cset(mt, H5Tget_cset(t));
       H5Aread(a, mt, model);
       H5Tclose(mt);
     }

@@ -97,6 +97,8 @@ int cli_cp(cli_t *c, int argc, char **argv) {
   dtf_status st = dtf_spec_parse(input, "/X", &in_spec);
   if (!st && output) st = dtf_check_distinct(MPI_COMM_WORLD, in_spec.file, output, "the input and --output");
   if (!st && c->json) st = dtf_check_distinct(MPI_COMM_WORLD, in_spec.file, c->json, "the input and --json");
+  if (!st && c->json && output)
+    st = dtf_check_distinct(MPI_COMM_WORLD, output, c->json, "--output and --json");
   if (!st && output) st = dtf_check_writable(MPI_COMM_WORLD, output);
   if (!st && c->json) st = dtf_check_writable(MPI_COMM_WORLD, c->json);
   if (st) return cli_fail(c, st);

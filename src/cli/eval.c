@@ -31,7 +31,11 @@ int cli_eval(cli_t *c, int argc, char **argv) {
   }
   if (argc - optind != 2) return cli_usage(c, "expected MODEL and INPUT");
   const char *model_file = argv[optind], *input = argv[optind + 1];
-  dtf_status st = c->json ? dtf_check_writable(MPI_COMM_WORLD, c->json) : DTF_OK;
+  dtf_spec_t in_spec;
+  dtf_status st = dtf_spec_parse(input, "/X", &in_spec);
+  if (!st && c->json) st = dtf_check_distinct(MPI_COMM_WORLD, in_spec.file, c->json, "the input and --json");
+  if (!st && c->json) st = dtf_check_distinct(MPI_COMM_WORLD, model_file, c->json, "MODEL and --json");
+  if (!st && c->json) st = dtf_check_writable(MPI_COMM_WORLD, c->json);
   int mn, R;
   int64_t mdims[DTF_MAX_MODES];
   if (!st) st = dtf_h5_cp_info(MPI_COMM_WORLD, model_file, &mn, mdims, &R);

@@ -50,7 +50,10 @@ int cli_info(cli_t *c, int argc, char **argv) {
   if (argc - optind != 1) return cli_usage(c, "expected one INPUT");
   const char *input = argv[optind];
   c->quiet = 1;
-  dtf_status st = c->json ? dtf_check_writable(MPI_COMM_WORLD, c->json) : DTF_OK;
+  dtf_spec_t in_spec;
+  dtf_status st = dtf_spec_parse(input, "/X", &in_spec);
+  if (!st && c->json) st = dtf_check_distinct(MPI_COMM_WORLD, in_spec.file, c->json, "the input and --json");
+  if (!st && c->json) st = dtf_check_writable(MPI_COMM_WORLD, c->json);
   if (st) return cli_fail(c, st);
   /* a bare file name may be a model file */
   if (!strstr(input, ":/")) {

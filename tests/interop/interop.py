@@ -60,4 +60,14 @@ Xd = X32.astype(np.float64)
 fit = 1 - np.linalg.norm(Xd - M) / np.linalg.norm(Xd)
 assert abs(fit - summary["fit"]) < 1e-9, (fit, summary["fit"])
 assert fit > 0.99, fit
+# a model file written by h5py with its default (variable-length UTF-8) string for `model`
+with h5py.File("model.h5", "r") as m, h5py.File("byhand.h5", "w") as h:
+    for k in m:
+        h[k] = m[k][:]
+    for k, v in m.attrs.items():
+        h.attrs[k] = v
+    h.attrs["model"] = "cp"
+out = dtf(2, "eval", "byhand.h5", "in.h5:/data/T")
+assert abs(float(out.split()[1]) - summary["fit"]) < 1e-6, out
+
 print(f"ok: fit {fit:.10f} rebuilt with numpy, dtf reported {summary['fit']:.10f}")
