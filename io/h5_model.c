@@ -14,22 +14,14 @@
  * a 1-D dataset of `rows` entries. */
 static int write_rows(hid_t fid, const char *name, int64_t rows, int R, int64_t row0, int64_t nrows,
                       const double *data) {
-  int nd = R ? 2 : 1;
-  hsize_t dims[2] = {(hsize_t)rows, (hsize_t)R}, start[2] = {(hsize_t)row0, 0},
-          count[2] = {(hsize_t)nrows, (hsize_t)R};
-  hid_t sp = H5Screate_simple(nd, dims, NULL);
+  hsize_t dims[2] = {(hsize_t)rows, (hsize_t)R};
+  hid_t sp = H5Screate_simple(R ? 2 : 1, dims, NULL);
   hid_t did = H5Dcreate2(fid, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   if (did < 0) {
     H5Sclose(sp);
     return -1;
   }
-  hid_t ms = H5Screate_simple(nd, count, NULL);
-  if (nrows > 0)
-    H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, count, NULL);
-  else {
-    H5Sselect_none(sp);
-    H5Sselect_none(ms);
-  }
+  hid_t ms = h5_select_rows(sp, row0, nrows, R);
   hid_t dxpl = h5_dxpl_collective();
   int rc = H5Dwrite(did, H5T_NATIVE_DOUBLE, ms, sp, dxpl, data) < 0 ? -1 : 0;
   H5Pclose(dxpl);
@@ -140,23 +132,12 @@ static dtf_status read_rows(hid_t fid, const char *file, const char *name, int64
   dtf_status st = DTF_OK;
   if (nd < 1 || nd > 2 || d[0] != (hsize_t)rows || d[1] != (hsize_t)R)
     st = dtf_error(DTF_ERR_INPUT, "'%s:/%s' should be %lld x %d", file, name, (long long)rows, R);
-  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)R};
-  hid_t ms = H5Screate_simple(2, count, NULL);
   if (!st) {
-    if (nd == 1) {
-      H5Sclose(ms);
-      ms = H5Screate_simple(1, count, NULL);
-    }
-    if (nrows > 0)
-      H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, count, NULL);
-    else {
-      H5Sselect_none(sp);
-      H5Sselect_none(ms);
-    }
+    hid_t ms = h5_select_rows(sp, row0, nrows, nd == 1 ? 0 : R);
     if (H5Dread(did, H5T_NATIVE_DOUBLE, ms, sp, H5P_DEFAULT, out) < 0)
       st = dtf_error(DTF_ERR_INPUT, "reading '%s:/%s' failed", file, name);
+    H5Sclose(ms);
   }
-  H5Sclose(ms);
   H5Sclose(sp);
   H5Dclose(did);
   return st;

@@ -106,14 +106,7 @@ dtf_status dtf_h5_sparse_info(MPI_Comm comm, const dtf_spec_t *spec, int *nmodes
 /* Read rows [k0, k0 + n) of a 2-D (cols > 0) or 1-D (cols == 0) dataset. */
 static int read_range(hid_t did, hid_t mtype, int64_t k0, int64_t n, int cols, void *out) {
   hid_t sp = H5Dget_space(did);
-  hsize_t start[2] = {(hsize_t)k0, 0}, count[2] = {(hsize_t)n, (hsize_t)cols};
-  hid_t ms = H5Screate_simple(cols ? 2 : 1, count, NULL);
-  if (n > 0)
-    H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, count, NULL);
-  else {
-    H5Sselect_none(sp);
-    H5Sselect_none(ms);
-  }
+  hid_t ms = h5_select_rows(sp, k0, n, cols);
   hid_t dxpl = h5_dxpl_collective();
   int rc = H5Dread(did, mtype, ms, sp, dxpl, out) < 0 ? -1 : 0;
   H5Pclose(dxpl);

@@ -77,6 +77,18 @@ hid_t h5_dxpl_collective(void) {
   return dxpl;
 }
 
+hid_t h5_select_rows(hid_t fspace, int64_t row0, int64_t nrows, int cols) {
+  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)cols};
+  hid_t ms = H5Screate_simple(cols ? 2 : 1, count, NULL);
+  if (nrows > 0)
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+  else {
+    H5Sselect_none(fspace);
+    H5Sselect_none(ms);
+  }
+  return ms;
+}
+
 int h5_path_exists(hid_t fid, const char *path) {
   char buf[1024];
   snprintf(buf, sizeof buf, "%s", path);

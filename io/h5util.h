@@ -20,6 +20,11 @@ dtf_status h5_commit(MPI_Comm comm, hid_t fid, const char *tmp, const char *file
 /* Collective-transfer property list (close with H5Pclose). */
 hid_t h5_dxpl_collective(void);
 
+/* Select rows [row0, row0 + nrows) of fspace, the space of a 1-D (cols == 0) or
+ * rows x cols dataset (nrows == 0 selects nothing), and return the matching memory space
+ * (close with H5Sclose). */
+hid_t h5_select_rows(hid_t fspace, int64_t row0, int64_t nrows, int cols);
+
 /* Does the object path (like /a/b/c) exist in fid? Every component is checked. */
 int h5_path_exists(hid_t fid, const char *path);
 
