@@ -8,12 +8,16 @@
 #include <string.h>
 
 #include "dtf/comm.h"
+#include "dtf/coo.h"
 #include "dtf/io.h"
 #include "h5util.h"
 
 /* Check the group's layout; fills nmodes, dims, nnz. */
 static dtf_status check_group(hid_t fid, const dtf_spec_t *s, int *nmodes, int64_t *dims, int64_t *nnz) {
   const char *f = s->file, *p = s->path;
+  H5O_info_t oi;
+  if (H5Oget_info_by_name(fid, p, &oi, H5P_DEFAULT) >= 0 && oi.type == H5O_TYPE_DATASET)
+    return dtf_error(DTF_ERR_INPUT, "'%s:%s' is a dataset (a dense tensor), not a sparse COO group", f, p);
   hid_t gid = H5Gopen2(fid, p, H5P_DEFAULT);
   if (gid < 0) return dtf_error(DTF_ERR_INPUT, "cannot open group '%s:%s'", f, p);
   dtf_status st = DTF_OK;
@@ -90,19 +94,6 @@ int dtf_h5_is_group(MPI_Comm comm, const dtf_spec_t *spec) {
   return group;
 }
 
-dtf_status dtf_h5_sparse_info(MPI_Comm comm, const dtf_spec_t *spec, int *nmodes, int64_t *dims,
-                              int64_t *nnz) {
-  hid_t fid;
-  dtf_status st = h5_open_read(comm, spec->file, &fid);
-  if (st) return st;
-  if (!h5_path_exists(fid, spec->path))
-    st = dtf_error(DTF_ERR_INPUT, "'%s' has no group '%s'", spec->file, spec->path);
-  else
-    st = check_group(fid, spec, nmodes, dims, nnz);
-  H5Fclose(fid);
-  return dtf_agree(comm, st);
-}
-
 /* Read rows [k0, k0 + n) of a 2-D (cols > 0) or 1-D (cols == 0) dataset. */
 static int read_range(hid_t did, hid_t mtype, int64_t k0, int64_t n, int cols, void *out) {
   hid_t sp = H5Dget_space(did);
@@ -115,59 +106,110 @@ static int read_range(hid_t did, hid_t mtype, int64_t k0, int64_t n, int cols, v
   return rc;
 }
 
-dtf_status dtf_h5_sparse_read(MPI_Comm comm, const dtf_spec_t *spec, int nmodes, const int64_t *dims,
-                              int64_t nnz, int64_t *my_nnz, int64_t **inds, double **vals) {
+dtf_status dtf_h5_sparse_read(MPI_Comm comm, const dtf_spec_t *spec, dtf_coo_t *out) {
   int me, P;
   MPI_Comm_rank(comm, &me);
   MPI_Comm_size(comm, &P);
-  int64_t k0, n;
-  dtf_block_range(nnz, P, me, &k0, &n);
-  *my_nnz = 0;
-  *inds = NULL;
-  *vals = NULL;
-  int64_t *I = malloc((size_t)(n ? n : 1) * nmodes * sizeof(int64_t));
-  double *V = malloc((size_t)(n ? n : 1) * sizeof(double));
-  dtf_status st =
-      (I && V) ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory reading %lld nonzeros", (long long)n);
+  memset(out, 0, sizeof *out);
   hid_t fid;
-  dtf_status ost = h5_open_read(comm, spec->file, &fid);
-  if (ost) {
-    free(I);
-    free(V);
-    return ost;
-  }
+  dtf_status st = h5_open_read(comm, spec->file, &fid);
+  if (st) return st;
+  int64_t nnz = 0;
+  if (!h5_path_exists(fid, spec->path))
+    st = dtf_error(DTF_ERR_INPUT, "'%s' has no group '%s'", spec->file, spec->path);
+  else
+    st = check_group(fid, spec, &out->nmodes, out->dims, &nnz);
   st = dtf_agree(comm, st);
+  int N = out->nmodes;
+  int64_t k0 = 0, n = 0;
+  if (!st) {
+    dtf_block_range(nnz, P, me, &k0, &n);
+    size_t one = (size_t)(n ? n : 1);
+    out->inds = malloc(one * N * sizeof(int64_t));
+    out->vals = malloc(one * sizeof(double));
+    out->tags = malloc(one * sizeof(int64_t));
+    if (!out->inds || !out->vals || !out->tags)
+      st = dtf_error(DTF_ERR_INPUT, "out of memory reading %lld nonzeros", (long long)n);
+    st = dtf_agree(comm, st);
+  }
   if (!st) {
     char name[1100];
     snprintf(name, sizeof name, "%s/indices", spec->path);
     hid_t di = H5Dopen2(fid, name, H5P_DEFAULT);
     snprintf(name, sizeof name, "%s/values", spec->path);
     hid_t dv = H5Dopen2(fid, name, H5P_DEFAULT);
-    if (read_range(di, H5T_NATIVE_INT64, k0, n, nmodes, I) || read_range(dv, H5T_NATIVE_DOUBLE, k0, n, 0, V))
+    if (read_range(di, H5T_NATIVE_INT64, k0, n, N, out->inds) ||
+        read_range(dv, H5T_NATIVE_DOUBLE, k0, n, 0, out->vals))
       st = dtf_error(DTF_ERR_INPUT, "reading '%s:%s' failed (file truncated or damaged?)", spec->file,
                      spec->path);
     H5Dclose(di);
     H5Dclose(dv);
     for (int64_t k = 0; !st && k < n; k++) {
-      for (int m = 0; !st && m < nmodes; m++)
-        if (I[k * nmodes + m] < 0 || I[k * nmodes + m] >= dims[m])
+      out->tags[k] = k0 + k;
+      for (int m = 0; !st && m < N; m++)
+        if (out->inds[k * N + m] < 0 || out->inds[k * N + m] >= out->dims[m])
           st = dtf_error(DTF_ERR_INPUT, "'%s:%s': nonzero %lld has index %lld in mode %d, outside 0..%lld",
-                         spec->file, spec->path, (long long)(k0 + k), (long long)I[k * nmodes + m], m + 1,
-                         (long long)dims[m] - 1);
-      if (!st && !isfinite(V[k]))
+                         spec->file, spec->path, (long long)(k0 + k), (long long)out->inds[k * N + m], m + 1,
+                         (long long)out->dims[m] - 1);
+      if (!st && !isfinite(out->vals[k]))
         st = dtf_error(DTF_ERR_INPUT, "'%s:%s': nonzero %lld has the value %g; dtf needs finite values",
-                       spec->file, spec->path, (long long)(k0 + k), V[k]);
+                       spec->file, spec->path, (long long)(k0 + k), out->vals[k]);
     }
+    st = dtf_agree(comm, st);
   }
   H5Fclose(fid);
-  st = dtf_agree(comm, st);
-  if (st) {
-    free(I);
-    free(V);
-    return st;
+  if (st)
+    dtf_coo_free(out);
+  else
+    out->nnz = n;
+  return st;
+}
+
+/* Create a rows x cols (cols 0: 1-D) dataset and write this rank's rows from row0. */
+static int write_range(hid_t gid, const char *name, hid_t ftype, hid_t mtype, int64_t rows, int cols,
+                       int64_t row0, int64_t n, const void *data) {
+  hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+  hid_t sp = H5Screate_simple(cols ? 2 : 1, dims, NULL);
+  hid_t did = H5Dcreate2(gid, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  int rc = -1;
+  if (did >= 0) {
+    hid_t ms = h5_select_rows(sp, row0, n, cols);
+    hid_t dxpl = h5_dxpl_collective();
+    rc = H5Dwrite(did, mtype, ms, sp, dxpl, data) < 0 ? -1 : 0;
+    H5Pclose(dxpl);
+    H5Sclose(ms);
+    H5Dclose(did);
   }
-  *my_nnz = n;
-  *inds = I;
-  *vals = V;
-  return DTF_OK;
+  H5Sclose(sp);
+  return rc;
+}
+
+dtf_status dtf_h5_sparse_write(MPI_Comm comm, const dtf_spec_t *spec, const dtf_coo_t *c) {
+  int64_t row0 = 0, total = c->nnz;
+  MPI_Exscan(&c->nnz, &row0, 1, MPI_INT64_T, MPI_SUM, comm);
+  int me;
+  MPI_Comm_rank(comm, &me);
+  if (me == 0) row0 = 0;
+  MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPI_INT64_T, MPI_SUM, comm);
+  char tmp[4200];
+  hid_t fid;
+  dtf_status st = h5_create_tmp(comm, spec->file, tmp, &fid);
+  if (st) return st;
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  hid_t gid = strcmp(spec->path, "/") ? H5Gcreate2(fid, spec->path, lcpl, H5P_DEFAULT, H5P_DEFAULT)
+                                      : H5Gopen2(fid, "/", H5P_DEFAULT);
+  H5Pclose(lcpl);
+  int bad = gid < 0;
+  if (!bad) {
+    bad |= h5_attr_uint64_array(gid, "dims", c->dims, c->nmodes);
+    bad |=
+        write_range(gid, "indices", H5T_STD_U64LE, H5T_NATIVE_INT64, total, c->nmodes, row0, c->nnz, c->inds);
+    bad |= write_range(gid, "values", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, total, 0, row0, c->nnz, c->vals);
+    H5Gclose(gid);
+  }
+  if (bad)
+    st = dtf_error(DTF_ERR_OUTPUT, "writing the sparse tensor '%s:%s' failed (disk full?)", spec->file,
+                   spec->path);
+  return h5_commit(comm, fid, tmp, spec->file, st);
 }

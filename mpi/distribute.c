@@ -11,72 +11,76 @@ int dtf_block_owner(int64_t n, int parts, int64_t i) {
   return (int)(i < big ? i / (base + 1) : extra + (i - big) / base);
 }
 
-dtf_status dtf_distribute_coo(const dtf_grid_t *g, int64_t nnz, const int64_t *inds, const double *vals,
-                              int64_t *local_nnz, int64_t **local_inds, double **local_vals,
+dtf_status dtf_distribute_coo(const dtf_grid_t *g, const dtf_coo_t *in, dtf_coo_t *out,
                               dtf_comm_stats_t *stats) {
-  int N = g->nmodes, P = g->size;
-  *local_nnz = 0;
-  *local_inds = NULL;
-  *local_vals = NULL;
-  int *dest = malloc((size_t)(nnz ? nnz : 1) * sizeof(int));
+  int N = g->nmodes, P = g->size, tagged = in->tags != NULL;
+  int64_t nnz = in->nnz;
+  memset(out, 0, sizeof *out);
+  out->nmodes = N;
+  memcpy(out->dims, g->dims, sizeof out->dims);
+  out->tag_is_line = in->tag_is_line;
+  size_t one = (size_t)(nnz ? nnz : 1);
+  int *dest = malloc(one * sizeof(int));
   int64_t *count = calloc((size_t)P, sizeof(int64_t)), *rcount = calloc((size_t)P, sizeof(int64_t));
   int *sc = malloc((size_t)P * sizeof(int)), *sd = malloc((size_t)P * sizeof(int)),
       *rc = malloc((size_t)P * sizeof(int)), *rd = malloc((size_t)P * sizeof(int));
-  int64_t *sinds = malloc((size_t)(nnz ? nnz : 1) * N * sizeof(int64_t)), *rinds = NULL, *fill = NULL;
-  double *svals = malloc((size_t)(nnz ? nnz : 1) * sizeof(double)), *rvals = NULL;
-  dtf_status st = (dest && count && rcount && sc && sd && rc && rd && sinds && svals)
-                      ? DTF_OK
-                      : dtf_error(DTF_ERR_INPUT, "out of memory distributing %lld nonzeros", (long long)nnz);
+  int64_t *sinds = malloc(one * N * sizeof(int64_t)), *stags = tagged ? malloc(one * sizeof(int64_t)) : NULL;
+  int64_t *fill = calloc((size_t)P, sizeof(int64_t));
+  double *svals = malloc(one * sizeof(double));
+  dtf_status st =
+      (dest && count && rcount && sc && sd && rc && rd && sinds && svals && fill && (!tagged || stags))
+          ? DTF_OK
+          : dtf_error(DTF_ERR_INPUT, "out of memory distributing %lld nonzeros", (long long)nnz);
   if (!st)
     for (int64_t k = 0; k < nnz; k++) {
       int coords[DTF_MAX_MODES];
-      for (int m = 0; m < N; m++) coords[m] = dtf_block_owner(g->dims[m], g->pdims[m], inds[k * N + m]);
+      for (int m = 0; m < N; m++) coords[m] = dtf_block_owner(g->dims[m], g->pdims[m], in->inds[k * N + m]);
       MPI_Cart_rank(g->comm, coords, &dest[k]);
       count[dest[k]]++;
     }
   st = dtf_agree(g->comm, st);
   if (!st) MPI_Alltoall(count, 1, MPI_INT64_T, rcount, 1, MPI_INT64_T, g->comm);
-  /* counts travel in entries; MPI counts are int */
+  /* MPI counts are int: one exchange carries fewer than 2^31 entries per pair and rank */
   int64_t total = 0, sent = 0;
   for (int q = 0; !st && q < P; q++) {
-    if (count[q] > INT_MAX || rcount[q] > INT_MAX || total > INT_MAX || sent > INT_MAX)
-      st = dtf_error(DTF_ERR_INPUT, "too many nonzeros per rank for one exchange; use more ranks");
     sd[q] = (int)sent;
     rd[q] = (int)total;
     sc[q] = (int)count[q];
     rc[q] = (int)rcount[q];
     sent += count[q];
     total += rcount[q];
+    if (sent > INT_MAX || total > INT_MAX)
+      st = dtf_error(DTF_ERR_INPUT, "more than 2^31 nonzeros per rank in one exchange; use more ranks");
   }
-  if (!st && !((rinds = malloc((size_t)(total ? total : 1) * N * sizeof(int64_t))) &&
-               (rvals = malloc((size_t)(total ? total : 1) * sizeof(double))) &&
-               (fill = calloc((size_t)P, sizeof(int64_t)))))
+  size_t rone = (size_t)(total ? total : 1);
+  if (!st &&
+      !((out->inds = malloc(rone * N * sizeof(int64_t))) && (out->vals = malloc(rone * sizeof(double))) &&
+        (!tagged || (out->tags = malloc(rone * sizeof(int64_t))))))
     st = dtf_error(DTF_ERR_INPUT, "out of memory receiving %lld nonzeros", (long long)total);
   st = dtf_agree(g->comm, st);
   if (!st) {
     for (int64_t k = 0; k < nnz; k++) { /* pack by destination */
       int64_t at = sd[dest[k]] + fill[dest[k]]++;
-      memcpy(sinds + at * N, inds + k * N, (size_t)N * sizeof(int64_t));
-      svals[at] = vals[k];
+      memcpy(sinds + at * N, in->inds + k * N, (size_t)N * sizeof(int64_t));
+      svals[at] = in->vals[k];
+      if (tagged) stags[at] = in->tags[k];
     }
     MPI_Datatype entry;
     MPI_Type_contiguous(N, MPI_INT64_T, &entry);
     MPI_Type_commit(&entry);
-    MPI_Alltoallv(sinds, sc, sd, entry, rinds, rc, rd, entry, g->comm);
+    MPI_Alltoallv(sinds, sc, sd, entry, out->inds, rc, rd, entry, g->comm);
     MPI_Type_free(&entry);
-    MPI_Alltoallv(svals, sc, sd, MPI_DOUBLE, rvals, rc, rd, MPI_DOUBLE, g->comm);
+    MPI_Alltoallv(svals, sc, sd, MPI_DOUBLE, out->vals, rc, rd, MPI_DOUBLE, g->comm);
+    if (tagged) MPI_Alltoallv(stags, sc, sd, MPI_INT64_T, out->tags, rc, rd, MPI_INT64_T, g->comm);
     if (stats) {
-      stats->bytes_sent += (uint64_t)(sent - count[g->rank]) * (uint64_t)(N * 8 + 8);
-      stats->collectives += 3;
+      stats->bytes_sent += (uint64_t)(sent - count[g->rank]) * (uint64_t)(N * 8 + 8 + (tagged ? 8 : 0));
+      stats->collectives += 3 + (uint64_t)tagged;
     }
     for (int64_t k = 0; k < total; k++) /* to block-local indices */
-      for (int m = 0; m < N; m++) rinds[k * N + m] -= g->start[m];
-    *local_nnz = total;
-    *local_inds = rinds;
-    *local_vals = rvals;
-    rinds = NULL;
-    rvals = NULL;
-  }
+      for (int m = 0; m < N; m++) out->inds[k * N + m] -= g->start[m];
+    out->nnz = total;
+  } else
+    dtf_coo_free(out);
   free(dest);
   free(count);
   free(rcount);
@@ -85,9 +89,8 @@ dtf_status dtf_distribute_coo(const dtf_grid_t *g, int64_t nnz, const int64_t *i
   free(rc);
   free(rd);
   free(sinds);
+  free(stags);
   free(svals);
-  free(rinds);
-  free(rvals);
   free(fill);
   return st;
 }

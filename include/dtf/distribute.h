@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "dtf/comm.h"
+#include "dtf/coo.h"
 #include "dtf/grid.h"
 
 #ifdef __cplusplus
@@ -15,12 +16,11 @@ extern "C" {
  * index i (the inverse of dtf_block_range). */
 int dtf_block_owner(int64_t n, int parts, int64_t i);
 
-/* Send every nonzero (global 0-based inds, nnz x nmodes row-major, and vals) to the rank
- * whose block holds it, with one MPI_Alltoallv. The rank receives its nonzeros with
- * block-local indices in *local_inds / *local_vals (malloc'd, *local_nnz entries).
- * Indices must be in range (the caller checks). Collective. */
-dtf_status dtf_distribute_coo(const dtf_grid_t *grid, int64_t nnz, const int64_t *inds, const double *vals,
-                              int64_t *local_nnz, int64_t **local_inds, double **local_vals,
+/* Send every entry of in (global indices) to the rank whose block holds it, with
+ * MPI_Alltoallv (indices, values, and tags if in has them). out receives this rank's
+ * entries with block-local indices (free with dtf_coo_free). Indices must be in range
+ * (the readers check). Collective. */
+dtf_status dtf_distribute_coo(const dtf_grid_t *grid, const dtf_coo_t *in, dtf_coo_t *out,
                               dtf_comm_stats_t *stats);
 
 #ifdef __cplusplus

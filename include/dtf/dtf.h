@@ -3,6 +3,7 @@
 #define DTF_DTF_H
 
 #include "dtf/comm.h"
+#include "dtf/coo.h"
 #include "dtf/cp.h"
 #include "dtf/csf.h"
 #include "dtf/distribute.h"

@@ -8,6 +8,7 @@
 #include <mpi.h>
 #include <stdint.h>
 
+#include "dtf/coo.h"
 #include "dtf/cp.h"
 #include "dtf/grid.h"
 
@@ -40,16 +41,30 @@ dtf_status dtf_h5_dense_write(const dtf_grid_t *grid, const dtf_spec_t *spec, co
 /* Is spec's path a group (a sparse tensor) rather than a dataset? Collective. */
 int dtf_h5_is_group(MPI_Comm comm, const dtf_spec_t *spec);
 
-/* Shape and nonzero count of a sparse COO group (docs/formats.md); DTF_ERR_INPUT naming
- * the file, group and what is wrong if the layout is not right. */
-dtf_status dtf_h5_sparse_info(MPI_Comm comm, const dtf_spec_t *spec, int *nmodes, int64_t *dims,
-                              int64_t *nnz);
+/* Read a sparse COO group (docs/formats.md): out gets the shape and this rank's
+ * contiguous share of the nonzeros (global indices; tags are the 0-based rows). A wrong
+ * layout, an index outside dims or a non-finite value fails naming the file, group and
+ * row. Collective. */
+dtf_status dtf_h5_sparse_read(MPI_Comm comm, const dtf_spec_t *spec, dtf_coo_t *out);
 
-/* Read this rank's contiguous share of the nnz nonzeros (global 0-based indices, nnz x
- * nmodes, and values; malloc'd). Indices outside dims and non-finite values fail with
- * the nonzero's position. Collective. */
-dtf_status dtf_h5_sparse_read(MPI_Comm comm, const dtf_spec_t *spec, int nmodes, const int64_t *dims,
-                              int64_t nnz, int64_t *my_nnz, int64_t **inds, double **vals);
+/* Write the entries of c (global indices; the ranks' shares in rank order) as a COO group
+ * spec->path of a new file spec->file, atomically. Collective. */
+dtf_status dtf_h5_sparse_write(MPI_Comm comm, const dtf_spec_t *spec, const dtf_coo_t *c);
+
+/* Does the name end in ".tns" (FROSTT text)? */
+int dtf_is_tns(const char *name);
+
+/* Parse a FROSTT .tns file in parallel, each rank a byte range of whole lines: 1-based
+ * indices then a value per line, '#' comments and blank lines skipped. The number of
+ * modes comes from the first data line; dims are inferred (the largest index per mode)
+ * unless given (nmodes_given > 0). out gets global 0-based indices, tags = line numbers.
+ * Errors name the line. Collective. */
+dtf_status dtf_tns_read(MPI_Comm comm, const char *file, int nmodes_given, const int64_t *dims_given,
+                        dtf_coo_t *out);
+
+/* Write c (global indices; the ranks' shares in rank order) as a .tns file, values with
+ * 17 significant digits (exact), atomically. Collective. */
+dtf_status dtf_tns_write(MPI_Comm comm, const char *file, const dtf_coo_t *c);
 
 /* Write model m as a CP model file (docs/formats.md), atomically. */
 dtf_status dtf_h5_cp_write(const dtf_grid_t *grid, const char *file, const dtf_cp_model_t *m);

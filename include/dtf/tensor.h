@@ -50,6 +50,9 @@ dtf_status dtf_sparse_tensor_create(int nmodes, const int64_t *dims, int64_t nnz
 /* Distinct nonzero coordinates of a tensor made by dtf_sparse_tensor_create. */
 int64_t dtf_sparse_tensor_nnz(const dtf_tensor_t *t);
 
+/* counts[i] (dims[mode] entries, zeroed here) = nonzeros in local slice i of `mode`. */
+void dtf_sparse_tensor_slice_counts(const dtf_tensor_t *t, int mode, int64_t *counts);
+
 /* Fail collectively (DTF_ERR_INPUT) if any rank's dense block holds NaN or Inf; the
  * message names `what`, the global index and the value. */
 dtf_status dtf_dense_require_finite(const dtf_grid_t *grid, const double *local, const char *what);

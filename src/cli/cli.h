@@ -19,6 +19,7 @@ int cli_generate(cli_t *c, int argc, char **argv);
 int cli_cp(cli_t *c, int argc, char **argv);
 int cli_info(cli_t *c, int argc, char **argv);
 int cli_eval(cli_t *c, int argc, char **argv);
+int cli_convert(cli_t *c, int argc, char **argv);
 
 /* Print (rank 0) "dtf CMD: error: <last message>" and return st as the exit code. */
 int cli_fail(const cli_t *c, dtf_status st);
@@ -46,11 +47,25 @@ int cli_dims(const char *s, int64_t *dims);
  * CLI_NEXT means: carry on parsing. */
 int cli_shared_option(cli_t *c, int opt, char **argv, const char *help);
 
-/* Read a tensor spec onto a grid (given as "AxB.." text or NULL for automatic): a dataset
- * is a dense tensor (if finite, NaN/Inf are refused), a group a sparse COO tensor whose
- * nonzeros are sent to their owners. elem_bytes: 4 or 8 for dense, 0 for sparse. */
-dtf_status cli_load_tensor(const cli_t *c, const char *spec_text, const char *grid_text, int finite,
-                           dtf_spec_t *spec, dtf_grid_t **grid, dtf_tensor_t **tensor, int *elem_bytes);
+/* How a command wants its tensor loaded. */
+typedef struct {
+  const char *grid;   /* "AxBxC" or NULL for automatic */
+  int finite;         /* dense: refuse NaN/Inf (sparse input is always checked) */
+  int sum_duplicates; /* sparse: add entries with equal coordinates instead of refusing them */
+} cli_load_t;
+
+/* What was loaded. */
+typedef struct {
+  dtf_spec_t spec;
+  int elem_bytes;     /* 4 or 8 for dense, 0 for sparse */
+  int64_t nnz;        /* sparse: distinct nonzeros over all ranks */
+  int64_t duplicates; /* sparse: entries merged into others (with sum_duplicates) */
+} cli_loaded_t;
+
+/* Read INPUT onto a grid: an HDF5 dataset is a dense tensor, an HDF5 group a sparse COO
+ * tensor, a .tns file FROSTT text; sparse nonzeros are sent to the ranks that own them. */
+dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *opt, cli_loaded_t *info,
+                           dtf_grid_t **grid, dtf_tensor_t **tensor);
 
 /* Start a JSON summary with the keys every command shares. */
 dtf_json_t *cli_json_begin(const cli_t *c, const dtf_grid_t *g);

@@ -115,71 +115,80 @@ void cli_format_dims(int n, const int64_t *dims, char *buf, int size) {
     used += snprintf(buf + used, (size_t)(size - used), k ? "x%lld" : "%lld", (long long)dims[k]);
 }
 
-/* A sparse group: each rank reads a contiguous range of nonzeros, which then travel to
- * the ranks whose blocks hold them. */
-static dtf_status load_sparse(const cli_t *c, const dtf_spec_t *spec, const char *grid_text,
-                              dtf_grid_t **grid, dtf_tensor_t **tensor) {
-  int nmodes = 0, pd[DTF_MAX_MODES];
-  int64_t dims[DTF_MAX_MODES], nnz = 0;
+/* Sparse input: each rank reads a contiguous part (of the nonzeros, or of the .tns
+ * file's lines), the nonzeros travel to the ranks whose blocks hold them, and equal
+ * coordinates are refused or summed there. */
+static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t *info, dtf_grid_t **grid,
+                              dtf_tensor_t **tensor) {
+  const dtf_spec_t *spec = &info->spec;
+  int tns = dtf_is_tns(spec->file), pd[DTF_MAX_MODES];
   double t0 = dtf_now();
-  dtf_status st = dtf_h5_sparse_info(MPI_COMM_WORLD, spec, &nmodes, dims, &nnz);
-  if (!st && grid_text) st = dtf_grid_parse(grid_text, nmodes, pd);
-  if (!st) st = dtf_grid_create(MPI_COMM_WORLD, nmodes, dims, grid_text ? pd : NULL, grid);
+  dtf_coo_t all, mine = {0};
+  dtf_status st = tns ? dtf_tns_read(MPI_COMM_WORLD, spec->file, 0, NULL, &all)
+                      : dtf_h5_sparse_read(MPI_COMM_WORLD, spec, &all);
   if (st) return st;
-  int64_t n = 0, ln = 0, *inds = NULL, *linds = NULL;
-  double *vals = NULL, *lvals = NULL;
+  if (o->grid) st = dtf_grid_parse(o->grid, all.nmodes, pd);
+  if (!st) st = dtf_grid_create(MPI_COMM_WORLD, all.nmodes, all.dims, o->grid ? pd : NULL, grid);
   dtf_comm_stats_t cs = {0, 0};
-  st = dtf_h5_sparse_read(MPI_COMM_WORLD, spec, nmodes, dims, nnz, &n, &inds, &vals);
-  if (!st) st = dtf_distribute_coo(*grid, n, inds, vals, &ln, &linds, &lvals, &cs);
-  free(inds);
-  free(vals);
+  if (!st) st = dtf_distribute_coo(*grid, &all, &mine, &cs);
+  dtf_coo_free(&all);
+  int64_t merged = 0;
   if (!st)
-    st = dtf_agree(MPI_COMM_WORLD, dtf_sparse_tensor_create(nmodes, (*grid)->len, ln, linds, lvals, tensor));
-  free(linds);
-  free(lvals);
+    st = dtf_agree(MPI_COMM_WORLD, dtf_coo_duplicates(&mine, o->sum_duplicates, (*grid)->start, &merged));
+  if (!st)
+    st = dtf_agree(MPI_COMM_WORLD, dtf_sparse_tensor_create(mine.nmodes, (*grid)->len, mine.nnz, mine.inds,
+                                                            mine.vals, tensor));
+  dtf_coo_free(&mine);
   if (st) {
     dtf_grid_free(*grid);
     *grid = NULL;
     return st;
   }
-  int64_t mine = dtf_sparse_tensor_nnz(*tensor), most = mine, all = mine;
+  int64_t n = dtf_sparse_tensor_nnz(*tensor), most = n;
   dtf_allreduce(MPI_COMM_WORLD, &most, 1, MPI_INT64_T, MPI_MAX, NULL);
-  dtf_allreduce(MPI_COMM_WORLD, &all, 1, MPI_INT64_T, MPI_SUM, NULL);
+  dtf_allreduce(MPI_COMM_WORLD, &n, 1, MPI_INT64_T, MPI_SUM, NULL);
+  dtf_allreduce(MPI_COMM_WORLD, &merged, 1, MPI_INT64_T, MPI_SUM, NULL);
+  info->nnz = n;
+  info->duplicates = merged;
   double cells = 1;
-  for (int k = 0; k < nmodes; k++) cells *= (double)dims[k];
-  char d[128], gt[64], b[32];
-  cli_format_dims(nmodes, dims, d, sizeof d);
+  for (int k = 0; k < (*grid)->nmodes; k++) cells *= (double)(*grid)->dims[k];
+  char d[128], gt[64], b[32], what[5200];
+  cli_format_dims((*grid)->nmodes, (*grid)->dims, d, sizeof d);
   dtf_grid_format(*grid, gt, sizeof gt);
   cli_bytes((double)cs.bytes_sent, b, sizeof b);
-  cli_progress(c,
-               "read '%s:%s': sparse %s, %lld nonzeros (density %.3g) in %.2f s on %d rank%s, grid %s; "
-               "nonzero imbalance %.2f (max/avg), %s sent to owners\n",
-               spec->file, spec->path, d, (long long)all, (double)all / cells, dtf_now() - t0, c->size,
-               c->size == 1 ? "" : "s", gt, all ? (double)most * c->size / (double)all : 1.0, b);
+  snprintf(what, sizeof what, tns ? "'%s'" : "'%s:%s'", spec->file, spec->path);
+  cli_progress(c, "read %s: sparse %s, %lld nonzeros (density %.3g) in %.2f s on %d rank%s, grid %s\n", what,
+               d, (long long)n, (double)n / cells, dtf_now() - t0, c->size, c->size == 1 ? "" : "s", gt);
+  cli_progress(c, "nonzero imbalance %.2f (max/avg per rank), %s sent to owners\n",
+               n ? (double)most * c->size / (double)n : 1.0, b);
+  if (merged) cli_progress(c, "summed %lld duplicate entries into others\n", (long long)merged);
   return DTF_OK;
 }
 
-dtf_status cli_load_tensor(const cli_t *c, const char *spec_text, const char *grid_text, int finite,
-                           dtf_spec_t *spec, dtf_grid_t **grid, dtf_tensor_t **tensor, int *elem_bytes) {
+dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *o, cli_loaded_t *info,
+                           dtf_grid_t **grid, dtf_tensor_t **tensor) {
   *grid = NULL;
   *tensor = NULL;
-  *elem_bytes = 0;
-  dtf_status st = dtf_spec_parse(spec_text, "/X", spec);
+  memset(info, 0, sizeof *info);
+  dtf_spec_t *spec = &info->spec;
+  dtf_status st = dtf_spec_parse(input, "/X", spec);
   if (st) return st;
-  if (dtf_h5_is_group(MPI_COMM_WORLD, spec)) return load_sparse(c, spec, grid_text, grid, tensor);
+  if (dtf_is_tns(spec->file) || dtf_h5_is_group(MPI_COMM_WORLD, spec))
+    return load_sparse(c, o, info, grid, tensor);
+  int *elem_bytes = &info->elem_bytes;
   int nmodes = 0;
   int64_t dims[DTF_MAX_MODES];
   st = dtf_h5_dense_info(MPI_COMM_WORLD, spec, &nmodes, dims, elem_bytes);
   int pd[DTF_MAX_MODES];
-  if (!st && grid_text) st = dtf_grid_parse(grid_text, nmodes, pd);
-  if (!st) st = dtf_grid_create(MPI_COMM_WORLD, nmodes, dims, grid_text ? pd : NULL, grid);
+  if (!st && o->grid) st = dtf_grid_parse(o->grid, nmodes, pd);
+  if (!st) st = dtf_grid_create(MPI_COMM_WORLD, nmodes, dims, o->grid ? pd : NULL, grid);
   if (st) return st;
   double *local = NULL;
   double t0 = dtf_now();
   st = dtf_h5_dense_read(*grid, spec, &local);
   char what[5200];
   snprintf(what, sizeof what, "'%s:%s'", spec->file, spec->path);
-  if (!st && finite) st = dtf_dense_require_finite(*grid, local, what);
+  if (!st && o->finite) st = dtf_dense_require_finite(*grid, local, what);
   if (!st) st = dtf_dense_tensor_wrap(nmodes, (*grid)->len, local, tensor);
   if (st) {
     free(local);

@@ -11,7 +11,8 @@ static const char *help =
     "usage: mpirun -np N dtf cp INPUT -r R [options]\n"
     "\n"
     "CP decomposition of a dense tensor by distributed alternating least squares.\n"
-    "INPUT is file.h5:/dataset (file.h5 alone means file.h5:/X), float64 or float32.\n"
+    "INPUT is a dense dataset file.h5:/dataset (file.h5 alone means file.h5:/X, float64 or\n"
+    "float32), a sparse COO group file.h5:/group, or a FROSTT text file X.tns.\n"
     "\n"
     "  -r, --rank R          number of components (required, >= 1)\n"
     "  -i, --iters N         at most N iterations (default 50)\n"
@@ -20,6 +21,8 @@ static const char *help =
     "                        the same start whatever the number of ranks\n"
     "      --grid AxBxC      process grid (default: chosen to minimise communication)\n"
     "  -o, --output FILE     write the model to FILE (HDF5; see docs/formats.md)\n"
+    "      --sum-duplicates  sparse input: add entries with equal coordinates (default:\n"
+    "                        refuse them, naming both lines or rows)\n"
     "      --json FILE       write a machine-readable summary\n"
     "  -q, --quiet           no progress lines\n"
     "  -h, --help            this text\n"
@@ -45,17 +48,15 @@ static void on_log(const char *msg, void *ctx) {
 }
 
 int cli_cp(cli_t *c, int argc, char **argv) {
-  static const struct option opts[] = {{"rank", required_argument, 0, 'r'},
-                                       {"iters", required_argument, 0, 'i'},
-                                       {"tol", required_argument, 0, 't'},
-                                       {"seed", required_argument, 0, 's'},
-                                       {"grid", required_argument, 0, 'g'},
-                                       {"output", required_argument, 0, 'o'},
-                                       CLI_SHARED_OPTIONS};
+  static const struct option opts[] = {
+      {"rank", required_argument, 0, 'r'},     {"iters", required_argument, 0, 'i'},
+      {"tol", required_argument, 0, 't'},      {"seed", required_argument, 0, 's'},
+      {"grid", required_argument, 0, 'g'},     {"output", required_argument, 0, 'o'},
+      {"sum-duplicates", no_argument, 0, 'D'}, CLI_SHARED_OPTIONS};
   dtf_cp_options_t o;
   dtf_cp_options_default(&o);
   const char *grid_text = NULL, *output = NULL;
-  int have_rank = 0, opt, rc;
+  int have_rank = 0, sum_duplicates = 0, opt, rc;
   int64_t v;
   opterr = 0;
   optind = 1;
@@ -83,6 +84,7 @@ int cli_cp(cli_t *c, int argc, char **argv) {
       break;
     case 'g': grid_text = optarg; break;
     case 'o': output = optarg; break;
+    case 'D': sum_duplicates = 1; break;
     default:
       if ((rc = cli_shared_option(c, opt, argv, help)) != CLI_NEXT) return rc;
     }
@@ -103,12 +105,12 @@ int cli_cp(cli_t *c, int argc, char **argv) {
   if (!st && c->json) st = dtf_check_writable(MPI_COMM_WORLD, c->json);
   if (st) return cli_fail(c, st);
 
-  dtf_spec_t spec;
   dtf_grid_t *g;
   dtf_tensor_t *t;
-  int eb;
+  cli_loaded_t in;
+  cli_load_t lo = {grid_text, 1, sum_duplicates};
   double t_read = dtf_now();
-  st = cli_load_tensor(c, input, grid_text, 1, &spec, &g, &t, &eb);
+  st = cli_load_tensor(c, input, &lo, &in, &g, &t);
   if (st) return cli_fail(c, st);
   t_read = dtf_now() - t_read;
 
@@ -142,6 +144,10 @@ int cli_cp(cli_t *c, int argc, char **argv) {
     if (j) {
       dtf_json_string(j, "input", input);
       dtf_json_string(j, "tensor", t->ops->name);
+      if (!in.elem_bytes) {
+        dtf_json_int(j, "nnz", in.nnz);
+        dtf_json_int(j, "duplicates_summed", in.duplicates);
+      }
       dtf_json_int(j, "rank", o.rank);
       dtf_json_int(j, "iterations", s->iteration);
       dtf_json_number(j, "fit", s->fit);

@@ -9,22 +9,25 @@ static const char *help =
     "usage: mpirun -np N dtf eval MODEL.h5 INPUT [options]\n"
     "\n"
     "Print the fit 1 - ||X - M|| / ||X|| of the CP model in MODEL.h5 on the tensor INPUT\n"
-    "(file.h5:/dataset; file.h5 alone means file.h5:/X).\n"
+    "(file.h5:/dataset, file.h5 meaning file.h5:/X; a sparse group file.h5:/group; or X.tns).\n"
     "\n"
     "      --grid AxBxC      process grid (default: chosen automatically)\n"
+    "      --sum-duplicates  sparse input: add entries with equal coordinates\n"
     "      --json FILE       write a machine-readable summary\n"
     "  -q, --quiet           no progress lines\n"
     "  -h, --help            this text\n";
 
 int cli_eval(cli_t *c, int argc, char **argv) {
-  static const struct option opts[] = {{"grid", required_argument, 0, 'g'}, CLI_SHARED_OPTIONS};
+  static const struct option opts[] = {
+      {"grid", required_argument, 0, 'g'}, {"sum-duplicates", no_argument, 0, 'D'}, CLI_SHARED_OPTIONS};
   const char *grid_text = NULL;
-  int opt, rc;
+  int sum_duplicates = 0, opt, rc;
   opterr = 0;
   optind = 1;
   while ((opt = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
     switch (opt) {
     case 'g': grid_text = optarg; break;
+    case 'D': sum_duplicates = 1; break;
     default:
       if ((rc = cli_shared_option(c, opt, argv, help)) != CLI_NEXT) return rc;
     }
@@ -40,11 +43,12 @@ int cli_eval(cli_t *c, int argc, char **argv) {
   int64_t mdims[DTF_MAX_MODES];
   if (!st) st = dtf_h5_cp_info(MPI_COMM_WORLD, model_file, &mn, mdims, &R);
   if (st) return cli_fail(c, st);
-  dtf_spec_t spec;
   dtf_grid_t *g;
   dtf_tensor_t *t;
-  int eb;
-  st = cli_load_tensor(c, input, grid_text, 1, &spec, &g, &t, &eb);
+  cli_loaded_t in;
+  cli_load_t lo = {grid_text, 1, sum_duplicates};
+  st = cli_load_tensor(c, input, &lo, &in, &g, &t);
+  const dtf_spec_t spec = in.spec;
   if (st) return cli_fail(c, st);
   if (mn != g->nmodes || memcmp(mdims, g->dims, (size_t)mn * sizeof(int64_t))) {
     char a[128], b[128];

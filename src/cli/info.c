@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -60,11 +61,13 @@ int cli_info(cli_t *c, int argc, char **argv) {
     int rc = model_info(c, input);
     if (rc >= 0) return rc;
   }
-  dtf_spec_t spec;
   dtf_grid_t *g;
   dtf_tensor_t *t;
-  int eb;
-  st = cli_load_tensor(c, input, NULL, 0, &spec, &g, &t, &eb);
+  cli_loaded_t in;
+  cli_load_t lo = {NULL, 0, 1};
+  st = cli_load_tensor(c, input, &lo, &in, &g, &t);
+  const dtf_spec_t spec = in.spec;
+  int eb = in.elem_bytes;
   if (st) return cli_fail(c, st);
   if (eb == 0) { /* sparse */
     double ss = t->ops->sum_squares(t), cells = 1;
@@ -74,10 +77,36 @@ int cli_info(cli_t *c, int argc, char **argv) {
     for (int k = 0; k < g->nmodes; k++) cells *= (double)g->dims[k];
     char d[128];
     cli_format_dims(g->nmodes, g->dims, d, sizeof d);
-    cli_result(c, "%s:%s: sparse COO, dims %s, %lld nonzeros (density %.3g)\nnorm %.6g\n", spec.file,
-               spec.path, d, (long long)nnz, (double)nnz / cells, sqrt(ss));
+    cli_result(
+        c,
+        "%s%s%s: sparse, dims %s, %lld nonzeros (density %.3g), %lld duplicate entries summed\nnorm %.6g\n",
+        spec.file, dtf_is_tns(spec.file) ? "" : ":", dtf_is_tns(spec.file) ? "" : spec.path, d,
+        (long long)nnz, (double)nnz / cells, (long long)in.duplicates, sqrt(ss));
+    /* per mode: slices with nonzeros, and nonzeros per slice (max, mean over all slices) */
+    int64_t nonempty[DTF_MAX_MODES], most[DTF_MAX_MODES];
+    for (int m = 0; m < g->nmodes; m++) {
+      int64_t *counts = calloc((size_t)g->len[m], sizeof(int64_t));
+      if (counts) dtf_sparse_tensor_slice_counts(t, m, counts);
+      dtf_allreduce(g->slice[m], counts, (int)g->len[m], MPI_INT64_T, MPI_SUM, NULL);
+      int64_t stat[2] = {0, 0}; /* nonempty, max: the slice's rank 0 speaks for the block */
+      for (int64_t i = 0; counts && g->slice_rank[m] == 0 && i < g->len[m]; i++) {
+        stat[0] += counts[i] > 0;
+        if (counts[i] > stat[1]) stat[1] = counts[i];
+      }
+      free(counts);
+      dtf_allreduce(g->comm, &stat[0], 1, MPI_INT64_T, MPI_SUM, NULL);
+      dtf_allreduce(g->comm, &stat[1], 1, MPI_INT64_T, MPI_MAX, NULL);
+      nonempty[m] = stat[0];
+      most[m] = stat[1];
+      cli_result(c, "mode %d: %lld slices, %lld with nonzeros; nonzeros per slice max %lld, mean %.1f\n",
+                 m + 1, (long long)g->dims[m], (long long)stat[0], (long long)stat[1],
+                 (double)nnz / (double)g->dims[m]);
+    }
     dtf_json_t *j = cli_json_begin(c, g);
     if (j) {
+      dtf_json_int(j, "duplicates_summed", in.duplicates);
+      dtf_json_int_array(j, "nonempty_slices", nonempty, g->nmodes);
+      dtf_json_int_array(j, "max_slice_nnz", most, g->nmodes);
       dtf_json_string(j, "input", input);
       dtf_json_string(j, "tensor", "sparse");
       dtf_json_int(j, "nnz", nnz);

@@ -16,6 +16,7 @@ static const char *usage =
     "  cp         CP decomposition by alternating least squares (CP-ALS)\n"
     "  eval       fit of a CP model file on a tensor\n"
     "  info       shape, type and statistics of a tensor, or a model's attributes\n"
+    "  convert    FROSTT .tns text to sparse HDF5 and back, in parallel\n"
     "\n"
     "'dtf COMMAND --help' describes a command. Exit codes: 0 ok, 1 usage, 2 bad input,\n"
     "3 numerical failure, 4 output failure. Documentation: docs/cli.md.\n";
@@ -41,6 +42,8 @@ int main(int argc, char **argv) {
     rc = cli_info(&c, argc - 1, argv + 1);
   else if (!strcmp(cmd, "eval"))
     rc = cli_eval(&c, argc - 1, argv + 1);
+  else if (!strcmp(cmd, "convert"))
+    rc = cli_convert(&c, argc - 1, argv + 1);
   else if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
     if (c.rank == 0) printf("dtf %s\n", DTF_VERSION);
     rc = 0;

@@ -81,3 +81,20 @@ coo(f"{d}/coo_no_values.h5", idx, None)
 coo(f"{d}/coo_wrong_columns.h5", idx[:, :2], dense[dense != 0])
 coo(f"{d}/coo_length_mismatch.h5", idx, dense[dense != 0][:-1])
 coo(f"{d}/coo_zero_dim.h5", idx, dense[dense != 0], dims=(14, 0, 11))
+
+# FROSTT text: a good one with comments and blank lines, and one fault per file
+def tns(name, text):
+    with open(f"{d}/{name}.tns", "w") as f:
+        f.write(text)
+
+
+tns("good", "# a comment\n1 1 1 1.5\n\n2 3 1 -2\n  # indented comment\n3 2 2 4e-3\n1 3 2 7\n")
+tns("index_zero", "1 1 1 1.0\n2 0 1 2.0\n")
+tns("negative", "1 1 1 1.0\n1 1 1 2.0\n-1 2 1 2.0\n")
+tns("not_number", "1 1 1 1.0\n1 x 1 2.0\n")
+tns("bad_value", "1 1 1 1.0\n1 2 1 abc\n")
+tns("nan_value", "1 1 1 1.0\n# c\n1 2 1 nan\n")
+tns("columns", "1 1 1 1.0\n1 2 2.0\n")
+tns("one_index", "1 1.0\n2 2.0\n")
+tns("duplicate", "1 1 1 1.0\n2 2 2 2.0\n3 3 3 3.0\n2 2 2 0.5\n")
+tns("empty", "# nothing here\n\n")

@@ -165,42 +165,78 @@ static void test_sparse_same_fit(void) {
   dtf_tensor_t *dense;
   dtf_dense_tensor_wrap(3, g->len, block, &dense);
   double fit_dense = run_cp(g, dense, 3);
-  /* sparse: nonzero i starts on rank i % np */
-  int64_t *inds = malloc((size_t)n * 3 * sizeof(int64_t)), nnz = 0, total_nnz = 0;
-  double *vals = malloc((size_t)n * sizeof(double));
+  /* sparse: nonzero i starts on rank i % np, tagged with i */
+  dtf_coo_t in = {.nmodes = 3}, mine;
+  memcpy(in.dims, dims, sizeof dims);
+  in.inds = malloc((size_t)n * 3 * sizeof(int64_t));
+  in.vals = malloc((size_t)n * sizeof(double));
+  in.tags = malloc((size_t)n * sizeof(int64_t));
+  int64_t total_nnz = 0;
   for (int64_t i = 0; i < n; i++) {
     if (full[i] == 0.0) continue;
     total_nnz++;
     if (i % np != me) continue;
-    inds[nnz * 3] = i / (dims[1] * dims[2]);
-    inds[nnz * 3 + 1] = i / dims[2] % dims[1];
-    inds[nnz * 3 + 2] = i % dims[2];
-    vals[nnz++] = full[i];
+    int64_t k = in.nnz++;
+    in.inds[k * 3] = i / (dims[1] * dims[2]);
+    in.inds[k * 3 + 1] = i / dims[2] % dims[1];
+    in.inds[k * 3 + 2] = i % dims[2];
+    in.vals[k] = full[i];
+    in.tags[k] = i;
   }
-  int64_t lnnz, *linds;
-  double *lvals;
   dtf_comm_stats_t cs = {0, 0};
-  CHECK(dtf_distribute_coo(g, nnz, inds, vals, &lnnz, &linds, &lvals, &cs) == DTF_OK, "%s",
-        dtf_error_message());
-  int64_t sum = lnnz;
+  CHECK(dtf_distribute_coo(g, &in, &mine, &cs) == DTF_OK, "%s", dtf_error_message());
+  int64_t sum = mine.nnz;
   MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
   CHECK(sum == total_nnz, "%lld nonzeros arrived of %lld", (long long)sum, (long long)total_nnz);
-  for (int64_t k = 0; k < lnnz; k++)
-    for (int m = 0; m < 3; m++)
-      CHECK(linds[k * 3 + m] >= 0 && linds[k * 3 + m] < g->len[m], "outside the block");
+  for (int64_t k = 0; k < mine.nnz; k++) {
+    int64_t gi = 0;
+    for (int m = 0; m < 3; m++) {
+      CHECK(mine.inds[k * 3 + m] >= 0 && mine.inds[k * 3 + m] < g->len[m], "outside the block");
+      gi = gi * dims[m] + g->start[m] + mine.inds[k * 3 + m];
+    }
+    CHECK(mine.tags[k] == gi && mine.vals[k] == full[gi], "entry %lld arrived with the wrong tag or value",
+          (long long)k);
+  }
+  if (np > 1) CHECK(cs.bytes_sent > 0, "no bytes counted");
+  int64_t merged;
+  CHECK(dtf_coo_duplicates(&mine, 0, g->start, &merged) == DTF_OK, "%s", dtf_error_message());
   dtf_tensor_t *sparse;
-  CHECK(dtf_sparse_tensor_create(3, g->len, lnnz, linds, lvals, &sparse) == DTF_OK, "%s",
+  CHECK(dtf_sparse_tensor_create(3, g->len, mine.nnz, mine.inds, mine.vals, &sparse) == DTF_OK, "%s",
         dtf_error_message());
   double fit_sparse = run_cp(g, sparse, 3);
   CHECK(fabs(fit_sparse - fit_dense) <= 1e-9 * fabs(fit_dense), "sparse fit %.15f dense fit %.15f",
         fit_sparse, fit_dense);
   if (me == 0) printf("sparse vs dense: fit %.12f and %.12f\n", fit_sparse, fit_dense);
+
+  /* a duplicate: refused naming both tags, or summed */
+  if (mine.nnz > 0) {
+    mine.inds = realloc(mine.inds, (size_t)(mine.nnz + 1) * 3 * sizeof(int64_t));
+    mine.vals = realloc(mine.vals, (size_t)(mine.nnz + 1) * sizeof(double));
+    mine.tags = realloc(mine.tags, (size_t)(mine.nnz + 1) * sizeof(int64_t));
+    memcpy(mine.inds + mine.nnz * 3, mine.inds, 3 * sizeof(int64_t));
+    mine.vals[mine.nnz] = 1.0;
+    mine.tags[mine.nnz] = n + 5;
+    mine.nnz++;
+    CHECK(dtf_coo_duplicates(&mine, 0, g->start, &merged) == DTF_ERR_INPUT, "duplicate not found");
+    char want[64];
+    snprintf(want, sizeof want, "nonzeros %lld and %lld", (long long)mine.tags[0], (long long)(n + 5));
+    CHECK(strstr(dtf_error_message(), want), "message '%s' lacks '%s'", dtf_error_message(), want);
+    double v0 = mine.vals[0];
+    int64_t at[3] = {mine.inds[0], mine.inds[1], mine.inds[2]}, before = mine.nnz;
+    CHECK(dtf_coo_duplicates(&mine, 1, g->start, &merged) == DTF_OK && merged == 1 && mine.nnz == before - 1,
+          "summing");
+    int hits = 0;
+    for (int64_t k = 0; k < mine.nnz; k++)
+      if (!memcmp(mine.inds + k * 3, at, sizeof at)) {
+        hits++;
+        CHECK(mine.vals[k] == v0 + 1.0, "summed value %g, expected %g", mine.vals[k], v0 + 1.0);
+      }
+    CHECK(hits == 1, "%d entries at the duplicated coordinates", hits);
+  }
+  dtf_coo_free(&in);
+  dtf_coo_free(&mine);
   dtf_tensor_free(sparse);
   dtf_tensor_free(dense);
-  free(inds);
-  free(vals);
-  free(linds);
-  free(lvals);
   free(full);
   dtf_grid_free(whole);
   dtf_grid_free(g);
