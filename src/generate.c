@@ -9,6 +9,30 @@
 #include "dtf/memory.h"
 #include "dtf/rng.h"
 
+/* Unit-norm columns, the norms multiplied into lambda, as in a fitted model. */
+static dtf_status normalise(const dtf_grid_t *g, dtf_cp_model_t *m) {
+  int N = g->nmodes, R = m->R;
+  double *norms = calloc((size_t)(N * R), sizeof(double));
+  if (!norms) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  for (int k = 0; k < N; k++) {
+    const dtf_factor_t *f = &m->factors[k];
+    const double *A = dtf_factor_owned(f);
+    for (int64_t i = 0; i < f->own_len; i++)
+      for (int r = 0; r < R; r++) norms[k * R + r] += A[i * R + r] * A[i * R + r];
+  }
+  dtf_status st = dtf_allreduce_sum(g->comm, norms, N * R, NULL);
+  for (int r = 0; r < R; r++) m->lambda[r] = 1.0;
+  for (int k = 0; k < N; k++)
+    for (int r = 0; r < R; r++) {
+      double s = sqrt(norms[k * R + r]);
+      m->lambda[r] *= s;
+      for (int64_t i = 0; i < m->factors[k].block_len; i++)
+        m->factors[k].block[i * R + r] = s > 0 ? m->factors[k].block[i * R + r] / s : 0.0;
+    }
+  free(norms);
+  return st;
+}
+
 dtf_status dtf_generate_dense(const dtf_grid_t *g, int R, double noise, uint64_t seed, double **local,
                               dtf_cp_model_t *truth) {
   *local = NULL;
@@ -64,25 +88,93 @@ dtf_status dtf_generate_dense(const dtf_grid_t *g, int R, double noise, uint64_t
     dtf_cp_model_free(&m);
     return st;
   }
-  /* unit-norm columns, the norms multiplied into lambda, as in a fitted model */
-  double *norms = calloc((size_t)(N * R), sizeof(double));
-  if (!norms) return dtf_error(DTF_ERR_INPUT, "out of memory");
-  for (int k = 0; k < N; k++) {
-    const dtf_factor_t *f = &m.factors[k];
-    const double *A = dtf_factor_owned(f);
-    for (int64_t i = 0; i < f->own_len; i++)
-      for (int r = 0; r < R; r++) norms[k * R + r] += A[i * R + r] * A[i * R + r];
-  }
-  if (!st) st = dtf_allreduce_sum(g->comm, norms, N * R, NULL);
-  for (int r = 0; r < R; r++) m.lambda[r] = 1.0;
-  for (int k = 0; k < N; k++)
-    for (int r = 0; r < R; r++) {
-      double s = sqrt(norms[k * R + r]);
-      m.lambda[r] *= s;
-      for (int64_t i = 0; i < m.factors[k].block_len; i++)
-        m.factors[k].block[i * R + r] = s > 0 ? m.factors[k].block[i * R + r] / s : 0.0;
-    }
-  free(norms);
+  if (!st) st = normalise(g, &m);
   *truth = m;
+  return st;
+}
+
+dtf_status dtf_generate_truth(const dtf_grid_t *g, int R, uint64_t seed, dtf_cp_model_t *truth) {
+  dtf_status st = dtf_cp_model_init(g, R, truth);
+  if (st) return st;
+  for (int k = 0; k < g->nmodes; k++) dtf_factor_fill_normal(&truth->factors[k], seed, DTF_STREAM_TRUTH);
+  st = normalise(g, truth);
+  if (st) dtf_cp_model_free(truth);
+  return st;
+}
+
+/* Planted factor entry (mode m, row i, column r): from the table F when every rank keeps
+ * the factors whole, else drawn again (the same keyed value). */
+static double planted(const double *F, const int64_t *off, uint64_t seed, int m, int64_t i, int R, int r) {
+  return F ? F[(off[m] + i) * R + r]
+           : dtf_rng_normal(seed, DTF_STREAM_TRUTH, (uint64_t)m, (uint64_t)(i * R + r));
+}
+
+dtf_status dtf_generate_sparse(MPI_Comm comm, int N, const int64_t *dims, int R, int64_t nnz, double noise,
+                               uint64_t seed, dtf_coo_t *out) {
+  memset(out, 0, sizeof *out);
+  int me, P;
+  MPI_Comm_rank(comm, &me);
+  MPI_Comm_size(comm, &P);
+  int64_t cells = 1, rows = 0, off[DTF_MAX_MODES];
+  for (int m = 0; m < N; m++) {
+    off[m] = rows;
+    cells *= dims[m];
+    rows += dims[m];
+  }
+  if (R < 1) return dtf_error(DTF_ERR_USAGE, "--rank must be at least 1, not %d", R);
+  if (nnz < 1 || nnz > cells)
+    return dtf_error(DTF_ERR_USAGE, "--nnz must be between 1 and the %lld cells of the tensor, not %lld",
+                     (long long)cells, (long long)nnz);
+  int64_t k0, n;
+  dtf_block_range(nnz, P, me, &k0, &n);
+  out->nmodes = N;
+  memcpy(out->dims, dims, (size_t)N * sizeof(int64_t));
+  size_t one = (size_t)(n ? n : 1);
+  out->inds = malloc(one * N * sizeof(int64_t));
+  out->vals = malloc(one * sizeof(double));
+  /* keep the planted factors whole on every rank when they fit in 256 MiB */
+  double *F = (double)rows * R * 8 <= 256.0 * 1048576 ? malloc((size_t)(rows * R) * sizeof(double)) : NULL;
+  dtf_status st = (out->inds && out->vals)
+                      ? DTF_OK
+                      : dtf_error(DTF_ERR_INPUT, "out of memory for %lld nonzeros", (long long)n);
+  st = dtf_agree(comm, st);
+  if (st) {
+    free(F);
+    dtf_coo_free(out);
+    return st;
+  }
+  for (int m = 0; F && m < N; m++)
+    for (int64_t i = 0; i < dims[m] * R; i++)
+      F[off[m] * R + i] = dtf_rng_normal(seed, DTF_STREAM_TRUTH, (uint64_t)m, (uint64_t)i);
+  double ss = 0;
+  for (int64_t k = 0; k < n; k++) {
+    /* stratum q of nnz equal parts of [0, cells), one keyed position inside it */
+    int64_t q = k0 + k, base = cells / nnz, extra = cells % nnz;
+    int64_t s = q * base + (q < extra ? q : extra), len = base + (q < extra ? 1 : 0);
+    int64_t lin = s + (int64_t)(dtf_rng_u64(seed, DTF_STREAM_PATTERN, (uint64_t)q, 0) % (uint64_t)len);
+    for (int m = N - 1; m >= 0; m--) {
+      out->inds[k * N + m] = lin % dims[m];
+      lin /= dims[m];
+    }
+    double v = 0;
+    for (int r = 0; r < R; r++) {
+      double p = 1;
+      for (int m = 0; m < N; m++) p *= planted(F, off, seed, m, out->inds[k * N + m], R, r);
+      v += p;
+    }
+    out->vals[k] = v;
+    ss += v * v;
+  }
+  free(F);
+  out->nnz = n;
+  if (noise > 0) {
+    st = dtf_allreduce_sum(comm, &ss, 1, NULL);
+    double sd = noise * sqrt(ss / (double)nnz);
+    for (int64_t k = 0; k < n; k++) {
+      int64_t lin = 0;
+      for (int m = 0; m < N; m++) lin = lin * dims[m] + out->inds[k * N + m];
+      out->vals[k] += sd * dtf_rng_normal(seed, DTF_STREAM_NOISE, (uint64_t)lin, 0);
+    }
+  }
   return st;
 }

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "dtf/coo.h"
 #include "dtf/cp.h"
 #include "dtf/grid.h"
 
@@ -18,6 +19,18 @@ extern "C" {
  * columns, weights in lambda); its fit is left for the caller. Collective. */
 dtf_status dtf_generate_dense(const dtf_grid_t *grid, int R, double noise, uint64_t seed, double **local,
                               dtf_cp_model_t *truth);
+
+/* This rank's share of a sparse tensor with exactly nnz distinct nonzeros: the linear
+ * index space is cut into nnz equal strata and each holds one nonzero at a keyed random
+ * position; rank r makes a contiguous range of strata. Values are the planted model of
+ * dtf_generate_dense (the same keyed normal factors) at those coordinates, plus noise of
+ * standard deviation noise x RMS over the nonzeros. out gets global indices. Collective. */
+dtf_status dtf_generate_sparse(MPI_Comm comm, int nmodes, const int64_t *dims, int R, int64_t nnz,
+                               double noise, uint64_t seed, dtf_coo_t *out);
+
+/* The planted model of dtf_generate_dense / dtf_generate_sparse on grid, normalised like a
+ * fitted model (its fit is left for the caller). Collective. */
+dtf_status dtf_generate_truth(const dtf_grid_t *grid, int R, uint64_t seed, dtf_cp_model_t *truth);
 
 #ifdef __cplusplus
 }

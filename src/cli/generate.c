@@ -19,20 +19,83 @@ static const char *help =
     "      --noise E         Gaussian noise with standard deviation E x RMS of the clean\n"
     "                        tensor (default 0)\n"
     "      --seed S          random seed (default 0)\n"
+    "      --nnz N           a sparse tensor of exactly N distinct nonzeros instead (the\n"
+    "                        planted model's values there, plus noise), written as a COO\n"
+    "                        group, or as FROSTT text when OUT ends in .tns\n"
     "      --truth FILE      also write the planted model as a CP model file\n"
     "      --grid AxBxC      process grid (default: chosen automatically)\n"
     "      --json FILE       write a machine-readable summary\n"
     "  -q, --quiet           no progress lines\n"
     "  -h, --help            this text\n";
 
+/* --nnz: a sparse tensor written as a COO group, or as .tns text when OUT ends in .tns. */
+static dtf_status generate_sparse(const cli_t *c, const dtf_grid_t *g, const dtf_spec_t *spec,
+                                  const char *out, const char *truth, int R, int64_t nnz, double noise,
+                                  uint64_t seed) {
+  int tns = dtf_is_tns(spec->file);
+  char d[128], gt[64];
+  cli_format_dims(g->nmodes, g->dims, d, sizeof d);
+  dtf_grid_format(g, gt, sizeof gt);
+  cli_progress(c, "generate sparse %s, %lld nonzeros, rank %d noise %g seed %llu -> %s%s%s on %d rank%s\n", d,
+               (long long)nnz, R, noise, (unsigned long long)seed, spec->file, tns ? "" : ":",
+               tns ? "" : spec->path, c->size, c->size == 1 ? "" : "s");
+  double t0 = dtf_now();
+  dtf_coo_t coo;
+  dtf_status st = dtf_generate_sparse(MPI_COMM_WORLD, g->nmodes, g->dims, R, nnz, noise, seed, &coo);
+  if (st) return st;
+  double t_gen = dtf_now() - t0;
+  t0 = dtf_now();
+  st =
+      tns ? dtf_tns_write(MPI_COMM_WORLD, spec->file, &coo) : dtf_h5_sparse_write(MPI_COMM_WORLD, spec, &coo);
+  double t_write = dtf_now() - t0;
+  if (!st && truth) { /* the planted model, with its fit on the noisy tensor */
+    dtf_cp_model_t model;
+    dtf_coo_t mine;
+    dtf_tensor_t *t = NULL;
+    st = dtf_generate_truth(g, R, seed, &model);
+    if (!st) {
+      st = dtf_distribute_coo(g, &coo, &mine, NULL);
+      if (!st)
+        st = dtf_agree(g->comm,
+                       dtf_sparse_tensor_create(g->nmodes, g->len, mine.nnz, mine.inds, mine.vals, &t));
+      dtf_coo_free(&mine);
+      if (!st) st = dtf_cp_fit(g, t, &model, &model.fit);
+      dtf_tensor_free(t);
+      if (!st) st = dtf_h5_cp_write(g, truth, &model);
+      dtf_cp_model_free(&model);
+    }
+  }
+  dtf_coo_free(&coo);
+  if (st) return st;
+  cli_progress(c, "generated in %.2f s, wrote in %.2f s\n", t_gen, t_write);
+  cli_result(c, "wrote %s%s%s %s, %lld nonzeros%s%s\n", spec->file, tns ? "" : ":", tns ? "" : spec->path, d,
+             (long long)nnz, truth ? ", planted model in " : "", truth ? truth : "");
+  dtf_json_t *j = cli_json_begin(c, g);
+  if (j) {
+    dtf_json_string(j, "output", out);
+    dtf_json_int(j, "rank", R);
+    dtf_json_int(j, "nnz", nnz);
+    dtf_json_number(j, "noise", noise);
+    dtf_json_int(j, "seed", (int64_t)seed);
+    dtf_json_number(j, "time_generate_s", t_gen);
+    dtf_json_number(j, "time_write_s", t_write);
+    if (truth) dtf_json_string(j, "truth", truth);
+  }
+  return cli_json_end(c, j);
+}
+
 int cli_generate(cli_t *c, int argc, char **argv) {
-  static const struct option opts[] = {
-      {"output", required_argument, 0, 'o'}, {"dims", required_argument, 0, 'd'},
-      {"rank", required_argument, 0, 'r'},   {"noise", required_argument, 0, 'n'},
-      {"seed", required_argument, 0, 's'},   {"truth", required_argument, 0, 't'},
-      {"grid", required_argument, 0, 'g'},   CLI_SHARED_OPTIONS};
+  static const struct option opts[] = {{"output", required_argument, 0, 'o'},
+                                       {"dims", required_argument, 0, 'd'},
+                                       {"rank", required_argument, 0, 'r'},
+                                       {"noise", required_argument, 0, 'n'},
+                                       {"seed", required_argument, 0, 's'},
+                                       {"truth", required_argument, 0, 't'},
+                                       {"nnz", required_argument, 0, 'z'},
+                                       {"grid", required_argument, 0, 'g'},
+                                       CLI_SHARED_OPTIONS};
   const char *out = NULL, *truth = NULL, *grid_text = NULL;
-  int64_t dims[DTF_MAX_MODES], v, R = 0;
+  int64_t dims[DTF_MAX_MODES], v, R = 0, nnz = 0;
   int nmodes = 0, opt, rc;
   double noise = 0;
   uint64_t seed = 0;
@@ -61,6 +124,10 @@ int cli_generate(cli_t *c, int argc, char **argv) {
       seed = (uint64_t)v;
       break;
     case 't': truth = optarg; break;
+    case 'z':
+      if (cli_int(optarg, 1, INT64_MAX, &nnz))
+        return cli_usage(c, "--nnz must be an integer >= 1, not '%s'", optarg);
+      break;
     case 'g': grid_text = optarg; break;
     default:
       if ((rc = cli_shared_option(c, opt, argv, help)) != CLI_NEXT) return rc;
@@ -87,6 +154,11 @@ int cli_generate(cli_t *c, int argc, char **argv) {
   dtf_grid_t *g = NULL;
   if (!st) st = dtf_grid_create(MPI_COMM_WORLD, nmodes, dims, grid_text ? pd : NULL, &g);
   if (st) return cli_fail(c, st);
+  if (nnz) {
+    st = generate_sparse(c, g, &spec, out, truth, (int)R, nnz, noise, seed);
+    dtf_grid_free(g);
+    return st ? cli_fail(c, st) : 0;
+  }
 
   char d[128], b[32], gt[64];
   cli_format_dims(nmodes, dims, d, sizeof d);
