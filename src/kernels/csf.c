@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dtf/csf.h"
+#include "multiversion.h"
 
 /* qsort has no context argument: the comparison reads these (one build per thread). */
 static _Thread_local const int64_t *sort_inds;
@@ -101,9 +102,38 @@ static void node_value(const dtf_csf_t *c, int l, int64_t k, const double *const
   }
 }
 
-void dtf_csf_mttkrp(const dtf_csf_t *c, int64_t root_dim, const double *const *F, int R, double *work,
-                    double *out) {
+/* Three modes, the common case, without recursion: at the density of real sparse tensors
+ * most fibers hold one nonzero, so per-node overhead matters more than reuse. */
+static void mttkrp3(const dtf_csf_t *c, const double *const *F, int R, double *restrict tmp, double *out) {
+  const int64_t *p0 = c->ptr[0], *p1 = c->ptr[1], *i0 = c->ids[0], *i1 = c->ids[1], *i2 = c->ids[2];
+  const double *F1 = F[c->order[1]], *F2 = F[c->order[2]], *v = c->vals;
+  for (int64_t k = 0; k < c->nodes[0]; k++) {
+    double *restrict o = out + i0[k] * R;
+    for (int64_t j = p0[k]; j < p0[k + 1]; j++) {
+      const double *restrict a1 = F1 + i1[j] * R;
+      int64_t l0 = p1[j], l1 = p1[j + 1];
+      if (l1 - l0 == 1) {
+        const double s = v[l0], *restrict a2 = F2 + i2[l0] * R;
+        for (int r = 0; r < R; r++) o[r] += s * a1[r] * a2[r];
+        continue;
+      }
+      for (int r = 0; r < R; r++) tmp[r] = 0.0;
+      for (int64_t l = l0; l < l1; l++) {
+        const double s = v[l], *restrict a2 = F2 + i2[l] * R;
+        for (int r = 0; r < R; r++) tmp[r] += s * a2[r];
+      }
+      for (int r = 0; r < R; r++) o[r] += tmp[r] * a1[r];
+    }
+  }
+}
+
+DTF_KERNEL void dtf_csf_mttkrp(const dtf_csf_t *c, int64_t root_dim, const double *const *F, int R,
+                               double *work, double *out) {
   memset(out, 0, (size_t)(root_dim * R) * sizeof(double));
+  if (c->nmodes == 3) {
+    mttkrp3(c, F, R, work, out);
+    return;
+  }
   for (int64_t k = 0; k < c->nodes[0]; k++) {
     node_value(c, 0, k, F, R, work);
     double *o = out + c->ids[0][k] * R;

@@ -2,8 +2,9 @@
 #include <string.h>
 
 #include "dtf/kernels.h"
+#include "multiversion.h"
 
-void dtf_khatri_rao(int nf, const double *const *F, const int64_t *rows, int R, double *out) {
+DTF_KERNEL void dtf_khatri_rao(int nf, const double *const *F, const int64_t *rows, int R, double *out) {
   if (nf == 0) {
     for (int r = 0; r < R; r++) out[r] = 1.0;
     return;

@@ -5,6 +5,7 @@
 
 #include "blas.h"
 #include "dtf/kernels.h"
+#include "multiversion.h"
 
 static int64_t prod(const int64_t *d, int from, int to) {
   int64_t p = 1;
@@ -26,8 +27,8 @@ void dtf_dense_contract_left(int nmodes, const int64_t *dims, const double *X, i
   blas_gemm(1, 0, Rr, R, L, 1.0, X, Rr, kr, R, 0.0, out, R);
 }
 
-void dtf_partial_mttv(int k, const int64_t *dims, const double *T, int mode, const double *const *F, int R,
-                      double *work, double *out) {
+DTF_KERNEL void dtf_partial_mttv(int k, const int64_t *dims, const double *T, int mode,
+                                 const double *const *F, int R, double *work, double *out) {
   int64_t a = prod(dims, 0, mode), I = dims[mode], b = prod(dims, mode + 1, k);
   if (k == 1) {
     memcpy(out, T, (size_t)(I * R) * sizeof(double));
