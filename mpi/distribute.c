@@ -2,6 +2,8 @@
  * the Cartesian grid contains it, in one all-to-all exchange. */
 #include "dtf/distribute.h"
 
+#include "dtf/memory.h"
+
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +26,10 @@ dtf_status dtf_distribute_coo(const dtf_grid_t *g, const dtf_coo_t *in, dtf_coo_
   int64_t *count = calloc((size_t)P, sizeof(int64_t)), *rcount = calloc((size_t)P, sizeof(int64_t));
   int *sc = malloc((size_t)P * sizeof(int)), *sd = malloc((size_t)P * sizeof(int)),
       *rc = malloc((size_t)P * sizeof(int)), *rd = malloc((size_t)P * sizeof(int));
-  int64_t *sinds = malloc(one * N * sizeof(int64_t)), *stags = tagged ? malloc(one * sizeof(int64_t)) : NULL;
+  int64_t *sinds = dtf_alloc_large(one * N * sizeof(int64_t)),
+          *stags = tagged ? dtf_alloc_large(one * sizeof(int64_t)) : NULL;
   int64_t *fill = calloc((size_t)P, sizeof(int64_t));
-  double *svals = malloc(one * sizeof(double));
+  double *svals = dtf_alloc_large(one * sizeof(double));
   dtf_status st =
       (dest && count && rcount && sc && sd && rc && rd && sinds && svals && fill && (!tagged || stags))
           ? DTF_OK

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "dtf/coo.h"
+#include "dtf/kernels.h"
+#include "dtf/memory.h"
 
 void dtf_coo_free(dtf_coo_t *c) {
   free(c->inds);
@@ -13,19 +15,6 @@ void dtf_coo_free(dtf_coo_t *c) {
   c->inds = c->tags = NULL;
   c->vals = NULL;
   c->nnz = 0;
-}
-
-static _Thread_local const dtf_coo_t *sort_coo;
-
-static int compare(const void *pa, const void *pb) {
-  int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
-  const dtf_coo_t *c = sort_coo;
-  for (int m = 0; m < c->nmodes; m++) {
-    int64_t x = c->inds[a * c->nmodes + m], y = c->inds[b * c->nmodes + m];
-    if (x != y) return x < y ? -1 : 1;
-  }
-  int64_t ta = c->tags ? c->tags[a] : a, tb = c->tags ? c->tags[b] : b;
-  return ta < tb ? -1 : (ta > tb);
 }
 
 static void describe(const dtf_coo_t *c, int64_t k, const int64_t *offset, char *buf, size_t size) {
@@ -39,37 +28,36 @@ static void describe(const dtf_coo_t *c, int64_t k, const int64_t *offset, char 
 
 dtf_status dtf_coo_duplicates(dtf_coo_t *c, int sum, const int64_t *offset, int64_t *merged) {
   *merged = 0;
-  int N = c->nmodes;
-  int64_t n = c->nnz, *perm = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
-  if (!perm)
+  int N = c->nmodes, W = N + 2;
+  int64_t n = c->nnz, *t = dtf_alloc_large((size_t)(n ? n : 1) * W * sizeof(int64_t));
+  if (!t)
     return dtf_error(DTF_ERR_INPUT, "out of memory checking %lld nonzeros for duplicates", (long long)n);
-  for (int64_t k = 0; k < n; k++) perm[k] = k;
-  sort_coo = c;
-  qsort(perm, (size_t)n, sizeof(int64_t), compare);
-  dtf_status st = DTF_OK;
-  int64_t first_a = -1, first_b = -1; /* the pair with the smallest tags, for the message */
-  for (int64_t k = 1; k < n; k++) {
-    int64_t a = perm[k - 1], b = perm[k];
-    if (memcmp(c->inds + a * N, c->inds + b * N, (size_t)N * sizeof(int64_t))) continue;
-    if (!sum) {
-      int64_t ta = c->tags ? c->tags[a] : a, fa = first_a < 0 ? 0 : (c->tags ? c->tags[first_a] : first_a);
-      if (first_a < 0 || ta < fa) {
-        first_a = a;
-        first_b = b;
-      }
-    }
+  /* tuples (coordinates, tag, position): equal coordinates end up adjacent, in tag order */
+  for (int64_t k = 0; k < n; k++) {
+    memcpy(t + k * W, c->inds + k * N, (size_t)N * sizeof(int64_t));
+    t[k * W + N] = c->tags ? c->tags[k] : k;
+    t[k * W + N + 1] = k;
   }
-  if (!sum && first_a >= 0) {
+  if (dtf_sort_tuples(t, n, W, N + 1)) {
+    free(t);
+    return dtf_error(DTF_ERR_INPUT, "out of memory checking %lld nonzeros for duplicates", (long long)n);
+  }
+  dtf_status st = DTF_OK;
+  int64_t first = -1; /* the tuple whose successor repeats it, with the smallest tag */
+  for (int64_t k = 1; k < n; k++)
+    if (!memcmp(t + (k - 1) * W, t + k * W, (size_t)N * sizeof(int64_t)) &&
+        (first < 0 || t[(k - 1) * W + N] < t[first * W + N]))
+      first = k - 1;
+  if (first >= 0 && !sum) {
     char where[256];
-    describe(c, first_a, offset, where, sizeof where);
-    long long ta = c->tags ? c->tags[first_a] : first_a, tb = c->tags ? c->tags[first_b] : first_b;
+    describe(c, t[first * W + N + 1], offset, where, sizeof where);
     st = dtf_error(DTF_ERR_INPUT,
                    c->tag_is_line
                        ? "lines %lld and %lld both give the nonzero at %s (use --sum-duplicates to add them)"
                        : "nonzeros %lld and %lld both have the coordinates %s (use --sum-duplicates to "
                          "add them)",
-                   ta, tb, where);
-  } else if (sum && n > 1) {
+                   (long long)t[first * W + N], (long long)t[(first + 1) * W + N], where);
+  } else if (first >= 0) {
     /* compact in sorted order, adding equal neighbours */
     int64_t *inds = malloc((size_t)n * N * sizeof(int64_t)),
             *tags = c->tags ? malloc((size_t)n * sizeof(int64_t)) : NULL;
@@ -78,19 +66,19 @@ dtf_status dtf_coo_duplicates(dtf_coo_t *c, int sum, const int64_t *offset, int6
       free(inds);
       free(vals);
       free(tags);
-      free(perm);
+      free(t);
       return dtf_error(DTF_ERR_INPUT, "out of memory merging duplicates");
     }
     int64_t out = 0;
     for (int64_t k = 0; k < n; k++) {
-      int64_t a = perm[k];
-      if (out > 0 && !memcmp(inds + (out - 1) * N, c->inds + a * N, (size_t)N * sizeof(int64_t))) {
-        vals[out - 1] += c->vals[a];
+      const int64_t *e = t + k * W;
+      if (out > 0 && !memcmp(inds + (out - 1) * N, e, (size_t)N * sizeof(int64_t))) {
+        vals[out - 1] += c->vals[e[N + 1]];
         continue;
       }
-      memcpy(inds + out * N, c->inds + a * N, (size_t)N * sizeof(int64_t));
-      vals[out] = c->vals[a];
-      if (tags) tags[out] = c->tags[a];
+      memcpy(inds + out * N, e, (size_t)N * sizeof(int64_t));
+      vals[out] = c->vals[e[N + 1]];
+      if (tags) tags[out] = e[N];
       out++;
     }
     *merged = n - out;
@@ -102,6 +90,6 @@ dtf_status dtf_coo_duplicates(dtf_coo_t *c, int sum, const int64_t *offset, int6
     c->tags = tags;
     c->nnz = out;
   }
-  free(perm);
+  free(t);
   return st;
 }

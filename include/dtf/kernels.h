@@ -69,6 +69,10 @@ int64_t dtf_spd_solve_work(int R);
  * DTF_ERR_NUMERIC if V has a non-finite entry. */
 dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double *work, int *used_pinv);
 
+/* Sort n tuples of `width` int64 in place by their first `keys` columns (non-negative),
+ * lexicographically and stably (equal keys keep their order). */
+dtf_status dtf_sort_tuples(int64_t *tuples, int64_t n, int width, int keys);
+
 /* Sum of squares of n finite doubles (BLAS, vectorised). */
 double dtf_norm2(int64_t n, const double *x);
 

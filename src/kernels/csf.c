@@ -4,21 +4,9 @@
 #include <string.h>
 
 #include "dtf/csf.h"
+#include "dtf/kernels.h"
+#include "dtf/memory.h"
 #include "multiversion.h"
-
-/* qsort has no context argument: the comparison reads these (one build per thread). */
-static _Thread_local const int64_t *sort_inds;
-static _Thread_local const int *sort_order;
-static _Thread_local int sort_n;
-
-static int compare(const void *pa, const void *pb) {
-  int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
-  for (int l = 0; l < sort_n; l++) {
-    int64_t x = sort_inds[a * sort_n + sort_order[l]], y = sort_inds[b * sort_n + sort_order[l]];
-    if (x != y) return x < y ? -1 : 1;
-  }
-  return a < b ? -1 : (a > b); /* stable: equal coordinates keep their input order */
-}
 
 void dtf_csf_free(dtf_csf_t *c) {
   for (int l = 0; l < DTF_MAX_MODES; l++) {
@@ -43,43 +31,50 @@ dtf_status dtf_csf_build(int N, const int64_t *dims, int64_t nnz, const int64_t 
       c->order[k] = c->order[k - 1];
       c->order[k - 1] = t;
     }
-  int64_t *perm = malloc((size_t)(nnz ? nnz : 1) * sizeof(int64_t));
-  int bad = !perm;
+  /* tuples (coordinates in tree order, input position): sorted, they are the leaves in
+   * tree order, and the position keeps equal coordinates in input order */
+  int W = N + 1;
+  int64_t *tup = dtf_alloc_large((size_t)(nnz ? nnz : 1) * W * sizeof(int64_t));
+  int bad = !tup;
   for (int l = 0; l < N && !bad; l++) {
-    c->ids[l] = malloc((size_t)(nnz ? nnz : 1) * sizeof(int64_t));
-    if (l < N - 1) c->ptr[l] = malloc((size_t)(nnz + 1) * sizeof(int64_t));
+    c->ids[l] = dtf_alloc_large((size_t)(nnz ? nnz : 1) * sizeof(int64_t));
+    if (l < N - 1) c->ptr[l] = dtf_alloc_large((size_t)(nnz + 1) * sizeof(int64_t));
     bad |= !c->ids[l] || (l < N - 1 && !c->ptr[l]);
   }
-  c->vals = malloc((size_t)(nnz ? nnz : 1) * sizeof(double));
+  c->vals = dtf_alloc_large((size_t)(nnz ? nnz : 1) * sizeof(double));
   if (bad || !c->vals) {
-    free(perm);
+    free(tup);
     dtf_csf_free(c);
     return dtf_error(DTF_ERR_INPUT, "out of memory building a CSF tree of %lld nonzeros", (long long)nnz);
   }
-  for (int64_t k = 0; k < nnz; k++) perm[k] = k;
-  sort_inds = inds;
-  sort_order = c->order;
-  sort_n = N;
-  qsort(perm, (size_t)nnz, sizeof(int64_t), compare);
+  for (int64_t k = 0; k < nnz; k++) {
+    for (int l = 0; l < N; l++) tup[k * W + l] = inds[k * N + c->order[l]];
+    tup[k * W + N] = k;
+  }
+  if (dtf_sort_tuples(tup, nnz, W, N)) { /* stable: equal coordinates stay in input order */
+    free(tup);
+    dtf_csf_free(c);
+    return dtf_error(DTF_ERR_INPUT, "out of memory building a CSF tree of %lld nonzeros", (long long)nnz);
+  }
   /* a new node opens at level l when the entry's prefix up to l differs from the last;
    * an entry equal to the last in every mode is a duplicate and adds to its leaf */
   for (int64_t k = 0; k < nnz; k++) {
-    const int64_t *e = inds + perm[k] * N, *p = k ? inds + perm[k - 1] * N : NULL;
+    const int64_t *e = tup + k * W, *p = k ? e - W : NULL;
     int l = 0;
     if (p)
-      while (l < N && e[c->order[l]] == p[c->order[l]]) l++;
+      while (l < N && e[l] == p[l]) l++;
     if (l == N) {
-      c->vals[c->nodes[N - 1] - 1] += vals[perm[k]];
+      c->vals[c->nodes[N - 1] - 1] += vals[e[N]];
       continue;
     }
     for (; l < N; l++) {
       if (l < N - 1) c->ptr[l][c->nodes[l]] = c->nodes[l + 1];
-      c->ids[l][c->nodes[l]++] = e[c->order[l]];
+      c->ids[l][c->nodes[l]++] = e[l];
     }
-    c->vals[c->nodes[N - 1] - 1] = vals[perm[k]];
+    c->vals[c->nodes[N - 1] - 1] = vals[e[N]];
   }
   for (int l = 0; l < N - 1; l++) c->ptr[l][c->nodes[l]] = c->nodes[l + 1];
-  free(perm);
+  free(tup);
   return DTF_OK;
 }
 
