@@ -98,7 +98,7 @@ int main(int argc, char **argv) {
     uint64_t v[DTF_MAX_MODES];
     int64_t maxlen = 0;
     for (int k = 0; k < N; k++) {
-      dtf_factor_fill_normal(&m.factors[k], 3, 1);
+      dtf_factor_fill_normal(&m.factors[k], 3, 1, NULL);
       F[k] = m.factors[k].block;
       if (g->len[k] > maxlen) maxlen = g->len[k];
     }

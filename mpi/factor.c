@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtf/distribute.h"
 #include "dtf/kernels.h"
 #include "dtf/rng.h"
 
@@ -61,11 +62,73 @@ dtf_status dtf_factor_allgather(dtf_factor_t *f, dtf_comm_stats_t *stats) {
   return dtf_allgatherv_inplace(f->slice, f->block, f->counts, f->displs, stats);
 }
 
-void dtf_factor_fill_normal(dtf_factor_t *f, uint64_t seed, uint64_t stream) {
-  for (int64_t i = 0; i < f->block_len; i++)
+void dtf_factor_fill_normal(dtf_factor_t *f, uint64_t seed, uint64_t stream, const int64_t *labels) {
+  for (int64_t i = 0; i < f->block_len; i++) {
+    int64_t g = f->block_start + i, label = labels ? labels[g] : g;
     for (int r = 0; r < f->R; r++)
-      f->block[i * f->R + r] =
-          dtf_rng_normal(seed, stream, (uint64_t)f->mode, (uint64_t)((f->block_start + i) * f->R + r));
+      f->block[i * f->R + r] = dtf_rng_normal(seed, stream, (uint64_t)f->mode, (uint64_t)(label * f->R + r));
+  }
+}
+
+dtf_status dtf_factor_relabel(const dtf_grid_t *g, const dtf_factor_t *src, const int64_t *labels,
+                              dtf_factor_t *dst, dtf_comm_stats_t *stats) {
+  int P = g->size, m = src->mode, R = src->R;
+  /* who owns row q of dst: the rank at block coordinate b of mode m with slice rank s */
+  int pair[2] = {g->coords[m], g->slice_rank[m]}, *pairs = malloc((size_t)P * 2 * sizeof(int));
+  int *sc = calloc((size_t)P, sizeof(int)), *sd = malloc((size_t)P * sizeof(int)),
+      *rc = malloc((size_t)P * sizeof(int)), *rd = malloc((size_t)P * sizeof(int)),
+      *dest = malloc((size_t)(src->own_len ? src->own_len : 1) * sizeof(int));
+  double *sbuf = malloc((size_t)(src->own_len ? src->own_len : 1) * (R + 1) * sizeof(double));
+  double *rbuf = malloc((size_t)(dst->own_len ? dst->own_len : 1) * (R + 1) * sizeof(double));
+  int *fill = calloc((size_t)P, sizeof(int));
+  dtf_status st = (pairs && sc && sd && rc && rd && dest && sbuf && rbuf && fill)
+                      ? DTF_OK
+                      : dtf_error(DTF_ERR_INPUT, "out of memory relabelling factor %d", m + 1);
+  st = dtf_agree(g->comm, st);
+  if (!st) {
+    MPI_Allgather(pair, 2, MPI_INT, pairs, 2, MPI_INT, g->comm);
+    const double *own = dtf_factor_owned(src);
+    for (int64_t i = 0; i < src->own_len; i++) {
+      int64_t q = labels[src->own_start + i], bs, bl;
+      int b = dtf_block_owner(src->rows, g->pdims[m], q);
+      dtf_block_range(src->rows, g->pdims[m], b, &bs, &bl);
+      int s = dtf_block_owner(bl, g->slice_size[m], q - bs);
+      for (int p = 0; p < P; p++)
+        if (pairs[2 * p] == b && pairs[2 * p + 1] == s) dest[i] = p;
+      sc[dest[i]] += R + 1;
+    }
+    for (int p = 0, at = 0; p < P; at += sc[p], p++) sd[p] = at;
+    for (int64_t i = 0; i < src->own_len; i++) { /* (target row, values) */
+      double *e = sbuf + sd[dest[i]] + fill[dest[i]];
+      fill[dest[i]] += R + 1;
+      e[0] = (double)labels[src->own_start + i];
+      for (int r = 0; r < R; r++) e[1 + r] = own[i * R + r];
+    }
+    MPI_Alltoall(sc, 1, MPI_INT, rc, 1, MPI_INT, g->comm);
+    int total = 0;
+    for (int p = 0; p < P; total += rc[p], p++) rd[p] = total;
+    MPI_Alltoallv(sbuf, sc, sd, MPI_DOUBLE, rbuf, rc, rd, MPI_DOUBLE, g->comm);
+    if (stats) {
+      stats->bytes_sent += (uint64_t)(src->own_len * (R + 1) - sc[g->rank]) * sizeof(double);
+      stats->collectives += 2;
+    }
+    double *downed = dtf_factor_owned(dst);
+    for (int k = 0; k < total; k += R + 1) {
+      int64_t q = (int64_t)rbuf[k] - dst->own_start;
+      for (int r = 0; r < R; r++) downed[q * R + r] = rbuf[k + 1 + r];
+    }
+    st = dtf_factor_allgather(dst, stats);
+  }
+  free(pairs);
+  free(sc);
+  free(sd);
+  free(rc);
+  free(rd);
+  free(dest);
+  free(sbuf);
+  free(rbuf);
+  free(fill);
+  return st;
 }
 
 dtf_status dtf_factor_gram(const dtf_factor_t *f, MPI_Comm all, double *G, dtf_comm_stats_t *stats) {

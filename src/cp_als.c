@@ -63,7 +63,7 @@ dtf_status dtf_cp_als_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_cp_op
    * All Grams and ||X||^2 travel in one allreduce. */
   for (int n = 0; n < N; n++) {
     dtf_factor_t *f = &s->model.factors[n];
-    dtf_factor_fill_normal(f, o->seed, DTF_STREAM_INIT);
+    dtf_factor_fill_normal(f, o->seed, DTF_STREAM_INIT, o->row_labels[n]);
     dtf_gram(f->own_len, R, dtf_factor_owned(f), s->packed + n * RR);
     s->version[n] = dtf_tensor_next_version();
   }

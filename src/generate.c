@@ -60,7 +60,7 @@ dtf_status dtf_generate_dense(const dtf_grid_t *g, int R, double noise, uint64_t
   }
   const double *F[DTF_MAX_MODES];
   for (int k = 0; k < N; k++) {
-    dtf_factor_fill_normal(&m.factors[k], seed, DTF_STREAM_TRUTH);
+    dtf_factor_fill_normal(&m.factors[k], seed, DTF_STREAM_TRUTH, NULL);
     F[k] = m.factors[k].block;
   }
   dtf_cp_full(N, g->len, F, R, work, X);
@@ -96,7 +96,8 @@ dtf_status dtf_generate_dense(const dtf_grid_t *g, int R, double noise, uint64_t
 dtf_status dtf_generate_truth(const dtf_grid_t *g, int R, uint64_t seed, dtf_cp_model_t *truth) {
   dtf_status st = dtf_cp_model_init(g, R, truth);
   if (st) return st;
-  for (int k = 0; k < g->nmodes; k++) dtf_factor_fill_normal(&truth->factors[k], seed, DTF_STREAM_TRUTH);
+  for (int k = 0; k < g->nmodes; k++)
+    dtf_factor_fill_normal(&truth->factors[k], seed, DTF_STREAM_TRUTH, NULL);
   st = normalise(g, truth);
   if (st) dtf_cp_model_free(truth);
   return st;

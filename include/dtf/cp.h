@@ -55,6 +55,10 @@ typedef struct {
   int max_iters; /* default 50 */
   double tol;    /* stop when the fit changes by less (default 1e-4) */
   uint64_t seed; /* initial factors (default 0) */
+  /* row_labels[n] (optional): the original index of each row of mode n when the indices
+   * were relabelled; initial factors are keyed by it, so a relabelled run starts where
+   * the plain one does */
+  const int64_t *row_labels[DTF_MAX_MODES];
   dtf_cp_progress_fn progress;
   dtf_log_fn log;
   void *ctx;

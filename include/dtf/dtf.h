@@ -13,6 +13,7 @@
 #include "dtf/io.h"
 #include "dtf/kernels.h"
 #include "dtf/memory.h"
+#include "dtf/permute.h"
 #include "dtf/rng.h"
 #include "dtf/status.h"
 #include "dtf/tensor.h"

@@ -41,8 +41,15 @@ dtf_status dtf_factor_reduce_scatter(const dtf_factor_t *f, const double *local,
 /* Share the owned rows with the slice so every rank has the whole block again. */
 dtf_status dtf_factor_allgather(dtf_factor_t *f, dtf_comm_stats_t *stats);
 
-/* Fill the block with standard normal draws keyed by (seed, stream, mode, row * R + col). */
-void dtf_factor_fill_normal(dtf_factor_t *f, uint64_t seed, uint64_t stream);
+/* Fill the block with standard normal draws keyed by (seed, stream, mode, label * R + col),
+ * where the label of global row g is labels[g] (labels NULL: g itself). */
+void dtf_factor_fill_normal(dtf_factor_t *f, uint64_t seed, uint64_t stream, const int64_t *labels);
+
+/* dst (same mode, rank and grid as src, owned rows overwritten, then gathered) receives
+ * src's row g as its row labels[g]: one MPI_Alltoallv over the grid. Undoes a relabelling
+ * of the mode's indices when labels is the inverse permutation. Collective. */
+dtf_status dtf_factor_relabel(const dtf_grid_t *grid, const dtf_factor_t *src, const int64_t *labels,
+                              dtf_factor_t *dst, dtf_comm_stats_t *stats);
 
 /* G = A^T A (R x R) over all ranks: each rank adds its owned rows, then an allreduce. */
 dtf_status dtf_factor_gram(const dtf_factor_t *f, MPI_Comm all, double *G, dtf_comm_stats_t *stats);

@@ -11,10 +11,11 @@ extern "C" {
 
 /* Streams keep the draws of different purposes independent. */
 enum {
-  DTF_STREAM_INIT = 1,   /* initial factors: a = mode, b = row * R + col */
-  DTF_STREAM_TRUTH = 2,  /* planted factors of `dtf generate` */
-  DTF_STREAM_NOISE = 3,  /* additive noise of `dtf generate`: a = linear index */
-  DTF_STREAM_PATTERN = 4 /* nonzero positions of a sparse `dtf generate`: a = stratum */
+  DTF_STREAM_INIT = 1,    /* initial factors: a = mode, b = row * R + col */
+  DTF_STREAM_TRUTH = 2,   /* planted factors of `dtf generate` */
+  DTF_STREAM_NOISE = 3,   /* additive noise of `dtf generate`: a = linear index */
+  DTF_STREAM_PATTERN = 4, /* nonzero positions of a sparse `dtf generate`: a = stratum */
+  DTF_STREAM_PERMUTE = 5  /* relabelling of indices: a = mode, b = position */
 };
 
 /* 64 random bits for the key (seed, stream, a, b). */

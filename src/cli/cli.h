@@ -52,6 +52,8 @@ typedef struct {
   const char *grid;   /* "AxBxC" or NULL for automatic */
   int finite;         /* dense: refuse NaN/Inf (sparse input is always checked) */
   int sum_duplicates; /* sparse: add entries with equal coordinates instead of refusing them */
+  int permute;        /* sparse: relabel every mode's indices at random (seeded) */
+  uint64_t seed;
 } cli_load_t;
 
 /* What was loaded. */
@@ -60,6 +62,7 @@ typedef struct {
   int elem_bytes;     /* 4 or 8 for dense, 0 for sparse */
   int64_t nnz;        /* sparse: distinct nonzeros over all ranks */
   int64_t duplicates; /* sparse: entries merged into others (with sum_duplicates) */
+  int64_t *labels[DTF_MAX_MODES]; /* with permute: original index of each row (free()) */
 } cli_loaded_t;
 
 /* Read INPUT onto a grid: an HDF5 dataset is a dense tensor, an HDF5 group a sparse COO

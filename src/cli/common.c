@@ -127,7 +127,20 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
   dtf_status st = tns ? dtf_tns_read(MPI_COMM_WORLD, spec->file, 0, NULL, &all)
                       : dtf_h5_sparse_read(MPI_COMM_WORLD, spec, &all);
   if (st) return st;
-  if (o->grid) st = dtf_grid_parse(o->grid, all.nmodes, pd);
+  for (int m = 0; !st && o->permute && m < all.nmodes; m++) { /* new label of index i: perm[i] */
+    int64_t *perm = malloc((size_t)all.dims[m] * sizeof(int64_t));
+    info->labels[m] = malloc((size_t)all.dims[m] * sizeof(int64_t));
+    if (!perm || !info->labels[m]) {
+      free(perm);
+      st = dtf_error(DTF_ERR_INPUT, "out of memory relabelling mode %d", m + 1);
+      break;
+    }
+    dtf_permutation(all.dims[m], o->seed, m, perm);
+    dtf_permutation_inverse(all.dims[m], perm, info->labels[m]);
+    for (int64_t k = 0; k < all.nnz; k++) all.inds[k * all.nmodes + m] = perm[all.inds[k * all.nmodes + m]];
+    free(perm);
+  }
+  if (!st && o->grid) st = dtf_grid_parse(o->grid, all.nmodes, pd);
   if (!st) st = dtf_grid_create(MPI_COMM_WORLD, all.nmodes, all.dims, o->grid ? pd : NULL, grid);
   dtf_comm_stats_t cs = {0, 0};
   double t1 = dtf_now();
@@ -163,8 +176,9 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
   snprintf(what, sizeof what, tns ? "'%s'" : "'%s:%s'", spec->file, spec->path);
   cli_progress(c, "read %s: sparse %s, %lld nonzeros (density %.3g) in %.2f s on %d rank%s, grid %s\n", what,
                d, (long long)n, (double)n / cells, dtf_now() - t0, c->size, c->size == 1 ? "" : "s", gt);
-  cli_progress(c, "nonzero imbalance %.2f (max/avg per rank), %s sent to owners\n",
-               n ? (double)most * c->size / (double)n : 1.0, b);
+  cli_progress(c, "nonzero imbalance %.2f (max/avg per rank)%s, %s sent to owners\n",
+               n ? (double)most * c->size / (double)n : 1.0, o->permute ? " after random relabelling" : "",
+               b);
   cli_progress(c, "rank 0: read %.2f s, distributed %.2f s, duplicate check %.2f s, CSF trees %.2f s\n",
                t1 - t0, t2 - t1, t3 - t2, t4 - t3);
   if (merged) cli_progress(c, "summed %lld duplicate entries into others\n", (long long)merged);

@@ -21,6 +21,9 @@ static const char *help =
     "                        the same start whatever the number of ranks\n"
     "      --grid AxBxC      process grid (default: chosen to minimise communication)\n"
     "  -o, --output FILE     write the model to FILE (HDF5; see docs/formats.md)\n"
+    "      --permute         sparse input: relabel every mode's indices at random (seeded by\n"
+    "                        --seed) to balance the nonzeros; the model is written in the\n"
+    "                        original labels, and the run starts where the plain one does\n"
     "      --sum-duplicates  sparse input: add entries with equal coordinates (default:\n"
     "                        refuse them, naming both lines or rows)\n"
     "      --json FILE       write a machine-readable summary\n"
@@ -48,15 +51,19 @@ static void on_log(const char *msg, void *ctx) {
 }
 
 int cli_cp(cli_t *c, int argc, char **argv) {
-  static const struct option opts[] = {
-      {"rank", required_argument, 0, 'r'},     {"iters", required_argument, 0, 'i'},
-      {"tol", required_argument, 0, 't'},      {"seed", required_argument, 0, 's'},
-      {"grid", required_argument, 0, 'g'},     {"output", required_argument, 0, 'o'},
-      {"sum-duplicates", no_argument, 0, 'D'}, CLI_SHARED_OPTIONS};
+  static const struct option opts[] = {{"rank", required_argument, 0, 'r'},
+                                       {"iters", required_argument, 0, 'i'},
+                                       {"tol", required_argument, 0, 't'},
+                                       {"seed", required_argument, 0, 's'},
+                                       {"grid", required_argument, 0, 'g'},
+                                       {"output", required_argument, 0, 'o'},
+                                       {"sum-duplicates", no_argument, 0, 'D'},
+                                       {"permute", no_argument, 0, 'P'},
+                                       CLI_SHARED_OPTIONS};
   dtf_cp_options_t o;
   dtf_cp_options_default(&o);
   const char *grid_text = NULL, *output = NULL;
-  int have_rank = 0, sum_duplicates = 0, opt, rc;
+  int have_rank = 0, sum_duplicates = 0, permute = 0, opt, rc;
   int64_t v;
   opterr = 0;
   optind = 1;
@@ -85,6 +92,7 @@ int cli_cp(cli_t *c, int argc, char **argv) {
     case 'g': grid_text = optarg; break;
     case 'o': output = optarg; break;
     case 'D': sum_duplicates = 1; break;
+    case 'P': permute = 1; break;
     default:
       if ((rc = cli_shared_option(c, opt, argv, help)) != CLI_NEXT) return rc;
     }
@@ -108,13 +116,14 @@ int cli_cp(cli_t *c, int argc, char **argv) {
   dtf_grid_t *g;
   dtf_tensor_t *t;
   cli_loaded_t in;
-  cli_load_t lo = {grid_text, 1, sum_duplicates};
+  cli_load_t lo = {grid_text, 1, sum_duplicates, permute, o.seed};
   double t_read = dtf_now();
   st = cli_load_tensor(c, input, &lo, &in, &g, &t);
   if (st) return cli_fail(c, st);
   t_read = dtf_now() - t_read;
 
   progress_ctx pc = {c};
+  for (int n = 0; n < DTF_MAX_MODES; n++) o.row_labels[n] = in.labels[n];
   o.progress = on_iter;
   o.log = on_log;
   o.ctx = &pc;
@@ -126,7 +135,20 @@ int cli_cp(cli_t *c, int argc, char **argv) {
   double t_write = 0;
   if (!st && output) {
     double t0 = dtf_now();
-    st = dtf_h5_cp_write(g, output, &s->model);
+    if (permute) { /* the model in the original labels */
+      dtf_cp_model_t orig;
+      st = dtf_cp_model_init(g, o.rank, &orig);
+      for (int n = 0; !st && n < g->nmodes; n++)
+        st = dtf_factor_relabel(g, &s->model.factors[n], in.labels[n], &orig.factors[n], NULL);
+      if (!st) {
+        memcpy(orig.lambda, s->model.lambda, (size_t)o.rank * sizeof(double));
+        orig.fit = s->model.fit;
+        orig.iterations = s->model.iterations;
+        st = dtf_h5_cp_write(g, output, &orig);
+      }
+      if (orig.lambda) dtf_cp_model_free(&orig);
+    } else
+      st = dtf_h5_cp_write(g, output, &s->model);
     t_write = dtf_now() - t0;
   }
   if (!st) {
@@ -145,6 +167,7 @@ int cli_cp(cli_t *c, int argc, char **argv) {
       dtf_json_string(j, "input", input);
       dtf_json_string(j, "tensor", t->ops->name);
       if (!in.elem_bytes) {
+        dtf_json_bool(j, "permute", permute);
         dtf_json_int(j, "nnz", in.nnz);
         dtf_json_int(j, "duplicates_summed", in.duplicates);
       }
@@ -169,6 +192,7 @@ int cli_cp(cli_t *c, int argc, char **argv) {
     st = cli_json_end(c, j);
   }
   dtf_cp_als_free(s);
+  for (int n = 0; n < DTF_MAX_MODES; n++) free(in.labels[n]);
   dtf_tensor_free(t);
   dtf_grid_free(g);
   return st ? cli_fail(c, st) : 0;

@@ -46,7 +46,7 @@ int cli_eval(cli_t *c, int argc, char **argv) {
   dtf_grid_t *g;
   dtf_tensor_t *t;
   cli_loaded_t in;
-  cli_load_t lo = {grid_text, 1, sum_duplicates};
+  cli_load_t lo = {grid_text, 1, sum_duplicates, 0, 0};
   st = cli_load_tensor(c, input, &lo, &in, &g, &t);
   const dtf_spec_t spec = in.spec;
   if (st) return cli_fail(c, st);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ranks_agree.sh INPUT RANK [MIN_FIT [MAX_FIT]]: dtf cp at 1, 2, 3 and 4 ranks gives the
-# same fit (relative 1e-9) and the same factors; optionally MIN_FIT < fit < MAX_FIT. If INPUT is
+# same fit (relative 1e-9) and the same factors; optionally MIN_FIT < fit < MAX_FIT.
+# CP_ARGS adds flags to every run (e.g. --permute). If INPUT is
 # "generate", a noisy rank-4 tensor is generated first.
 . "$(dirname "$0")/lib.sh"
 set -e
@@ -11,7 +12,8 @@ if [ "$input" = generate ]; then
   input=$WORK/x.h5
 fi
 for np in 1 2 3 4; do
-  dtfrun $np cp "$input" -r "$rank" -i 60 --tol 1e-9 -o m$np.h5 --json s$np.json -q
+  # shellcheck disable=SC2086
+  dtfrun $np cp "$input" -r "$rank" -i 60 --tol 1e-9 -o m$np.h5 --json s$np.json -q ${CP_ARGS:-}
   [ "$RC" -eq 0 ] || { cat err.txt; fail "cp on $np ranks: exit $RC"; }
   echo "np=$np: $(cat out.txt)"
 done
