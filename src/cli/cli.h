@@ -59,9 +59,9 @@ typedef struct {
 /* What was loaded. */
 typedef struct {
   dtf_spec_t spec;
-  int elem_bytes;     /* 4 or 8 for dense, 0 for sparse */
-  int64_t nnz;        /* sparse: distinct nonzeros over all ranks */
-  int64_t duplicates; /* sparse: entries merged into others (with sum_duplicates) */
+  int elem_bytes;                 /* 4 or 8 for dense, 0 for sparse */
+  int64_t nnz;                    /* sparse: distinct nonzeros over all ranks */
+  int64_t duplicates;             /* sparse: entries merged into others (with sum_duplicates) */
   int64_t *labels[DTF_MAX_MODES]; /* with permute: original index of each row (free()) */
 } cli_loaded_t;
 
