@@ -35,6 +35,8 @@ int cli_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
 int cli_double(const char *s, double *out);
 /* "300x200x100" -> dims; returns the number of modes, or -1. */
 int cli_dims(const char *s, int64_t *dims);
+/* --dims: parse into dims and *nmodes; 0, or the usage exit code after the message. */
+int cli_dims_option(const cli_t *c, const char *arg, int64_t *dims, int *nmodes);
 
 /* The long options every command takes, to end its option table. */
 #define CLI_SHARED_OPTIONS                                                                                   \

@@ -82,6 +82,14 @@ int cli_dims(const char *s, int64_t *dims) {
   return n;
 }
 
+int cli_dims_option(const cli_t *c, const char *arg, int64_t *dims, int *nmodes) {
+  *nmodes = cli_dims(arg, dims);
+  if (*nmodes < 2)
+    return cli_usage(c, "--dims must be 2 to %d positive sizes like 300x200x100, not '%s'", DTF_MAX_MODES,
+                     arg);
+  return 0;
+}
+
 int cli_shared_option(cli_t *c, int opt, char **argv, const char *help) {
   extern int optind, optopt;
   extern char *optarg;

@@ -34,10 +34,7 @@ int cli_convert(cli_t *c, int argc, char **argv) {
   while ((opt = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
     switch (opt) {
     case 'd':
-      nmodes = cli_dims(optarg, dims);
-      if (nmodes < 2)
-        return cli_usage(c, "--dims must be 2 to %d positive sizes like 300x200x100, not '%s'", DTF_MAX_MODES,
-                         optarg);
+      if ((rc = cli_dims_option(c, optarg, dims, &nmodes))) return rc;
       break;
     case 'D': sum = 1; break;
     default:

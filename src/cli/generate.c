@@ -28,6 +28,23 @@ static const char *help =
     "  -q, --quiet           no progress lines\n"
     "  -h, --help            this text\n";
 
+/* The JSON summary of both kinds of output (nnz 0: dense). */
+static dtf_status summary(const cli_t *c, const dtf_grid_t *g, const char *out, const char *truth, int64_t R,
+                          int64_t nnz, double noise, uint64_t seed, double t_gen, double t_write) {
+  dtf_json_t *j = cli_json_begin(c, g);
+  if (j) {
+    dtf_json_string(j, "output", out);
+    dtf_json_int(j, "rank", R);
+    if (nnz) dtf_json_int(j, "nnz", nnz);
+    dtf_json_number(j, "noise", noise);
+    dtf_json_int(j, "seed", (int64_t)seed);
+    dtf_json_number(j, "time_generate_s", t_gen);
+    dtf_json_number(j, "time_write_s", t_write);
+    if (truth) dtf_json_string(j, "truth", truth);
+  }
+  return cli_json_end(c, j);
+}
+
 /* --nnz: a sparse tensor written as a COO group, or as .tns text when OUT ends in .tns. */
 static dtf_status generate_sparse(const cli_t *c, const dtf_grid_t *g, const dtf_spec_t *spec,
                                   const char *out, const char *truth, int R, int64_t nnz, double noise,
@@ -70,18 +87,7 @@ static dtf_status generate_sparse(const cli_t *c, const dtf_grid_t *g, const dtf
   cli_progress(c, "generated in %.2f s, wrote in %.2f s\n", t_gen, t_write);
   cli_result(c, "wrote %s%s%s %s, %lld nonzeros%s%s\n", spec->file, tns ? "" : ":", tns ? "" : spec->path, d,
              (long long)nnz, truth ? ", planted model in " : "", truth ? truth : "");
-  dtf_json_t *j = cli_json_begin(c, g);
-  if (j) {
-    dtf_json_string(j, "output", out);
-    dtf_json_int(j, "rank", R);
-    dtf_json_int(j, "nnz", nnz);
-    dtf_json_number(j, "noise", noise);
-    dtf_json_int(j, "seed", (int64_t)seed);
-    dtf_json_number(j, "time_generate_s", t_gen);
-    dtf_json_number(j, "time_write_s", t_write);
-    if (truth) dtf_json_string(j, "truth", truth);
-  }
-  return cli_json_end(c, j);
+  return summary(c, g, out, truth, R, nnz, noise, seed, t_gen, t_write);
 }
 
 int cli_generate(cli_t *c, int argc, char **argv) {
@@ -105,10 +111,7 @@ int cli_generate(cli_t *c, int argc, char **argv) {
     switch (opt) {
     case 'o': out = optarg; break;
     case 'd':
-      nmodes = cli_dims(optarg, dims);
-      if (nmodes < 2)
-        return cli_usage(c, "--dims must be 2 to %d positive sizes like 300x200x100, not '%s'", DTF_MAX_MODES,
-                         optarg);
+      if ((rc = cli_dims_option(c, optarg, dims, &nmodes))) return rc;
       break;
     case 'r':
       if (cli_int(optarg, 1, 1000000, &R))
@@ -192,17 +195,7 @@ int cli_generate(cli_t *c, int argc, char **argv) {
                    entries * 8 / 1e6 / (t_write > 0 ? t_write : 1e-9));
       cli_result(c, "wrote %s:%s %s%s%s\n", spec.file, spec.path, d, truth ? ", planted model in " : "",
                  truth ? truth : "");
-      dtf_json_t *j = cli_json_begin(c, g);
-      if (j) {
-        dtf_json_string(j, "output", out);
-        dtf_json_int(j, "rank", R);
-        dtf_json_number(j, "noise", noise);
-        dtf_json_int(j, "seed", (int64_t)seed);
-        dtf_json_number(j, "time_generate_s", t_gen);
-        dtf_json_number(j, "time_write_s", t_write);
-        if (truth) dtf_json_string(j, "truth", truth);
-      }
-      st = cli_json_end(c, j);
+      st = summary(c, g, out, truth, R, 0, noise, seed, t_gen, t_write);
     }
     if (truth) dtf_cp_model_free(&model);
   }
