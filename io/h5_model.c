@@ -31,11 +31,8 @@ static int write_rows(hid_t fid, const char *name, int64_t rows, int R, int64_t 
   return rc;
 }
 
-dtf_status dtf_h5_cp_write(const dtf_grid_t *g, const char *file, const dtf_cp_model_t *m) {
-  char tmp[4200];
-  hid_t fid;
-  dtf_status st = h5_create_tmp(g->comm, file, tmp, &fid);
-  if (st) return st;
+/* The model's attributes and datasets into an open file; nonzero on failure. */
+static int write_model(hid_t fid, const dtf_grid_t *g, const dtf_cp_model_t *m) {
   int bad = 0;
   bad |= h5_attr_string(fid, "model", "cp");
   bad |= h5_attr_uint64_array(fid, "dims", m->dims, m->nmodes);
@@ -51,7 +48,37 @@ dtf_status dtf_h5_cp_write(const dtf_grid_t *g, const char *file, const dtf_cp_m
     const dtf_factor_t *f = &m->factors[n];
     bad |= write_rows(fid, name, f->rows, m->R, f->own_start, f->own_len, dtf_factor_owned(f));
   }
-  if (bad) st = dtf_error(DTF_ERR_OUTPUT, "writing the model to '%s' failed (disk full?)", file);
+  return bad;
+}
+
+dtf_status dtf_h5_cp_write(const dtf_grid_t *g, const char *file, const dtf_cp_model_t *m) {
+  char tmp[4200];
+  hid_t fid;
+  dtf_status st = h5_create_tmp(g->comm, file, tmp, &fid);
+  if (st) return st;
+  if (write_model(fid, g, m))
+    st = dtf_error(DTF_ERR_OUTPUT, "writing the model to '%s' failed (disk full?)", file);
+  return h5_commit(g->comm, fid, tmp, file, st);
+}
+
+dtf_status dtf_h5_checkpoint_write(const dtf_grid_t *g, const char *file, const dtf_cp_als_t *s) {
+  char tmp[4200];
+  hid_t fid;
+  dtf_status st = h5_create_tmp(g->comm, file, tmp, &fid);
+  if (st) return st;
+  int R = s->opt.rank, bad = write_model(fid, g, &s->model), first = g->rank == 0;
+  bad |= h5_attr_string(fid, "checkpoint", "cp-als");
+  bad |= h5_attr_double(fid, "delta", s->delta);
+  bad |= h5_attr_int64(fid, "converged", s->converged);
+  bad |= h5_attr_int64(fid, "seed", (int64_t)s->opt.seed);
+  bad |= write_rows(fid, "fit_history", s->iteration, 0, 0, first ? s->iteration : 0, s->fit_history);
+  for (int n = 0; n < g->nmodes && !bad;
+       n++) { /* the Grams as carried: recomputing them would round differently */
+    char name[32];
+    snprintf(name, sizeof name, "gram_%d", n);
+    bad |= write_rows(fid, name, R, R, 0, first ? R : 0, s->gram[n]);
+  }
+  if (bad) st = dtf_error(DTF_ERR_OUTPUT, "writing the checkpoint '%s' failed (disk full?)", file);
   return h5_commit(g->comm, fid, tmp, file, st);
 }
 
@@ -169,4 +196,40 @@ dtf_status dtf_h5_cp_read(const dtf_grid_t *g, const char *file, dtf_cp_model_t 
   }
   H5Fclose(fid);
   return dtf_agree(g->comm, st);
+}
+
+dtf_status dtf_h5_checkpoint_read(const dtf_grid_t *g, const char *file, dtf_cp_als_t *s) {
+  dtf_status st = dtf_h5_cp_read(g, file, &s->model);
+  if (st) return st;
+  hid_t fid;
+  st = h5_open_read(g->comm, file, &fid);
+  if (st) return st;
+  int R = s->opt.rank, it = s->model.iterations;
+  int64_t conv = 0, seed = 0;
+  if (H5Aexists(fid, "checkpoint") <= 0)
+    st = dtf_error(DTF_ERR_INPUT, "'%s' is a model file, not a checkpoint", file);
+  else if (it < 1 || it > s->opt.max_iters)
+    st = dtf_error(DTF_ERR_INPUT, "checkpoint '%s' is at iteration %d; the run allows %d (-i)", file, it,
+                   s->opt.max_iters);
+  else if (read_attr(fid, "seed", H5T_NATIVE_INT64, &seed, 1) || (uint64_t)seed != s->opt.seed)
+    st = dtf_error(DTF_ERR_INPUT, "checkpoint '%s' was made with --seed %lld, not %llu", file,
+                   (long long)seed, (unsigned long long)s->opt.seed);
+  else if (read_attr(fid, "delta", H5T_NATIVE_DOUBLE, &s->delta, 1) ||
+           read_attr(fid, "converged", H5T_NATIVE_INT64, &conv, 1))
+    st = dtf_error(DTF_ERR_INPUT, "checkpoint '%s' lacks its solver state", file);
+  if (!st) st = read_rows(fid, file, "fit_history", it, 1, 0, it, s->fit_history);
+  for (int n = 0; !st && n < g->nmodes; n++) {
+    char name[32];
+    snprintf(name, sizeof name, "gram_%d", n);
+    st = read_rows(fid, file, name, R, R, 0, R, s->gram[n]);
+  }
+  H5Fclose(fid);
+  st = dtf_agree(g->comm, st);
+  if (!st) {
+    s->iteration = it;
+    s->fit = s->model.fit;
+    s->converged = (int)conv;
+    dtf_cp_als_invalidate(s);
+  }
+  return st;
 }

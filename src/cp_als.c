@@ -205,6 +205,10 @@ dtf_status dtf_cp_als_run(dtf_cp_als_t *s) {
   return DTF_OK;
 }
 
+void dtf_cp_als_invalidate(dtf_cp_als_t *s) {
+  for (int n = 0; n < s->grid->nmodes; n++) s->version[n] = dtf_tensor_next_version();
+}
+
 void dtf_cp_als_free(dtf_cp_als_t *s) {
   if (!s) return;
   dtf_cp_model_free(&s->model);

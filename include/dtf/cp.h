@@ -99,6 +99,10 @@ dtf_status dtf_cp_als_iterate(dtf_cp_als_t *s);
  * asks to stop. Collective. */
 dtf_status dtf_cp_als_run(dtf_cp_als_t *s);
 
+/* Mark every factor changed (after its values were restored from elsewhere), so the
+ * tensor recomputes any partial results it keeps. */
+void dtf_cp_als_invalidate(dtf_cp_als_t *s);
+
 void dtf_cp_als_free(dtf_cp_als_t *s);
 
 #ifdef __cplusplus

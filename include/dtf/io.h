@@ -75,6 +75,15 @@ dtf_status dtf_h5_cp_info(MPI_Comm comm, const char *file, int *nmodes, int64_t 
 /* Read a CP model file into m (initialised with dtf_cp_model_init for the same dims). */
 dtf_status dtf_h5_cp_read(const dtf_grid_t *grid, const char *file, dtf_cp_model_t *m);
 
+/* Write the whole CP-ALS state (a model file plus Grams, fit history, delta, seed), so
+ * that a run resumed from it with the same ranks ends bit for bit where the
+ * uninterrupted one does. Atomic. Collective. */
+dtf_status dtf_h5_checkpoint_write(const dtf_grid_t *grid, const char *file, const dtf_cp_als_t *s);
+
+/* Restore s (made by dtf_cp_als_init for the same tensor shape, rank and seed) from a
+ * checkpoint; DTF_ERR_INPUT if it does not match. Collective. */
+dtf_status dtf_h5_checkpoint_read(const dtf_grid_t *grid, const char *file, dtf_cp_als_t *s);
+
 /* Fail early (DTF_ERR_OUTPUT) if `file` could not be created: its directory is missing or
  * not writable, or it is a directory. Collective. */
 dtf_status dtf_check_writable(MPI_Comm comm, const char *file);

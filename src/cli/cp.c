@@ -1,8 +1,10 @@
 /* dtf cp: CP-ALS on a dense HDF5 tensor. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "timer.h"
@@ -26,6 +28,12 @@ static const char *help =
     "                        original labels, and the run starts where the plain one does\n"
     "      --sum-duplicates  sparse input: add entries with equal coordinates (default:\n"
     "                        refuse them, naming both lines or rows)\n"
+    "      --checkpoint FILE write the solver state to FILE on SIGUSR1 or SIGTERM (then exit\n"
+    "                        75) and every K iterations with --checkpoint-every K\n"
+    "      --checkpoint-every K  also checkpoint after every K-th iteration\n"
+    "      --resume          continue from --checkpoint FILE if it exists (same input, rank\n"
+    "                        and seed); with the same ranks the result is bit for bit the\n"
+    "                        uninterrupted run's\n"
     "      --json FILE       write a machine-readable summary\n"
     "  -q, --quiet           no progress lines\n"
     "  -h, --help            this text\n"
@@ -34,15 +42,40 @@ static const char *help =
 
 typedef struct {
   const cli_t *c;
+  const dtf_grid_t *g;
+  dtf_cp_als_t *s;
+  const char *checkpoint;
+  int every;
+  int stopped;        /* a signal asked to stop and the checkpoint was written */
+  dtf_status failure; /* a checkpoint could not be written */
 } progress_ctx;
 
+/* SIGUSR1 (SLURM's warning before the time limit or preemption) or SIGTERM: finish the
+ * iteration, write a checkpoint, exit 75. */
+static volatile sig_atomic_t stop_signal;
+static void on_signal(int sig) { stop_signal = sig; }
+
 static int on_iter(const dtf_cp_progress_t *p, void *ctx) {
-  const cli_t *c = ((progress_ctx *)ctx)->c;
+  progress_ctx *pc = ctx;
+  const cli_t *c = pc->c;
   char b[32];
   cli_bytes((double)p->comm_bytes, b, sizeof b);
   cli_progress(c, "iter %-4d fit %.5f  delta %.1e  %.3g s  comm %s\n", p->iteration, p->fit, p->delta,
                p->seconds, b);
-  return 0;
+  if (!pc->checkpoint) return 0;
+  /* every rank must take the same branch: agree on whether any rank was signalled */
+  int sig = stop_signal;
+  dtf_allreduce(pc->g->comm, &sig, 1, MPI_INT, MPI_MAX, NULL);
+  if (!sig && !(pc->every > 0 && p->iteration % pc->every == 0)) return 0;
+  dtf_status st = dtf_h5_checkpoint_write(pc->g, pc->checkpoint, pc->s);
+  if (st) {
+    pc->failure = st;
+    return 1;
+  }
+  if (!sig) return 0;
+  cli_progress(c, "signal %d: checkpoint of iteration %d written to %s\n", sig, p->iteration, pc->checkpoint);
+  pc->stopped = 1;
+  return 1;
 }
 
 static void on_log(const char *msg, void *ctx) {
@@ -51,19 +84,18 @@ static void on_log(const char *msg, void *ctx) {
 }
 
 int cli_cp(cli_t *c, int argc, char **argv) {
-  static const struct option opts[] = {{"rank", required_argument, 0, 'r'},
-                                       {"iters", required_argument, 0, 'i'},
-                                       {"tol", required_argument, 0, 't'},
-                                       {"seed", required_argument, 0, 's'},
-                                       {"grid", required_argument, 0, 'g'},
-                                       {"output", required_argument, 0, 'o'},
-                                       {"sum-duplicates", no_argument, 0, 'D'},
-                                       {"permute", no_argument, 0, 'P'},
-                                       CLI_SHARED_OPTIONS};
+  static const struct option opts[] = {
+      {"rank", required_argument, 0, 'r'},       {"iters", required_argument, 0, 'i'},
+      {"tol", required_argument, 0, 't'},        {"seed", required_argument, 0, 's'},
+      {"grid", required_argument, 0, 'g'},       {"output", required_argument, 0, 'o'},
+      {"sum-duplicates", no_argument, 0, 'D'},   {"permute", no_argument, 0, 'P'},
+      {"checkpoint", required_argument, 0, 'c'}, {"checkpoint-every", required_argument, 0, 'k'},
+      {"resume", no_argument, 0, 'R'},           CLI_SHARED_OPTIONS};
   dtf_cp_options_t o;
   dtf_cp_options_default(&o);
   const char *grid_text = NULL, *output = NULL;
-  int have_rank = 0, sum_duplicates = 0, permute = 0, opt, rc;
+  int have_rank = 0, sum_duplicates = 0, permute = 0, resume = 0, every = 0, opt, rc;
+  const char *checkpoint = NULL;
   int64_t v;
   opterr = 0;
   optind = 1;
@@ -93,6 +125,13 @@ int cli_cp(cli_t *c, int argc, char **argv) {
     case 'o': output = optarg; break;
     case 'D': sum_duplicates = 1; break;
     case 'P': permute = 1; break;
+    case 'c': checkpoint = optarg; break;
+    case 'k':
+      if (cli_int(optarg, 1, 100000000, &v))
+        return cli_usage(c, "--checkpoint-every must be an integer >= 1, not '%s'", optarg);
+      every = (int)v;
+      break;
+    case 'R': resume = 1; break;
     default:
       if ((rc = cli_shared_option(c, opt, argv, help)) != CLI_NEXT) return rc;
     }
@@ -101,6 +140,8 @@ int cli_cp(cli_t *c, int argc, char **argv) {
     return cli_usage(c, optind >= argc ? "missing INPUT" : "expected one INPUT, got '%s' too",
                      argv[argc - 1]);
   if (!have_rank) return cli_usage(c, "missing --rank (-r)");
+  if ((resume || every) && !checkpoint)
+    return cli_usage(c, "--resume and --checkpoint-every need --checkpoint FILE");
   const char *input = argv[optind];
 
   dtf_spec_t in_spec;
@@ -110,6 +151,11 @@ int cli_cp(cli_t *c, int argc, char **argv) {
   if (!st && c->json && output)
     st = dtf_check_distinct(MPI_COMM_WORLD, output, c->json, "--output and --json");
   if (!st && output) st = dtf_check_writable(MPI_COMM_WORLD, output);
+  if (!st && checkpoint)
+    st = dtf_check_distinct(MPI_COMM_WORLD, in_spec.file, checkpoint, "the input and --checkpoint");
+  if (!st && checkpoint && output)
+    st = dtf_check_distinct(MPI_COMM_WORLD, output, checkpoint, "--output and --checkpoint");
+  if (!st && checkpoint) st = dtf_check_writable(MPI_COMM_WORLD, checkpoint);
   if (!st && c->json) st = dtf_check_writable(MPI_COMM_WORLD, c->json);
   if (st) return cli_fail(c, st);
 
@@ -122,7 +168,7 @@ int cli_cp(cli_t *c, int argc, char **argv) {
   if (st) return cli_fail(c, st);
   t_read = dtf_now() - t_read;
 
-  progress_ctx pc = {c};
+  progress_ctx pc = {c, g, NULL, checkpoint, every, 0, DTF_OK};
   for (int n = 0; n < DTF_MAX_MODES; n++) o.row_labels[n] = in.labels[n];
   o.progress = on_iter;
   o.log = on_log;
@@ -131,7 +177,37 @@ int cli_cp(cli_t *c, int argc, char **argv) {
                (unsigned long long)o.seed);
   dtf_cp_als_t *s = NULL;
   st = dtf_cp_als_init(g, t, &o, &s);
+  pc.s = s;
+  int start = 0;
+  if (!st && resume) {
+    int exists = access(checkpoint, F_OK) == 0;
+    MPI_Bcast(&exists, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (exists) {
+      st = dtf_h5_checkpoint_read(g, checkpoint, s);
+      if (!st) {
+        start = s->iteration;
+        cli_progress(c, "resumed from %s at iteration %d (fit %.5f)\n", checkpoint, start, s->fit);
+      }
+    } else
+      cli_progress(c, "no checkpoint %s yet: starting from the beginning\n", checkpoint);
+  }
+  if (checkpoint) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+  }
   if (!st) st = dtf_cp_als_run(s);
+  if (st == DTF_INTERRUPTED && pc.failure) st = pc.failure;
+  if (st == DTF_INTERRUPTED && pc.stopped) {
+    cli_progress(c, "stopped at iteration %d; resume with the same command and --resume\n", s->iteration);
+    dtf_cp_als_free(s);
+    for (int n = 0; n < DTF_MAX_MODES; n++) free(in.labels[n]);
+    dtf_tensor_free(t);
+    dtf_grid_free(g);
+    return DTF_INTERRUPTED;
+  }
   double t_write = 0;
   if (!st && output) {
     double t0 = dtf_now();
@@ -154,8 +230,9 @@ int cli_cp(cli_t *c, int argc, char **argv) {
   if (!st) {
     uint64_t bytes = s->comm.bytes_sent;
     dtf_allreduce(g->comm, &bytes, 1, MPI_UINT64_T, MPI_MAX, NULL);
-    double per_iter = s->t_total / s->iteration;
-    double comm_per_iter = (double)bytes / s->iteration;
+    int ran = s->iteration - start > 0 ? s->iteration - start : 1; /* in this process */
+    double per_iter = s->t_total / ran;
+    double comm_per_iter = (double)bytes / ran;
     char cb[32];
     cli_bytes(comm_per_iter, cb, sizeof cb);
     cli_result(c, "fit %.6f after %d iteration%s (%s), %.3g s/iteration, comm %s/iteration per rank%s%s\n",
