@@ -75,6 +75,16 @@ dtf_status dtf_allgatherv_inplace(MPI_Comm comm, double *buf, const int *counts,
   return DTF_OK;
 }
 
+int dtf_ranks_on_node(MPI_Comm comm) {
+  MPI_Comm node;
+  int n = 1;
+  if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+    MPI_Comm_size(node, &n);
+    MPI_Comm_free(&node);
+  }
+  return n;
+}
+
 dtf_status dtf_agree(MPI_Comm comm, dtf_status local) {
   int p, me;
   MPI_Comm_size(comm, &p);

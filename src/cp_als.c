@@ -19,6 +19,19 @@ void dtf_cp_options_default(dtf_cp_options_t *o) {
   o->tol = 1e-4;
 }
 
+double dtf_cp_als_memory(const dtf_grid_t *g, const dtf_tensor_t *t, int R) {
+  double rows = 0, most = 0;
+  for (int n = 0; n < g->nmodes; n++) {
+    rows += (double)g->len[n];
+    if (g->len[n] > most) most = (double)g->len[n];
+  }
+  /* factor blocks, mloc and mown, N Grams + V + packed, the solve, the tensor's MTTKRP */
+  double bytes = (rows + 2 * most) * R * 8.0 + (g->nmodes + 3.0) * R * (double)R * 8.0 +
+                 (2.0 * R * R + 100.0 * R) * 8.0 + t->ops->workspace_bytes(t, R);
+  dtf_allreduce(g->comm, &bytes, 1, MPI_DOUBLE, MPI_MAX, NULL);
+  return bytes;
+}
+
 dtf_status dtf_cp_als_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_cp_options_t *o,
                            dtf_cp_als_t **out) {
   *out = NULL;
@@ -26,6 +39,14 @@ dtf_status dtf_cp_als_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_cp_op
   if (o->max_iters < 1)
     return dtf_error(DTF_ERR_USAGE, "the iteration limit must be at least 1, not %d", o->max_iters);
   if (!(o->tol >= 0)) return dtf_error(DTF_ERR_USAGE, "the tolerance must be >= 0, not %g", o->tol);
+  if (o->max_mem > 0) {
+    double need = dtf_cp_als_memory(g, t, o->rank);
+    if (need > o->max_mem)
+      return dtf_error(DTF_ERR_INPUT,
+                       "rank %d needs an estimated %.3g GB per rank (factors, Grams, MTTKRP workspace), more "
+                       "than the limit of %.3g GB (--max-mem); use a lower rank or more ranks",
+                       o->rank, need / 1e9, o->max_mem / 1e9);
+  }
   dtf_cp_als_t *s = calloc(1, sizeof *s);
   if (!s) return dtf_error(DTF_ERR_INPUT, "out of memory");
   s->grid = g;

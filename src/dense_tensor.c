@@ -76,6 +76,12 @@ static dtf_status dense_mttkrp(dtf_tensor_t *t, int mode, const double *const *F
 
 static double dense_sum_squares(const dtf_tensor_t *t) { return ((const dense_t *)t->impl)->norm2; }
 
+static double dense_workspace(const dtf_tensor_t *t, int R) {
+  const dense_t *d = t->impl;
+  double big = (double)(d->L > d->Rr ? d->L : d->Rr);
+  return (2 * big + (double)d->L + (double)d->Rr + 2) * R * sizeof(double);
+}
+
 static void dense_destroy(dtf_tensor_t *t) {
   dense_t *d = t->impl;
   free(d->X);
@@ -83,7 +89,8 @@ static void dense_destroy(dtf_tensor_t *t) {
   free(d);
 }
 
-static const dtf_tensor_ops_t dense_ops = {"dense", dense_mttkrp, dense_sum_squares, dense_destroy};
+static const dtf_tensor_ops_t dense_ops = {"dense", dense_mttkrp, dense_sum_squares, dense_workspace,
+                                           dense_destroy};
 
 dtf_status dtf_dense_tensor_wrap(int nmodes, const int64_t *dims, double *data, dtf_tensor_t **out) {
   dtf_tensor_t *t = calloc(1, sizeof *t);

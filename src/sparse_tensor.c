@@ -31,6 +31,10 @@ static dtf_status sparse_mttkrp(dtf_tensor_t *t, int mode, const double *const *
 
 static double sparse_sum_squares(const dtf_tensor_t *t) { return ((const sparse_t *)t->impl)->norm2; }
 
+static double sparse_workspace(const dtf_tensor_t *t, int R) {
+  return (double)t->nmodes * R * sizeof(double);
+}
+
 static void sparse_destroy(dtf_tensor_t *t) {
   sparse_t *s = t->impl;
   for (int n = 0; n < t->nmodes; n++) dtf_csf_free(&s->csf[n]);
@@ -38,7 +42,8 @@ static void sparse_destroy(dtf_tensor_t *t) {
   free(s);
 }
 
-static const dtf_tensor_ops_t sparse_ops = {"sparse", sparse_mttkrp, sparse_sum_squares, sparse_destroy};
+static const dtf_tensor_ops_t sparse_ops = {"sparse", sparse_mttkrp, sparse_sum_squares, sparse_workspace,
+                                            sparse_destroy};
 
 dtf_status dtf_sparse_tensor_create(int nmodes, const int64_t *dims, int64_t nnz, const int64_t *inds,
                                     const double *vals, dtf_tensor_t **out) {

@@ -36,6 +36,9 @@ dtf_status dtf_allgatherv_inplace(MPI_Comm comm, double *buf, const int *counts,
 dtf_status dtf_allreduce(MPI_Comm comm, void *buf, int n, MPI_Datatype type, MPI_Op op,
                          dtf_comm_stats_t *stats);
 
+/* The ranks of comm that share this rank's node (MPI_COMM_TYPE_SHARED). Collective. */
+int dtf_ranks_on_node(MPI_Comm comm);
+
 /* Agree on a status across comm: if any rank failed, every rank returns the status of
  * the lowest failing rank and takes over its error message. Collective. */
 dtf_status dtf_agree(MPI_Comm comm, dtf_status local);

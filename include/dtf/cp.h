@@ -59,6 +59,7 @@ typedef struct {
    * were relabelled; initial factors are keyed by it, so a relabelled run starts where
    * the plain one does */
   const int64_t *row_labels[DTF_MAX_MODES];
+  double max_mem; /* bytes per rank the solver may allocate (0: no limit) */
   dtf_cp_progress_fn progress;
   dtf_log_fn log;
   void *ctx;
@@ -87,8 +88,13 @@ typedef struct {
   double *mloc, *mown, *V, *solve_work, *packed;
 } dtf_cp_als_t;
 
+/* Estimated bytes per rank (the largest over ranks) a CP-ALS run of rank R on t needs:
+ * factors, Grams, workspaces, the tensor's MTTKRP workspace. Collective. */
+double dtf_cp_als_memory(const dtf_grid_t *grid, const dtf_tensor_t *t, int R);
+
 /* Prepare a CP-ALS run of t (distributed on grid) with options o; initial factors from the
- * counter-based RNG, so every rank count starts at the same point. Collective. */
+ * counter-based RNG, so every rank count starts at the same point. Refuses (DTF_ERR_INPUT,
+ * before allocating) when dtf_cp_als_memory exceeds o->max_mem. Collective. */
 dtf_status dtf_cp_als_init(const dtf_grid_t *grid, dtf_tensor_t *t, const dtf_cp_options_t *o,
                            dtf_cp_als_t **out);
 

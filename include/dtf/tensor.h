@@ -23,6 +23,8 @@ typedef struct {
                        int R, double *out);
   /* Sum of squares of the local entries. */
   double (*sum_squares)(const dtf_tensor_t *t);
+  /* Bytes the MTTKRP needs beyond the tensor itself, for R columns (an estimate). */
+  double (*workspace_bytes)(const dtf_tensor_t *t, int R);
   void (*destroy)(dtf_tensor_t *t);
 } dtf_tensor_ops_t;
 

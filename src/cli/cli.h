@@ -30,6 +30,9 @@ void cli_progress(const cli_t *c, const char *fmt, ...) __attribute__((format(pr
 /* Rank 0 prints the result to stdout. */
 void cli_result(const cli_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* "8G", "512M", "1.5T", "2000000000" -> bytes; 0 on success. */
+int cli_bytes_option(const char *s, double *bytes);
+
 /* Strict number parsing; 0 on success. */
 int cli_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
 int cli_double(const char *s, double *out);

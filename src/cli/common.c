@@ -54,6 +54,40 @@ int cli_int(const char *s, int64_t lo, int64_t hi, int64_t *out) {
   return 0;
 }
 
+int cli_bytes_option(const char *s, double *bytes) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || errno || !(v > 0)) return -1;
+  double unit = 1;
+  switch (*end) {
+  case 'k':
+  case 'K':
+    unit = 1e3;
+    end++;
+    break;
+  case 'm':
+  case 'M':
+    unit = 1e6;
+    end++;
+    break;
+  case 'g':
+  case 'G':
+    unit = 1e9;
+    end++;
+    break;
+  case 't':
+  case 'T':
+    unit = 1e12;
+    end++;
+    break;
+  }
+  if (*end == 'B' || *end == 'b') end++;
+  if (*end) return -1;
+  *bytes = v * unit;
+  return 0;
+}
+
 int cli_double(const char *s, double *out) {
   char *end;
   errno = 0;

@@ -34,6 +34,8 @@ static const char *help =
     "      --resume          continue from --checkpoint FILE if it exists (same input, rank\n"
     "                        and seed); with the same ranks the result is bit for bit the\n"
     "                        uninterrupted run's\n"
+    "      --max-mem SIZE    refuse to start when the solver's estimated memory per rank is\n"
+    "                        above SIZE (e.g. 8G; default: the node's memory / ranks on it)\n"
     "      --json FILE       write a machine-readable summary\n"
     "  -q, --quiet           no progress lines\n"
     "  -h, --help            this text\n"
@@ -84,13 +86,19 @@ static void on_log(const char *msg, void *ctx) {
 }
 
 int cli_cp(cli_t *c, int argc, char **argv) {
-  static const struct option opts[] = {
-      {"rank", required_argument, 0, 'r'},       {"iters", required_argument, 0, 'i'},
-      {"tol", required_argument, 0, 't'},        {"seed", required_argument, 0, 's'},
-      {"grid", required_argument, 0, 'g'},       {"output", required_argument, 0, 'o'},
-      {"sum-duplicates", no_argument, 0, 'D'},   {"permute", no_argument, 0, 'P'},
-      {"checkpoint", required_argument, 0, 'c'}, {"checkpoint-every", required_argument, 0, 'k'},
-      {"resume", no_argument, 0, 'R'},           CLI_SHARED_OPTIONS};
+  static const struct option opts[] = {{"rank", required_argument, 0, 'r'},
+                                       {"iters", required_argument, 0, 'i'},
+                                       {"tol", required_argument, 0, 't'},
+                                       {"seed", required_argument, 0, 's'},
+                                       {"grid", required_argument, 0, 'g'},
+                                       {"output", required_argument, 0, 'o'},
+                                       {"sum-duplicates", no_argument, 0, 'D'},
+                                       {"permute", no_argument, 0, 'P'},
+                                       {"checkpoint", required_argument, 0, 'c'},
+                                       {"checkpoint-every", required_argument, 0, 'k'},
+                                       {"resume", no_argument, 0, 'R'},
+                                       {"max-mem", required_argument, 0, 'M'},
+                                       CLI_SHARED_OPTIONS};
   dtf_cp_options_t o;
   dtf_cp_options_default(&o);
   const char *grid_text = NULL, *output = NULL;
@@ -132,6 +140,10 @@ int cli_cp(cli_t *c, int argc, char **argv) {
       every = (int)v;
       break;
     case 'R': resume = 1; break;
+    case 'M':
+      if (cli_bytes_option(optarg, &o.max_mem))
+        return cli_usage(c, "--max-mem must be a size like 8G, 512M or 2000000000, not '%s'", optarg);
+      break;
     default:
       if ((rc = cli_shared_option(c, opt, argv, help)) != CLI_NEXT) return rc;
     }
@@ -175,6 +187,10 @@ int cli_cp(cli_t *c, int argc, char **argv) {
   o.ctx = &pc;
   cli_progress(c, "cp-als rank %d, at most %d iterations, tol %.1e, seed %llu\n", o.rank, o.max_iters, o.tol,
                (unsigned long long)o.seed);
+  if (o.max_mem == 0) { /* default: this rank's share of the node's memory */
+    double node = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    o.max_mem = node / dtf_ranks_on_node(MPI_COMM_WORLD);
+  }
   dtf_cp_als_t *s = NULL;
   st = dtf_cp_als_init(g, t, &o, &s);
   pc.s = s;
