@@ -193,12 +193,22 @@ dtf_status dtf_tns_read(MPI_Comm comm, const char *file, int nmodes_given, const
       int tl = (int)(p - t);
       if (col < N) {
         int64_t v = 0;
-        int ok = tl > 0;
+        int ok = tl > 0, big = 0;
         for (const char *q = t; ok && q < p; q++) {
-          if (*q < '0' || *q > '9' || v > (INT64_MAX - 9) / 10) ok = 0;
+          if (*q < '0' || *q > '9') {
+            ok = 0;
+            break;
+          }
+          if (v > (INT64_MAX - 9) / 10) { /* before the multiply that would overflow */
+            ok = big = 1;
+            break;
+          }
           v = v * 10 + (*q - '0');
         }
-        if (!ok)
+        if (big)
+          st = dtf_error(DTF_ERR_INPUT, "'%s' line %lld: index '%.*s' in column %d is too large", file,
+                         (long long)line, tl > 40 ? 40 : tl, t, col + 1);
+        else if (!ok)
           st = dtf_error(DTF_ERR_INPUT, "'%s' line %lld: '%.*s' in column %d is not a positive integer index",
                          file, (long long)line, tl > 40 ? 40 : tl, t, col + 1);
         else if (v == 0)

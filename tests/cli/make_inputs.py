@@ -101,3 +101,4 @@ tns("empty", "# nothing here\n\n")
 # dimension products beyond 64 bits
 coo(f"{d}/coo_overflow.h5", np.zeros((1, 3)), np.ones(1), dims=(2**40, 2**40, 2**40))
 tns("overflow", "1 4000000000000 4000000000000 1.0\n2 1 1 2.0\n")
+tns("huge_index", "1 1 1 1.0\n1 99999999999999999999 1 2.0\n")
