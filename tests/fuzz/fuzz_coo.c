@@ -35,13 +35,14 @@ static uint64_t take(bytes_t *b, int k) {
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   bytes_t b = {data, size};
   int flags = (int)take(&b, 1), N = 2 + (int)(take(&b, 1) % 8); /* 2..9 modes */
-  int cols = flags & 1 ? N - 1 : N;                            /* wrong column count */
+  int cols = flags & 1 ? N - 1 : N;                             /* wrong column count */
   uint64_t dims[9];
   for (int m = 0; m < N; m++) dims[m] = flags & 2 ? take(&b, 8) : take(&b, 1) % 7; /* 0..6, or anything */
   hsize_t nnz = take(&b, 1) % 40, nv = flags & 4 ? nnz + 1 : nnz;
   int64_t *ind = calloc(nnz * (hsize_t)cols + 1, sizeof(int64_t));
   double *val = calloc(nv + 1, sizeof(double));
-  for (hsize_t k = 0; k < nnz * (hsize_t)cols; k++) ind[k] = flags & 8 ? (int64_t)take(&b, 8) : (int64_t)(take(&b, 1) % 8);
+  for (hsize_t k = 0; k < nnz * (hsize_t)cols; k++)
+    ind[k] = flags & 8 ? (int64_t)take(&b, 8) : (int64_t)(take(&b, 1) % 8);
   for (hsize_t k = 0; k < nv; k++) {
     uint64_t u = take(&b, flags & 16 ? 8 : 1);
     double v = (double)u;
@@ -52,20 +53,23 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   hid_t g = H5Gcreate2(fid, "/T", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   if (!(flags & 32)) {
     hsize_t n = (hsize_t)N;
-    hid_t s = H5Screate_simple(1, &n, NULL), a = H5Acreate2(g, "dims", H5T_STD_U64LE, s, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t s = H5Screate_simple(1, &n, NULL),
+          a = H5Acreate2(g, "dims", H5T_STD_U64LE, s, H5P_DEFAULT, H5P_DEFAULT);
     H5Awrite(a, H5T_NATIVE_UINT64, dims);
     H5Aclose(a);
     H5Sclose(s);
   }
   if (!(flags & 64)) {
     hsize_t d[2] = {nnz, (hsize_t)cols};
-    hid_t s = H5Screate_simple(2, d, NULL), ds = H5Dcreate2(g, "indices", H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t s = H5Screate_simple(2, d, NULL),
+          ds = H5Dcreate2(g, "indices", H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     H5Dwrite(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ind);
     H5Dclose(ds);
     H5Sclose(s);
   }
   if (!(flags & 128)) {
-    hid_t s = H5Screate_simple(1, &nv, NULL), ds = H5Dcreate2(g, "values", H5T_IEEE_F64LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t s = H5Screate_simple(1, &nv, NULL),
+          ds = H5Dcreate2(g, "values", H5T_IEEE_F64LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, val);
     H5Dclose(ds);
     H5Sclose(s);
