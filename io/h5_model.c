@@ -10,27 +10,6 @@
 #include "dtf/version.h"
 #include "h5util.h"
 
-/* Write rows [row0, row0 + nrows) of a rows x R dataset (nrows may be 0); R == 0 makes
- * a 1-D dataset of `rows` entries. */
-static int write_rows(hid_t fid, const char *name, int64_t rows, int R, int64_t row0, int64_t nrows,
-                      const double *data) {
-  hsize_t dims[2] = {(hsize_t)rows, (hsize_t)R};
-  hid_t sp = H5Screate_simple(R ? 2 : 1, dims, NULL);
-  hid_t did = H5Dcreate2(fid, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  if (did < 0) {
-    H5Sclose(sp);
-    return -1;
-  }
-  hid_t ms = h5_select_rows(sp, row0, nrows, R);
-  hid_t dxpl = h5_dxpl_collective();
-  int rc = H5Dwrite(did, H5T_NATIVE_DOUBLE, ms, sp, dxpl, data) < 0 ? -1 : 0;
-  H5Pclose(dxpl);
-  H5Sclose(ms);
-  H5Sclose(sp);
-  H5Dclose(did);
-  return rc;
-}
-
 /* The model's attributes and datasets into an open file; nonzero on failure. */
 static int write_model(hid_t fid, const dtf_grid_t *g, const dtf_cp_model_t *m) {
   int bad = 0;
@@ -41,12 +20,12 @@ static int write_model(hid_t fid, const dtf_grid_t *g, const dtf_cp_model_t *m) 
   bad |= h5_attr_int64(fid, "iterations", m->iterations);
   bad |= h5_attr_string(fid, "dtf_version", DTF_VERSION);
   /* lambda is identical everywhere: rank 0 writes it, the others select nothing */
-  bad |= write_rows(fid, "lambda", m->R, 0, 0, g->rank == 0 ? m->R : 0, m->lambda);
+  bad |= h5_write_doubles(fid, "lambda", m->R, 0, 0, g->rank == 0 ? m->R : 0, m->lambda);
   for (int n = 0; n < m->nmodes && !bad; n++) {
     char name[32];
     snprintf(name, sizeof name, "factor_%d", n);
     const dtf_factor_t *f = &m->factors[n];
-    bad |= write_rows(fid, name, f->rows, m->R, f->own_start, f->own_len, dtf_factor_owned(f));
+    bad |= h5_write_doubles(fid, name, f->rows, m->R, f->own_start, f->own_len, dtf_factor_owned(f));
   }
   return bad;
 }
@@ -71,12 +50,12 @@ dtf_status dtf_h5_checkpoint_write(const dtf_grid_t *g, const char *file, const 
   bad |= h5_attr_double(fid, "delta", s->delta);
   bad |= h5_attr_int64(fid, "converged", s->converged);
   bad |= h5_attr_int64(fid, "seed", (int64_t)s->opt.seed);
-  bad |= write_rows(fid, "fit_history", s->iteration, 0, 0, first ? s->iteration : 0, s->fit_history);
+  bad |= h5_write_doubles(fid, "fit_history", s->iteration, 0, 0, first ? s->iteration : 0, s->fit_history);
   for (int n = 0; n < g->nmodes && !bad;
        n++) { /* the Grams as carried: recomputing them would round differently */
     char name[32];
     snprintf(name, sizeof name, "gram_%d", n);
-    bad |= write_rows(fid, name, R, R, 0, first ? R : 0, s->gram[n]);
+    bad |= h5_write_doubles(fid, name, R, R, 0, first ? R : 0, s->gram[n]);
   }
   if (bad) st = dtf_error(DTF_ERR_OUTPUT, "writing the checkpoint '%s' failed (disk full?)", file);
   return h5_commit(g->comm, fid, tmp, file, st);

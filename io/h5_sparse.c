@@ -165,25 +165,6 @@ dtf_status dtf_h5_sparse_read(MPI_Comm comm, const dtf_spec_t *spec, dtf_coo_t *
   return st;
 }
 
-/* Create a rows x cols (cols 0: 1-D) dataset and write this rank's rows from row0. */
-static int write_range(hid_t gid, const char *name, hid_t ftype, hid_t mtype, int64_t rows, int cols,
-                       int64_t row0, int64_t n, const void *data) {
-  hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
-  hid_t sp = H5Screate_simple(cols ? 2 : 1, dims, NULL);
-  hid_t did = H5Dcreate2(gid, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  int rc = -1;
-  if (did >= 0) {
-    hid_t ms = h5_select_rows(sp, row0, n, cols);
-    hid_t dxpl = h5_dxpl_collective();
-    rc = H5Dwrite(did, mtype, ms, sp, dxpl, data) < 0 ? -1 : 0;
-    H5Pclose(dxpl);
-    H5Sclose(ms);
-    H5Dclose(did);
-  }
-  H5Sclose(sp);
-  return rc;
-}
-
 dtf_status dtf_h5_sparse_write(MPI_Comm comm, const dtf_spec_t *spec, const dtf_coo_t *c) {
   int64_t row0 = 0, total = c->nnz;
   MPI_Exscan(&c->nnz, &row0, 1, MPI_INT64_T, MPI_SUM, comm);
@@ -203,9 +184,9 @@ dtf_status dtf_h5_sparse_write(MPI_Comm comm, const dtf_spec_t *spec, const dtf_
   int bad = gid < 0;
   if (!bad) {
     bad |= h5_attr_uint64_array(gid, "dims", c->dims, c->nmodes);
-    bad |=
-        write_range(gid, "indices", H5T_STD_U64LE, H5T_NATIVE_INT64, total, c->nmodes, row0, c->nnz, c->inds);
-    bad |= write_range(gid, "values", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, total, 0, row0, c->nnz, c->vals);
+    bad |= h5_write_rows(gid, "indices", H5T_STD_U64LE, H5T_NATIVE_INT64, total, c->nmodes, row0, c->nnz,
+                         c->inds);
+    bad |= h5_write_rows(gid, "values", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, total, 0, row0, c->nnz, c->vals);
     H5Gclose(gid);
   }
   if (bad)

@@ -89,6 +89,29 @@ hid_t h5_select_rows(hid_t fspace, int64_t row0, int64_t nrows, int cols) {
   return ms;
 }
 
+int h5_write_rows(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int64_t rows, int cols, int64_t row0,
+                  int64_t n, const void *data) {
+  hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+  hid_t sp = H5Screate_simple(cols ? 2 : 1, dims, NULL);
+  hid_t did = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  int rc = -1;
+  if (did >= 0) {
+    hid_t ms = h5_select_rows(sp, row0, n, cols);
+    hid_t dxpl = h5_dxpl_collective();
+    rc = H5Dwrite(did, mtype, ms, sp, dxpl, data) < 0 ? -1 : 0;
+    H5Pclose(dxpl);
+    H5Sclose(ms);
+    H5Dclose(did);
+  }
+  H5Sclose(sp);
+  return rc;
+}
+
+int h5_write_doubles(hid_t loc, const char *name, int64_t rows, int cols, int64_t row0, int64_t n,
+                     const double *data) {
+  return h5_write_rows(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, rows, cols, row0, n, data);
+}
+
 int h5_path_exists(hid_t fid, const char *path) {
   char buf[1024];
   snprintf(buf, sizeof buf, "%s", path);

@@ -25,6 +25,16 @@ hid_t h5_dxpl_collective(void);
  * (close with H5Sclose). */
 hid_t h5_select_rows(hid_t fspace, int64_t row0, int64_t nrows, int cols);
 
+/* Create dataset `name` (file type ftype) of rows x cols (cols 0: 1-D of rows) under loc
+ * and write this rank's rows [row0, row0 + n) from data (memory type mtype), collectively
+ * (n may be 0); 0 on success. */
+int h5_write_rows(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int64_t rows, int cols, int64_t row0,
+                  int64_t n, const void *data);
+
+/* The same for float64 data. */
+int h5_write_doubles(hid_t loc, const char *name, int64_t rows, int cols, int64_t row0, int64_t n,
+                     const double *data);
+
 /* Does the object path (like /a/b/c) exist in fid? Every component is checked. */
 int h5_path_exists(hid_t fid, const char *path);
 
