@@ -80,7 +80,7 @@ int main(int argc, char **argv) {
   double *local;
   dtf_generate_dense(g, R, 0.1, 1, &local, NULL);
   dtf_tensor_t *t;
-  dtf_dense_tensor_wrap(N, g->len, local, &t);
+  dtf_dense_tensor_wrap(N, g->start, g->len, local, &t);
   double total = 1, nloc = 1;
   for (int k = 0; k < N; k++) {
     total *= (double)dims[k];

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dtf/comm.h"
+#include "dtf/fault.h"
 #include "dtf/io.h"
 #include "dtf/memory.h"
 #include "h5util.h"
@@ -31,8 +32,7 @@ static const char *class_name(H5T_class_t c) {
 static dtf_status open_dense(hid_t fid, const dtf_spec_t *spec, hid_t *did, int *nmodes, int64_t *dims,
                              int *elem_bytes) {
   *did = -1;
-  if (!h5_path_exists(fid, spec->path))
-    return dtf_error(DTF_ERR_INPUT, "'%s' has no dataset '%s'", spec->file, spec->path);
+  if (!h5_path_exists(fid, spec->path)) return h5_missing(fid, spec->file, spec->path, "dataset");
   H5O_info_t oi;
   if (H5Oget_info_by_name(fid, spec->path, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
     return dtf_error(DTF_ERR_INPUT, "'%s:%s' is a group, not a dataset (a dense tensor is a dataset)",
@@ -48,6 +48,8 @@ static dtf_status open_dense(hid_t fid, const dtf_spec_t *spec, hid_t *did, int 
         DTF_ERR_INPUT, "dataset '%s:%s' holds %s values (%zu byte%s each); dtf needs float64 or float32",
         spec->file, spec->path, c == H5T_FLOAT ? "floating-point" : class_name(c), sz, sz == 1 ? "" : "s");
   *elem_bytes = (int)sz;
+  dtf_status st = h5_check_filters(*did, spec->file, spec->path);
+  if (st) return st;
   hid_t sp = H5Dget_space(*did);
   int rank = H5Sget_simple_extent_ndims(sp);
   hsize_t h[H5S_MAX_RANK];
@@ -132,29 +134,39 @@ dtf_status dtf_h5_dense_read(const dtf_grid_t *g, const dtf_spec_t *spec, double
 }
 
 dtf_status dtf_h5_dense_write(const dtf_grid_t *g, const dtf_spec_t *spec, const double *local) {
-  char tmp[4200];
-  hid_t fid;
-  dtf_status st = h5_create_tmp(g->comm, spec->file, tmp, &fid);
-  if (st) return st;
   hsize_t dims[DTF_MAX_MODES];
-  for (int k = 0; k < g->nmodes; k++) dims[k] = (hsize_t)g->dims[k];
+  double bytes = 8;
+  for (int k = 0; k < g->nmodes; k++) {
+    dims[k] = (hsize_t)g->dims[k];
+    bytes *= (double)g->dims[k];
+  }
+  dtf_output_t out;
+  hid_t fid;
+  dtf_status st = h5_create(g->comm, spec->file, h5_file_bytes(bytes, 1), &out, &fid);
+  if (st) return st;
   hid_t sp = H5Screate_simple(g->nmodes, dims, NULL);
   hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
   H5Pset_create_intermediate_group(lcpl, 1);
   hid_t did = H5Dcreate2(fid, spec->path, H5T_IEEE_F64LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
   H5Pclose(lcpl);
   H5Sclose(sp);
-  if (did < 0) st = dtf_error(DTF_ERR_OUTPUT, "cannot create dataset '%s' in '%s'", spec->path, spec->file);
-  st = dtf_agree(g->comm, st);
-  if (!st) {
+  if (did < 0)
+    st = dtf_error(DTF_ERR_OUTPUT, "cannot create dataset '%s' in '%s'", spec->path, spec->file);
+  else {
+    /* every rank takes part in the collective write; one that failed selects nothing */
+    st = dtf_fault_status("write", 0, DTF_ERR_OUTPUT);
     hid_t fs, ms, dxpl = h5_dxpl_collective();
     block_space(g, &fs, &ms, did);
-    if (H5Dwrite(did, H5T_NATIVE_DOUBLE, ms, fs, dxpl, local) < 0)
+    if (st) {
+      H5Sselect_none(fs);
+      H5Sselect_none(ms);
+    }
+    if (H5Dwrite(did, H5T_NATIVE_DOUBLE, ms, fs, dxpl, local) < 0 && !st)
       st = dtf_error(DTF_ERR_OUTPUT, "writing '%s:%s' failed (disk full?)", spec->file, spec->path);
     H5Sclose(fs);
     H5Sclose(ms);
     H5Pclose(dxpl);
+    H5Dclose(did);
   }
-  if (did >= 0) H5Dclose(did);
-  return h5_commit(g->comm, fid, tmp, spec->file, st);
+  return h5_finish(g->comm, fid, &out, st);
 }

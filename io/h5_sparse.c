@@ -73,6 +73,11 @@ static dtf_status check_group(hid_t fid, const dtf_spec_t *s, int *nmodes, int64
       st = dtf_error(DTF_ERR_INPUT, "'%s:%s/values' must be 1-D with one value per row of indices (%llu)", f,
                      p, (unsigned long long)hi[0]);
     *nnz = (int64_t)hi[0];
+    if (!st && *nnz == 0)
+      st = dtf_error(DTF_ERR_INPUT,
+                     "sparse tensor '%s:%s' is empty: its datasets indices and values have no rows", f, p);
+    if (!st) st = h5_check_filters(di, f, "indices");
+    if (!st) st = h5_check_filters(dv, f, "values");
     H5Tclose(ti);
     H5Tclose(tv);
     H5Sclose(si);
@@ -116,7 +121,7 @@ dtf_status dtf_h5_sparse_read(MPI_Comm comm, const dtf_spec_t *spec, dtf_coo_t *
   if (st) return st;
   int64_t nnz = 0;
   if (!h5_path_exists(fid, spec->path))
-    st = dtf_error(DTF_ERR_INPUT, "'%s' has no group '%s'", spec->file, spec->path);
+    st = h5_missing(fid, spec->file, spec->path, "group");
   else
     st = check_group(fid, spec, &out->nmodes, out->dims, &nnz);
   st = dtf_agree(comm, st);
@@ -129,7 +134,7 @@ dtf_status dtf_h5_sparse_read(MPI_Comm comm, const dtf_spec_t *spec, dtf_coo_t *
     out->vals = malloc(one * sizeof(double));
     out->tags = malloc(one * sizeof(int64_t));
     if (!out->inds || !out->vals || !out->tags)
-      st = dtf_error(DTF_ERR_INPUT, "out of memory reading %lld nonzeros", (long long)n);
+      st = dtf_error(DTF_ERR_INPUT, "out of memory reading %lld entries", (long long)n);
     st = dtf_agree(comm, st);
   }
   if (!st) {
@@ -148,12 +153,16 @@ dtf_status dtf_h5_sparse_read(MPI_Comm comm, const dtf_spec_t *spec, dtf_coo_t *
       out->tags[k] = k0 + k;
       for (int m = 0; !st && m < N; m++)
         if (out->inds[k * N + m] < 0 || out->inds[k * N + m] >= out->dims[m])
-          st = dtf_error(DTF_ERR_INPUT, "'%s:%s': nonzero %lld has index %lld in mode %d, outside 0..%lld",
-                         spec->file, spec->path, (long long)(k0 + k), (long long)out->inds[k * N + m], m + 1,
-                         (long long)out->dims[m] - 1);
+          st = dtf_error(
+              DTF_ERR_INPUT,
+              "'%s:%s': entry %lld (0-based row of indices) has index %lld in mode %d, outside 0..%lld",
+              spec->file, spec->path, (long long)(k0 + k), (long long)out->inds[k * N + m], m + 1,
+              (long long)out->dims[m] - 1);
       if (!st && !isfinite(out->vals[k]))
-        st = dtf_error(DTF_ERR_INPUT, "'%s:%s': nonzero %lld has the value %g; dtf needs finite values",
-                       spec->file, spec->path, (long long)(k0 + k), out->vals[k]);
+        st = dtf_error(
+            DTF_ERR_INPUT,
+            "'%s:%s': entry %lld (0-based row of values) has the value %g; every value must be finite",
+            spec->file, spec->path, (long long)(k0 + k), out->vals[k]);
     }
     st = dtf_agree(comm, st);
   }
@@ -172,25 +181,26 @@ dtf_status dtf_h5_sparse_write(MPI_Comm comm, const dtf_spec_t *spec, const dtf_
   MPI_Comm_rank(comm, &me);
   if (me == 0) row0 = 0;
   MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPI_INT64_T, MPI_SUM, comm);
-  char tmp[4200];
+  dtf_output_t out;
   hid_t fid;
-  dtf_status st = h5_create_tmp(comm, spec->file, tmp, &fid);
+  dtf_status st =
+      h5_create(comm, spec->file, h5_file_bytes((double)total * (8.0 * c->nmodes + 8.0), 3), &out, &fid);
   if (st) return st;
   hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
   H5Pset_create_intermediate_group(lcpl, 1);
   hid_t gid = strcmp(spec->path, "/") ? H5Gcreate2(fid, spec->path, lcpl, H5P_DEFAULT, H5P_DEFAULT)
                                       : H5Gopen2(fid, "/", H5P_DEFAULT);
   H5Pclose(lcpl);
-  int bad = gid < 0;
-  if (!bad) {
-    bad |= h5_attr_uint64_array(gid, "dims", c->dims, c->nmodes);
-    bad |= h5_write_rows(gid, "indices", H5T_STD_U64LE, H5T_NATIVE_INT64, total, c->nmodes, row0, c->nnz,
-                         c->inds);
-    bad |= h5_write_rows(gid, "values", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, total, 0, row0, c->nnz, c->vals);
+  if (gid < 0)
+    st = dtf_error(DTF_ERR_OUTPUT, "cannot create group '%s' in '%s'", spec->path, spec->file);
+  else {
+    if (h5_attr_uint64_array(gid, "dims", c->dims, c->nmodes))
+      st = dtf_error(DTF_ERR_OUTPUT, "writing '%s:%s' failed (disk full?)", spec->file, spec->path);
+    st = h5_write_rows(gid, spec->file, "indices", H5T_STD_U64LE, H5T_NATIVE_INT64, total, c->nmodes, row0,
+                       c->nnz, c->inds, st);
+    st = h5_write_rows(gid, spec->file, "values", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, total, 0, row0, c->nnz,
+                       c->vals, st);
     H5Gclose(gid);
   }
-  if (bad)
-    st = dtf_error(DTF_ERR_OUTPUT, "writing the sparse tensor '%s:%s' failed (disk full?)", spec->file,
-                   spec->path);
-  return h5_commit(comm, fid, tmp, spec->file, st);
+  return h5_finish(comm, fid, &out, st);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "dtf/comm.h"
+#include "dtf/fault.h"
 
 static hid_t fapl_mpio(MPI_Comm comm) {
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -18,6 +19,31 @@ static hid_t fapl_mpio(MPI_Comm comm) {
   H5Pset_all_coll_metadata_ops(fapl, 1);
   H5Pset_coll_metadata_write(fapl, 1);
   return fapl;
+}
+
+/* ROMIO takes "x:" at the start of a name as the file system "x" and refuses unknown
+ * ones; "ufs:" (the generic POSIX driver) is stripped again. OMPIO takes names as they
+ * are, so the plain name is tried first. */
+static int prefixed(const char *name, char *buf, size_t size) {
+  if (!strchr(name, ':')) return 0;
+  snprintf(buf, size, "ufs:%s", name);
+  return 1;
+}
+
+static hid_t open_or_create(const char *name, int create, hid_t fapl) {
+  hid_t fid = create ? H5Fcreate(name, H5F_ACC_EXCL, H5P_DEFAULT, fapl) : H5Fopen(name, H5F_ACC_RDONLY, fapl);
+  char alt[4200];
+  if (fid < 0 && prefixed(name, alt, sizeof alt))
+    fid = create ? H5Fcreate(alt, H5F_ACC_EXCL, H5P_DEFAULT, fapl) : H5Fopen(alt, H5F_ACC_RDONLY, fapl);
+  return fid;
+}
+
+int mpiio_open(MPI_Comm comm, const char *name, int amode, MPI_File *fh) {
+  int rc = MPI_File_open(comm, name, amode, MPI_INFO_NULL, fh);
+  char alt[4200];
+  if (rc != MPI_SUCCESS && prefixed(name, alt, sizeof alt))
+    rc = MPI_File_open(comm, alt, amode, MPI_INFO_NULL, fh);
+  return rc;
 }
 
 dtf_status h5_open_read(MPI_Comm comm, const char *file, hid_t *fid) {
@@ -37,38 +63,40 @@ dtf_status h5_open_read(MPI_Comm comm, const char *file, hid_t *fid) {
   st = dtf_agree(comm, st);
   if (st) return st;
   hid_t fapl = fapl_mpio(comm);
-  *fid = H5Fopen(file, H5F_ACC_RDONLY, fapl);
+  *fid = open_or_create(file, 0, fapl);
   H5Pclose(fapl);
   if (*fid < 0)
     st = dtf_error(DTF_ERR_INPUT, "'%s' is not a readable HDF5 file (truncated or another format?)", file);
   return dtf_agree(comm, st);
 }
 
-dtf_status h5_create_tmp(MPI_Comm comm, const char *file, char *tmp, hid_t *fid) {
-  snprintf(tmp, 4200, "%s.dtf-tmp", file);
+dtf_status h5_create(MPI_Comm comm, const char *file, double bytes, dtf_output_t *out, hid_t *fid) {
+  *fid = -1;
+  dtf_status st = dtf_output_begin(comm, file, out);
+  if (st) return st;
   hid_t fapl = fapl_mpio(comm);
-  *fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  *fid = open_or_create(out->tmp, 1, fapl);
   H5Pclose(fapl);
-  dtf_status st = DTF_OK;
-  if (*fid < 0) st = dtf_error(DTF_ERR_OUTPUT, "cannot create '%s' (for '%s')", tmp, file);
-  return dtf_agree(comm, st);
+  if (*fid < 0) st = dtf_error(DTF_ERR_OUTPUT, "cannot create '%s' (for '%s')", out->tmp, file);
+  st = dtf_agree(comm, st);
+  if (!st) st = dtf_output_reserve(comm, out, bytes);
+  if (st && *fid >= 0) {
+    H5Fclose(*fid);
+    *fid = -1;
+  }
+  if (st) dtf_output_end(comm, out, st);
+  return st;
 }
 
-dtf_status h5_commit(MPI_Comm comm, hid_t fid, const char *tmp, const char *file, dtf_status st) {
-  if (fid >= 0 && H5Fclose(fid) < 0 && !st) st = dtf_error(DTF_ERR_OUTPUT, "cannot finish writing '%s'", tmp);
+dtf_status h5_finish(MPI_Comm comm, hid_t fid, const dtf_output_t *out, dtf_status st) {
+  /* agree first: the flush and close are collective and must see every rank */
   st = dtf_agree(comm, st);
-  int me;
-  MPI_Comm_rank(comm, &me);
-  dtf_status mine = DTF_OK;
-  if (me == 0) {
-    if (st)
-      unlink(tmp);
-    else if (rename(tmp, file) != 0) {
-      mine = dtf_error(DTF_ERR_OUTPUT, "cannot rename '%s' to '%s': %s", tmp, file, strerror(errno));
-      unlink(tmp);
-    }
+  if (fid >= 0) {
+    if (!st && H5Fflush(fid, H5F_SCOPE_GLOBAL) < 0)
+      st = dtf_error(DTF_ERR_OUTPUT, "writing '%s' failed (disk full?)", out->name);
+    if (H5Fclose(fid) < 0 && !st) st = dtf_error(DTF_ERR_OUTPUT, "cannot finish writing '%s'", out->name);
   }
-  return st ? st : dtf_agree(comm, mine);
+  return dtf_output_end(comm, out, st);
 }
 
 hid_t h5_dxpl_collective(void) {
@@ -89,28 +117,27 @@ hid_t h5_select_rows(hid_t fspace, int64_t row0, int64_t nrows, int cols) {
   return ms;
 }
 
-int h5_write_rows(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int64_t rows, int cols, int64_t row0,
-                  int64_t n, const void *data) {
+dtf_status h5_write_rows(hid_t loc, const char *file, const char *name, hid_t ftype, hid_t mtype,
+                         int64_t rows, int cols, int64_t row0, int64_t n, const void *data, dtf_status st) {
+  if (!st) st = dtf_fault_status("write", 0, DTF_ERR_OUTPUT);
   hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
   hid_t sp = H5Screate_simple(cols ? 2 : 1, dims, NULL);
   hid_t did = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  int rc = -1;
   if (did >= 0) {
-    hid_t ms = h5_select_rows(sp, row0, n, cols);
+    hid_t ms = h5_select_rows(sp, row0, st ? 0 : n, cols);
     hid_t dxpl = h5_dxpl_collective();
-    rc = H5Dwrite(did, mtype, ms, sp, dxpl, data) < 0 ? -1 : 0;
+    if (H5Dwrite(did, mtype, ms, sp, dxpl, data) < 0 && !st)
+      st = dtf_error(DTF_ERR_OUTPUT, "writing dataset '%s' of '%s' failed (disk full?)", name, file);
     H5Pclose(dxpl);
     H5Sclose(ms);
     H5Dclose(did);
-  }
+  } else if (!st)
+    st = dtf_error(DTF_ERR_OUTPUT, "cannot create dataset '%s' in '%s'", name, file);
   H5Sclose(sp);
-  return rc;
+  return st;
 }
 
-int h5_write_doubles(hid_t loc, const char *name, int64_t rows, int cols, int64_t row0, int64_t n,
-                     const double *data) {
-  return h5_write_rows(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, rows, cols, row0, n, data);
-}
+double h5_file_bytes(double data_bytes, int objects) { return data_bytes + 65536.0 + 4096.0 * objects; }
 
 int h5_path_exists(hid_t fid, const char *path) {
   char buf[1024];
@@ -121,11 +148,64 @@ int h5_path_exists(hid_t fid, const char *path) {
     if (buf[i] == '/' || buf[i] == '\0') {
       char c = buf[i];
       buf[i] = '\0';
-      if (H5Lexists(fid, buf, H5P_DEFAULT) <= 0) return 0;
+      if (H5Lexists(fid, buf, H5P_DEFAULT) <= 0 || H5Oexists_by_name(fid, buf, H5P_DEFAULT) <= 0) return 0;
       buf[i] = c;
     }
   }
   return 1;
+}
+
+dtf_status h5_missing(hid_t fid, const char *file, const char *path, const char *what) {
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s", path);
+  size_t len = strlen(buf);
+  for (size_t i = 1; i <= len; i++) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    char c = buf[i];
+    buf[i] = '\0';
+    if (H5Lexists(fid, buf, H5P_DEFAULT) <= 0) break;
+    if (H5Oexists_by_name(fid, buf, H5P_DEFAULT) <= 0) {
+      H5L_info_t li;
+      char val[2048] = "";
+      if (H5Lget_info(fid, buf, &li, H5P_DEFAULT) >= 0 && li.type == H5L_TYPE_SOFT &&
+          li.u.val_size < sizeof val && H5Lget_val(fid, buf, val, sizeof val, H5P_DEFAULT) >= 0)
+        return dtf_error(DTF_ERR_INPUT, "'%s:%s' is a soft link to '%s', which does not exist", file, buf,
+                         val);
+      if (H5Lget_info(fid, buf, &li, H5P_DEFAULT) >= 0 && li.type == H5L_TYPE_EXTERNAL &&
+          li.u.val_size < sizeof val && H5Lget_val(fid, buf, val, sizeof val, H5P_DEFAULT) >= 0) {
+        const char *efile = NULL, *epath = NULL;
+        unsigned flags;
+        if (H5Lunpack_elink_val(val, li.u.val_size, &flags, &efile, &epath) >= 0)
+          return dtf_error(DTF_ERR_INPUT,
+                           "'%s:%s' is an external link to '%s:%s', which cannot be opened (missing file or "
+                           "object)",
+                           file, buf, efile, epath);
+      }
+      return dtf_error(DTF_ERR_INPUT, "'%s:%s' is a link to an object that does not exist", file, buf);
+    }
+    buf[i] = c;
+  }
+  return dtf_error(DTF_ERR_INPUT, "'%s' has no %s '%s'", file, what, path);
+}
+
+dtf_status h5_check_filters(hid_t did, const char *file, const char *path) {
+  hid_t dcpl = H5Dget_create_plist(did);
+  int n = H5Pget_nfilters(dcpl);
+  dtf_status st = DTF_OK;
+  for (int k = 0; k < n && !st; k++) {
+    unsigned flags = 0, cd[8];
+    size_t ncd = 8;
+    char name[64] = "";
+    H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)k, &flags, &ncd, cd, sizeof name, name, NULL);
+    if (id >= 0 && H5Zfilter_avail(id) <= 0)
+      st = dtf_error(DTF_ERR_INPUT,
+                     "dataset '%s:%s' is stored with HDF5 filter %d (%s), which this HDF5 library cannot "
+                     "decode: install its plugin (HDF5_PLUGIN_PATH) or rewrite the dataset without it "
+                     "(h5repack -f NONE)",
+                     file, path, (int)id, name[0] ? name : "unknown name");
+  }
+  H5Pclose(dcpl);
+  return st;
 }
 
 int h5_attr_string(hid_t loc, const char *name, const char *value) {
@@ -158,8 +238,45 @@ int h5_attr_int64(hid_t loc, const char *name, int64_t value) {
   return attr_write(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, 0);
 }
 
+int h5_attr_uint64(hid_t loc, const char *name, uint64_t value) {
+  return attr_write(loc, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &value, 0);
+}
+
 int h5_attr_uint64_array(hid_t loc, const char *name, const int64_t *v, int n) {
   uint64_t u[64];
   for (int i = 0; i < n && i < 64; i++) u[i] = (uint64_t)v[i];
   return attr_write(loc, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, u, (hsize_t)n);
 }
+
+int h5_attr_int64_array(hid_t loc, const char *name, const int64_t *v, int n) {
+  return attr_write(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, v, (hsize_t)n);
+}
+
+int h5_attr_read_string(hid_t loc, const char *name, char *buf, size_t size) {
+  buf[0] = '\0';
+  if (H5Aexists(loc, name) <= 0) return -1;
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = H5Aget_type(a);
+  int rc = -1;
+  if (H5Tget_class(t) == H5T_STRING) {
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    H5Tset_cset(mt, H5Tget_cset(t));
+    if (H5Tis_variable_str(t) > 0) {
+      H5Tset_size(mt, H5T_VARIABLE);
+      char *v = NULL;
+      if (H5Aread(a, mt, &v) >= 0 && v) {
+        snprintf(buf, size, "%s", v);
+        rc = 0;
+      }
+      if (v) H5free_memory(v);
+    } else if (H5Tget_size(t) < size) {
+      H5Tset_size(mt, size);
+      if (H5Aread(a, mt, buf) >= 0) rc = 0;
+      buf[size - 1] = '\0';
+    }
+    H5Tclose(mt);
+  }
+  H5Tclose(t);
+  H5Aclose(a);
+  return rc;
+}
+void dtf_io_finalize(void) { H5close(); }

@@ -1,11 +1,14 @@
 /* The --json run summary: a flat JSON object written atomically. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "dtf/fault.h"
 #include "dtf/io.h"
 
 struct dtf_json {
@@ -14,6 +17,7 @@ struct dtf_json {
 };
 
 static void put(dtf_json_t *j, const char *fmt, ...) {
+  if (!j) return; /* the ranks that do not write the summary build none */
   va_list ap;
   for (;;) {
     va_start(ap, fmt);
@@ -47,6 +51,7 @@ static void put_string(dtf_json_t *j, const char *s) {
 }
 
 static void key(dtf_json_t *j, const char *k) {
+  if (!j) return;
   put(j, j->len > 1 ? ",\n  " : "\n  ");
   put_string(j, k);
   put(j, ": ");
@@ -110,18 +115,27 @@ void dtf_json_number_array(dtf_json_t *j, const char *k, const double *v, int n)
   put(j, "]");
 }
 
-dtf_status dtf_json_write(const dtf_json_t *j, const char *file) {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.dtf-tmp", file);
-  FILE *f = fopen(tmp, "w");
-  if (!f) return dtf_error(DTF_ERR_OUTPUT, "cannot write '%s': %s", file, strerror(errno));
-  int bad = fprintf(f, "%s\n}\n", j->buf) < 0;
-  bad |= fclose(f) != 0;
-  if (bad || rename(tmp, file) != 0) {
-    remove(tmp);
-    return dtf_error(DTF_ERR_OUTPUT, "cannot write '%s': %s", file, strerror(errno));
+dtf_status dtf_json_write(MPI_Comm comm, const dtf_json_t *j, const char *file) {
+  int me;
+  MPI_Comm_rank(comm, &me);
+  dtf_output_t out;
+  dtf_status st = dtf_output_begin(comm, file, &out);
+  if (st) return st;
+  if (me == 0) {
+    int fd = open(out.tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0666);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+      st = dtf_error(DTF_ERR_OUTPUT, "cannot create '%s' (for '%s'): %s", out.tmp, file, strerror(errno));
+      if (fd >= 0) close(fd);
+    } else {
+      st = dtf_fault_status("write", 0, DTF_ERR_OUTPUT);
+      if (!st && fprintf(f, "%s\n}\n", j->buf) < 0)
+        st = dtf_error(DTF_ERR_OUTPUT, "writing '%s' failed: %s", file, strerror(errno));
+      if (fclose(f) != 0 && !st)
+        st = dtf_error(DTF_ERR_OUTPUT, "writing '%s' failed: %s", file, strerror(errno));
+    }
   }
-  return DTF_OK;
+  return dtf_output_end(comm, &out, st);
 }
 
 void dtf_json_free(dtf_json_t *j) {

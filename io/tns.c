@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "dtf/comm.h"
+#include "dtf/fault.h"
 #include "dtf/io.h"
+#include "h5util.h"
 
 int dtf_is_tns(const char *name) {
   size_t n = strlen(name);
@@ -153,7 +155,7 @@ dtf_status dtf_tns_read(MPI_Comm comm, const char *file, int nmodes_given, const
   free(cols);
   free(firsts);
   if (!ncols)
-    st = dtf_error(DTF_ERR_INPUT, "'%s' holds no nonzeros", file);
+    st = dtf_error(DTF_ERR_INPUT, "'%s' holds no entries (no data line)", file);
   else if (ncols < 3 || ncols > DTF_MAX_MODES + 1)
     st = dtf_error(DTF_ERR_INPUT,
                    "'%s' line %lld has %d column%s; a .tns line holds 2 to %d indices and a value", file,
@@ -286,34 +288,34 @@ dtf_status dtf_tns_write(MPI_Comm comm, const char *file, const dtf_coo_t *c) {
     buf[used++] = '\n';
   }
   st = dtf_agree(comm, st);
-  int64_t mine = (int64_t)used, offset = 0;
+  int64_t mine = (int64_t)used, offset = 0, total = 0;
   MPI_Exscan(&mine, &offset, 1, MPI_INT64_T, MPI_SUM, comm);
+  MPI_Allreduce(&mine, &total, 1, MPI_INT64_T, MPI_SUM, comm);
   if (me == 0) offset = 0;
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.dtf-tmp", file);
+  dtf_output_t out;
   MPI_File fh;
-  if (!st && MPI_File_open(comm, tmp, MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &fh) != MPI_SUCCESS)
-    st = dtf_error(DTF_ERR_OUTPUT, "cannot create '%s' (for '%s')", tmp, file);
-  st = dtf_agree(comm, st);
+  int opened = 0;
+  if (!st) st = dtf_output_begin(comm, file, &out);
   if (!st) {
-    MPI_File_set_size(fh, 0);
-    for (size_t done = 0; done < used && !st;) {
+    opened = mpiio_open(comm, out.tmp, MPI_MODE_CREATE | MPI_MODE_EXCL | MPI_MODE_WRONLY, &fh) == MPI_SUCCESS;
+    st = opened ? DTF_OK : dtf_error(DTF_ERR_OUTPUT, "cannot create '%s' (for '%s')", out.tmp, file);
+    st = dtf_agree(comm, st);
+    if (!st) st = dtf_output_reserve(comm, &out, (double)total);
+    /* every rank writes its part (a failed rank none), then all agree */
+    if (!st) st = dtf_fault_status("write", 0, DTF_ERR_OUTPUT);
+    for (size_t done = 0; !st && done < used;) {
       int n = (int)(used - done < (size_t)(1 << 30) ? used - done : (size_t)(1 << 30));
       if (MPI_File_write_at(fh, (MPI_Offset)(offset + (int64_t)done), buf + done, n, MPI_BYTE,
                             MPI_STATUS_IGNORE) != MPI_SUCCESS)
         st = dtf_error(DTF_ERR_OUTPUT, "writing '%s' failed (disk full?)", file);
       done += (size_t)n;
     }
-    MPI_File_close(&fh);
-    st = dtf_agree(comm, st);
-    dtf_status mv = DTF_OK;
-    if (me == 0) {
-      if (st)
-        remove(tmp);
-      else if (rename(tmp, file) != 0)
-        mv = dtf_error(DTF_ERR_OUTPUT, "cannot rename '%s' to '%s': %s", tmp, file, strerror(errno));
+    if (opened) {
+      if (MPI_File_sync(fh) != MPI_SUCCESS && !st)
+        st = dtf_error(DTF_ERR_OUTPUT, "writing '%s' failed", file);
+      MPI_File_close(&fh);
     }
-    if (!st) st = dtf_agree(comm, mv);
+    st = dtf_output_end(comm, &out, st);
   }
   free(buf);
   return st;

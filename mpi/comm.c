@@ -1,6 +1,7 @@
 /* Counted collectives and collective error agreement. */
 #include "dtf/comm.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,7 @@ static dtf_status mpi_fail(int rc, const char *what) {
   char text[MPI_MAX_ERROR_STRING];
   int len = 0;
   MPI_Error_string(rc, text, &len);
-  return dtf_error(DTF_ERR_NUMERIC, "MPI %s failed: %s", what, text);
+  return dtf_error(DTF_ERR_MPI, "MPI_%s failed: %s", what, text);
 }
 
 dtf_status dtf_allreduce_sum(MPI_Comm comm, double *buf, int64_t n, dtf_comm_stats_t *stats) {
@@ -73,6 +74,17 @@ dtf_status dtf_allgatherv_inplace(MPI_Comm comm, double *buf, const int *counts,
   /* ring: every rank forwards all parts but one */
   count(stats, (uint64_t)(total - counts[(me + 1) % p]) * sizeof(double));
   return DTF_OK;
+}
+
+dtf_status dtf_allreduce_norm(MPI_Comm comm, double local, double *global, dtf_comm_stats_t *stats) {
+  /* the largest norm first, then the sum of squares relative to it: neither step can
+   * overflow or underflow where the norms themselves do not */
+  double big = local;
+  dtf_status st = dtf_allreduce(comm, &big, 1, MPI_DOUBLE, MPI_MAX, stats);
+  double rel = big > 0 ? (local / big) * (local / big) : 0.0;
+  if (!st) st = dtf_allreduce_sum(comm, &rel, 1, stats);
+  *global = big > 0 ? big * sqrt(rel) : 0.0;
+  return st;
 }
 
 int dtf_ranks_on_node(MPI_Comm comm) {

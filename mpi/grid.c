@@ -1,6 +1,8 @@
 /* The Cartesian process grid, its slice communicators and the block partition. */
 #include "dtf/grid.h"
 
+#include "dtf/fault.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -101,6 +103,11 @@ dtf_status dtf_grid_create(MPI_Comm comm, int nmodes, const int64_t *dims, const
   memcpy(g->pdims, chosen, (size_t)nmodes * sizeof(int));
   int periods[DTF_MAX_MODES] = {0};
   MPI_Cart_create(comm, nmodes, g->pdims, periods, 0, &g->comm);
+  /* failing MPI calls return their code (DTF_ERR_MPI) instead of aborting the job */
+  MPI_Comm_set_errhandler(g->comm, MPI_ERRORS_RETURN);
+  int world;
+  MPI_Comm_rank(MPI_COMM_WORLD, &world);
+  dtf_fault_set_rank(world);
   MPI_Comm_rank(g->comm, &g->rank);
   MPI_Comm_size(g->comm, &g->size);
   MPI_Cart_coords(g->comm, g->rank, nmodes, g->coords);

@@ -1,11 +1,14 @@
-/* The distributed CP model: allocation, fit against a tensor, factor match score. */
+/* The distributed CP model: allocation, its manifest, checks, fit against a tensor, factor
+ * match score, and the "cp" model kind of dtf_model_kind. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dtf/comm.h"
 #include "dtf/cp.h"
 #include "dtf/kernels.h"
+#include "dtf/model.h"
 
 dtf_status dtf_cp_model_init(const dtf_grid_t *g, int R, dtf_cp_model_t *m) {
   memset(m, 0, sizeof *m);
@@ -32,12 +35,49 @@ void dtf_cp_model_free(dtf_cp_model_t *m) {
   m->lambda = NULL;
 }
 
+void dtf_cp_model_describe(dtf_cp_model_t *m, dtf_state_t *s) {
+  dtf_state_int(s, "rank", DTF_ATTR_OPTION, "--rank", m->R);
+  dtf_state_real(s, "fit", DTF_ATTR_STATE, NULL, m->fit);
+  dtf_state_int(s, "iterations", DTF_ATTR_STATE, NULL, m->iterations);
+  dtf_state_replicated(s, "lambda", m->R, 0, m->lambda);
+  for (int n = 0; n < m->nmodes; n++) {
+    char name[32];
+    dtf_factor_t *f = &m->factors[n];
+    snprintf(name, sizeof name, "factor_%d", n);
+    dtf_state_rows(s, name, f->rows, m->R, f->block_start, f->block_len, f->own_start, f->own_len, f->block);
+  }
+}
+
+dtf_status dtf_cp_model_check(const dtf_grid_t *g, const dtf_cp_model_t *m, const char *what) {
+  dtf_status st = DTF_OK;
+  int R = m->R;
+  int64_t bad = dtf_first_nonfinite(R, m->lambda);
+  if (bad >= 0)
+    st = dtf_error(DTF_ERR_NUMERIC, "%s has the value %g in lambda (entry %lld): not a usable model", what,
+                   m->lambda[bad], (long long)bad);
+  for (int n = 0; !st && n < m->nmodes; n++) {
+    const dtf_factor_t *f = &m->factors[n];
+    bad = dtf_first_nonfinite(f->own_len * R, dtf_factor_owned(f));
+    if (bad >= 0)
+      st = dtf_error(DTF_ERR_NUMERIC,
+                     "%s has the value %g in factor_%d (row %lld, column %lld): not a usable model", what,
+                     dtf_factor_owned(f)[bad], n, (long long)(f->own_start + bad / R), (long long)(bad % R));
+  }
+  return dtf_agree(g->comm, st);
+}
+
 dtf_status dtf_cp_fit(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_cp_model_t *m, double *fit) {
   int N = m->nmodes, R = m->R, last = N - 1;
   int64_t RR = (int64_t)R * R;
-  double *buf = malloc((size_t)(N * RR + 2) * sizeof(double));
+  double *buf = malloc((size_t)(N * RR + 1) * sizeof(double));
   double *mloc = malloc((size_t)(m->factors[last].block_len * R + 1) * sizeof(double));
-  dtf_status st = (buf && mloc) ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
+  double *ls = malloc((size_t)R * sizeof(double));
+  double norm = 0;
+  dtf_status st = (buf && mloc && ls) ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
+  st = dtf_agree(g->comm, st);
+  if (!st) st = dtf_tensor_norm(g, t, &norm);
+  if (!st && !(norm > 0.0)) st = dtf_error(DTF_ERR_INPUT, "the tensor is all zeros: the fit is undefined");
+  double scale = dtf_pow2_scale(norm);
   if (!st) {
     const double *F[DTF_MAX_MODES];
     uint64_t v[DTF_MAX_MODES];
@@ -46,27 +86,27 @@ dtf_status dtf_cp_fit(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_cp_model_t
       v[n] = dtf_tensor_next_version();
       dtf_gram(m->factors[n].own_len, R, dtf_factor_owned(&m->factors[n]), buf + n * RR);
     }
+    for (int r = 0; r < R; r++) ls[r] = m->lambda[r] * scale;
     st = t->ops->mttkrp(t, last, F, v, R, mloc);
-    /* <X, M> is a sum over every rank's block: no reduce-scatter needed */
+    /* scale^2 <X, M>, a sum over every rank's block: no reduce-scatter needed */
     double ip = 0.0;
     for (int64_t i = 0; i < m->factors[last].block_len; i++)
-      for (int r = 0; r < R; r++) ip += m->lambda[r] * F[last][i * R + r] * mloc[i * R + r];
+      for (int r = 0; r < R; r++) ip += ls[r] * F[last][i * R + r] * (mloc[i * R + r] * scale);
     buf[N * RR] = ip;
-    buf[N * RR + 1] = t->ops->sum_squares(t);
+    st = dtf_agree(g->comm, st);
   }
-  st = dtf_agree(g->comm, st);
-  if (!st) st = dtf_allreduce_sum(g->comm, buf, N * RR + 2, NULL);
+  if (!st) st = dtf_allreduce_sum(g->comm, buf, N * RR + 1, NULL);
   if (!st) {
     const double *G[DTF_MAX_MODES];
     for (int n = 0; n < N; n++) G[n] = buf + n * RR;
-    double nx2 = buf[N * RR + 1], ip = buf[N * RR], nm2 = dtf_cp_norm2(N, R, m->lambda, G);
-    if (nx2 <= 0.0)
-      st = dtf_error(DTF_ERR_INPUT, "the tensor is all zeros: the fit is undefined");
-    else
-      *fit = 1.0 - sqrt(fmax(0.0, nx2 + nm2 - 2.0 * ip)) / sqrt(nx2);
+    double nx2 = (norm * scale) * (norm * scale), nm2 = dtf_cp_norm2(N, R, ls, G);
+    *fit = 1.0 - sqrt(fmax(0.0, nx2 + nm2 - 2.0 * buf[N * RR])) / sqrt(nx2);
+    if (!isfinite(*fit))
+      st = dtf_error(DTF_ERR_NUMERIC, "the fit is not finite (the model's ||M|| or <X, M> overflows)");
   }
   free(buf);
   free(mloc);
+  free(ls);
   return st;
 }
 
@@ -123,3 +163,48 @@ dtf_status dtf_cp_fms(const dtf_grid_t *g, const dtf_cp_model_t *a, const dtf_cp
   free(ub);
   return st;
 }
+
+/* ---- the "cp" model kind ---- */
+
+static dtf_status cp_create(const dtf_grid_t *g, const dtf_state_t *h, const char *file, void **out,
+                            dtf_state_t *fields) {
+  int64_t R = 0;
+  *out = NULL;
+  if (dtf_state_get_int(h, "rank", &R) || R < 1 || R > 1000000)
+    return dtf_error(DTF_ERR_INPUT, "'%s': attribute 'rank' is missing or invalid", file);
+  dtf_cp_model_t *m = calloc(1, sizeof *m);
+  if (!m) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  dtf_status st = dtf_cp_model_init(g, (int)R, m);
+  if (st) {
+    free(m);
+    return st;
+  }
+  double fit = 0;
+  int64_t it = 0;
+  dtf_state_get_real(h, "fit", &fit);
+  dtf_state_get_int(h, "iterations", &it);
+  m->fit = fit;
+  m->iterations = (int)it;
+  dtf_state_init(fields, h->solver, "cp", 0, g->nmodes, g->dims);
+  dtf_cp_model_describe(m, fields);
+  *out = m;
+  return DTF_OK;
+}
+
+static dtf_status cp_check(const dtf_grid_t *g, const void *m, const char *file) {
+  char what[4200];
+  snprintf(what, sizeof what, "model '%s'", file);
+  return dtf_cp_model_check(g, m, what);
+}
+
+static dtf_status cp_fit(const dtf_grid_t *g, dtf_tensor_t *t, const void *m, double *fit) {
+  return dtf_cp_fit(g, t, m, fit);
+}
+
+static void cp_destroy(void *m) {
+  if (!m) return;
+  dtf_cp_model_free(m);
+  free(m);
+}
+
+const dtf_model_ops_t dtf_cp_model_ops = {"cp", cp_create, cp_check, cp_fit, cp_destroy};

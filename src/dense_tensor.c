@@ -16,13 +16,15 @@
 typedef struct {
   double *X;
   int64_t n;
-  double norm2; /* sum of squares, computed once when wrapped */
+  double norm; /* computed once when wrapped */
   int split;
   int64_t L, Rr; /* entries of the left and right groups */
   int R;
   double *kr, *part_left, *part_right, *work;
   uint64_t used[DTF_MAX_MODES]; /* factor versions the partials were built from */
   int have_left, have_right;
+  double *wwork; /* weighted MTTKRP workspace, for wR columns */
+  int64_t wwork_len;
 } dense_t;
 
 static int valid(const dense_t *d, const uint64_t *versions, int from, int to) {
@@ -74,7 +76,7 @@ static dtf_status dense_mttkrp(dtf_tensor_t *t, int mode, const double *const *F
   return DTF_OK;
 }
 
-static double dense_sum_squares(const dtf_tensor_t *t) { return ((const dense_t *)t->impl)->norm2; }
+static double dense_norm(const dtf_tensor_t *t) { return ((const dense_t *)t->impl)->norm; }
 
 static double dense_workspace(const dtf_tensor_t *t, int R) {
   const dense_t *d = t->impl;
@@ -82,17 +84,56 @@ static double dense_workspace(const dtf_tensor_t *t, int R) {
   return (2 * big + (double)d->L + (double)d->Rr + 2) * R * sizeof(double);
 }
 
+static int64_t dense_entries(const dtf_tensor_t *t) { return ((const dense_t *)t->impl)->n; }
+
+/* Cell k of the block in C order, as global indices. */
+static void dense_entries_get(const dtf_tensor_t *t, int64_t first, int64_t count, int64_t *inds,
+                              double *vals) {
+  const dense_t *d = t->impl;
+  int N = t->nmodes;
+  int64_t sub[DTF_MAX_MODES], rest = first;
+  for (int m = N - 1; m >= 0; m--) {
+    sub[m] = rest % t->dims[m];
+    rest /= t->dims[m];
+  }
+  for (int64_t j = 0; j < count; j++) {
+    for (int m = 0; m < N; m++) inds[j * N + m] = t->start[m] + sub[m];
+    if (vals) vals[j] = d->X[first + j];
+    for (int m = N - 1; m >= 0 && ++sub[m] == t->dims[m]; m--) sub[m] = 0;
+  }
+}
+
+/* The weights form a dense block of the tensor's shape: MTTKRP of that block. */
+static dtf_status dense_weighted_mttkrp(dtf_tensor_t *t, int mode, const double *const *F, const double *w,
+                                        int R, double *out) {
+  dense_t *d = t->impl;
+  int64_t need = dtf_dense_mttkrp_work(t->nmodes, t->dims, mode, R);
+  if (need > d->wwork_len) {
+    free(d->wwork);
+    d->wwork = dtf_alloc_large((size_t)need * sizeof(double));
+    d->wwork_len = d->wwork ? need : 0;
+    if (!d->wwork)
+      return dtf_error(DTF_ERR_INPUT, "out of memory for the weighted MTTKRP workspace (%.1f MiB)",
+                       (double)need * 8 / 1048576.0);
+  }
+  dtf_dense_mttkrp(t->nmodes, t->dims, w, mode, F, R, d->wwork, out);
+  return DTF_OK;
+}
+
 static void dense_destroy(dtf_tensor_t *t) {
   dense_t *d = t->impl;
   free(d->X);
   free(d->kr);
+  free(d->wwork);
   free(d);
 }
 
-static const dtf_tensor_ops_t dense_ops = {"dense", dense_mttkrp, dense_sum_squares, dense_workspace,
-                                           dense_destroy};
+static const dtf_tensor_ops_t dense_ops = {
+    "dense",           dense_mttkrp,          dense_norm,   dense_workspace, dense_entries,
+    dense_entries_get, dense_weighted_mttkrp, dense_destroy};
 
-dtf_status dtf_dense_tensor_wrap(int nmodes, const int64_t *dims, double *data, dtf_tensor_t **out) {
+dtf_status dtf_dense_tensor_wrap(int nmodes, const int64_t *start, const int64_t *dims, double *data,
+                                 dtf_tensor_t **out) {
   dtf_tensor_t *t = calloc(1, sizeof *t);
   dense_t *d = calloc(1, sizeof *d);
   if (!t || !d) {
@@ -102,12 +143,13 @@ dtf_status dtf_dense_tensor_wrap(int nmodes, const int64_t *dims, double *data, 
   }
   t->ops = &dense_ops;
   t->nmodes = nmodes;
+  memcpy(t->start, start, (size_t)nmodes * sizeof(int64_t));
   memcpy(t->dims, dims, (size_t)nmodes * sizeof(int64_t));
   t->impl = d;
   d->X = data;
   d->n = 1;
   for (int k = 0; k < nmodes; k++) d->n *= dims[k];
-  d->norm2 = dtf_norm2(d->n, d->X);
+  d->norm = dtf_norm(d->n, d->X);
   d->split = dtf_dense_split(nmodes, dims, &d->L, &d->Rr);
   *out = t;
   return DTF_OK;
@@ -115,22 +157,10 @@ dtf_status dtf_dense_tensor_wrap(int nmodes, const int64_t *dims, double *data, 
 
 const double *dtf_dense_tensor_data(const dtf_tensor_t *t) { return ((const dense_t *)t->impl)->X; }
 
-uint64_t dtf_tensor_next_version(void) {
-  static _Atomic uint64_t counter = 0;
-  return ++counter;
-}
-
-void dtf_tensor_free(dtf_tensor_t *t) {
-  if (!t) return;
-  t->ops->destroy(t);
-  free(t);
-}
-
 dtf_status dtf_dense_require_finite(const dtf_grid_t *g, const double *local, const char *what) {
   int64_t n = 1;
   for (int k = 0; k < g->nmodes; k++) n *= g->len[k];
-  int64_t bad;
-  dtf_sum_squares(n, local, &bad);
+  int64_t bad = dtf_first_nonfinite(n, local);
   dtf_status st = DTF_OK;
   if (bad >= 0) {
     char idx[256];
@@ -143,9 +173,7 @@ dtf_status dtf_dense_require_finite(const dtf_grid_t *g, const double *local, co
     for (int k = 0; k < g->nmodes && used < (int)sizeof idx; k++)
       used += snprintf(idx + used, sizeof idx - (size_t)used, k ? ", %" PRId64 : "%" PRId64,
                        g->start[k] + sub[k]);
-    st = dtf_error(DTF_ERR_INPUT,
-                   "%s has the value %g at index [%s] (0-based); dtf needs finite values "
-                   "(missing entries belong in a mask)",
+    st = dtf_error(DTF_ERR_INPUT, "%s has the value %g at index [%s] (0-based); every entry must be finite",
                    what, local[bad], idx);
   }
   return dtf_agree(g->comm, st);

@@ -66,17 +66,21 @@ dtf_status dtf_generate_dense(const dtf_grid_t *g, int R, double noise, uint64_t
   dtf_cp_full(N, g->len, F, R, work, X);
   free(work);
   if (noise > 0) {
-    int64_t bad;
-    double ss = dtf_sum_squares(n, X, &bad);
-    st = dtf_allreduce_sum(g->comm, &ss, 1, NULL);
-    double total = 1;
+    double norm = 0, total = 1;
+    st = dtf_allreduce_norm(g->comm, dtf_norm(n, X), &norm, NULL);
     for (int k = 0; k < N; k++) total *= (double)g->dims[k];
-    double sd = noise * sqrt(ss / total);
+    double sd = noise * (norm / sqrt(total));
+    /* a draw of 40 standard deviations would be the first overflow anyone could meet */
+    if (!st && !(isfinite(sd) && isfinite(40.0 * sd)))
+      st = dtf_error(DTF_ERR_USAGE,
+                     "--noise %g is too large: the noise's standard deviation (%g times the tensor's RMS "
+                     "%g) overflows float64",
+                     noise, noise, norm / sqrt(total));
     /* walk the local block in C order, tracking the global linear index */
     int64_t sub[DTF_MAX_MODES] = {0}, stride[DTF_MAX_MODES];
     stride[N - 1] = 1;
     for (int k = N - 2; k >= 0; k--) stride[k] = stride[k + 1] * g->dims[k + 1];
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = 0; !st && i < n; i++) {
       int64_t gi = 0;
       for (int k = 0; k < N; k++) gi += (g->start[k] + sub[k]) * stride[k];
       X[i] += sd * dtf_rng_normal(seed, DTF_STREAM_NOISE, (uint64_t)gi, 0);
@@ -169,13 +173,40 @@ dtf_status dtf_generate_sparse(MPI_Comm comm, int N, const int64_t *dims, int R,
   free(F);
   out->nnz = n;
   if (noise > 0) {
-    st = dtf_allreduce_sum(comm, &ss, 1, NULL);
-    double sd = noise * sqrt(ss / (double)nnz);
-    for (int64_t k = 0; k < n; k++) {
+    double norm = 0;
+    st = dtf_allreduce_norm(comm, dtf_norm(n, out->vals), &norm, NULL);
+    double sd = noise * (norm / sqrt((double)nnz));
+    if (!st && !(isfinite(sd) && isfinite(40.0 * sd)))
+      st = dtf_error(DTF_ERR_USAGE,
+                     "--noise %g is too large: the noise's standard deviation (%g times the RMS %g of the "
+                     "entries) overflows float64",
+                     noise, noise, norm / sqrt((double)nnz));
+    for (int64_t k = 0; !st && k < n; k++) {
       int64_t lin = 0;
       for (int m = 0; m < N; m++) lin = lin * dims[m] + out->inds[k * N + m];
       out->vals[k] += sd * dtf_rng_normal(seed, DTF_STREAM_NOISE, (uint64_t)lin, 0);
     }
   }
+  if (st) dtf_coo_free(out);
   return st;
+}
+
+double dtf_generate_memory(const dtf_grid_t *g, int R, int64_t nnz) {
+  int N = g->nmodes;
+  double bytes = 0, rows = 0;
+  for (int k = 0; k < N; k++) rows += (double)g->dims[k];
+  if (nnz > 0) {
+    /* this rank's entries (indices, value, and the copy written), the planted factors kept whole */
+    bytes = (double)(nnz / g->size + 1) * (8.0 * N + 8.0) * 2.0;
+    if (rows * R * 8.0 <= 256.0 * 1048576) bytes += rows * R * 8.0;
+  } else {
+    double block = 1, factor_rows = 0;
+    for (int k = 0; k < N; k++) {
+      block *= (double)g->len[k];
+      factor_rows += (double)g->len[k];
+    }
+    bytes = block * 8.0 + (double)dtf_cp_full_work(N, g->len, R) * 8.0 + factor_rows * R * 8.0;
+  }
+  dtf_allreduce(g->comm, &bytes, 1, MPI_DOUBLE, MPI_MAX, NULL);
+  return bytes;
 }

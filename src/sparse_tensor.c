@@ -1,52 +1,120 @@
-/* The sparse local tensor kind: the block's nonzeros as one CSF tree per mode, each
+/* The sparse local tensor kind: the block's entries as one CSF tree per mode, each
  * rooted at its mode, so every mode's MTTKRP is a root-mode traversal (no atomics, no
- * scatter). Costs N copies of the nonzeros; builds once, allocation-free afterwards. */
+ * scatter). Costs N copies of the entries; builds once, allocation-free afterwards.
+ * The entries view is the leaf order of tree 0; a weighted MTTKRP in mode m maps the
+ * weights onto tree m's leaves (a map built the first time it is needed). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dtf/csf.h"
+#include "dtf/kernels.h"
+#include "dtf/memory.h"
 #include "dtf/tensor.h"
 
 typedef struct {
   int64_t nnz;
-  double norm2;
+  double norm;
   dtf_csf_t csf[DTF_MAX_MODES];
   double *work; /* nmodes x R */
   int R;
+  int64_t *view_of[DTF_MAX_MODES]; /* view_of[m][leaf of tree m] = its entry in the view (m > 0) */
+  double *wleaf;                   /* weights in a tree's leaf order */
 } sparse_t;
+
+static dtf_status ensure_work(dtf_tensor_t *t, int R) {
+  sparse_t *s = t->impl;
+  if (s->R == R) return DTF_OK;
+  free(s->work);
+  s->work = malloc((size_t)(t->nmodes * R) * sizeof(double));
+  s->R = s->work ? R : 0;
+  return s->work ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
+}
 
 static dtf_status sparse_mttkrp(dtf_tensor_t *t, int mode, const double *const *F, const uint64_t *versions,
                                 int R, double *out) {
   (void)versions;
   sparse_t *s = t->impl;
-  if (s->R != R) {
-    free(s->work);
-    s->work = malloc((size_t)(t->nmodes * R) * sizeof(double));
-    s->R = s->work ? R : 0;
-    if (!s->work) return dtf_error(DTF_ERR_INPUT, "out of memory");
-  }
+  dtf_status st = ensure_work(t, R);
+  if (st) return st;
   dtf_csf_mttkrp(&s->csf[mode], t->dims[mode], F, R, s->work, out);
   return DTF_OK;
 }
 
-static double sparse_sum_squares(const dtf_tensor_t *t) { return ((const sparse_t *)t->impl)->norm2; }
+static double sparse_norm(const dtf_tensor_t *t) { return ((const sparse_t *)t->impl)->norm; }
 
 static double sparse_workspace(const dtf_tensor_t *t, int R) {
   return (double)t->nmodes * R * sizeof(double);
 }
 
+static int64_t sparse_entries(const dtf_tensor_t *t) { return ((const sparse_t *)t->impl)->nnz; }
+
+static void sparse_entries_get(const dtf_tensor_t *t, int64_t first, int64_t count, int64_t *inds,
+                               double *vals) {
+  const sparse_t *s = t->impl;
+  int N = t->nmodes;
+  dtf_csf_leaves(&s->csf[0], first, count, inds, vals);
+  for (int64_t j = 0; j < count; j++)
+    for (int m = 0; m < N; m++) inds[j * N + m] += t->start[m];
+}
+
+/* view_of[m]: find every leaf of tree m in tree 0 (the same coordinates are in both). */
+static dtf_status build_map(dtf_tensor_t *t, int m) {
+  sparse_t *s = t->impl;
+  int N = t->nmodes;
+  enum { CHUNK = 1024 };
+  int64_t *map = dtf_alloc_large((size_t)(s->nnz ? s->nnz : 1) * sizeof(int64_t));
+  int64_t *coords = malloc((size_t)CHUNK * N * sizeof(int64_t));
+  if (!map || !coords) {
+    free(map);
+    free(coords);
+    return dtf_error(DTF_ERR_INPUT, "out of memory mapping the entries of mode %d", m + 1);
+  }
+  for (int64_t k0 = 0; k0 < s->nnz; k0 += CHUNK) {
+    int64_t n = s->nnz - k0 < CHUNK ? s->nnz - k0 : CHUNK;
+    dtf_csf_leaves(&s->csf[m], k0, n, coords, NULL);
+    for (int64_t j = 0; j < n; j++) map[k0 + j] = dtf_csf_find(&s->csf[0], coords + j * N);
+  }
+  free(coords);
+  s->view_of[m] = map;
+  return DTF_OK;
+}
+
+static dtf_status sparse_weighted_mttkrp(dtf_tensor_t *t, int mode, const double *const *F, const double *w,
+                                         int R, double *out) {
+  sparse_t *s = t->impl;
+  dtf_status st = ensure_work(t, R);
+  if (!st && mode > 0 && !s->view_of[mode]) st = build_map(t, mode);
+  if (!st && !s->wleaf && !(s->wleaf = dtf_alloc_large((size_t)(s->nnz ? s->nnz : 1) * sizeof(double))))
+    st = dtf_error(DTF_ERR_INPUT, "out of memory for the entry weights");
+  if (st) return st;
+  dtf_csf_t tree = s->csf[mode];
+  if (mode == 0)
+    tree.vals = (double *)w;
+  else {
+    for (int64_t k = 0; k < s->nnz; k++) s->wleaf[k] = w[s->view_of[mode][k]];
+    tree.vals = s->wleaf;
+  }
+  dtf_csf_mttkrp(&tree, t->dims[mode], F, R, s->work, out);
+  return DTF_OK;
+}
+
 static void sparse_destroy(dtf_tensor_t *t) {
   sparse_t *s = t->impl;
-  for (int n = 0; n < t->nmodes; n++) dtf_csf_free(&s->csf[n]);
+  for (int n = 0; n < t->nmodes; n++) {
+    dtf_csf_free(&s->csf[n]);
+    free(s->view_of[n]);
+  }
   free(s->work);
+  free(s->wleaf);
   free(s);
 }
 
-static const dtf_tensor_ops_t sparse_ops = {"sparse", sparse_mttkrp, sparse_sum_squares, sparse_workspace,
-                                            sparse_destroy};
+static const dtf_tensor_ops_t sparse_ops = {
+    "sparse",           sparse_mttkrp,          sparse_norm,   sparse_workspace, sparse_entries,
+    sparse_entries_get, sparse_weighted_mttkrp, sparse_destroy};
 
-dtf_status dtf_sparse_tensor_create(int nmodes, const int64_t *dims, int64_t nnz, const int64_t *inds,
-                                    const double *vals, dtf_tensor_t **out) {
+dtf_status dtf_sparse_tensor_create(int nmodes, const int64_t *start, const int64_t *dims, int64_t nnz,
+                                    const int64_t *inds, const double *vals, dtf_tensor_t **out) {
   *out = NULL;
   dtf_tensor_t *t = calloc(1, sizeof *t);
   sparse_t *s = calloc(1, sizeof *s);
@@ -57,6 +125,7 @@ dtf_status dtf_sparse_tensor_create(int nmodes, const int64_t *dims, int64_t nnz
   }
   t->ops = &sparse_ops;
   t->nmodes = nmodes;
+  memcpy(t->start, start, (size_t)nmodes * sizeof(int64_t));
   memcpy(t->dims, dims, (size_t)nmodes * sizeof(int64_t));
   t->impl = s;
   for (int n = 0; n < nmodes; n++) {
@@ -66,9 +135,9 @@ dtf_status dtf_sparse_tensor_create(int nmodes, const int64_t *dims, int64_t nnz
       return st;
     }
   }
-  /* after duplicates were summed: the norm and count of the tensor itself */
+  /* after equal coordinates were added: the norm and count of the tensor itself */
   s->nnz = s->csf[0].nodes[nmodes - 1];
-  for (int64_t k = 0; k < s->nnz; k++) s->norm2 += s->csf[0].vals[k] * s->csf[0].vals[k];
+  s->norm = dtf_norm(s->nnz, s->csf[0].vals);
   *out = t;
   return DTF_OK;
 }
@@ -85,5 +154,3 @@ void dtf_sparse_tensor_slice_counts(const dtf_tensor_t *t, int mode, int64_t *co
     counts[c->ids[0][k]] += hi - lo;
   }
 }
-
-int64_t dtf_sparse_tensor_nnz(const dtf_tensor_t *t) { return ((const sparse_t *)t->impl)->nnz; }

@@ -36,6 +36,10 @@ dtf_status dtf_allgatherv_inplace(MPI_Comm comm, double *buf, const int *counts,
 dtf_status dtf_allreduce(MPI_Comm comm, void *buf, int n, MPI_Datatype type, MPI_Op op,
                          dtf_comm_stats_t *stats);
 
+/* The 2-norm of a vector split over the ranks, from each rank's norm of its part:
+ * sqrt(sum local^2) without overflow or underflow. Collective. */
+dtf_status dtf_allreduce_norm(MPI_Comm comm, double local, double *global, dtf_comm_stats_t *stats);
+
 /* The ranks of comm that share this rank's node (MPI_COMM_TYPE_SHARED). Collective. */
 int dtf_ranks_on_node(MPI_Comm comm);
 

@@ -5,8 +5,8 @@
 
 #include <stdint.h>
 
-#include "dtf/grid.h"
 #include "dtf/status.h"
+#include "dtf/types.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,11 +24,21 @@ typedef struct {
 
 void dtf_coo_free(dtf_coo_t *c);
 
-/* Sort the entries by coordinate and find equal coordinates. With sum, each group of
- * equal entries becomes one holding their sum (*merged counts the entries removed);
- * without, DTF_ERR_INPUT names the first pair by their tags and coordinates (1-based for
- * lines). offset (NULL for none) is added to the indices in messages. Node-local. */
-dtf_status dtf_coo_duplicates(dtf_coo_t *c, int sum, const int64_t *offset, int64_t *merged);
+/* What to do with entries that share coordinates (--duplicates): refuse them (naming
+ * both), or keep one entry holding their sum, their maximum, or the value of the first
+ * or the last of them in input order (line or row). */
+typedef enum { DTF_DUP_ERROR, DTF_DUP_SUM, DTF_DUP_MAX, DTF_DUP_FIRST, DTF_DUP_LAST } dtf_dup_rule_t;
+
+/* "error", "sum", "max", "first", "last" -> rule; 0 on success. */
+int dtf_dup_rule_parse(const char *text, dtf_dup_rule_t *rule);
+const char *dtf_dup_rule_name(dtf_dup_rule_t rule);
+
+/* Sort the entries by coordinate and apply `rule` to equal coordinates (*merged counts
+ * the entries removed). With DTF_DUP_ERROR, DTF_ERR_INPUT names the first pair by their
+ * tags and coordinates; `what` names the source ("'x.tns'", "'f.h5:/T'"). offset (NULL
+ * for none) is added to the indices in messages. Node-local. */
+dtf_status dtf_coo_duplicates(dtf_coo_t *c, dtf_dup_rule_t rule, const int64_t *offset, const char *what,
+                              int64_t *merged);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,8 @@
 #include "dtf/comm.h"
 #include "dtf/factor.h"
 #include "dtf/grid.h"
+#include "dtf/solver.h"
+#include "dtf/state.h"
 #include "dtf/tensor.h"
 
 #ifdef __cplusplus
@@ -28,27 +30,22 @@ typedef struct {
 dtf_status dtf_cp_model_init(const dtf_grid_t *grid, int R, dtf_cp_model_t *m);
 void dtf_cp_model_free(dtf_cp_model_t *m);
 
-/* Fit 1 - ||X - M|| / ||X|| of model m on tensor t. Collective. */
+/* Add the model to a manifest: attributes rank, fit, iterations; fields lambda and
+ * factor_0..factor_{N-1} (docs/formats.md), pointing into m. */
+void dtf_cp_model_describe(dtf_cp_model_t *m, dtf_state_t *s);
+
+/* DTF_ERR_NUMERIC naming the first NaN or Inf of the model (lambda or a factor row), on
+ * every rank; `what` names the model in the message. Collective. */
+dtf_status dtf_cp_model_check(const dtf_grid_t *grid, const dtf_cp_model_t *m, const char *what);
+
+/* Fit 1 - ||X - M|| / ||X|| of model m on tensor t, computed in a scaled form that
+ * neither overflows nor underflows. Collective. */
 dtf_status dtf_cp_fit(const dtf_grid_t *grid, dtf_tensor_t *t, const dtf_cp_model_t *m, double *fit);
 
 /* Factor match score in [0, 1]: mean over components, greedily matched, of the product
  * over modes of |cosine| between columns (lambda ignored). Collective. */
 dtf_status dtf_cp_fms(const dtf_grid_t *grid, const dtf_cp_model_t *a, const dtf_cp_model_t *b,
                       double *score);
-
-/* What the solver reports after each iteration. */
-typedef struct {
-  int iteration; /* 1-based */
-  double fit;
-  double delta;        /* |fit - previous fit| */
-  double seconds;      /* wall time of this iteration */
-  uint64_t comm_bytes; /* bytes this rank sent in this iteration */
-} dtf_cp_progress_t;
-
-/* Called on every rank after each iteration; a nonzero return stops the solver. */
-typedef int (*dtf_cp_progress_fn)(const dtf_cp_progress_t *p, void *ctx);
-/* Warnings (called on every rank with the same text; the caller decides who prints). */
-typedef void (*dtf_log_fn)(const char *msg, void *ctx);
 
 typedef struct {
   int rank;      /* R >= 1 */
@@ -57,11 +54,10 @@ typedef struct {
   uint64_t seed; /* initial factors (default 0) */
   /* row_labels[n] (optional): the original index of each row of mode n when the indices
    * were relabelled; initial factors are keyed by it, so a relabelled run starts where
-   * the plain one does */
+   * the plain one does, and the model of dtf_solver_state is given in these labels */
   const int64_t *row_labels[DTF_MAX_MODES];
   double max_mem; /* bytes per rank the solver may allocate (0: no limit) */
-  dtf_cp_progress_fn progress;
-  dtf_log_fn log;
+  dtf_log_fn log; /* warnings, on every rank */
   void *ctx;
 } dtf_cp_options_t;
 
@@ -72,10 +68,12 @@ typedef struct {
   const dtf_grid_t *grid;
   dtf_tensor_t *tensor;
   dtf_cp_options_t opt;
-  dtf_cp_model_t model;
+  dtf_cp_model_t model;        /* lambda in the tensor's units */
   double *gram[DTF_MAX_MODES]; /* R x R Gram of each (normalised) factor */
   uint64_t version[DTF_MAX_MODES];
-  double norm_x2; /* ||X||^2 */
+  double norm_x;    /* ||X|| */
+  double scale;     /* a power of two near 1 / ||X||: the sweep works on X * scale, exactly */
+  double *lambda_s; /* lambda * scale */
   int iteration;
   double fit; /* of the last iteration */
   double delta;
@@ -86,6 +84,7 @@ typedef struct {
   double t_mttkrp, t_comm, t_solve, t_total; /* seconds, accumulated */
   /* workspace, allocated once */
   double *mloc, *mown, *V, *solve_work, *packed;
+  dtf_cp_model_t relabelled; /* the model in the original labels, made for output */
 } dtf_cp_als_t;
 
 /* Estimated bytes per rank (the largest over ranks) a CP-ALS run of rank R on t needs:
@@ -98,16 +97,16 @@ double dtf_cp_als_memory(const dtf_grid_t *grid, const dtf_tensor_t *t, int R);
 dtf_status dtf_cp_als_init(const dtf_grid_t *grid, dtf_tensor_t *t, const dtf_cp_options_t *o,
                            dtf_cp_als_t **out);
 
-/* One ALS sweep over all modes, updating fit and delta. Collective. */
-dtf_status dtf_cp_als_iterate(dtf_cp_als_t *s);
+/* One ALS sweep over all modes, updating fit and delta; p (may be NULL) receives the
+ * progress record. A failure on any rank (an allocation, a NaN, a failed solve) is agreed
+ * inside the sweep, so every rank returns it. Collective. */
+dtf_status dtf_cp_als_iterate(dtf_cp_als_t *s, dtf_progress_t *p);
 
-/* Iterate until the fit changes by less than tol, max_iters, or the progress callback
- * asks to stop. Collective. */
+/* Iterate until the fit changes by less than tol or max_iters. Collective. */
 dtf_status dtf_cp_als_run(dtf_cp_als_t *s);
 
-/* Mark every factor changed (after its values were restored from elsewhere), so the
- * tensor recomputes any partial results it keeps. */
-void dtf_cp_als_invalidate(dtf_cp_als_t *s);
+/* The solver behind the generic interface (dtf_solver_run, the CLI's run loop). */
+dtf_solver_t dtf_cp_als_solver(dtf_cp_als_t *s);
 
 void dtf_cp_als_free(dtf_cp_als_t *s);
 

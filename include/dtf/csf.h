@@ -6,8 +6,8 @@
 
 #include <stdint.h>
 
-#include "dtf/grid.h"
 #include "dtf/status.h"
+#include "dtf/types.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,6 +34,13 @@ void dtf_csf_free(dtf_csf_t *csf);
  * factors[m] is the factor of mode m; work holds nmodes x R doubles. */
 void dtf_csf_mttkrp(const dtf_csf_t *csf, int64_t root_dim, const double *const *factors, int R, double *work,
                     double *out);
+
+/* Leaves [first, first + count) of the tree, in tree order: their coordinates in mode
+ * numbering (inds: count x nmodes, row-major) and values (vals may be NULL). */
+void dtf_csf_leaves(const dtf_csf_t *csf, int64_t first, int64_t count, int64_t *inds, double *vals);
+
+/* The leaf holding the coordinates coords (mode numbering), or -1 if the tree has none. */
+int64_t dtf_csf_find(const dtf_csf_t *csf, const int64_t *coords);
 
 #ifdef __cplusplus
 }

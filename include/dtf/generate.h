@@ -28,6 +28,10 @@ dtf_status dtf_generate_dense(const dtf_grid_t *grid, int R, double noise, uint6
 dtf_status dtf_generate_sparse(MPI_Comm comm, int nmodes, const int64_t *dims, int R, int64_t nnz,
                                double noise, uint64_t seed, dtf_coo_t *out);
 
+/* Estimated bytes per rank (the largest over ranks) that dtf_generate_dense (nnz 0) or
+ * dtf_generate_sparse (nnz entries) needs on grid for rank R. Collective. */
+double dtf_generate_memory(const dtf_grid_t *grid, int R, int64_t nnz);
+
 /* The planted model of dtf_generate_dense / dtf_generate_sparse on grid, normalised like a
  * fitted model (its fit is left for the caller). Collective. */
 dtf_status dtf_generate_truth(const dtf_grid_t *grid, int R, uint64_t seed, dtf_cp_model_t *truth);

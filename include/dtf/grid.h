@@ -6,12 +6,11 @@
 #include <stdint.h>
 
 #include "dtf/status.h"
+#include "dtf/types.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define DTF_MAX_MODES 8
 
 typedef struct {
   int nmodes;

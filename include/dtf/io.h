@@ -1,4 +1,5 @@
-/* Files: parallel HDF5 dense tensors, CP model files, JSON summaries. Every function is
+/* Files: parallel HDF5 dense and sparse tensors, FROSTT text, solver states and models,
+ * JSON summaries, and the rules every output follows. Every function is
  * collective over the communicator or grid it takes, and returns an agreed status.
  * With Open MPI 4.1, select the ROMIO MPI-IO component (OMPI_MCA_io=romio321 before
  * MPI_Init, as the dtf executable does): OMPIO was seen to corrupt collective writes. */
@@ -9,8 +10,8 @@
 #include <stdint.h>
 
 #include "dtf/coo.h"
-#include "dtf/cp.h"
 #include "dtf/grid.h"
+#include "dtf/state.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,31 +67,89 @@ dtf_status dtf_tns_read(MPI_Comm comm, const char *file, int nmodes_given, const
  * 17 significant digits (exact), atomically. Collective. */
 dtf_status dtf_tns_write(MPI_Comm comm, const char *file, const dtf_coo_t *c);
 
-/* Write model m as a CP model file (docs/formats.md), atomically. */
-dtf_status dtf_h5_cp_write(const dtf_grid_t *grid, const char *file, const dtf_cp_model_t *m);
+/* ---- solver states and models (io/h5_state.c, layout in docs/formats.md) ---- */
 
-/* Model attributes of a CP model file: its number of modes, dims and rank. */
-dtf_status dtf_h5_cp_info(MPI_Comm comm, const char *file, int *nmodes, int64_t *dims, int *R);
+/* Write the manifest s (model or checkpoint) into a new file, atomically (dtf_output_*):
+ * every rank writes its rows, rank 0 the replicated fields, each rank its per-rank
+ * fields. Collective. */
+dtf_status dtf_h5_state_write(const dtf_grid_t *grid, const char *file, const dtf_state_t *s);
 
-/* Read a CP model file into m (initialised with dtf_cp_model_init for the same dims). */
-dtf_status dtf_h5_cp_read(const dtf_grid_t *grid, const char *file, dtf_cp_model_t *m);
+/* Read the header and every root attribute of a state or model file into out, and list
+ * its datasets as fields (shape only, no data). Files without the manifest header (a
+ * model written by hand with h5py) have an empty solver and checkpoint 0. Collective. */
+dtf_status dtf_h5_state_peek(MPI_Comm comm, const char *file, dtf_state_t *out);
 
-/* Write the whole CP-ALS state (a model file plus Grams, fit history, delta, seed), so
- * that a run resumed from it with the same ranks ends bit for bit where the
- * uninterrupted one does. Atomic. Collective. */
-dtf_status dtf_h5_checkpoint_write(const dtf_grid_t *grid, const char *file, const dtf_cp_als_t *s);
+/* Read every field of s from the file into its data (rows fields: this rank's
+ * read_start.. rows; per-rank fields: this rank's part, which needs the same ranks and
+ * grid). A missing field or one of another shape fails naming it. Collective. */
+dtf_status dtf_h5_state_read(const dtf_grid_t *grid, const char *file, dtf_state_t *s);
 
-/* Restore s (made by dtf_cp_als_init for the same tensor shape, rank and seed) from a
- * checkpoint; DTF_ERR_INPUT if it does not match. Collective. */
-dtf_status dtf_h5_checkpoint_read(const dtf_grid_t *grid, const char *file, dtf_cp_als_t *s);
+/* ---- outputs (io/output.c) ---- */
 
-/* Fail early (DTF_ERR_OUTPUT) if `file` could not be created: its directory is missing or
- * not writable, or it is a directory. Collective. */
-dtf_status dtf_check_writable(MPI_Comm comm, const char *file);
+#define DTF_MAX_INPUT_FILES 8
+#define DTF_MAX_OUTPUTS 8
 
-/* Fail (DTF_ERR_USAGE) if `out` names the same file as `in` (a run would overwrite its
- * own input); `what` names the two roles ("the input and --output"). Collective. */
-dtf_status dtf_check_distinct(MPI_Comm comm, const char *in, const char *out, const char *what);
+/* The files a run reads for one input: the file named and, for HDF5, the files that
+ * external links on the way to its object lead to (dev/ino identify them). */
+typedef struct {
+  int n;
+  char file[DTF_MAX_INPUT_FILES][4096];
+  char via[DTF_MAX_INPUT_FILES][1200]; /* how the file is reached ("" for the file named) */
+  uint64_t dev[DTF_MAX_INPUT_FILES], ino[DTF_MAX_INPUT_FILES];
+} dtf_input_files_t;
+
+/* Add the files of input spec to in (zero it first). Collective. */
+dtf_status dtf_input_files(MPI_Comm comm, const dtf_spec_t *spec, dtf_input_files_t *in);
+
+typedef enum {
+  DTF_OUT_TENSOR, /* an HDF5 file holding one tensor at `path` */
+  DTF_OUT_MODEL,  /* an HDF5 model or checkpoint file */
+  DTF_OUT_TEXT    /* .tns or JSON text */
+} dtf_output_kind_t;
+
+typedef struct {
+  const char *name; /* the file as given */
+  const char *path; /* DTF_OUT_TENSOR: the object written ("/X") */
+  dtf_output_kind_t kind;
+  const char *role; /* how the user named it, for messages: "--output", "--json" */
+  double bytes;     /* its expected size, checked against the free space (0: unknown) */
+} dtf_output_spec_t;
+
+/* Check every output before any work, so that nothing fails after hours of computing:
+ * an empty name or a directory name, a missing or unwritable directory (a temporary is
+ * created and removed there), a name too long for its temporary, too little space, an
+ * existing file that is not a regular file (FIFO, device, directory), that is one of the
+ * input files (also through a symbolic, hard or HDF5 external link), or that holds
+ * other data the run would delete (refused unless force), and two outputs naming the
+ * same file. Temporaries left by killed runs are reported through log. DTF_ERR_USAGE or
+ * DTF_ERR_OUTPUT with the reason. Collective. */
+dtf_status dtf_outputs_check(MPI_Comm comm, const dtf_output_spec_t *outs, int nouts,
+                             const dtf_input_files_t *inputs, int ninputs, int force, dtf_log_fn log,
+                             void *ctx);
+
+/* An output being written: `final` is where (an existing symbolic link's target), `tmp`
+ * the temporary name unique to this run in the same directory, which the writer creates
+ * exclusively (never through a link). */
+typedef struct {
+  char name[4096];
+  char final[4096];
+  char tmp[4200];
+} dtf_output_t;
+
+/* Choose the temporary name for writing `name`. Collective. */
+dtf_status dtf_output_begin(MPI_Comm comm, const char *name, dtf_output_t *out);
+
+/* Reserve `bytes` for the created temporary (Linux fallocate, size unchanged), so that a
+ * full disk or quota fails here, agreed by all ranks, before any data are written.
+ * Collective. */
+dtf_status dtf_output_reserve(MPI_Comm comm, const dtf_output_t *out, double bytes);
+
+/* Agree on st; if every rank succeeded, make the temporary durable and rename it over
+ * the final name, else remove it. Returns the agreed status. Collective. */
+dtf_status dtf_output_end(MPI_Comm comm, const dtf_output_t *out, dtf_status st);
+
+/* Release the HDF5 library's resources (call before MPI_Finalize). */
+void dtf_io_finalize(void);
 
 /* A flat JSON object, built in order and written atomically by one rank. */
 typedef struct dtf_json dtf_json_t;
@@ -101,8 +160,9 @@ void dtf_json_int(dtf_json_t *j, const char *key, int64_t value);
 void dtf_json_bool(dtf_json_t *j, const char *key, int value);
 void dtf_json_int_array(dtf_json_t *j, const char *key, const int64_t *v, int n);
 void dtf_json_number_array(dtf_json_t *j, const char *key, const double *v, int n);
-/* Write to file (temporary name, then rename). */
-dtf_status dtf_json_write(const dtf_json_t *j, const char *file);
+/* Write to file: rank 0 writes an exclusive temporary, renamed when complete (the
+ * other ranks' j may be NULL). Collective. */
+dtf_status dtf_json_write(MPI_Comm comm, const dtf_json_t *j, const char *file);
 void dtf_json_free(dtf_json_t *j);
 
 #ifdef __cplusplus

@@ -69,15 +69,16 @@ int64_t dtf_spd_solve_work(int R);
  * DTF_ERR_NUMERIC if V has a non-finite entry. */
 dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double *work, int *used_pinv);
 
-/* Sort n tuples of `width` int64 in place by their first `keys` columns (non-negative),
- * lexicographically and stably (equal keys keep their order). */
-dtf_status dtf_sort_tuples(int64_t *tuples, int64_t n, int width, int keys);
+/* The 2-norm of n doubles without overflow or underflow on the way (BLAS dnrm2): entries
+ * of 1e-170 or 1e155 give their true norm, not 0 or Inf. */
+double dtf_norm(int64_t n, const double *x);
 
-/* Sum of squares of n finite doubles (BLAS, vectorised). */
-double dtf_norm2(int64_t n, const double *x);
+/* A power of two near 1 / norm: multiplying by it is exact, and brings the sums of
+ * squares of a tensor whose entries are around 1e-170 or 1e155 into range. */
+double dtf_pow2_scale(double norm);
 
-/* Sum of squares of n doubles, and the first non-finite position (-1 if none). */
-double dtf_sum_squares(int64_t n, const double *x, int64_t *first_nonfinite);
+/* The first position of a NaN or Inf among n doubles, or -1. */
+int64_t dtf_first_nonfinite(int64_t n, const double *x);
 
 #ifdef __cplusplus
 }

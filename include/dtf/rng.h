@@ -15,7 +15,8 @@ enum {
   DTF_STREAM_TRUTH = 2,   /* planted factors of `dtf generate` */
   DTF_STREAM_NOISE = 3,   /* additive noise of `dtf generate`: a = linear index */
   DTF_STREAM_PATTERN = 4, /* nonzero positions of a sparse `dtf generate`: a = stratum */
-  DTF_STREAM_PERMUTE = 5  /* relabelling of indices: a = mode, b = position */
+  DTF_STREAM_PERMUTE = 5, /* relabelling of indices: a = mode, b = position */
+  DTF_STREAM_CHECKSUM = 6 /* input fingerprints: seed = linear index, a = the value's bits */
 };
 
 /* 64 random bits for the key (seed, stream, a, b). */

@@ -13,6 +13,7 @@ typedef enum {
   DTF_ERR_INPUT = 2,   /* bad input: file, dataset, values, or a problem too large */
   DTF_ERR_NUMERIC = 3, /* numerical failure (non-finite iterate, ...) */
   DTF_ERR_OUTPUT = 4,  /* an output could not be written */
+  DTF_ERR_MPI = 5,     /* an MPI call failed (communication, not the numbers) */
   DTF_INTERRUPTED = 75 /* stopped by a signal after writing a checkpoint */
 } dtf_status;
 
@@ -28,6 +29,10 @@ const char *dtf_error_message(void);
 
 /* Replace the recorded message (used when ranks agree on one rank's error). */
 void dtf_error_set_message(const char *msg);
+
+/* Warnings and notes: called with the same text on every rank that has one; the caller
+ * decides who prints. */
+typedef void (*dtf_log_fn)(const char *msg, void *ctx);
 
 /* Short name of a status ("bad input", ...). */
 const char *dtf_status_name(dtf_status s);

@@ -1,11 +1,12 @@
-/* A rank's local piece of a distributed tensor, behind the small set of operations the
- * ALS driver needs, so dense and sparse kinds share one driver. */
+/* A rank's local piece of a distributed tensor, behind one table of operations, so that
+ * dense and sparse kinds (and the observed-entry kind to come) share every solver. */
 #ifndef DTF_TENSOR_H
 #define DTF_TENSOR_H
 
 #include <stdint.h>
 
 #include "dtf/grid.h"
+#include "dtf/state.h"
 #include "dtf/status.h"
 
 #ifdef __cplusplus
@@ -21,43 +22,60 @@ typedef struct {
    * across modes (the dense kind keeps a dimension tree). */
   dtf_status (*mttkrp)(dtf_tensor_t *t, int mode, const double *const *factors, const uint64_t *versions,
                        int R, double *out);
-  /* Sum of squares of the local entries. */
-  double (*sum_squares)(const dtf_tensor_t *t);
+  /* 2-norm of the local entries, computed without overflow or underflow. */
+  double (*norm)(const dtf_tensor_t *t);
   /* Bytes the MTTKRP needs beyond the tensor itself, for R columns (an estimate). */
   double (*workspace_bytes)(const dtf_tensor_t *t, int R);
+  /* The entries view: the local entries in a stable order (dense: every cell in C order;
+   * sparse: the stored entries). entries() counts them; entries_get() gives entries
+   * [first, first + count): global 0-based indices (count x nmodes, row-major) and values.
+   * Entrywise work (losses, sampling, hashes) keys on the global index, so it does not
+   * depend on the distribution. */
+  int64_t (*entries)(const dtf_tensor_t *t);
+  void (*entries_get)(const dtf_tensor_t *t, int64_t first, int64_t count, int64_t *inds, double *vals);
+  /* out (dims[mode] x R) = MTTKRP of the tensor that has the weight w[k] at entry k of the
+   * entries view (and the same zeros as t) instead of t's values. */
+  dtf_status (*weighted_mttkrp)(dtf_tensor_t *t, int mode, const double *const *factors, const double *w,
+                                int R, double *out);
   void (*destroy)(dtf_tensor_t *t);
 } dtf_tensor_ops_t;
 
 struct dtf_tensor {
   const dtf_tensor_ops_t *ops;
   int nmodes;
-  int64_t dims[DTF_MAX_MODES]; /* local block shape */
+  int64_t start[DTF_MAX_MODES]; /* global index of the block's first index, per mode */
+  int64_t dims[DTF_MAX_MODES];  /* local block shape */
   void *impl;
 };
 
-/* A dense local block (C order) as a tensor; takes ownership of data (freed with free(),
- * so malloc or dtf_alloc_large memory). The data must not change afterwards: its sum
- * of squares is computed here, once. */
-dtf_status dtf_dense_tensor_wrap(int nmodes, const int64_t *dims, double *data, dtf_tensor_t **out);
+/* A dense local block (C order) of shape dims starting at global index start, as a
+ * tensor; takes ownership of data (freed with free(), so malloc or dtf_alloc_large
+ * memory). The data must not change afterwards: its norm is computed here, once. */
+dtf_status dtf_dense_tensor_wrap(int nmodes, const int64_t *start, const int64_t *dims, double *data,
+                                 dtf_tensor_t **out);
 
 /* The entries of a dense tensor made by dtf_dense_tensor_wrap. */
 const double *dtf_dense_tensor_data(const dtf_tensor_t *t);
 
 /* A sparse local block as a tensor: nnz entries with block-local 0-based indices inds
  * (nnz x nmodes, row-major, each < dims) and values vals, copied into one CSF tree per
- * mode (the inputs are not kept). Duplicate coordinates add up. */
-dtf_status dtf_sparse_tensor_create(int nmodes, const int64_t *dims, int64_t nnz, const int64_t *inds,
-                                    const double *vals, dtf_tensor_t **out);
+ * mode (the inputs are not kept). Equal coordinates add up (the loaders resolve them
+ * first, by the --duplicates rule). start: the block's global offset per mode. */
+dtf_status dtf_sparse_tensor_create(int nmodes, const int64_t *start, const int64_t *dims, int64_t nnz,
+                                    const int64_t *inds, const double *vals, dtf_tensor_t **out);
 
-/* Distinct nonzero coordinates of a tensor made by dtf_sparse_tensor_create. */
-int64_t dtf_sparse_tensor_nnz(const dtf_tensor_t *t);
-
-/* counts[i] (dims[mode] entries, zeroed here) = nonzeros in local slice i of `mode`. */
+/* counts[i] (dims[mode] entries, zeroed here) = stored entries in local slice i of `mode`. */
 void dtf_sparse_tensor_slice_counts(const dtf_tensor_t *t, int mode, int64_t *counts);
 
 /* Fail collectively (DTF_ERR_INPUT) if any rank's dense block holds NaN or Inf; the
  * message names `what`, the global index and the value. */
 dtf_status dtf_dense_require_finite(const dtf_grid_t *grid, const double *local, const char *what);
+
+/* ||X|| over all ranks, without overflow or underflow. Collective. */
+dtf_status dtf_tensor_norm(const dtf_grid_t *grid, const dtf_tensor_t *t, double *norm);
+
+/* The fingerprint of t on grid. Collective. */
+dtf_status dtf_tensor_fingerprint(const dtf_grid_t *grid, const dtf_tensor_t *t, dtf_fingerprint_t *fp);
 
 /* A fresh factor version, never returned before in this process (for mttkrp's versions). */
 uint64_t dtf_tensor_next_version(void);

@@ -1,4 +1,5 @@
-/* What the dtf subcommands share: option parsing, messages, loading, summaries. */
+/* What the dtf subcommands share: the option table, messages, loading, output checks,
+ * the solver run loop and the JSON summary. A subcommand is one file over these. */
 #ifndef DTF_CLI_H
 #define DTF_CLI_H
 
@@ -14,14 +15,82 @@ typedef struct {
   double t_start;
 } cli_t;
 
-/* Subcommands: each returns the process exit code. */
+/* Subcommands (src/cli/<name>.c): each returns the process exit code. */
 int cli_generate(cli_t *c, int argc, char **argv);
 int cli_cp(cli_t *c, int argc, char **argv);
 int cli_info(cli_t *c, int argc, char **argv);
 int cli_eval(cli_t *c, int argc, char **argv);
 int cli_convert(cli_t *c, int argc, char **argv);
 
-/* Print (rank 0) "dtf CMD: error: <last message>" and return st as the exit code. */
+/* ---- options (options.c): one table of every flag, each command accepts a subset ---- */
+
+typedef enum {
+  OPT_RANK,
+  OPT_ITERS,
+  OPT_TOL,
+  OPT_SEED,
+  OPT_GRID,
+  OPT_OUTPUT,
+  OPT_DIMS,
+  OPT_NOISE,
+  OPT_NNZ,
+  OPT_TRUTH,
+  OPT_DUPLICATES,
+  OPT_SUM_DUPLICATES,
+  OPT_PERMUTE,
+  OPT_CHECKPOINT,
+  OPT_CHECKPOINT_EVERY,
+  OPT_RESUME,
+  OPT_MAX_MEM,
+  OPT_FORCE,
+  OPT_JSON,
+  OPT_QUIET,
+  OPT_HELP,
+  OPT_COUNT
+} cli_opt_id;
+
+/* Every option's value after parsing (defaults as set by the command before parsing). */
+typedef struct {
+  int given[OPT_COUNT]; /* the option appeared */
+  int64_t rank, iters, nnz, every;
+  double tol, noise, max_mem;
+  uint64_t seed;
+  const char *grid, *output, *truth, *checkpoint;
+  int64_t dims[DTF_MAX_MODES];
+  int nmodes;
+  dtf_dup_rule_t duplicates;
+  int permute, resume, force;
+  int npos; /* positional arguments */
+  char **pos;
+} cli_opts_t;
+
+/* An option a command accepts, with its own help text (NULL: the table's). */
+typedef struct {
+  cli_opt_id id;
+  const char *help;
+} cli_accept_t;
+
+/* Parse argv with the options `accepted` (plus --json, --quiet and --help) into o. intro:
+ * the command's usage line and description for --help. Returns -1 to go on, or the exit
+ * code: 0 after --help, 1 after a usage error (printed). */
+int cli_parse(cli_t *c, int argc, char **argv, const cli_accept_t *accepted, int naccepted, const char *intro,
+              cli_opts_t *o);
+
+/* Strict number parsing; 0 on success. */
+int cli_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
+int cli_double(const char *s, double *out);
+/* "8G", "512M", "1.5T", "2000000000" -> bytes; 0 on success. */
+int cli_bytes_option(const char *s, double *bytes);
+/* "300x200x100" -> dims; returns the number of modes, or -1. */
+int cli_dims(const char *s, int64_t *dims);
+
+/* The memory a rank may use by default: the node's memory / the ranks on it. */
+double cli_default_max_mem(void);
+
+/* ---- messages and summaries (report.c) ---- */
+
+/* Print (rank 0) "dtf CMD: error: <last message>" and return st as the exit code. An MPI
+ * failure cannot be agreed on: the failing rank prints and aborts the job with code 5. */
 int cli_fail(const cli_t *c, dtf_status st);
 /* Print a usage error with a pointer to --help; returns DTF_ERR_USAGE. */
 int cli_usage(const cli_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -29,35 +98,46 @@ int cli_usage(const cli_t *c, const char *fmt, ...) __attribute__((format(printf
 void cli_progress(const cli_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Rank 0 prints the result to stdout. */
 void cli_result(const cli_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A dtf_log_fn (ctx: the cli_t): rank 0 prints "dtf CMD: MESSAGE" to stderr, even with -q. */
+void cli_log(const char *msg, void *ctx);
 
-/* "8G", "512M", "1.5T", "2000000000" -> bytes; 0 on success. */
-int cli_bytes_option(const char *s, double *bytes);
+/* "123.4 MB" style */
+void cli_bytes(double bytes, char *buf, int size);
+/* "300x200x100" */
+void cli_format_dims(int n, const int64_t *dims, char *buf, int size);
 
-/* Strict number parsing; 0 on success. */
-int cli_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
-int cli_double(const char *s, double *out);
-/* "300x200x100" -> dims; returns the number of modes, or -1. */
-int cli_dims(const char *s, int64_t *dims);
-/* --dims: parse into dims and *nmodes; 0, or the usage exit code after the message. */
-int cli_dims_option(const cli_t *c, const char *arg, int64_t *dims, int *nmodes);
+/* Start a JSON summary with the keys every command shares (NULL without --json). */
+dtf_json_t *cli_json_begin(const cli_t *c, const dtf_grid_t *g);
+/* Add time_total_s and peak_rss_bytes_max (collective), then write it. */
+dtf_status cli_json_end(const cli_t *c, dtf_json_t *j);
 
-/* The long options every command takes, to end its option table. */
-#define CLI_SHARED_OPTIONS                                                                                   \
-  {"json", required_argument, 0, 'j'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {      \
-    0, 0, 0, 0                                                                                               \
-  }
-#define CLI_NEXT (-1)
-/* Handle an option the command's own switch did not: --json, --quiet, --help (prints
- * help, returns 0), or an unknown or incomplete one (returns the usage exit code).
- * CLI_NEXT means: carry on parsing. */
-int cli_shared_option(cli_t *c, int opt, char **argv, const char *help);
+/* ---- inputs and outputs (outputs.c) ---- */
+
+/* The outputs of a command and the inputs they must not overwrite, checked before any
+ * work by dtf_outputs_check; warnings go through cli_log. */
+typedef struct {
+  dtf_output_spec_t out[DTF_MAX_OUTPUTS];
+  int nout;
+  dtf_input_files_t in[4];
+  int nin;
+} cli_files_t;
+
+/* Add an input (a tensor spec or a file name; default path "/X"). */
+dtf_status cli_files_input(cli_files_t *f, const char *spec);
+/* Add an output (name NULL: nothing to add). */
+void cli_files_output(cli_files_t *f, const char *name, const char *path, dtf_output_kind_t kind,
+                      const char *role, double bytes);
+/* Check them all; the exit code after printing the error, or 0. */
+int cli_files_check(const cli_t *c, cli_files_t *f, int force);
+
+/* ---- loading (load.c) ---- */
 
 /* How a command wants its tensor loaded. */
 typedef struct {
-  const char *grid;   /* "AxBxC" or NULL for automatic */
-  int finite;         /* dense: refuse NaN/Inf (sparse input is always checked) */
-  int sum_duplicates; /* sparse: add entries with equal coordinates instead of refusing them */
-  int permute;        /* sparse: relabel every mode's indices at random (seeded) */
+  const char *grid;          /* "AxBxC" or NULL for automatic */
+  int finite;                /* dense: refuse NaN/Inf (sparse input is always checked) */
+  dtf_dup_rule_t duplicates; /* sparse: what to do with equal coordinates */
+  int permute;               /* sparse: relabel every mode's indices at random (seeded) */
   uint64_t seed;
 } cli_load_t;
 
@@ -65,24 +145,39 @@ typedef struct {
 typedef struct {
   dtf_spec_t spec;
   int elem_bytes;                 /* 4 or 8 for dense, 0 for sparse */
-  int64_t nnz;                    /* sparse: distinct nonzeros over all ranks */
-  int64_t duplicates;             /* sparse: entries merged into others (with sum_duplicates) */
+  int64_t entries;                /* sparse: distinct stored entries over all ranks */
+  int64_t duplicates;             /* sparse: entries merged into others by the rule */
   int64_t *labels[DTF_MAX_MODES]; /* with permute: original index of each row (free()) */
 } cli_loaded_t;
 
 /* Read INPUT onto a grid: an HDF5 dataset is a dense tensor, an HDF5 group a sparse COO
- * tensor, a .tns file FROSTT text; sparse nonzeros are sent to the ranks that own them. */
+ * tensor, a .tns file FROSTT text; sparse entries are sent to the ranks that own them. */
 dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *opt, cli_loaded_t *info,
                            dtf_grid_t **grid, dtf_tensor_t **tensor);
+void cli_loaded_free(cli_loaded_t *info);
+/* Add the keys describing the loaded input to a summary. */
+void cli_json_input(dtf_json_t *j, const char *input, const dtf_tensor_t *t, const cli_loaded_t *in,
+                    int permute);
 
-/* Start a JSON summary with the keys every command shares. */
-dtf_json_t *cli_json_begin(const cli_t *c, const dtf_grid_t *g);
-/* Add time_total_s and peak_rss_bytes_max (collective), then write on rank 0. */
-dtf_status cli_json_end(const cli_t *c, dtf_json_t *j);
+/* ---- the solver run loop (run.c) ---- */
 
-/* "123.4 MB" style */
-void cli_bytes(double bytes, char *buf, int size);
-/* "300x200x100" */
-void cli_format_dims(int n, const int64_t *dims, char *buf, int size);
+typedef struct {
+  const char *output;     /* model file (NULL: none) */
+  const char *checkpoint; /* NULL: no checkpoints, signals keep their default */
+  int every;              /* also checkpoint after every K-th iteration (0: never) */
+  int resume;             /* continue from the checkpoint if it exists */
+  int permute;            /* the input was relabelled with permute_seed (part of its identity) */
+  uint64_t permute_seed;
+  const char *input; /* the INPUT as given, for the summary */
+  const cli_loaded_t *loaded;
+  /* the command's own summary keys (may be NULL) */
+  void (*json)(dtf_json_t *j, void *ctx);
+  void *ctx;
+} cli_run_t;
+
+/* Run the solver to its end: resume from the checkpoint, one progress line per iteration,
+ * checkpoints every K iterations and on SIGUSR1/SIGTERM/SIGINT (then stop, exit 75), the
+ * model file, the result line and the JSON summary. Returns the exit code. */
+int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *solver, const cli_run_t *o);
 
 #endif

@@ -1,5 +1,4 @@
 /* dtf convert: FROSTT .tns text to a sparse COO group in HDF5, and back, in parallel. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,41 +7,31 @@
 #include "cli.h"
 #include "timer.h"
 
-static const char *help =
+static const char *intro =
     "usage: mpirun -np N dtf convert IN OUT [options]\n"
     "\n"
     "Convert a sparse tensor between FROSTT text and HDF5, in parallel:\n"
     "  IN.tns -> OUT.h5[:/group]   (default group /X; the COO layout of docs/formats.md)\n"
     "  IN.h5:/group -> OUT.tns     (1-based indices, values with up to 17 digits: exact)\n"
-    "Each rank parses its own byte range of the text. Lines are numbered in errors.\n"
-    "\n"
-    "      --dims AxBxC      the shape (default: the largest index in each mode); an index\n"
-    "                        beyond it is an error\n"
-    "      --sum-duplicates  add entries with equal coordinates (default: refuse them,\n"
-    "                        naming both lines); summed output is written in owner order\n"
-    "      --json FILE       write a machine-readable summary\n"
-    "  -q, --quiet           no progress lines\n"
-    "  -h, --help            this text\n";
+    "Each rank parses its own byte range of the text. Lines are numbered in errors. An\n"
+    "existing OUT.h5 is replaced only if it holds nothing but the group written (--force).\n";
+
+static const cli_accept_t accepted[] = {
+    {OPT_DIMS, "the shape (default: the largest index in each mode); an index beyond it is an error"},
+    {OPT_DUPLICATES, "entries with equal coordinates: error (default: refuse them, naming both lines), sum, "
+                     "max, first or last; combined output is written in owner order"},
+    {OPT_SUM_DUPLICATES, NULL},
+    {OPT_FORCE, NULL},
+};
 
 int cli_convert(cli_t *c, int argc, char **argv) {
-  static const struct option opts[] = {
-      {"dims", required_argument, 0, 'd'}, {"sum-duplicates", no_argument, 0, 'D'}, CLI_SHARED_OPTIONS};
-  int64_t dims[DTF_MAX_MODES];
-  int nmodes = 0, sum = 0, opt, rc;
-  opterr = 0;
-  optind = 1;
-  while ((opt = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
-    switch (opt) {
-    case 'd':
-      if ((rc = cli_dims_option(c, optarg, dims, &nmodes))) return rc;
-      break;
-    case 'D': sum = 1; break;
-    default:
-      if ((rc = cli_shared_option(c, opt, argv, help)) != CLI_NEXT) return rc;
-    }
-  }
-  if (argc - optind != 2) return cli_usage(c, "expected IN and OUT");
-  const char *in = argv[optind], *out = argv[optind + 1];
+  cli_opts_t o = {0};
+  int rc = cli_parse(c, argc, argv, accepted, sizeof accepted / sizeof accepted[0], intro, &o);
+  if (rc >= 0) return rc;
+  if (o.npos != 2) return cli_usage(c, "expected IN and OUT");
+  const char *in = o.pos[0], *out = o.pos[1];
+  int nmodes = o.nmodes;
+  int64_t *dims = o.dims;
   dtf_spec_t ins, outs;
   dtf_status st = dtf_spec_parse(in, "/X", &ins);
   if (!st) st = dtf_spec_parse(out, "/X", &outs);
@@ -53,11 +42,12 @@ int cli_convert(cli_t *c, int argc, char **argv) {
         c, "convert turns a .tns file into HDF5 or HDF5 into a .tns file: exactly one of IN and OUT "
            "must end in .tns");
   if (!to_h5 && nmodes) return cli_usage(c, "--dims applies to .tns input only (HDF5 keeps its dims)");
-  st = dtf_check_distinct(MPI_COMM_WORLD, ins.file, outs.file, "IN and OUT");
-  if (!st) st = dtf_check_writable(MPI_COMM_WORLD, outs.file);
-  if (!st && c->json) st = dtf_check_distinct(MPI_COMM_WORLD, ins.file, c->json, "IN and --json");
-  if (!st && c->json) st = dtf_check_writable(MPI_COMM_WORLD, c->json);
+  cli_files_t files = {0};
+  st = cli_files_input(&files, in);
   if (st) return cli_fail(c, st);
+  cli_files_output(&files, outs.file, outs.path, to_h5 ? DTF_OUT_TENSOR : DTF_OUT_TEXT, "OUT", 0);
+  cli_files_output(&files, c->json, NULL, DTF_OUT_TEXT, "--json", 0);
+  if ((rc = cli_files_check(c, &files, o.force))) return rc;
 
   double t0 = dtf_now();
   dtf_coo_t all, mine = {0};
@@ -70,7 +60,9 @@ int cli_convert(cli_t *c, int argc, char **argv) {
   int64_t merged = 0;
   st = dtf_grid_create(MPI_COMM_WORLD, all.nmodes, all.dims, NULL, &g);
   if (!st) st = dtf_distribute_coo(g, &all, &mine, NULL);
-  if (!st) st = dtf_agree(MPI_COMM_WORLD, dtf_coo_duplicates(&mine, sum, g->start, &merged));
+  char what[5200];
+  snprintf(what, sizeof what, to_h5 ? "'%s'" : "'%s:%s'", ins.file, ins.path);
+  if (!st) st = dtf_agree(MPI_COMM_WORLD, dtf_coo_duplicates(&mine, o.duplicates, g->start, what, &merged));
   if (!st) dtf_allreduce(MPI_COMM_WORLD, &merged, 1, MPI_INT64_T, MPI_SUM, NULL);
   const dtf_coo_t *write = &all;
   if (!st && merged) { /* write the summed entries, back in global indices */
@@ -96,18 +88,18 @@ int cli_convert(cli_t *c, int argc, char **argv) {
       cli_progress(c, "parsed in %.2f s (%.0f MB/s of text), wrote HDF5 in %.2f s\n", t_read, mbs, t_write);
     else
       cli_progress(c, "read HDF5 in %.2f s, wrote text in %.2f s (%.0f MB/s)\n", t_read, t_write, mbs);
-    cli_result(c, "wrote %s%s%s: %s, %lld nonzeros%s (%s of text)\n", outs.file, to_h5 ? ":" : "",
-               to_h5 ? outs.path : "", d, (long long)nnz, merged ? " after summing duplicates" : "", b);
+    cli_result(c, "wrote %s%s%s: %s, %lld entries%s (%s of text)\n", outs.file, to_h5 ? ":" : "",
+               to_h5 ? outs.path : "", d, (long long)nnz, merged ? " after combining equal coordinates" : "",
+               b);
     dtf_json_t *j = cli_json_begin(c, g);
-    if (j) {
-      dtf_json_string(j, "input", in);
-      dtf_json_string(j, "output", out);
-      dtf_json_int(j, "nnz", nnz);
-      dtf_json_int(j, "duplicates_summed", merged);
-      dtf_json_number(j, "text_bytes", text);
-      dtf_json_number(j, "time_read_s", t_read);
-      dtf_json_number(j, "time_write_s", t_write);
-    }
+    dtf_json_string(j, "input", in);
+    dtf_json_string(j, "output", out);
+    dtf_json_int(j, "nnz", nnz);
+    dtf_json_int(j, "duplicates_combined", merged);
+    dtf_json_string(j, "duplicates", dtf_dup_rule_name(o.duplicates));
+    dtf_json_number(j, "text_bytes", text);
+    dtf_json_number(j, "time_read_s", t_read);
+    dtf_json_number(j, "time_write_s", t_write);
     st = cli_json_end(c, j);
   }
   dtf_coo_free(&all);

@@ -1,5 +1,4 @@
-/* dtf info: what a tensor or model file holds. */
-#include <getopt.h>
+/* dtf info: what a tensor, model or checkpoint file holds. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,81 +6,92 @@
 
 #include "cli.h"
 
-static const char *help =
+static const char *intro =
     "usage: mpirun -np N dtf info INPUT [options]\n"
     "\n"
     "For a dense tensor (file.h5:/dataset; file.h5 alone means file.h5:/X): shape, type,\n"
-    "size, and statistics read in parallel (norm, min, max, mean, non-finite entries).\n"
-    "For a model file written by dtf (file.h5 with no dataset): its attributes.\n"
-    "\n"
-    "      --json FILE       write a machine-readable summary\n"
-    "  -q, --quiet           accepted for symmetry (info prints only its result)\n"
-    "  -h, --help            this text\n";
+    "size, and statistics read in parallel (norm, min, max, mean, non-finite entries). For a\n"
+    "sparse tensor (a COO group or X.tns): shape, entries, density, norm, slice statistics.\n"
+    "For a model or checkpoint file written by dtf (file.h5 with no dataset): its header.\n";
 
+static const cli_accept_t accepted[] = {{OPT_DUPLICATES, NULL}, {OPT_SUM_DUPLICATES, NULL}};
+
+/* A model or checkpoint file: its manifest header and attributes; -1 if it is none. */
 static int model_info(cli_t *c, const char *file) {
-  int n, R;
-  int64_t dims[DTF_MAX_MODES];
-  dtf_status st = dtf_h5_cp_info(MPI_COMM_WORLD, file, &n, dims, &R);
-  if (st) return -1;
-  char d[128];
-  cli_format_dims(n, dims, d, sizeof d);
-  cli_result(c, "%s: CP model, dims %s, rank %d\n", file, d, R);
-  dtf_json_t *j = cli_json_begin(c, NULL);
-  if (j) {
-    dtf_json_string(j, "input", file);
-    dtf_json_string(j, "model", "cp");
-    dtf_json_int_array(j, "dims", dims, n);
-    dtf_json_int(j, "rank", R);
+  dtf_state_t *h = malloc(sizeof *h);
+  if (!h) return -1;
+  dtf_status st = dtf_h5_state_peek(MPI_COMM_WORLD, file, h);
+  if (st || !h->model[0] || h->nmodes < 2) {
+    free(h);
+    return -1;
   }
+  char d[128], line[512] = "";
+  cli_format_dims(h->nmodes, h->dims, d, sizeof d);
+  int used = snprintf(line, sizeof line, "%s: %s %s, dims %s", file, h->model,
+                      h->checkpoint ? "checkpoint" : "model", d);
+  static const char *const shown[] = {"rank", "fit", "iterations"};
+  for (int k = 0; k < 3 && used < (int)sizeof line; k++) {
+    const dtf_attr_t *a = dtf_state_attr(h, shown[k]);
+    if (a && a->type == DTF_ATTR_INT)
+      used += snprintf(line + used, sizeof line - (size_t)used, ", %s %lld", shown[k], (long long)a->i);
+    else if (a && a->type == DTF_ATTR_REAL)
+      used += snprintf(line + used, sizeof line - (size_t)used, ", %s %.6f", shown[k], a->d);
+  }
+  cli_result(c, "%s\n", line);
+  if (h->solver[0]) cli_result(c, "written by %s on %d ranks\n", h->solver, h->ranks);
+  dtf_json_t *j = cli_json_begin(c, NULL);
+  dtf_json_string(j, "input", file);
+  dtf_json_string(j, "model", h->model);
+  dtf_json_string(j, "solver", h->solver);
+  dtf_json_bool(j, "checkpoint", h->checkpoint);
+  dtf_json_int_array(j, "dims", h->dims, h->nmodes);
+  for (int k = 0; k < h->nattrs; k++) {
+    const dtf_attr_t *a = &h->attrs[k];
+    if (a->type == DTF_ATTR_INT) dtf_json_int(j, a->name, a->i);
+    if (a->type == DTF_ATTR_REAL) dtf_json_number(j, a->name, a->d);
+  }
+  free(h);
   st = cli_json_end(c, j);
   return st ? cli_fail(c, st) : 0;
 }
 
 int cli_info(cli_t *c, int argc, char **argv) {
-  static const struct option opts[] = {CLI_SHARED_OPTIONS};
-  int opt, rc;
-  opterr = 0;
-  optind = 1;
-  while ((opt = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
-    switch (opt) {
-    default:
-      if ((rc = cli_shared_option(c, opt, argv, help)) != CLI_NEXT) return rc;
-    }
-  }
-  if (argc - optind != 1) return cli_usage(c, "expected one INPUT");
-  const char *input = argv[optind];
+  cli_opts_t o = {0};
+  int rc = cli_parse(c, argc, argv, accepted, sizeof accepted / sizeof accepted[0], intro, &o);
+  if (rc >= 0) return rc;
+  if (o.npos != 1) return cli_usage(c, "expected one INPUT");
+  const char *input = o.pos[0];
   c->quiet = 1;
-  dtf_spec_t in_spec;
-  dtf_status st = dtf_spec_parse(input, "/X", &in_spec);
-  if (!st && c->json) st = dtf_check_distinct(MPI_COMM_WORLD, in_spec.file, c->json, "the input and --json");
-  if (!st && c->json) st = dtf_check_writable(MPI_COMM_WORLD, c->json);
+  cli_files_t files = {0};
+  dtf_status st = cli_files_input(&files, input);
   if (st) return cli_fail(c, st);
+  cli_files_output(&files, c->json, NULL, DTF_OUT_TEXT, "--json", 0);
+  if ((rc = cli_files_check(c, &files, 0))) return rc;
   /* a bare file name may be a model file */
-  if (!strstr(input, ":/")) {
-    int rc = model_info(c, input);
+  if (!strstr(input, ":/") && !dtf_is_tns(input)) {
+    rc = model_info(c, input);
     if (rc >= 0) return rc;
   }
   dtf_grid_t *g;
   dtf_tensor_t *t;
   cli_loaded_t in;
-  cli_load_t lo = {NULL, 0, 1, 0, 0};
+  cli_load_t lo = {NULL, 0, o.duplicates, 0, 0};
   st = cli_load_tensor(c, input, &lo, &in, &g, &t);
   const dtf_spec_t spec = in.spec;
   int eb = in.elem_bytes;
   if (st) return cli_fail(c, st);
   if (eb == 0) { /* sparse */
-    double ss = t->ops->sum_squares(t), cells = 1;
-    int64_t nnz = dtf_sparse_tensor_nnz(t);
-    dtf_allreduce_sum(g->comm, &ss, 1, NULL);
-    dtf_allreduce(g->comm, &nnz, 1, MPI_INT64_T, MPI_SUM, NULL);
+    double norm = 0, cells = 1;
+    int64_t nnz = in.entries;
+    dtf_tensor_norm(g, t, &norm);
     for (int k = 0; k < g->nmodes; k++) cells *= (double)g->dims[k];
     char d[128];
     cli_format_dims(g->nmodes, g->dims, d, sizeof d);
-    cli_result(
-        c,
-        "%s%s%s: sparse, dims %s, %lld nonzeros (density %.3g), %lld duplicate entries summed\nnorm %.6g\n",
-        spec.file, dtf_is_tns(spec.file) ? "" : ":", dtf_is_tns(spec.file) ? "" : spec.path, d,
-        (long long)nnz, (double)nnz / cells, (long long)in.duplicates, sqrt(ss));
+    cli_result(c,
+               "%s%s%s: sparse, dims %s, %lld entries (density %.3g), %lld entries with equal coordinates "
+               "combined\nnorm %.6g\n",
+               spec.file, dtf_is_tns(spec.file) ? "" : ":", dtf_is_tns(spec.file) ? "" : spec.path, d,
+               (long long)nnz, (double)nnz / cells, (long long)in.duplicates, norm);
     /* per mode: slices with nonzeros, and nonzeros per slice (max, mean over all slices) */
     int64_t nonempty[DTF_MAX_MODES], most[DTF_MAX_MODES];
     for (int m = 0; m < g->nmodes; m++) {
@@ -98,22 +108,18 @@ int cli_info(cli_t *c, int argc, char **argv) {
       dtf_allreduce(g->comm, &stat[1], 1, MPI_INT64_T, MPI_MAX, NULL);
       nonempty[m] = stat[0];
       most[m] = stat[1];
-      cli_result(c, "mode %d: %lld slices, %lld with nonzeros; nonzeros per slice max %lld, mean %.1f\n",
-                 m + 1, (long long)g->dims[m], (long long)stat[0], (long long)stat[1],
+      cli_result(c, "mode %d: %lld slices, %lld with entries; entries per slice max %lld, mean %.1f\n", m + 1,
+                 (long long)g->dims[m], (long long)stat[0], (long long)stat[1],
                  (double)nnz / (double)g->dims[m]);
     }
     dtf_json_t *j = cli_json_begin(c, g);
-    if (j) {
-      dtf_json_int(j, "duplicates_summed", in.duplicates);
-      dtf_json_int_array(j, "nonempty_slices", nonempty, g->nmodes);
-      dtf_json_int_array(j, "max_slice_nnz", most, g->nmodes);
-      dtf_json_string(j, "input", input);
-      dtf_json_string(j, "tensor", "sparse");
-      dtf_json_int(j, "nnz", nnz);
-      dtf_json_number(j, "density", (double)nnz / cells);
-      dtf_json_number(j, "norm", sqrt(ss));
-    }
+    cli_json_input(j, input, t, &in, 0);
+    dtf_json_int_array(j, "nonempty_slices", nonempty, g->nmodes);
+    dtf_json_int_array(j, "max_slice_nnz", most, g->nmodes);
+    dtf_json_number(j, "density", (double)nnz / cells);
+    dtf_json_number(j, "norm", norm);
     st = cli_json_end(c, j);
+    cli_loaded_free(&in);
     dtf_tensor_free(t);
     dtf_grid_free(g);
     return st ? cli_fail(c, st) : 0;
@@ -121,43 +127,50 @@ int cli_info(cli_t *c, int argc, char **argv) {
   const double *x = dtf_dense_tensor_data(t);
   int64_t n = 1;
   for (int k = 0; k < g->nmodes; k++) n *= g->len[k];
-  double sums[3] = {0, 0, 0}, mm[2] = {INFINITY, INFINITY}; /* ss, sum, nonfinite; min, -max */
+  /* finite entries: count, sum (for the mean), min, max, and their norm without overflow */
+  double sums[2] = {0, 0}, mm[2] = {INFINITY, INFINITY}, norm_local = 0; /* sum, nonfinite; min, -max */
+  enum { CHUNK = 4096 };
+  double finite_part[CHUNK];
+  int fill = 0;
   for (int64_t i = 0; i < n; i++) {
     if (!isfinite(x[i])) {
-      sums[2] += 1;
+      sums[1] += 1;
       continue;
     }
-    sums[0] += x[i] * x[i];
-    sums[1] += x[i];
+    sums[0] += x[i];
     if (x[i] < mm[0]) mm[0] = x[i];
     if (-x[i] < mm[1]) mm[1] = -x[i];
+    finite_part[fill++] = x[i];
+    if (fill == CHUNK) {
+      norm_local = hypot(norm_local, dtf_norm(fill, finite_part));
+      fill = 0;
+    }
   }
-  dtf_allreduce_sum(g->comm, sums, 3, NULL);
+  if (fill) norm_local = hypot(norm_local, dtf_norm(fill, finite_part));
+  double norm = 0;
+  dtf_allreduce_norm(g->comm, norm_local, &norm, NULL);
+  dtf_allreduce_sum(g->comm, sums, 2, NULL);
   dtf_allreduce(g->comm, mm, 2, MPI_DOUBLE, MPI_MIN, NULL);
   double total = 1;
   for (int k = 0; k < g->nmodes; k++) total *= (double)g->dims[k];
   char d[128], b[32];
   cli_format_dims(g->nmodes, g->dims, d, sizeof d);
   cli_bytes(total * eb, b, sizeof b);
-  double finite = total - sums[2];
+  double finite = total - sums[1], mean = finite > 0 ? sums[0] / finite : NAN;
   cli_result(c,
              "%s:%s: dense float%d, dims %s, %.0f entries (%s)\n"
              "norm %.6g  min %.6g  max %.6g  mean %.6g  non-finite %.0f\n",
-             spec.file, spec.path, eb * 8, d, total, b, sqrt(sums[0]), mm[0], -mm[1],
-             finite > 0 ? sums[1] / finite : NAN, sums[2]);
+             spec.file, spec.path, eb * 8, d, total, b, norm, mm[0], -mm[1], mean, sums[1]);
   dtf_json_t *j = cli_json_begin(c, g);
-  if (j) {
-    dtf_json_string(j, "input", input);
-    dtf_json_string(j, "tensor", "dense");
-    dtf_json_int(j, "element_bytes", eb);
-    dtf_json_number(j, "entries", total);
-    dtf_json_number(j, "norm", sqrt(sums[0]));
-    dtf_json_number(j, "min", mm[0]);
-    dtf_json_number(j, "max", -mm[1]);
-    dtf_json_number(j, "mean", finite > 0 ? sums[1] / finite : NAN);
-    dtf_json_number(j, "nonfinite", sums[2]);
-  }
+  cli_json_input(j, input, t, &in, 0);
+  dtf_json_int(j, "element_bytes", eb);
+  dtf_json_number(j, "norm", norm);
+  dtf_json_number(j, "min", mm[0]);
+  dtf_json_number(j, "max", -mm[1]);
+  dtf_json_number(j, "mean", mean);
+  dtf_json_number(j, "nonfinite", sums[1]);
   st = cli_json_end(c, j);
+  cli_loaded_free(&in);
   dtf_tensor_free(t);
   dtf_grid_free(g);
   return st ? cli_fail(c, st) : 0;

@@ -2,6 +2,7 @@
 #include "blas.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -23,11 +24,11 @@ void blas_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha, co
               (int)k, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
-double blas_dot(int64_t n, const double *x, const double *y) {
+double blas_nrm2(int64_t n, const double *x) {
   double s = 0.0;
   for (int64_t i = 0; i < n; i += 1 << 30) {
     int m = (int)(n - i < (1 << 30) ? n - i : (1 << 30));
-    s += cblas_ddot(m, x + i, 1, y + i, 1);
+    s = hypot(s, cblas_dnrm2(m, x + i, 1)); /* chunks combine without overflow too */
   }
   return s;
 }

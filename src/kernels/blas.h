@@ -8,8 +8,8 @@
 void blas_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A, int64_t lda,
                const double *B, int64_t ldb, double beta, double *C, int64_t ldc);
 
-/* x . y over n entries (any n: split into chunks BLAS can count). */
-double blas_dot(int64_t n, const double *x, const double *y);
+/* ||x||_2 over n entries, scaled so that it neither overflows nor underflows. */
+double blas_nrm2(int64_t n, const double *x);
 
 /* C (n x n, full) = A^T A for A (k x n) row-major. */
 void blas_gram(int64_t k, int64_t n, const double *A, double *C);

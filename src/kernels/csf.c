@@ -6,6 +6,7 @@
 #include "dtf/csf.h"
 #include "dtf/kernels.h"
 #include "dtf/memory.h"
+#include "dtf/sort.h"
 #include "multiversion.h"
 
 void dtf_csf_free(dtf_csf_t *c) {
@@ -134,4 +135,49 @@ DTF_KERNEL void dtf_csf_mttkrp(const dtf_csf_t *c, int64_t root_dim, const doubl
     double *o = out + c->ids[0][k] * R;
     for (int r = 0; r < R; r++) o[r] += work[r];
   }
+}
+
+void dtf_csf_leaves(const dtf_csf_t *c, int64_t first, int64_t count, int64_t *inds, double *vals) {
+  int N = c->nmodes;
+  if (count <= 0) return;
+  int64_t node[DTF_MAX_MODES];
+  node[N - 1] = first;
+  for (int l = N - 2; l >= 0; l--) { /* the parent: the last node whose children start at or before */
+    int64_t lo = 0, hi = c->nodes[l];
+    while (hi - lo > 1) {
+      int64_t mid = lo + (hi - lo) / 2;
+      if (c->ptr[l][mid] <= node[l + 1])
+        lo = mid;
+      else
+        hi = mid;
+    }
+    node[l] = lo;
+  }
+  for (int64_t j = 0; j < count; j++) {
+    if (j > 0) { /* every node has a child: moving one leaf on moves each ancestor by at most one */
+      node[N - 1]++;
+      for (int l = N - 2; l >= 0 && node[l + 1] >= c->ptr[l][node[l] + 1]; l--) node[l]++;
+    }
+    for (int l = 0; l < N; l++) inds[j * N + c->order[l]] = c->ids[l][node[l]];
+    if (vals) vals[j] = c->vals[node[N - 1]];
+  }
+}
+
+int64_t dtf_csf_find(const dtf_csf_t *c, const int64_t *coords) {
+  int64_t lo = 0, hi = c->nodes[0];
+  for (int l = 0; l < c->nmodes; l++) {
+    int64_t key = coords[c->order[l]], a = lo, b = hi; /* children ids are sorted */
+    while (a < b) {
+      int64_t mid = a + (b - a) / 2;
+      if (c->ids[l][mid] < key)
+        a = mid + 1;
+      else
+        b = mid;
+    }
+    if (a == hi || c->ids[l][a] != key) return -1;
+    if (l == c->nmodes - 1) return a;
+    lo = c->ptr[l][a];
+    hi = c->ptr[l][a + 1];
+  }
+  return -1;
 }

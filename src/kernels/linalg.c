@@ -12,19 +12,20 @@ void dtf_cross(int64_t rows, int Ra, const double *A, int Rb, const double *B, d
   blas_gemm(1, 0, Ra, Rb, rows, 1.0, A, Ra, B, Rb, 0.0, C, Rb);
 }
 
-double dtf_norm2(int64_t n, const double *x) { return blas_dot(n, x, x); }
+double dtf_norm(int64_t n, const double *x) { return blas_nrm2(n, x); }
 
-double dtf_sum_squares(int64_t n, const double *x, int64_t *first_nonfinite) {
-  double s = 0.0;
-  *first_nonfinite = -1;
-  for (int64_t i = 0; i < n; i++) {
-    if (!isfinite(x[i])) {
-      *first_nonfinite = i;
-      break;
-    }
-    s += x[i] * x[i];
-  }
-  return s;
+double dtf_pow2_scale(double norm) {
+  int e = 0;
+  frexp(norm, &e);
+  if (e > 1000) e = 1000;
+  if (e < -1000) e = -1000;
+  return ldexp(1.0, -e);
+}
+
+int64_t dtf_first_nonfinite(int64_t n, const double *x) {
+  for (int64_t i = 0; i < n; i++)
+    if (!isfinite(x[i])) return i;
+  return -1;
 }
 
 #define PINV_CHUNK 64

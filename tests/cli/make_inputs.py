@@ -102,3 +102,33 @@ tns("empty", "# nothing here\n\n")
 coo(f"{d}/coo_overflow.h5", np.zeros((1, 3)), np.ones(1), dims=(2**40, 2**40, 2**40))
 tns("overflow", "1 4000000000000 4000000000000 1.0\n2 1 1 2.0\n")
 tns("huge_index", "1 1 1 1.0\n1 99999999999999999999 1 2.0\n")
+
+# a dataset compressed with h5py's LZF filter, which the HDF5 C library cannot decode
+with h5py.File(f"{d}/lzf.h5", "w") as f:
+    f.create_dataset("X", data=good, compression="lzf", chunks=(3, 5, 4))
+# links that lead nowhere
+with h5py.File(f"{d}/dangling.h5", "w") as f:
+    f["real"] = good
+    f["X"] = h5py.SoftLink("/missing")
+    f["E"] = h5py.ExternalLink("no_such_file.h5", "/X")
+# a COO group without entries, and one whose rows 2 and 6 repeat coordinates
+coo(f"{d}/coo_empty.h5", np.zeros((0, 3)), np.zeros(0))
+dup = idx[:8].copy()
+dup[6] = dup[2]
+coo(f"{d}/coo_dup.h5", dup, np.arange(1.0, 9.0))
+# model files that hold a NaN or an Inf
+for name, where, value in (("model_nan", "factor_1", np.nan), ("model_inf", "lambda", np.inf)):
+    with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/{name}.h5", "w") as f:
+        for k, v in src.attrs.items():
+            f.attrs[k] = v
+        for k in src:
+            a = src[k][...]
+            if k == where:
+                a.flat[3 if a.ndim == 2 else 1] = value
+            f[k] = a
+# an HDF5 file holding other data, and one whose /X is an external link into good.h5
+with h5py.File(f"{d}/other_data.h5", "w") as f:
+    f["Y"] = np.ones(3)
+    f["notes/readme"] = np.bytes_("keep me")
+with h5py.File(f"{d}/extlink.h5", "w") as f:
+    f["X"] = h5py.ExternalLink("good.h5", "/X")

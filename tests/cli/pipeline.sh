@@ -9,7 +9,7 @@ grep -q 'wrote x.h5:/X 30x20x10' out.txt || fail "generate output: $(cat out.txt
 
 dtfrun 2 cp x.h5 -r 3 -i 100 --tol 1e-8 -o model.h5 --json cp.json
 [ "$RC" -eq 0 ] || { cat err.txt; fail "cp exit $RC"; }
-grep -Eq '^iter 1 +fit [0-9.]+  delta [0-9.e+-]+  [0-9.]+ s  comm ' err.txt || fail "no progress line: $(head -5 err.txt)"
+grep -Eq '^iter 1 +fit [0-9.]+  delta [0-9.e+-]+  [0-9]+\.[0-9]{4} s  comm [0-9.]+ k?B$' err.txt || fail "no progress line: $(head -5 err.txt)"
 fit=$(json_get cp.json fit)
 for k in command ranks grid dims rank iterations fit converged time_total_s time_per_iter_s \
          comm_bytes_per_iter peak_rss_bytes_max; do
@@ -32,7 +32,7 @@ dtfrun 2 info x.h5
 grep -q 'dense float64, dims 30x20x10, 6000 entries' out.txt || fail "info: $(cat out.txt)"
 grep -q 'non-finite 0' out.txt || fail "info stats: $(cat out.txt)"
 dtfrun 1 info model.h5
-grep -q 'CP model, dims 30x20x10, rank 3' out.txt || fail "model info: $(cat out.txt)"
+grep -q 'model.h5: cp model, dims 30x20x10, rank 3, fit 0.9' out.txt || fail "model info: $(cat out.txt)"
 dtfrun 1 --version
 grep -Eq '^dtf [0-9]+\.[0-9]+\.[0-9]+$' out.txt || fail "version: $(cat out.txt)"
 for c in generate cp eval info; do

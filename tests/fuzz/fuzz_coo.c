@@ -93,9 +93,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   int64_t merged;
   double cells = 1;
   for (int m = 0; m < c.nmodes; m++) cells *= (double)c.dims[m];
-  if (dtf_coo_duplicates(&c, 1, NULL, &merged) == DTF_OK && cells < 1e6) {
+  if (dtf_coo_duplicates(&c, DTF_DUP_SUM, NULL, "fuzz", &merged) == DTF_OK && cells < 1e6) {
     dtf_tensor_t *t;
-    if (dtf_sparse_tensor_create(c.nmodes, c.dims, c.nnz, c.inds, c.vals, &t) == DTF_OK) {
+    int64_t zero[DTF_MAX_MODES] = {0};
+    if (dtf_sparse_tensor_create(c.nmodes, zero, c.dims, c.nnz, c.inds, c.vals, &t) == DTF_OK) {
       int R = 2;
       double *F[DTF_MAX_MODES], *out = NULL;
       uint64_t v[DTF_MAX_MODES] = {0};

@@ -59,7 +59,7 @@ static void test_recovery(void) {
   dtf_cp_model_t truth;
   CHECK(dtf_generate_dense(g, 5, 0.0, 11, &local, &truth) == DTF_OK, "%s", dtf_error_message());
   dtf_tensor_t *t;
-  CHECK(dtf_dense_tensor_wrap(3, g->len, local, &t) == DTF_OK, "wrap");
+  CHECK(dtf_dense_tensor_wrap(3, g->start, g->len, local, &t) == DTF_OK, "wrap");
   double truth_fit;
   CHECK(dtf_cp_fit(g, t, &truth, &truth_fit) == DTF_OK, "%s", dtf_error_message());
   /* the fit comes from ||X||^2 + ||M||^2 - 2 <X, M>: near a perfect fit the cancellation
@@ -110,7 +110,7 @@ static void test_pinv_warning(void) {
   double *local;
   CHECK(dtf_generate_dense(g, 1, 0.0, 5, &local, NULL) == DTF_OK, "%s", dtf_error_message());
   dtf_tensor_t *t;
-  dtf_dense_tensor_wrap(3, g->len, local, &t);
+  dtf_dense_tensor_wrap(3, g->start, g->len, local, &t);
   dtf_cp_options_t o;
   dtf_cp_options_default(&o);
   o.rank = 12; /* more columns than rows in every mode: Grams are singular */
@@ -163,7 +163,7 @@ static void test_sparse_same_fit(void) {
         block[(a * g->len[1] + b) * g->len[2] + c] =
             full[((g->start[0] + a) * dims[1] + g->start[1] + b) * dims[2] + g->start[2] + c];
   dtf_tensor_t *dense;
-  dtf_dense_tensor_wrap(3, g->len, block, &dense);
+  dtf_dense_tensor_wrap(3, g->start, g->len, block, &dense);
   double fit_dense = run_cp(g, dense, 3);
   /* sparse: nonzero i starts on rank i % np, tagged with i */
   dtf_coo_t in = {.nmodes = 3}, mine;
@@ -199,10 +199,11 @@ static void test_sparse_same_fit(void) {
   }
   if (np > 1) CHECK(cs.bytes_sent > 0, "no bytes counted");
   int64_t merged;
-  CHECK(dtf_coo_duplicates(&mine, 0, g->start, &merged) == DTF_OK, "%s", dtf_error_message());
-  dtf_tensor_t *sparse;
-  CHECK(dtf_sparse_tensor_create(3, g->len, mine.nnz, mine.inds, mine.vals, &sparse) == DTF_OK, "%s",
+  CHECK(dtf_coo_duplicates(&mine, DTF_DUP_ERROR, g->start, "test", &merged) == DTF_OK, "%s",
         dtf_error_message());
+  dtf_tensor_t *sparse;
+  CHECK(dtf_sparse_tensor_create(3, g->start, g->len, mine.nnz, mine.inds, mine.vals, &sparse) == DTF_OK,
+        "%s", dtf_error_message());
   double fit_sparse = run_cp(g, sparse, 3);
   CHECK(fabs(fit_sparse - fit_dense) <= 1e-9 * fabs(fit_dense), "sparse fit %.15f dense fit %.15f",
         fit_sparse, fit_dense);
@@ -217,13 +218,16 @@ static void test_sparse_same_fit(void) {
     mine.vals[mine.nnz] = 1.0;
     mine.tags[mine.nnz] = n + 5;
     mine.nnz++;
-    CHECK(dtf_coo_duplicates(&mine, 0, g->start, &merged) == DTF_ERR_INPUT, "duplicate not found");
+    CHECK(dtf_coo_duplicates(&mine, DTF_DUP_ERROR, g->start, "test", &merged) == DTF_ERR_INPUT,
+          "duplicate not found");
     char want[64];
-    snprintf(want, sizeof want, "nonzeros %lld and %lld", (long long)mine.tags[0], (long long)(n + 5));
+    snprintf(want, sizeof want, "test: rows %lld and %lld (0-based)", (long long)mine.tags[0],
+             (long long)(n + 5));
     CHECK(strstr(dtf_error_message(), want), "message '%s' lacks '%s'", dtf_error_message(), want);
     double v0 = mine.vals[0];
     int64_t at[3] = {mine.inds[0], mine.inds[1], mine.inds[2]}, before = mine.nnz;
-    CHECK(dtf_coo_duplicates(&mine, 1, g->start, &merged) == DTF_OK && merged == 1 && mine.nnz == before - 1,
+    CHECK(dtf_coo_duplicates(&mine, DTF_DUP_SUM, g->start, "test", &merged) == DTF_OK && merged == 1 &&
+              mine.nnz == before - 1,
           "summing");
     int hits = 0;
     for (int64_t k = 0; k < mine.nnz; k++)

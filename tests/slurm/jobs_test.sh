@@ -20,7 +20,7 @@ DTF_ARGS="--noise 0.05" submit "$src/jobs/generate.sbatch" x.h5 200x150x100 6
 [ -s x.h5 ] && grep -q "wrote x.h5:/X 200x150x100" dtf-generate-*.out || fail "generate.sbatch"
 DTF_ARGS="--nnz 3000" submit "$src/jobs/generate.sbatch" s.tns 30x20x10 3
 DTF_ARGS="--sum-duplicates" submit "$src/jobs/convert.sbatch" s.tns s.h5:/T
-grep -q "wrote s.h5:/T: 30x20x10, 3000 nonzeros" dtf-convert-*.out || fail "convert.sbatch"
+grep -q "wrote s.h5:/T: 30x20x10, 3000 entries" dtf-convert-*.out || fail "convert.sbatch"
 DTF_ARGS="-i 30 --tol 0 --json direct.json" submit "$src/jobs/cp.sbatch" x.h5 6 direct.h5
 [ -s direct.h5 ] || fail "cp.sbatch wrote no model"
 

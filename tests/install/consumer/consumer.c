@@ -16,8 +16,9 @@ int main(int argc, char **argv) {
   o.max_iters = 200;
   o.tol = 1e-10;
   int rc = dtf_grid_create(MPI_COMM_WORLD, 3, dims, NULL, &g) ||
-           dtf_generate_dense(g, 2, 0.0, 1, &local, NULL) || dtf_dense_tensor_wrap(3, g->len, local, &t) ||
-           dtf_cp_als_init(g, t, &o, &s) || dtf_cp_als_run(s);
+           dtf_generate_dense(g, 2, 0.0, 1, &local, NULL) ||
+           dtf_dense_tensor_wrap(3, g->start, g->len, local, &t) || dtf_cp_als_init(g, t, &o, &s) ||
+           dtf_cp_als_run(s);
   if (rc) {
     fprintf(stderr, "consumer: %s\n", dtf_error_message());
     MPI_Abort(MPI_COMM_WORLD, 1);

@@ -26,6 +26,7 @@ const char *dtf_status_name(dtf_status s) {
   case DTF_ERR_INPUT: return "bad input";
   case DTF_ERR_NUMERIC: return "numerical failure";
   case DTF_ERR_OUTPUT: return "output failure";
+  case DTF_ERR_MPI: return "MPI failure";
   case DTF_INTERRUPTED: return "interrupted";
   }
   return "unknown status";

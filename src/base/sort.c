@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtf/kernels.h"
+#include "dtf/sort.h"
 #include "dtf/memory.h"
 
 #define DIGIT_BITS 11

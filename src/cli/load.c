@@ -1,0 +1,143 @@
+/* Reading a tensor onto the process grid: dense datasets by hyperslab, sparse COO groups
+ * and .tns files in parallel, their entries sent to the ranks whose blocks hold them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "timer.h"
+
+/* Sparse input: each rank reads a contiguous part (of the entries, or of the .tns
+ * file's lines), the entries travel to the ranks whose blocks hold them, and equal
+ * coordinates are resolved there by the --duplicates rule. */
+static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t *info, dtf_grid_t **grid,
+                              dtf_tensor_t **tensor) {
+  const dtf_spec_t *spec = &info->spec;
+  int tns = dtf_is_tns(spec->file), pd[DTF_MAX_MODES];
+  double t0 = dtf_now();
+  char what[5200];
+  snprintf(what, sizeof what, tns ? "'%s'" : "'%s:%s'", spec->file, spec->path);
+  dtf_coo_t all, mine = {0};
+  dtf_status st = tns ? dtf_tns_read(MPI_COMM_WORLD, spec->file, 0, NULL, &all)
+                      : dtf_h5_sparse_read(MPI_COMM_WORLD, spec, &all);
+  if (st) return st;
+  for (int m = 0; !st && o->permute && m < all.nmodes; m++) { /* new label of index i: perm[i] */
+    int64_t *perm = malloc((size_t)all.dims[m] * sizeof(int64_t));
+    info->labels[m] = malloc((size_t)all.dims[m] * sizeof(int64_t));
+    if (!perm || !info->labels[m]) {
+      free(perm);
+      st = dtf_error(DTF_ERR_INPUT, "out of memory relabelling mode %d", m + 1);
+      break;
+    }
+    dtf_permutation(all.dims[m], o->seed, m, perm);
+    dtf_permutation_inverse(all.dims[m], perm, info->labels[m]);
+    for (int64_t k = 0; k < all.nnz; k++) all.inds[k * all.nmodes + m] = perm[all.inds[k * all.nmodes + m]];
+    free(perm);
+  }
+  st = dtf_agree(MPI_COMM_WORLD, st);
+  if (!st && o->grid) st = dtf_grid_parse(o->grid, all.nmodes, pd);
+  if (!st) st = dtf_grid_create(MPI_COMM_WORLD, all.nmodes, all.dims, o->grid ? pd : NULL, grid);
+  dtf_comm_stats_t cs = {0, 0};
+  double t1 = dtf_now();
+  if (!st) st = dtf_distribute_coo(*grid, &all, &mine, &cs);
+  dtf_coo_free(&all);
+  int64_t merged = 0;
+  double t2 = dtf_now();
+  if (!st)
+    st = dtf_agree(MPI_COMM_WORLD, dtf_coo_duplicates(&mine, o->duplicates, (*grid)->start, what, &merged));
+  double t3 = dtf_now();
+  if (!st)
+    st = dtf_agree(MPI_COMM_WORLD, dtf_sparse_tensor_create(mine.nmodes, (*grid)->start, (*grid)->len,
+                                                            mine.nnz, mine.inds, mine.vals, tensor));
+  double t4 = dtf_now();
+  dtf_coo_free(&mine);
+  if (st) {
+    dtf_grid_free(*grid);
+    *grid = NULL;
+    return st;
+  }
+  int64_t n = (*tensor)->ops->entries(*tensor), most = n;
+  dtf_allreduce(MPI_COMM_WORLD, &most, 1, MPI_INT64_T, MPI_MAX, NULL);
+  dtf_allreduce(MPI_COMM_WORLD, &n, 1, MPI_INT64_T, MPI_SUM, NULL);
+  dtf_allreduce(MPI_COMM_WORLD, &merged, 1, MPI_INT64_T, MPI_SUM, NULL);
+  info->entries = n;
+  info->duplicates = merged;
+  double cells = 1;
+  for (int k = 0; k < (*grid)->nmodes; k++) cells *= (double)(*grid)->dims[k];
+  char d[128], gt[64], b[32];
+  cli_format_dims((*grid)->nmodes, (*grid)->dims, d, sizeof d);
+  dtf_grid_format(*grid, gt, sizeof gt);
+  cli_bytes((double)cs.bytes_sent, b, sizeof b);
+  cli_progress(c, "read %s: sparse %s, %lld entries (density %.3g) in %.2f s on %d rank%s, grid %s\n", what,
+               d, (long long)n, (double)n / cells, dtf_now() - t0, c->size, c->size == 1 ? "" : "s", gt);
+  cli_progress(c, "entry imbalance %.2f (max/avg per rank)%s, %s sent to owners\n",
+               n ? (double)most * c->size / (double)n : 1.0, o->permute ? " after random relabelling" : "",
+               b);
+  cli_progress(c, "rank 0: read %.2f s, distributed %.2f s, duplicate check %.2f s, CSF trees %.2f s\n",
+               t1 - t0, t2 - t1, t3 - t2, t4 - t3);
+  if (merged)
+    cli_progress(c, "combined %lld entries with equal coordinates into others (--duplicates %s)\n",
+                 (long long)merged, dtf_dup_rule_name(o->duplicates));
+  return DTF_OK;
+}
+
+dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *o, cli_loaded_t *info,
+                           dtf_grid_t **grid, dtf_tensor_t **tensor) {
+  *grid = NULL;
+  *tensor = NULL;
+  memset(info, 0, sizeof *info);
+  dtf_spec_t *spec = &info->spec;
+  dtf_status st = dtf_spec_parse(input, "/X", spec);
+  if (st) return st;
+  if (dtf_is_tns(spec->file) || dtf_h5_is_group(MPI_COMM_WORLD, spec))
+    return load_sparse(c, o, info, grid, tensor);
+  int *elem_bytes = &info->elem_bytes;
+  int nmodes = 0;
+  int64_t dims[DTF_MAX_MODES];
+  st = dtf_h5_dense_info(MPI_COMM_WORLD, spec, &nmodes, dims, elem_bytes);
+  int pd[DTF_MAX_MODES];
+  if (!st && o->grid) st = dtf_grid_parse(o->grid, nmodes, pd);
+  if (!st) st = dtf_grid_create(MPI_COMM_WORLD, nmodes, dims, o->grid ? pd : NULL, grid);
+  if (st) return st;
+  double *local = NULL;
+  double t0 = dtf_now();
+  st = dtf_h5_dense_read(*grid, spec, &local);
+  char what[5200];
+  snprintf(what, sizeof what, "'%s:%s'", spec->file, spec->path);
+  if (!st && o->finite) st = dtf_dense_require_finite(*grid, local, what);
+  if (!st) st = dtf_dense_tensor_wrap(nmodes, (*grid)->start, (*grid)->len, local, tensor);
+  if (st) {
+    free(local);
+    dtf_grid_free(*grid);
+    *grid = NULL;
+    return st;
+  }
+  info->entries = 1;
+  for (int k = 0; k < nmodes; k++) info->entries *= dims[k];
+  char b[32], d[128], gt[64];
+  cli_bytes((double)*elem_bytes * (double)info->entries, b, sizeof b);
+  cli_format_dims(nmodes, dims, d, sizeof d);
+  dtf_grid_format(*grid, gt, sizeof gt);
+  cli_progress(c, "read %s: %s float%d (%s) in %.2f s on %d rank%s, grid %s\n", what, d, *elem_bytes * 8, b,
+               dtf_now() - t0, c->size, c->size == 1 ? "" : "s", gt);
+  return DTF_OK;
+}
+
+void cli_loaded_free(cli_loaded_t *info) {
+  for (int n = 0; n < DTF_MAX_MODES; n++) {
+    free(info->labels[n]);
+    info->labels[n] = NULL;
+  }
+}
+
+void cli_json_input(dtf_json_t *j, const char *input, const dtf_tensor_t *t, const cli_loaded_t *in,
+                    int permute) {
+  dtf_json_string(j, "input", input);
+  dtf_json_string(j, "tensor", t->ops->name);
+  dtf_json_int(j, "entries", in->entries);
+  if (!in->elem_bytes) {
+    dtf_json_bool(j, "permute", permute);
+    dtf_json_int(j, "nnz", in->entries);
+    dtf_json_int(j, "duplicates_combined", in->duplicates);
+  }
+}

@@ -1,0 +1,253 @@
+/* The one table of dtf's flags: names, values, checks and help lines, shared by every
+ * command (each accepts a subset), parsed with getopt_long. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+typedef struct {
+  const char *name;
+  int letter; /* short form, or 0 */
+  int arg;    /* takes a value */
+  const char *usage, *help;
+} def_t;
+
+static const def_t defs[OPT_COUNT] = {
+    [OPT_RANK] = {"rank", 'r', 1, "-r, --rank R", "number of components (>= 1)"},
+    [OPT_ITERS] = {"iters", 'i', 1, "-i, --iters N", "at most N iterations (default 50)"},
+    [OPT_TOL] = {"tol", 0, 1, "--tol T", "stop when the fit changes by less than T (default 1e-4)"},
+    [OPT_SEED] = {"seed", 0, 1, "--seed S", "random seed (default 0); the same for any number of ranks"},
+    [OPT_GRID] = {"grid", 0, 1, "--grid AxBxC", "process grid (default: chosen to minimise communication)"},
+    [OPT_OUTPUT] = {"output", 'o', 1, "-o, --output FILE", "write the model to FILE (HDF5, docs/formats.md)"},
+    [OPT_DIMS] = {"dims", 0, 1, "--dims AxBxC", "tensor shape, 2 to 8 modes"},
+    [OPT_NOISE] = {"noise", 0, 1, "--noise E", "Gaussian noise of standard deviation E x RMS (default 0)"},
+    [OPT_NNZ] = {"nnz", 0, 1, "--nnz N", "a sparse tensor of exactly N distinct entries"},
+    [OPT_TRUTH] = {"truth", 0, 1, "--truth FILE", "also write the planted model as a CP model file"},
+    [OPT_DUPLICATES] = {"duplicates", 0, 1, "--duplicates RULE",
+                        "sparse input, entries with equal coordinates: error (default: refuse them, "
+                        "naming both), sum, max, first or last (in input order)"},
+    [OPT_SUM_DUPLICATES] = {"sum-duplicates", 0, 0, "--sum-duplicates", "the same as --duplicates sum"},
+    [OPT_PERMUTE] = {"permute", 0, 0, "--permute",
+                     "sparse input: relabel every mode's indices at random (seeded by --seed) to "
+                     "balance the entries; the model is written in the original labels"},
+    [OPT_CHECKPOINT] = {"checkpoint", 0, 1, "--checkpoint FILE",
+                        "write the solver state to FILE on SIGUSR1, SIGTERM or SIGINT (then exit 75) "
+                        "and with --checkpoint-every"},
+    [OPT_CHECKPOINT_EVERY] = {"checkpoint-every", 0, 1, "--checkpoint-every K",
+                              "also checkpoint after every K-th iteration"},
+    [OPT_RESUME] = {"resume", 0, 0, "--resume",
+                    "continue from --checkpoint FILE if it exists (refused if it belongs to another "
+                    "input, rank, seed or solver); with the same ranks, bit for bit the uninterrupted run"},
+    [OPT_MAX_MEM] = {"max-mem", 0, 1, "--max-mem SIZE",
+                     "refuse to start when the estimated memory per rank is above SIZE (e.g. 8G; "
+                     "default: the node's memory / ranks on it)"},
+    [OPT_FORCE] = {"force", 0, 0, "--force", "replace an existing output file even when it holds other data"},
+    [OPT_JSON] = {"json", 0, 1, "--json FILE", "write a machine-readable summary"},
+    [OPT_QUIET] = {"quiet", 'q', 0, "-q, --quiet", "no progress lines"},
+    [OPT_HELP] = {"help", 'h', 0, "-h, --help", "this text"},
+};
+
+static void help_line(const def_t *d, const char *help) {
+  const char *h = help ? help : d->help;
+  if (strlen(d->usage) < 22)
+    printf("  %-22s %s\n", d->usage, h);
+  else
+    printf("  %s\n  %-22s %s\n", d->usage, "", h);
+}
+
+static void print_help(const char *intro, const cli_accept_t *acc, int n) {
+  fputs(intro, stdout);
+  printf("\noptions:\n");
+  for (int k = 0; k < n; k++) help_line(&defs[acc[k].id], acc[k].help);
+  help_line(&defs[OPT_JSON], NULL);
+  help_line(&defs[OPT_QUIET], NULL);
+  help_line(&defs[OPT_HELP], NULL);
+  printf("\nExit codes: 0 ok, 1 usage, 2 bad input, 3 numerical failure, 4 output failure,\n"
+         "5 MPI failure, 75 stopped after writing a checkpoint (docs/cli.md).\n");
+}
+
+/* The option an unparseable word names, for the message: "--quiet" of "--quiet=1". */
+static const def_t *named(const char *word) {
+  if (strncmp(word, "--", 2)) return NULL;
+  size_t len = strcspn(word + 2, "=");
+  for (int k = 0; k < OPT_COUNT; k++)
+    if (strlen(defs[k].name) == len && !strncmp(defs[k].name, word + 2, len)) return &defs[k];
+  return NULL;
+}
+
+static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
+  int64_t v;
+  switch (id) {
+  case OPT_RANK:
+    if (cli_int(arg, 1, 1000000, &o->rank))
+      return cli_usage(c, "--rank must be an integer >= 1, not '%s'", arg);
+    break;
+  case OPT_ITERS:
+    if (cli_int(arg, 1, 100000000, &o->iters))
+      return cli_usage(c, "--iters must be an integer >= 1, not '%s'", arg);
+    break;
+  case OPT_TOL:
+    if (cli_double(arg, &o->tol) || o->tol < 0)
+      return cli_usage(c, "--tol must be a number >= 0, not '%s'", arg);
+    break;
+  case OPT_SEED:
+    if (cli_int(arg, 0, INT64_MAX, &v)) return cli_usage(c, "--seed must be an integer >= 0, not '%s'", arg);
+    o->seed = (uint64_t)v;
+    break;
+  case OPT_GRID: o->grid = arg; break;
+  case OPT_OUTPUT: o->output = arg; break;
+  case OPT_DIMS:
+    o->nmodes = cli_dims(arg, o->dims);
+    if (o->nmodes < 2)
+      return cli_usage(c, "--dims must be 2 to %d positive sizes like 300x200x100, not '%s'", DTF_MAX_MODES,
+                       arg);
+    break;
+  case OPT_NOISE:
+    if (cli_double(arg, &o->noise) || o->noise < 0)
+      return cli_usage(c, "--noise must be a number >= 0, not '%s'", arg);
+    break;
+  case OPT_NNZ:
+    if (cli_int(arg, 1, INT64_MAX, &o->nnz))
+      return cli_usage(c, "--nnz must be an integer >= 1, not '%s'", arg);
+    break;
+  case OPT_TRUTH: o->truth = arg; break;
+  case OPT_DUPLICATES:
+    if (dtf_dup_rule_parse(arg, &o->duplicates))
+      return cli_usage(c, "--duplicates must be error, sum, max, first or last, not '%s'", arg);
+    break;
+  case OPT_SUM_DUPLICATES: o->duplicates = DTF_DUP_SUM; break;
+  case OPT_PERMUTE: o->permute = 1; break;
+  case OPT_CHECKPOINT: o->checkpoint = arg; break;
+  case OPT_CHECKPOINT_EVERY:
+    if (cli_int(arg, 1, 100000000, &o->every))
+      return cli_usage(c, "--checkpoint-every must be an integer >= 1, not '%s'", arg);
+    break;
+  case OPT_RESUME: o->resume = 1; break;
+  case OPT_MAX_MEM:
+    if (cli_bytes_option(arg, &o->max_mem))
+      return cli_usage(c, "--max-mem must be a size like 8G, 512M or 2000000000, not '%s'", arg);
+    break;
+  case OPT_FORCE: o->force = 1; break;
+  case OPT_JSON: c->json = arg; break;
+  case OPT_QUIET: c->quiet = 1; break;
+  case OPT_HELP: break;
+  case OPT_COUNT: break;
+  }
+  o->given[id] = 1;
+  return 0;
+}
+
+int cli_parse(cli_t *c, int argc, char **argv, const cli_accept_t *acc, int n, const char *intro,
+              cli_opts_t *o) {
+  struct option longs[OPT_COUNT + 1];
+  char shorts[3 * OPT_COUNT + 2] = ":";
+  cli_opt_id ids[OPT_COUNT];
+  int nl = 0;
+  for (int k = 0; k < n + 3; k++) {
+    cli_opt_id id = k < n ? acc[k].id : (cli_opt_id)(OPT_JSON + (k - n));
+    const def_t *d = &defs[id];
+    ids[nl] = id;
+    longs[nl++] = (struct option){d->name, d->arg ? required_argument : no_argument, NULL, 1000 + (int)id};
+    if (d->letter) {
+      size_t l = strlen(shorts);
+      shorts[l] = (char)d->letter;
+      shorts[l + 1] = d->arg ? ':' : '\0';
+      shorts[l + 2] = '\0';
+    }
+  }
+  longs[nl] = (struct option){0, 0, 0, 0};
+  opterr = 0;
+  optind = 1;
+  int opt, rc;
+  while ((opt = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+    cli_opt_id id = OPT_COUNT;
+    if (opt >= 1000)
+      id = (cli_opt_id)(opt - 1000);
+    else
+      for (int k = 0; k < nl; k++)
+        if (defs[ids[k]].letter == opt) id = ids[k];
+    if (id == OPT_HELP) {
+      if (c->rank == 0) print_help(intro, acc, n);
+      return 0;
+    }
+    if (id != OPT_COUNT && opt != '?' && opt != ':') {
+      if ((rc = value(c, id, optarg, o))) return rc;
+      continue;
+    }
+    /* name the word the user typed, not getopt's internal letter */
+    const char *word = argv[optind - 1];
+    const def_t *d = named(word);
+    if (opt == ':') return cli_usage(c, "option '%s' needs a value", word);
+    if (d && !d->arg && strchr(word, '=')) return cli_usage(c, "option '--%s' takes no value", d->name);
+    if (d) return cli_usage(c, "option '%s' does not apply to dtf %s", word, c->cmd);
+    return cli_usage(c, "unknown option '%s'", word);
+  }
+  o->pos = argv + optind;
+  o->npos = argc - optind;
+  return -1;
+}
+
+int cli_int(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (end == s || *end || errno || v < lo || v > hi) return -1;
+  *out = v;
+  return 0;
+}
+
+int cli_double(const char *s, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || *end || errno || !isfinite(v)) return -1;
+  *out = v;
+  return 0;
+}
+
+int cli_bytes_option(const char *s, double *bytes) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || errno || !(v > 0) || !isfinite(v)) return -1;
+  static const char units[] = "kmgt";
+  double unit = 1;
+  const char *u = *end ? strchr(units, *end | 0x20) : NULL;
+  if (u) {
+    unit = pow(1e3, (double)(u - units + 1));
+    end++;
+  }
+  if (*end == 'B' || *end == 'b') end++;
+  if (*end) return -1;
+  *bytes = v * unit;
+  return 0;
+}
+
+int cli_dims(const char *s, int64_t *dims) {
+  int n = 0;
+  const char *p = s;
+  while (*p) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(p, &end, 10);
+    if (end == p || errno || v < 1 || n == DTF_MAX_MODES) return -1;
+    dims[n++] = v;
+    p = end;
+    if (*p == 'x' || *p == 'X') {
+      p++;
+      if (!*p) return -1;
+    } else if (*p)
+      return -1;
+  }
+  return n;
+}
+
+double cli_default_max_mem(void) {
+  double node = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  return node / dtf_ranks_on_node(MPI_COMM_WORLD);
+}

@@ -1,0 +1,103 @@
+/* What rank 0 tells the user: errors, progress, results, warnings, and the JSON summary. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/resource.h>
+
+#include "cli.h"
+#include "timer.h"
+
+int cli_fail(const cli_t *c, dtf_status st) {
+  if (st == DTF_ERR_MPI) {
+    /* peers may wait in a collective that will never complete: end the job here */
+    fprintf(stderr, "dtf %s: error (rank %d): %s\n", c->cmd, c->rank, dtf_error_message());
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, DTF_ERR_MPI);
+  }
+  if (c->rank == 0) fprintf(stderr, "dtf %s: error: %s\n", c->cmd, dtf_error_message());
+  return (int)st;
+}
+
+int cli_usage(const cli_t *c, const char *fmt, ...) {
+  if (c->rank == 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "dtf %s: ", c->cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'dtf %s --help'.\n", c->cmd);
+    va_end(ap);
+  }
+  return DTF_ERR_USAGE;
+}
+
+void cli_progress(const cli_t *c, const char *fmt, ...) {
+  if (c->rank != 0 || c->quiet) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fflush(stderr);
+}
+
+void cli_result(const cli_t *c, const char *fmt, ...) {
+  if (c->rank != 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stdout, fmt, ap);
+  va_end(ap);
+  fflush(stdout);
+}
+
+void cli_log(const char *msg, void *ctx) {
+  const cli_t *c = ctx;
+  if (c->rank == 0) {
+    fprintf(stderr, "dtf %s: %s\n", c->cmd, msg);
+    fflush(stderr);
+  }
+}
+
+void cli_bytes(double b, char *buf, int size) {
+  const char *unit[] = {"B", "kB", "MB", "GB", "TB"};
+  int u = 0;
+  while (b >= 1000 && u < 4) {
+    b /= 1000;
+    u++;
+  }
+  snprintf(buf, (size_t)size, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
+}
+
+void cli_format_dims(int n, const int64_t *dims, char *buf, int size) {
+  int used = 0;
+  buf[0] = '\0';
+  for (int k = 0; k < n && used < size; k++)
+    used += snprintf(buf + used, (size_t)(size - used), k ? "x%lld" : "%lld", (long long)dims[k]);
+}
+
+dtf_json_t *cli_json_begin(const cli_t *c, const dtf_grid_t *g) {
+  if (!c->json || c->rank != 0) return NULL;
+  dtf_json_t *j = dtf_json_new();
+  dtf_json_string(j, "command", c->cmd);
+  dtf_json_string(j, "dtf_version", DTF_VERSION);
+  dtf_json_int(j, "ranks", c->size);
+  if (g) {
+    int64_t pd[DTF_MAX_MODES];
+    for (int n = 0; n < g->nmodes; n++) pd[n] = g->pdims[n];
+    dtf_json_int_array(j, "grid", pd, g->nmodes);
+    dtf_json_int_array(j, "dims", g->dims, g->nmodes);
+  }
+  return j;
+}
+
+dtf_status cli_json_end(const cli_t *c, dtf_json_t *j) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  uint64_t rss = (uint64_t)ru.ru_maxrss * 1024;
+  dtf_allreduce(MPI_COMM_WORLD, &rss, 1, MPI_UINT64_T, MPI_MAX, NULL);
+  if (!c->json) return DTF_OK;
+  if (j) {
+    dtf_json_number(j, "time_total_s", dtf_now() - c->t_start);
+    dtf_json_int(j, "peak_rss_bytes_max", (int64_t)rss);
+  }
+  dtf_status st = dtf_json_write(MPI_COMM_WORLD, j, c->json);
+  dtf_json_free(j);
+  return st;
+}

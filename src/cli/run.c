@@ -1,0 +1,168 @@
+/* The one run loop of every solver subcommand: resume, iterate with progress lines,
+ * checkpoints (every K iterations, and on a signal, then exit 75), the model file, the
+ * result line and the JSON summary. A subcommand builds its solver and calls cli_run. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "timer.h"
+
+/* SIGUSR1 (SLURM's warning before a time limit or preemption), SIGTERM, SIGINT: finish the
+ * iteration, write a checkpoint, exit 75. */
+static volatile sig_atomic_t stop_signal;
+static void on_signal(int sig) { stop_signal = sig; }
+
+static void catch_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGUSR1, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+}
+
+typedef struct {
+  const dtf_grid_t *g;
+  const char *file;
+} reader_t;
+
+static dtf_status read_fields(dtf_state_t *into, void *ctx) {
+  const reader_t *r = ctx;
+  return dtf_h5_state_read(r->g, r->file, into);
+}
+
+/* The solver's model (checkpoint 0) or state (1) with the input it belongs to. */
+static dtf_status describe(const dtf_solver_t *s, int checkpoint, const dtf_fingerprint_t *fp,
+                           const cli_run_t *o, dtf_state_t *st) {
+  dtf_status rc = s->ops->state(s->impl, checkpoint, st);
+  if (!rc) dtf_state_input(st, fp, o->permute, o->permute_seed);
+  return rc;
+}
+
+static dtf_status write_state(const dtf_grid_t *g, const dtf_solver_t *s, int checkpoint,
+                              const dtf_fingerprint_t *fp, const cli_run_t *o, const char *file) {
+  dtf_state_t *st = malloc(sizeof *st);
+  if (!st) return dtf_error(DTF_ERR_OUTPUT, "out of memory");
+  dtf_status rc = describe(s, checkpoint, fp, o, st);
+  if (!rc) rc = dtf_h5_state_write(g, file, st);
+  free(st);
+  return rc;
+}
+
+static dtf_status resume(cli_t *c, const dtf_grid_t *g, const dtf_solver_t *s, const dtf_fingerprint_t *fp,
+                         const cli_run_t *o, int *start) {
+  int exists = c->rank == 0 && access(o->checkpoint, F_OK) == 0;
+  MPI_Bcast(&exists, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (!exists) {
+    cli_progress(c, "no checkpoint %s yet: starting from the beginning\n", o->checkpoint);
+    return DTF_OK;
+  }
+  dtf_state_t *file = malloc(sizeof *file), *run = malloc(sizeof *run);
+  dtf_status st = file && run ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
+  if (!st) st = dtf_h5_state_peek(MPI_COMM_WORLD, o->checkpoint, file);
+  if (!st) st = describe(s, 1, fp, o, run);
+  if (!st) st = dtf_state_check_resume(file, run, o->checkpoint);
+  reader_t r = {g, o->checkpoint};
+  if (!st) st = s->ops->restore(s->impl, file, read_fields, &r);
+  if (!st) {
+    int64_t it = 0;
+    double v = 0;
+    dtf_state_get_int(file, "iterations", &it);
+    dtf_state_get_real(file, "fit", &v);
+    *start = (int)it;
+    cli_progress(c, "resumed from %s at iteration %d (fit %.5f)\n", o->checkpoint, *start, v);
+  }
+  free(file);
+  free(run);
+  return st;
+}
+
+/* Under mpirun (Open MPI 4.1), a SIGTERM or Ctrl-C that mpirun received itself reaches
+ * the ranks as SIGTERM, and mpirun then returns 1 whatever they return. */
+static int under_mpirun(void) { return getenv("OMPI_MCA_orte_hnp_uri") != NULL; }
+
+int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *s, const cli_run_t *o) {
+  dtf_fingerprint_t fp;
+  dtf_status st = dtf_tensor_fingerprint(g, t, &fp);
+  if (st) return cli_fail(c, st);
+  int start = 0;
+  if (o->checkpoint) catch_signals();
+  if (o->resume && (st = resume(c, g, s, &fp, o, &start))) return cli_fail(c, st);
+
+  double seconds = 0;
+  int n = 0, stopped = 0;
+  uint64_t sent = 0, uncompressed = 0;
+  const char *metric = "fit";
+  double value = 0;
+  while (!st && !s->ops->finished(s->impl)) {
+    dtf_progress_t p;
+    st = s->ops->iterate(s->impl, &p);
+    if (st) break;
+    metric = p.metric;
+    value = p.value;
+    seconds += p.seconds;
+    sent += p.bytes_sent;
+    uncompressed += p.bytes_uncompressed;
+    n++;
+    char b[32], u[48] = "";
+    cli_bytes((double)p.bytes_sent, b, sizeof b);
+    if (p.bytes_uncompressed != p.bytes_sent) {
+      char full[32];
+      cli_bytes((double)p.bytes_uncompressed, full, sizeof full);
+      snprintf(u, sizeof u, " (of %s)", full);
+    }
+    cli_progress(c, "iter %-4d %s %.5f  delta %.1e  %.4f s  comm %s%s\n", p.iteration, p.metric, p.value,
+                 p.delta, p.seconds, b, u);
+    if (!o->checkpoint) continue;
+    /* every rank must take the same branch: agree on whether any rank was signalled */
+    int sig = stop_signal;
+    dtf_allreduce(g->comm, &sig, 1, MPI_INT, MPI_MAX, NULL);
+    if (!sig && !(o->every > 0 && p.iteration % o->every == 0)) continue;
+    st = write_state(g, s, 1, &fp, o, o->checkpoint);
+    if (st || !sig) continue;
+    cli_progress(c,
+                 "signal %d: checkpoint of iteration %d written to %s; stopping (exit 75), resume with the "
+                 "same command and --resume\n",
+                 sig, p.iteration, o->checkpoint);
+    if (sig != SIGUSR1 && under_mpirun())
+      cli_progress(c, "note: mpirun itself was stopped by this signal; Open MPI 4.1's mpirun then returns 1 "
+                      "whatever dtf returns (send SIGUSR1 to mpirun to see 75)\n");
+    stopped = 1;
+    break;
+  }
+  if (st) return cli_fail(c, st);
+  if (stopped) return DTF_INTERRUPTED;
+  double t_write = dtf_now();
+  if (o->output) st = write_state(g, s, 0, &fp, o, o->output);
+  t_write = dtf_now() - t_write;
+  if (st) return cli_fail(c, st);
+  /* per-iteration figures of this process's iterations; bytes: the largest over ranks */
+  int ran = n > 0 ? n : 1;
+  uint64_t most = sent;
+  dtf_allreduce(g->comm, &most, 1, MPI_UINT64_T, MPI_MAX, NULL);
+  int iterations = start + n, conv = s->ops->converged(s->impl);
+  char cb[32];
+  cli_bytes((double)most / ran, cb, sizeof cb);
+  cli_result(c, "%s %.6f after %d iteration%s (%s), %.4g s/iteration, comm %s/iteration per rank%s%s\n",
+             metric, value, iterations, iterations == 1 ? "" : "s", conv ? "converged" : "iteration limit",
+             seconds / ran, cb, o->output ? ", model in " : "", o->output ? o->output : "");
+  dtf_json_t *j = cli_json_begin(c, g);
+  cli_json_input(j, o->input, t, o->loaded, o->permute);
+  dtf_json_string(j, "solver", s->ops->name);
+  dtf_json_int(j, "iterations", iterations);
+  dtf_json_number(j, metric, value);
+  dtf_json_bool(j, "converged", conv);
+  dtf_json_int(j, "resumed_at", start);
+  dtf_json_number(j, "time_solve_s", seconds);
+  dtf_json_number(j, "time_per_iter_s", seconds / ran);
+  dtf_json_number(j, "time_write_s", t_write);
+  dtf_json_number(j, "comm_bytes_per_iter", (double)most / ran);
+  dtf_json_number(j, "comm_bytes_uncompressed_per_iter", (double)uncompressed / ran);
+  if (o->output) dtf_json_string(j, "output", o->output);
+  if (o->json) o->json(j, o->ctx);
+  st = cli_json_end(c, j);
+  return st ? cli_fail(c, st) : 0;
+}

@@ -1,0 +1,220 @@
+/* Building manifests, and deciding whether a checkpoint belongs to a run. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dtf/state.h"
+#include "dtf/version.h"
+
+void dtf_state_init(dtf_state_t *s, const char *solver, const char *model, int checkpoint, int nmodes,
+                    const int64_t *dims) {
+  memset(s, 0, sizeof *s);
+  snprintf(s->solver, sizeof s->solver, "%s", solver);
+  snprintf(s->model, sizeof s->model, "%s", model);
+  s->checkpoint = checkpoint;
+  s->format = DTF_STATE_FORMAT;
+  s->nmodes = nmodes;
+  memcpy(s->dims, dims, (size_t)nmodes * sizeof(int64_t));
+}
+
+void dtf_state_input(dtf_state_t *s, const dtf_fingerprint_t *fp, int permute, uint64_t permute_seed) {
+  s->have_input = 1;
+  s->input = *fp;
+  s->permute = permute;
+  s->permute_seed = permute ? permute_seed : 0;
+}
+
+static dtf_field_t *new_field(dtf_state_t *s, const char *name, dtf_field_kind_t kind) {
+  if (s->nfields == DTF_STATE_MAX_FIELDS) {
+    s->overflow = 1;
+    return NULL;
+  }
+  dtf_field_t *f = &s->fields[s->nfields++];
+  memset(f, 0, sizeof *f);
+  snprintf(f->name, sizeof f->name, "%s", name);
+  f->kind = kind;
+  return f;
+}
+
+void dtf_state_replicated(dtf_state_t *s, const char *name, int64_t rows, int64_t cols, double *data) {
+  dtf_field_t *f = new_field(s, name, DTF_FIELD_REPLICATED);
+  if (!f) return;
+  f->rows = rows;
+  f->cols = cols;
+  f->read_len = f->own_len = rows;
+  f->data = data;
+}
+
+void dtf_state_rows(dtf_state_t *s, const char *name, int64_t rows, int64_t cols, int64_t read_start,
+                    int64_t read_len, int64_t own_start, int64_t own_len, double *data) {
+  dtf_field_t *f = new_field(s, name, DTF_FIELD_ROWS);
+  if (!f) return;
+  f->rows = rows;
+  f->cols = cols;
+  f->read_start = read_start;
+  f->read_len = read_len;
+  f->own_start = own_start;
+  f->own_len = own_len;
+  f->data = data;
+}
+
+void dtf_state_per_rank(dtf_state_t *s, const char *name, int64_t len, double *data) {
+  dtf_field_t *f = new_field(s, name, DTF_FIELD_PER_RANK);
+  if (!f) return;
+  f->rows = f->read_len = f->own_len = len;
+  f->data = data;
+}
+
+static dtf_attr_t *new_attr(dtf_state_t *s, const char *name, dtf_attr_type_t type, dtf_attr_role_t role,
+                            const char *flag) {
+  if (s->nattrs == DTF_STATE_MAX_ATTRS) {
+    s->overflow = 1;
+    return NULL;
+  }
+  dtf_attr_t *a = &s->attrs[s->nattrs++];
+  memset(a, 0, sizeof *a);
+  snprintf(a->name, sizeof a->name, "%s", name);
+  snprintf(a->flag, sizeof a->flag, "%s", flag ? flag : name);
+  a->type = type;
+  a->role = role;
+  return a;
+}
+
+void dtf_state_int(dtf_state_t *s, const char *name, dtf_attr_role_t role, const char *flag, int64_t v) {
+  dtf_attr_t *a = new_attr(s, name, DTF_ATTR_INT, role, flag);
+  if (a) a->i = v;
+}
+
+void dtf_state_real(dtf_state_t *s, const char *name, dtf_attr_role_t role, const char *flag, double v) {
+  dtf_attr_t *a = new_attr(s, name, DTF_ATTR_REAL, role, flag);
+  if (a) a->d = v;
+}
+
+void dtf_state_text(dtf_state_t *s, const char *name, const char *v) {
+  dtf_attr_t *a = new_attr(s, name, DTF_ATTR_TEXT, DTF_ATTR_STATE, NULL);
+  if (a) snprintf(a->text, sizeof a->text, "%s", v);
+}
+
+void dtf_state_ints(dtf_state_t *s, const char *name, const int64_t *v, int n) {
+  dtf_attr_t *a = new_attr(s, name, DTF_ATTR_INTS, DTF_ATTR_STATE, NULL);
+  if (!a) return;
+  a->n = n < DTF_MAX_MODES ? n : DTF_MAX_MODES;
+  memcpy(a->ints, v, (size_t)a->n * sizeof(int64_t));
+}
+
+const dtf_attr_t *dtf_state_attr(const dtf_state_t *s, const char *name) {
+  for (int k = 0; k < s->nattrs; k++)
+    if (!strcmp(s->attrs[k].name, name)) return &s->attrs[k];
+  return NULL;
+}
+
+const dtf_field_t *dtf_state_field(const dtf_state_t *s, const char *name) {
+  for (int k = 0; k < s->nfields; k++)
+    if (!strcmp(s->fields[k].name, name)) return &s->fields[k];
+  return NULL;
+}
+
+int dtf_state_get_int(const dtf_state_t *s, const char *name, int64_t *v) {
+  const dtf_attr_t *a = dtf_state_attr(s, name);
+  if (!a || a->type != DTF_ATTR_INT) return -1;
+  *v = a->i;
+  return 0;
+}
+
+int dtf_state_get_real(const dtf_state_t *s, const char *name, double *v) {
+  const dtf_attr_t *a = dtf_state_attr(s, name);
+  if (!a) return -1;
+  if (a->type == DTF_ATTR_REAL)
+    *v = a->d;
+  else if (a->type == DTF_ATTR_INT)
+    *v = (double)a->i;
+  else
+    return -1;
+  return 0;
+}
+
+static void format_dims(int n, const int64_t *d, char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int k = 0; k < n && used < size; k++)
+    used += (size_t)snprintf(buf + used, size - used, k ? "x%" PRId64 : "%" PRId64, d[k]);
+}
+
+static void format_value(const dtf_attr_t *a, char *buf, size_t size) {
+  switch (a->type) {
+  case DTF_ATTR_INT: snprintf(buf, size, "%" PRId64, a->i); break;
+  case DTF_ATTR_REAL: snprintf(buf, size, "%.17g", a->d); break;
+  case DTF_ATTR_TEXT: snprintf(buf, size, "'%s'", a->text); break;
+  case DTF_ATTR_INTS: format_dims(a->n, a->ints, buf, size); break;
+  }
+}
+
+static int same_value(const dtf_attr_t *a, const dtf_attr_t *b) {
+  if (a->type == DTF_ATTR_INT && b->type == DTF_ATTR_REAL) return (double)a->i == b->d;
+  if (a->type == DTF_ATTR_REAL && b->type == DTF_ATTR_INT) return a->d == (double)b->i;
+  if (a->type != b->type) return 0;
+  switch (a->type) {
+  case DTF_ATTR_INT: return a->i == b->i;
+  case DTF_ATTR_REAL: return a->d == b->d;
+  case DTF_ATTR_TEXT: return !strcmp(a->text, b->text);
+  case DTF_ATTR_INTS: return a->n == b->n && !memcmp(a->ints, b->ints, (size_t)a->n * sizeof(int64_t));
+  }
+  return 0;
+}
+
+static void describe_permute(int on, uint64_t seed, char *buf, size_t size) {
+  if (on)
+    snprintf(buf, size, "--permute (seed %llu)", (unsigned long long)seed);
+  else
+    snprintf(buf, size, "no --permute");
+}
+
+dtf_status dtf_state_check_resume(const dtf_state_t *f, const dtf_state_t *run, const char *file) {
+  char a[256], b[256];
+  if (!f->checkpoint)
+    return dtf_error(DTF_ERR_INPUT, "'%s' is a %s model file, not a checkpoint: --resume needs a checkpoint",
+                     file, f->model[0] ? f->model : "dtf");
+  if (f->format > DTF_STATE_FORMAT)
+    return dtf_error(DTF_ERR_INPUT,
+                     "checkpoint '%s' has format version %d; this dtf (%s) reads up to version %d", file,
+                     f->format, DTF_VERSION, DTF_STATE_FORMAT);
+  if (strcmp(f->solver, run->solver))
+    return dtf_error(DTF_ERR_INPUT, "checkpoint '%s' is a %s checkpoint; this run is %s", file,
+                     f->solver[0] ? f->solver : "(unnamed)", run->solver);
+  if (f->nmodes != run->nmodes || memcmp(f->dims, run->dims, (size_t)run->nmodes * sizeof(int64_t))) {
+    format_dims(f->nmodes, f->dims, a, sizeof a);
+    format_dims(run->nmodes, run->dims, b, sizeof b);
+    return dtf_error(DTF_ERR_INPUT, "checkpoint '%s' was made for a %s tensor; this input is %s", file, a, b);
+  }
+  if (run->have_input) {
+    if (!f->have_input)
+      return dtf_error(DTF_ERR_INPUT, "checkpoint '%s' does not record its input (no input_checksum)", file);
+    const dtf_fingerprint_t *x = &f->input, *y = &run->input;
+    /* the norm's last bits depend on the number of ranks; the checksum does not */
+    if (x->checksum != y->checksum || fabs(x->norm - y->norm) > 1e-9 * fmax(x->norm, y->norm))
+      return dtf_error(DTF_ERR_INPUT,
+                       "checkpoint '%s' was made from another input of the same shape: its ||X|| is %.17g "
+                       "and checksum %016llx, this input's %.17g and %016llx",
+                       file, x->norm, (unsigned long long)x->checksum, y->norm,
+                       (unsigned long long)y->checksum);
+    if (f->permute != run->permute || f->permute_seed != run->permute_seed) {
+      describe_permute(f->permute, f->permute_seed, a, sizeof a);
+      describe_permute(run->permute, run->permute_seed, b, sizeof b);
+      return dtf_error(DTF_ERR_INPUT, "checkpoint '%s' was made with %s; this run has %s", file, a, b);
+    }
+  }
+  for (int k = 0; k < run->nattrs; k++) {
+    const dtf_attr_t *want = &run->attrs[k];
+    if (want->role != DTF_ATTR_OPTION) continue;
+    const dtf_attr_t *have = dtf_state_attr(f, want->name);
+    if (!have) return dtf_error(DTF_ERR_INPUT, "checkpoint '%s' lacks attribute '%s'", file, want->name);
+    if (!same_value(have, want)) {
+      format_value(have, a, sizeof a);
+      format_value(want, b, sizeof b);
+      return dtf_error(DTF_ERR_INPUT, "checkpoint '%s' was made with %s %s; this run has %s %s", file,
+                       want->flag, a, want->flag, b);
+    }
+  }
+  return DTF_OK;
+}
