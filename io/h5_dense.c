@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "dtf/comm.h"
-#include "dtf/fault.h"
 #include "dtf/io.h"
 #include "dtf/memory.h"
 #include "h5util.h"
@@ -154,7 +153,7 @@ dtf_status dtf_h5_dense_write(const dtf_grid_t *g, const dtf_spec_t *spec, const
     st = dtf_error(DTF_ERR_OUTPUT, "cannot create dataset '%s' in '%s'", spec->path, spec->file);
   else {
     /* every rank takes part in the collective write; one that failed selects nothing */
-    st = dtf_fault_status("write", 0, DTF_ERR_OUTPUT);
+    st = out.fault;
     hid_t fs, ms, dxpl = h5_dxpl_collective();
     block_space(g, &fs, &ms, did);
     if (st) {

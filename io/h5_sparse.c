@@ -194,7 +194,8 @@ dtf_status dtf_h5_sparse_write(MPI_Comm comm, const dtf_spec_t *spec, const dtf_
   if (gid < 0)
     st = dtf_error(DTF_ERR_OUTPUT, "cannot create group '%s' in '%s'", spec->path, spec->file);
   else {
-    if (h5_attr_uint64_array(gid, "dims", c->dims, c->nmodes))
+    st = out.fault;
+    if (h5_attr_uint64_array(gid, "dims", c->dims, c->nmodes) && !st)
       st = dtf_error(DTF_ERR_OUTPUT, "writing '%s:%s' failed (disk full?)", spec->file, spec->path);
     st = h5_write_rows(gid, spec->file, "indices", H5T_STD_U64LE, H5T_NATIVE_INT64, total, c->nmodes, row0,
                        c->nnz, c->inds, st);

@@ -74,7 +74,8 @@ dtf_status dtf_h5_state_write(const dtf_grid_t *g, const char *file, const dtf_s
     free(offsets);
     return st;
   }
-  if (write_header(fid, g, s))
+  st = out.fault;
+  if (write_header(fid, g, s) && !st)
     st = dtf_error(DTF_ERR_OUTPUT, "writing the attributes of '%s' failed (disk full?)", file);
   for (int k = 0; k < s->nfields; k++) {
     const dtf_field_t *f = &s->fields[k];

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "dtf/comm.h"
-#include "dtf/fault.h"
 
 static hid_t fapl_mpio(MPI_Comm comm) {
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -119,7 +118,6 @@ hid_t h5_select_rows(hid_t fspace, int64_t row0, int64_t nrows, int cols) {
 
 dtf_status h5_write_rows(hid_t loc, const char *file, const char *name, hid_t ftype, hid_t mtype,
                          int64_t rows, int cols, int64_t row0, int64_t n, const void *data, dtf_status st) {
-  if (!st) st = dtf_fault_status("write", 0, DTF_ERR_OUTPUT);
   hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
   hid_t sp = H5Screate_simple(cols ? 2 : 1, dims, NULL);
   hid_t did = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -137,7 +135,7 @@ dtf_status h5_write_rows(hid_t loc, const char *file, const char *name, hid_t ft
   return st;
 }
 
-double h5_file_bytes(double data_bytes, int objects) { return data_bytes + 65536.0 + 4096.0 * objects; }
+double h5_file_bytes(double data_bytes, int objects) { return data_bytes + 16384.0 + 2048.0 * objects; }
 
 int h5_path_exists(hid_t fid, const char *path) {
   char buf[1024];

@@ -35,7 +35,7 @@ hid_t h5_select_rows(hid_t fspace, int64_t row0, int64_t nrows, int cols);
 /* Create dataset `name` (file type ftype) of rows x cols (cols 0: 1-D of rows) under loc
  * and write this rank's rows [row0, row0 + n) from data (memory type mtype),
  * collectively. Every rank makes the same calls whatever happened before; a rank with
- * st set (or a DTF_FAULT write fault) takes part with an empty selection. Returns st,
+ * st set takes part with an empty selection. Returns st,
  * or the failure of this write (DTF_ERR_OUTPUT naming the dataset of `file`). */
 dtf_status h5_write_rows(hid_t loc, const char *file, const char *name, hid_t ftype, hid_t mtype,
                          int64_t rows, int cols, int64_t row0, int64_t n, const void *data, dtf_status st);

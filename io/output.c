@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "dtf/comm.h"
+#include "dtf/fault.h"
 #include "dtf/io.h"
 #include "h5util.h"
 
@@ -114,7 +115,9 @@ dtf_status dtf_output_begin(MPI_Comm comm, const char *name, dtf_output_t *out) 
     if (!st) temp_name(out->final, out->tmp, sizeof out->tmp);
   }
   st = share(comm, st, out->final, sizeof out->final);
-  return st ? st : share(comm, st, out->tmp, sizeof out->tmp);
+  if (!st) st = share(comm, st, out->tmp, sizeof out->tmp);
+  if (!st) out->fault = dtf_fault_status("write", 0, DTF_ERR_OUTPUT);
+  return st;
 }
 
 static void human(double b, char *buf, size_t size) {
@@ -255,6 +258,7 @@ dtf_status dtf_input_files(MPI_Comm comm, const dtf_spec_t *spec, dtf_input_file
 typedef struct {
   const char *keep; /* the path the run writes (and everything under it) */
   char found[512];
+  char last[1100]; /* the last object named: its members are not named again */
   int n;
 } visit_t;
 
@@ -268,7 +272,9 @@ static herr_t visit(hid_t obj, const char *name, const H5O_info_t *info, void *d
   size_t kl = strlen(v->keep);
   int inside = !strncmp(full, v->keep, kl) && (full[kl] == '\0' || full[kl] == '/');
   int above = !strncmp(v->keep, full, strlen(full)) && v->keep[strlen(full)] == '/';
-  if (inside || above) return 0;
+  size_t ll = strlen(v->last);
+  if (inside || above || (ll && !strncmp(full, v->last, ll) && full[ll] == '/')) return 0;
+  copy(v->last, sizeof v->last, full);
   if (v->n++ < 3) {
     size_t used = strlen(v->found);
     snprintf(v->found + used, sizeof v->found - used, "%s'%s'", used ? ", " : "", full);
@@ -293,7 +299,7 @@ static dtf_status check_contents(const dtf_output_spec_t *o, const char *final) 
                      "to replace it (remove it, or use --force)",
                      o->role, o->name);
   } else {
-    visit_t v = {o->path ? o->path : "/X", "", 0};
+    visit_t v = {o->path ? o->path : "/X", "", "", 0};
     H5Ovisit(fid, H5_INDEX_NAME, H5_ITER_NATIVE, visit, &v);
     if (v.n)
       st = dtf_error(DTF_ERR_OUTPUT,

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dtf/fault.h"
 #include "dtf/io.h"
 
 struct dtf_json {
@@ -121,15 +120,15 @@ dtf_status dtf_json_write(MPI_Comm comm, const dtf_json_t *j, const char *file) 
   dtf_output_t out;
   dtf_status st = dtf_output_begin(comm, file, &out);
   if (st) return st;
-  if (me == 0) {
+  st = out.fault; /* on any rank: its part of this output is the agreement */
+  if (me == 0 && !st) {
     int fd = open(out.tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0666);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
       st = dtf_error(DTF_ERR_OUTPUT, "cannot create '%s' (for '%s'): %s", out.tmp, file, strerror(errno));
       if (fd >= 0) close(fd);
     } else {
-      st = dtf_fault_status("write", 0, DTF_ERR_OUTPUT);
-      if (!st && fprintf(f, "%s\n}\n", j->buf) < 0)
+      if (fprintf(f, "%s\n}\n", j->buf) < 0)
         st = dtf_error(DTF_ERR_OUTPUT, "writing '%s' failed: %s", file, strerror(errno));
       if (fclose(f) != 0 && !st)
         st = dtf_error(DTF_ERR_OUTPUT, "writing '%s' failed: %s", file, strerror(errno));

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "dtf/comm.h"
-#include "dtf/fault.h"
 #include "dtf/io.h"
 #include "h5util.h"
 
@@ -302,7 +301,7 @@ dtf_status dtf_tns_write(MPI_Comm comm, const char *file, const dtf_coo_t *c) {
     st = dtf_agree(comm, st);
     if (!st) st = dtf_output_reserve(comm, &out, (double)total);
     /* every rank writes its part (a failed rank none), then all agree */
-    if (!st) st = dtf_fault_status("write", 0, DTF_ERR_OUTPUT);
+    if (!st) st = out.fault;
     for (size_t done = 0; !st && done < used;) {
       int n = (int)(used - done < (size_t)(1 << 30) ? used - done : (size_t)(1 << 30));
       if (MPI_File_write_at(fh, (MPI_Offset)(offset + (int64_t)done), buf + done, n, MPI_BYTE,

@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" "$@" >"${TMPDIR:-/tmp}/dtf-configure.log" 2>&1 \
   || { cat "${TMPDIR:-/tmp}/dtf-configure.log" >&2; exit 1; }
-cmake --build "$BUILD_DIR" -j "$(nproc)"
+cmake --build "$BUILD_DIR" -j "$(getconf _NPROCESSORS_ONLN)"

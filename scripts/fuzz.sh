@@ -16,7 +16,7 @@ fi
 CC=$(command -v clang || command -v clang-14)
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER="$CC" -DCMAKE_BUILD_TYPE=Debug -DDTF_FUZZ=ON -DDTF_SANITIZE=ON \
   -DBUILD_TESTING=OFF >/tmp/dtf-fuzz-configure.log 2>&1 || { cat /tmp/dtf-fuzz-configure.log; exit 1; }
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_tns fuzz_coo >/dev/null
+cmake --build build-fuzz -j "$(getconf _NPROCESSORS_ONLN)" --target fuzz_tns fuzz_coo >/dev/null
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export OMPI_MCA_io=romio321
 [ "$(id -u)" -ne 0 ] || export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

@@ -15,4 +15,4 @@ else
   scripts/build.sh -DDTF_WERROR=ON
 fi
 cd "$BUILD_DIR"
-ctest --output-on-failure -j "$(nproc)" "$@"
+ctest --output-on-failure -j "$(getconf _NPROCESSORS_ONLN)" "$@"

@@ -22,7 +22,8 @@ dtf_status dtf_tensor_norm(const dtf_grid_t *g, const dtf_tensor_t *t, double *n
   return dtf_allreduce_norm(g->comm, t->ops->norm(t), norm, NULL);
 }
 
-dtf_status dtf_tensor_fingerprint(const dtf_grid_t *g, const dtf_tensor_t *t, dtf_fingerprint_t *fp) {
+dtf_status dtf_tensor_fingerprint(const dtf_grid_t *g, const dtf_tensor_t *t, const int64_t *const *labels,
+                                  dtf_fingerprint_t *fp) {
   memset(fp, 0, sizeof *fp);
   int N = g->nmodes;
   fp->nmodes = N;
@@ -38,7 +39,10 @@ dtf_status dtf_tensor_fingerprint(const dtf_grid_t *g, const dtf_tensor_t *t, dt
     for (int64_t j = 0; j < c; j++) {
       if (vals[j] == 0.0) continue; /* a stored zero is the zero that is not stored */
       uint64_t lin = 0, bits;
-      for (int m = 0; m < N; m++) lin = lin * (uint64_t)g->dims[m] + (uint64_t)inds[j * N + m];
+      for (int m = 0; m < N; m++) {
+        int64_t i = inds[j * N + m];
+        lin = lin * (uint64_t)g->dims[m] + (uint64_t)(labels && labels[m] ? labels[m][i] : i);
+      }
       memcpy(&bits, &vals[j], sizeof bits);
       sums[1] += dtf_rng_u64(lin, DTF_STREAM_CHECKSUM, bits, 0);
     }

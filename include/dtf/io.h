@@ -134,6 +134,7 @@ typedef struct {
   char name[4096];
   char final[4096];
   char tmp[4200];
+  dtf_status fault; /* DTF_FAULT=RANK:N:write: this rank's part of its N-th output fails */
 } dtf_output_t;
 
 /* Choose the temporary name for writing `name`. Collective. */

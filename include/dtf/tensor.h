@@ -74,8 +74,11 @@ dtf_status dtf_dense_require_finite(const dtf_grid_t *grid, const double *local,
 /* ||X|| over all ranks, without overflow or underflow. Collective. */
 dtf_status dtf_tensor_norm(const dtf_grid_t *grid, const dtf_tensor_t *t, double *norm);
 
-/* The fingerprint of t on grid. Collective. */
-dtf_status dtf_tensor_fingerprint(const dtf_grid_t *grid, const dtf_tensor_t *t, dtf_fingerprint_t *fp);
+/* The fingerprint of t on grid. labels (NULL, or NULL per mode): the original index of
+ * each global index of a relabelled mode, so that a relabelled tensor has the
+ * fingerprint of the input it came from. Collective. */
+dtf_status dtf_tensor_fingerprint(const dtf_grid_t *grid, const dtf_tensor_t *t, const int64_t *const *labels,
+                                  dtf_fingerprint_t *fp);
 
 /* A fresh factor version, never returned before in this process (for mttkrp's versions). */
 uint64_t dtf_tensor_next_version(void);

@@ -40,7 +40,7 @@ typedef struct {
 static dtf_status write_truth(const job_t *b, dtf_tensor_t *t, dtf_cp_model_t *model) {
   dtf_status st = dtf_cp_fit(b->g, t, model, &model->fit);
   dtf_fingerprint_t fp;
-  if (!st) st = dtf_tensor_fingerprint(b->g, t, &fp);
+  if (!st) st = dtf_tensor_fingerprint(b->g, t, NULL, &fp);
   dtf_state_t *s = malloc(sizeof *s);
   if (!st && !s) st = dtf_error(DTF_ERR_OUTPUT, "out of memory");
   if (!st) {

@@ -22,6 +22,9 @@ static void catch_signals(void) {
   sigaction(SIGUSR1, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
+  /* a launcher that is shutting down may close our stderr: a failed write must not kill
+   * the rank before its checkpoint is written */
+  signal(SIGPIPE, SIG_IGN);
 }
 
 typedef struct {
@@ -86,7 +89,7 @@ static int under_mpirun(void) { return getenv("OMPI_MCA_orte_hnp_uri") != NULL; 
 
 int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *s, const cli_run_t *o) {
   dtf_fingerprint_t fp;
-  dtf_status st = dtf_tensor_fingerprint(g, t, &fp);
+  dtf_status st = dtf_tensor_fingerprint(g, t, (const int64_t *const *)o->loaded->labels, &fp);
   if (st) return cli_fail(c, st);
   int start = 0;
   if (o->checkpoint) catch_signals();
@@ -123,13 +126,16 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
     if (!sig && !(o->every > 0 && p.iteration % o->every == 0)) continue;
     st = write_state(g, s, 1, &fp, o, o->checkpoint);
     if (st || !sig) continue;
-    cli_progress(c,
-                 "signal %d: checkpoint of iteration %d written to %s; stopping (exit 75), resume with the "
-                 "same command and --resume\n",
-                 sig, p.iteration, o->checkpoint);
-    if (sig != SIGUSR1 && under_mpirun())
-      cli_progress(c, "note: mpirun itself was stopped by this signal; Open MPI 4.1's mpirun then returns 1 "
-                      "whatever dtf returns (send SIGUSR1 to mpirun to see 75)\n");
+    char msg[4400];
+    snprintf(msg, sizeof msg,
+             "signal %d: checkpoint of iteration %d written to %s; stopping (exit 75), resume with the same "
+             "command and --resume%s",
+             sig, p.iteration, o->checkpoint,
+             sig != SIGUSR1 && under_mpirun()
+                 ? " (if mpirun itself got this signal, Open MPI 4.1's mpirun returns 1 instead: send it "
+                   "SIGUSR1 to see 75)"
+                 : "");
+    cli_log(msg, c);
     stopped = 1;
     break;
   }
