@@ -1,6 +1,8 @@
 /* Counted collectives and collective error agreement. */
 #include "dtf/comm.h"
 
+#include "dtf/fault.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +21,20 @@ static dtf_status mpi_fail(int rc, const char *what) {
   return dtf_error(DTF_ERR_MPI, "MPI_%s failed: %s", what, text);
 }
 
+/* DTF_FAULT=RANK:N:mpi: the N-th counted collective of that rank fails as MPI would. */
+static int injected(const char *what, dtf_status *st) {
+  if (!dtf_fault("mpi", 0)) return 0;
+  *st = dtf_error(DTF_ERR_MPI, "MPI_%s failed (fault injected by DTF_FAULT)", what);
+  return 1;
+}
+
 dtf_status dtf_allreduce_sum(MPI_Comm comm, double *buf, int64_t n, dtf_comm_stats_t *stats) {
   int p;
   MPI_Comm_size(comm, &p);
   if (p == 1 || n == 0) return DTF_OK;
   if (n > INT32_MAX) return dtf_error(DTF_ERR_INPUT, "allreduce of %lld doubles is too large", (long long)n);
+  dtf_status st;
+  if (injected("Allreduce", &st)) return st;
   int rc = MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, comm);
   if (rc != MPI_SUCCESS) return mpi_fail(rc, "Allreduce");
   /* reduce-scatter + allgather: 2 (p-1)/p n doubles */
@@ -52,6 +63,8 @@ dtf_status dtf_reduce_scatter_sum(MPI_Comm comm, const double *in, double *out, 
     if (out != in) memcpy(out, in, (size_t)counts[0] * sizeof(double));
     return DTF_OK;
   }
+  dtf_status st;
+  if (injected("Reduce_scatter", &st)) return st;
   int rc = MPI_Reduce_scatter(in, out, counts, MPI_DOUBLE, MPI_SUM, comm);
   if (rc != MPI_SUCCESS) return mpi_fail(rc, "Reduce_scatter");
   int64_t total = 0;

@@ -33,7 +33,7 @@ dtf_status dtf_distribute_coo(const dtf_grid_t *g, const dtf_coo_t *in, dtf_coo_
   dtf_status st =
       (dest && count && rcount && sc && sd && rc && rd && sinds && svals && fill && (!tagged || stags))
           ? DTF_OK
-          : dtf_error(DTF_ERR_INPUT, "out of memory distributing %lld nonzeros", (long long)nnz);
+          : dtf_error(DTF_ERR_INPUT, "out of memory distributing %lld entries", (long long)nnz);
   if (!st)
     for (int64_t k = 0; k < nnz; k++) {
       int coords[DTF_MAX_MODES];
@@ -53,13 +53,13 @@ dtf_status dtf_distribute_coo(const dtf_grid_t *g, const dtf_coo_t *in, dtf_coo_
     sent += count[q];
     total += rcount[q];
     if (sent > INT_MAX || total > INT_MAX)
-      st = dtf_error(DTF_ERR_INPUT, "more than 2^31 nonzeros per rank in one exchange; use more ranks");
+      st = dtf_error(DTF_ERR_INPUT, "more than 2^31 entries per rank in one exchange; use more ranks");
   }
   size_t rone = (size_t)(total ? total : 1);
   if (!st &&
       !((out->inds = malloc(rone * N * sizeof(int64_t))) && (out->vals = malloc(rone * sizeof(double))) &&
         (!tagged || (out->tags = malloc(rone * sizeof(int64_t))))))
-    st = dtf_error(DTF_ERR_INPUT, "out of memory receiving %lld nonzeros", (long long)total);
+    st = dtf_error(DTF_ERR_INPUT, "out of memory receiving %lld entries", (long long)total);
   st = dtf_agree(g->comm, st);
   if (!st) {
     for (int64_t k = 0; k < nnz; k++) { /* pack by destination */

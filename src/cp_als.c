@@ -88,7 +88,7 @@ dtf_status dtf_cp_als_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_cp_op
       st = dtf_error(DTF_ERR_INPUT, "out of memory for the ALS workspace (rank %d)", R);
   }
   st = dtf_agree(g->comm, st);
-  if (!st) st = dtf_tensor_norm(g, t, &s->norm_x);
+  if (!st) st = dtf_allreduce_norm(g->comm, t->ops->norm(t), &s->norm_x, &s->comm);
   if (!st && !(s->norm_x > 0.0))
     st = dtf_error(DTF_ERR_INPUT, "the tensor is all zeros: there is nothing to factor");
   if (st) {

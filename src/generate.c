@@ -141,7 +141,7 @@ dtf_status dtf_generate_sparse(MPI_Comm comm, int N, const int64_t *dims, int R,
   double *F = (double)rows * R * 8 <= 256.0 * 1048576 ? malloc((size_t)(rows * R) * sizeof(double)) : NULL;
   dtf_status st = (out->inds && out->vals)
                       ? DTF_OK
-                      : dtf_error(DTF_ERR_INPUT, "out of memory for %lld nonzeros", (long long)n);
+                      : dtf_error(DTF_ERR_INPUT, "out of memory for %lld entries", (long long)n);
   st = dtf_agree(comm, st);
   if (st) {
     free(F);

@@ -4,10 +4,11 @@
  *   DTF_FAULT=RANK:N:STAGE     (in the environment of the ranks)
  *
  * makes rank RANK of MPI_COMM_WORLD fail at STAGE: for the stages of an iteration N is
- * the iteration (1-based), for write the N-th output file the rank writes; N = 0
- * matches every time. Stages: mttkrp (an allocation failure), solve (a local
+ * the iteration (1-based), for write the N-th output file the rank writes, for mpi
+ * its N-th sum-reduction; N = 0 matches every time. Stages: mttkrp (an allocation failure), solve (a local
  * numerical failure), nan (a NaN written into the rank's factor rows), write (this
- * rank's part of an output file). Without DTF_FAULT nothing changes. */
+ * rank's part of an output file), mpi (the N-th sum-reduction of the rank fails as a
+ * broken MPI would: exit 5). Without DTF_FAULT nothing changes. */
 #ifndef DTF_FAULT_H
 #define DTF_FAULT_H
 

@@ -52,12 +52,30 @@ static const def_t defs[OPT_COUNT] = {
     [OPT_HELP] = {"help", 'h', 0, "-h, --help", "this text"},
 };
 
+/* "  --usage    help words...", the help wrapped at 88 columns under itself */
 static void help_line(const def_t *d, const char *help) {
   const char *h = help ? help : d->help;
-  if (strlen(d->usage) < 22)
-    printf("  %-22s %s\n", d->usage, h);
+  enum { COL = 25, WIDTH = 88 };
+  if (strlen(d->usage) < COL - 3)
+    printf("  %-*s", COL - 2, d->usage);
   else
-    printf("  %s\n  %-22s %s\n", d->usage, "", h);
+    printf("  %s\n%*s", d->usage, COL, "");
+  int used = COL;
+  while (*h) {
+    size_t w = strcspn(h, " ");
+    if (used > COL && used + 1 + (int)w > WIDTH) {
+      printf("\n%*s", COL, "");
+      used = COL;
+    } else if (used > COL) {
+      putchar(' ');
+      used++;
+    }
+    printf("%.*s", (int)w, h);
+    used += (int)w;
+    h += w;
+    while (*h == ' ') h++;
+  }
+  putchar('\n');
 }
 
 static void print_help(const char *intro, const cli_accept_t *acc, int n) {

@@ -46,7 +46,7 @@ dtf_status dtf_csf_build(int N, const int64_t *dims, int64_t nnz, const int64_t 
   if (bad || !c->vals) {
     free(tup);
     dtf_csf_free(c);
-    return dtf_error(DTF_ERR_INPUT, "out of memory building a CSF tree of %lld nonzeros", (long long)nnz);
+    return dtf_error(DTF_ERR_INPUT, "out of memory building a CSF tree of %lld entries", (long long)nnz);
   }
   for (int64_t k = 0; k < nnz; k++) {
     for (int l = 0; l < N; l++) tup[k * W + l] = inds[k * N + c->order[l]];
@@ -55,7 +55,7 @@ dtf_status dtf_csf_build(int N, const int64_t *dims, int64_t nnz, const int64_t 
   if (dtf_sort_tuples(tup, nnz, W, N)) { /* stable: equal coordinates stay in input order */
     free(tup);
     dtf_csf_free(c);
-    return dtf_error(DTF_ERR_INPUT, "out of memory building a CSF tree of %lld nonzeros", (long long)nnz);
+    return dtf_error(DTF_ERR_INPUT, "out of memory building a CSF tree of %lld entries", (long long)nnz);
   }
   /* a new node opens at level l when the entry's prefix up to l differs from the last;
    * an entry equal to the last in every mode is a duplicate and adds to its leaf */

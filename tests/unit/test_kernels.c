@@ -11,40 +11,12 @@
 #include "dtf/kernels.h"
 #include "dtf/rng.h"
 #include "dtf/tensor.h"
+#include "naive.h"
 
 static double *random_array(int64_t n, uint64_t seed) {
   double *x = malloc((size_t)n * sizeof(double));
   for (int64_t i = 0; i < n; i++) x[i] = dtf_rng_normal(seed, 99, 0, (uint64_t)i);
   return x;
-}
-
-static int64_t product(int n, const int64_t *d) {
-  int64_t p = 1;
-  for (int k = 0; k < n; k++) p *= d[k];
-  return p;
-}
-
-/* M(i_mode, r) = sum over all entries X(i) prod_{k != mode} A_k(i_k, r) */
-static void naive_mttkrp(int N, const int64_t *dims, const double *X, int mode, double *const *F, int R,
-                         double *out) {
-  memset(out, 0, (size_t)(dims[mode] * R) * sizeof(double));
-  int64_t sub[8] = {0}, n = product(N, dims);
-  for (int64_t i = 0; i < n; i++) {
-    for (int r = 0; r < R; r++) {
-      double v = X[i];
-      for (int k = 0; k < N; k++)
-        if (k != mode) v *= F[k][sub[k] * R + r];
-      out[sub[mode] * R + r] += v;
-    }
-    for (int k = N - 1; k >= 0 && ++sub[k] == dims[k]; k--) sub[k] = 0;
-  }
-}
-
-static double max_rel_diff(int64_t n, const double *a, const double *b) {
-  double m = 0, scale = 0;
-  for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
-  for (int64_t i = 0; i < n; i++) m = fmax(m, fabs(a[i] - b[i]));
-  return m / (scale > 0 ? scale : 1);
 }
 
 static const int64_t shapes[][6] = {

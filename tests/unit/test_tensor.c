@@ -13,44 +13,17 @@
 #include "dtf/kernels.h"
 #include "dtf/rng.h"
 #include "dtf/tensor.h"
+#include "naive.h"
 
 static const int64_t shapes[][6] = {
     {3, 7, 5, 3}, {3, 1, 9, 4}, {4, 3, 5, 7, 2}, {4, 6, 1, 5, 3}, {5, 3, 2, 5, 3, 4}, {5, 2, 3, 1, 4, 3},
 };
-
-static int64_t product(int n, const int64_t *d) {
-  int64_t p = 1;
-  for (int k = 0; k < n; k++) p *= d[k];
-  return p;
-}
 
 /* C-order position of block-local coordinates */
 static int64_t linear(int N, const int64_t *dims, const int64_t *sub) {
   int64_t lin = 0;
   for (int k = 0; k < N; k++) lin = lin * dims[k] + sub[k];
   return lin;
-}
-
-static void naive_mttkrp(int N, const int64_t *dims, const double *X, int mode, double *const *F, int R,
-                         double *out) {
-  memset(out, 0, (size_t)(dims[mode] * R) * sizeof(double));
-  int64_t sub[8] = {0}, n = product(N, dims);
-  for (int64_t i = 0; i < n; i++) {
-    for (int r = 0; r < R; r++) {
-      double v = X[i];
-      for (int k = 0; k < N; k++)
-        if (k != mode) v *= F[k][sub[k] * R + r];
-      out[sub[mode] * R + r] += v;
-    }
-    for (int k = N - 1; k >= 0 && ++sub[k] == dims[k]; k--) sub[k] = 0;
-  }
-}
-
-static double max_rel_diff(int64_t n, const double *a, const double *b) {
-  double m = 0, scale = 0;
-  for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
-  for (int64_t i = 0; i < n; i++) m = fmax(m, fabs(a[i] - b[i]));
-  return m / (scale > 0 ? scale : 1);
 }
 
 /* Walk the view in uneven chunks; W (dense, zero-filled) receives weight(global index) at
