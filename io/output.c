@@ -245,6 +245,7 @@ dtf_status dtf_input_files(MPI_Comm comm, const dtf_spec_t *spec, dtf_input_file
   int me;
   MPI_Comm_rank(comm, &me);
   if (me == 0) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* dtf reports errors itself */
     add_input(in, spec->file, NULL);
     if (!dtf_is_tns(spec->file) && H5Fis_hdf5(spec->file) > 0) add_h5_files(in, spec->file, spec->path);
   }
@@ -364,7 +365,7 @@ static dtf_status check_one(const dtf_output_spec_t *o, const dtf_input_files_t 
   for (int k = 0; exists && k < nins; k++)
     for (int j = 0; j < ins[k].n; j++) {
       if (ins[k].dev[j] != (uint64_t)sb.st_dev || ins[k].ino[j] != (uint64_t)sb.st_ino) continue;
-      char how[1200] = "";
+      char how[1300] = "";
       if (ins[k].via[j][0])
         snprintf(how, sizeof how, " (through %s)", ins[k].via[j]);
       else if (lstat(name, &lsb) == 0 && S_ISLNK(lsb.st_mode))

@@ -24,6 +24,8 @@ ClusterName=dtf-test
 SlurmctldHost=localhost
 SlurmUser=root
 AuthType=auth/munge
+# credentials expire after 10 s (default 120): a requeued job may start again that soon
+AuthInfo=cred_expire=10
 StateSaveLocation=$D/ctld
 SlurmdSpoolDir=$D/spool
 SlurmctldPidFile=$D/slurmctld.pid

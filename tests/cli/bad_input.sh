@@ -11,6 +11,7 @@ cat err.txt >&2
 [ "$RC" -eq "$code" ] || fail "exit code $RC, expected $code"
 grep -Eq -- "$regex" err.txt || fail "stderr does not match /$regex/"
 [ "$(grep -c 'error:' err.txt)" -le 1 ] || fail "the error was printed more than once"
+! grep -q "HDF5-DIAG" err.txt || fail "the HDF5 library's error stack reached the user"
 left=$(ls -A | grep -v -E '^(out|err)\.txt$' || true)
 [ -z "$left" ] || fail "files left behind: $left"
 echo "ok: exit $RC"

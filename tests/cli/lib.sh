@@ -15,6 +15,7 @@ dtfrun() {
   RC=$?
   set -e
   [ "$RC" -ne 124 ] || fail "dtf $* timed out"
+  ! grep -q "HDF5-DIAG" err.txt || { cat err.txt; fail "dtf $*: the HDF5 library's error stack reached the user"; }
 }
 
 # json_get FILE KEY: print a key of a JSON summary.
