@@ -57,7 +57,7 @@ dtf_status dtf_h5_state_write(const dtf_grid_t *g, const char *file, const dtf_s
   /* every rank's length of every per-rank field, so all ranks know the datasets' sizes */
   double bytes = 0;
   for (int k = 0; k < s->nfields; k++) lens[(int64_t)me * s->nfields + k] = s->fields[k].rows;
-  MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, lens, s->nfields ? s->nfields : 1, MPI_INT64_T, comm);
+  dtf_status st = dtf_allgather_int64(comm, lens, s->nfields ? s->nfields : 1);
   for (int k = 0; k < s->nfields; k++) {
     const dtf_field_t *f = &s->fields[k];
     double per = (double)(f->cols ? f->cols : 1) * 8.0;
@@ -67,8 +67,8 @@ dtf_status dtf_h5_state_write(const dtf_grid_t *g, const char *file, const dtf_s
       for (int q = 0; q < P; q++) bytes += (double)lens[(int64_t)q * s->nfields + k] * 8.0;
   }
   dtf_output_t out;
-  hid_t fid;
-  dtf_status st = h5_create(comm, file, h5_file_bytes(bytes, s->nfields), &out, &fid);
+  hid_t fid = -1;
+  if (!st) st = h5_create(comm, file, h5_file_bytes(bytes, s->nfields), &out, &fid);
   if (st) {
     free(lens);
     free(offsets);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "dtf/comm.h"
+#include "dtf/format.h"
 #include "dtf/fault.h"
 #include "dtf/io.h"
 #include "h5util.h"
@@ -100,7 +101,7 @@ static dtf_status resolve(const char *name, const char *role, char *final, size_
 /* Rank 0's status and a string, to every rank. */
 static dtf_status share(MPI_Comm comm, dtf_status st, char *text, int size) {
   st = dtf_agree(comm, st);
-  if (!st) MPI_Bcast(text, size, MPI_CHAR, 0, comm);
+  if (!st) st = dtf_bcast(comm, text, size, 0);
   return st;
 }
 
@@ -120,21 +121,11 @@ dtf_status dtf_output_begin(MPI_Comm comm, const char *name, dtf_output_t *out) 
   return st;
 }
 
-static void human(double b, char *buf, size_t size) {
-  const char *unit[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-  int u = 0;
-  while (b >= 1000 && u < 5) {
-    b /= 1000;
-    u++;
-  }
-  snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
-}
-
 static dtf_status no_space(const char *name, const char *dir, double bytes) {
   struct statvfs vs;
   char need[32], have[32] = "too little";
-  human(bytes, need, sizeof need);
-  if (statvfs(dir, &vs) == 0) human((double)vs.f_bavail * (double)vs.f_frsize, have, sizeof have);
+  dtf_format_bytes(bytes, need, sizeof need);
+  if (statvfs(dir, &vs) == 0) dtf_format_bytes((double)vs.f_bavail * (double)vs.f_frsize, have, sizeof have);
   return dtf_error(DTF_ERR_OUTPUT,
                    "not enough space to write '%s': it needs about %s and the file system of '%s' has %s "
                    "available (or the quota is reached)",
@@ -249,8 +240,7 @@ dtf_status dtf_input_files(MPI_Comm comm, const dtf_spec_t *spec, dtf_input_file
     add_input(in, spec->file, NULL);
     if (!dtf_is_tns(spec->file) && H5Fis_hdf5(spec->file) > 0) add_h5_files(in, spec->file, spec->path);
   }
-  MPI_Bcast(in, (int)sizeof *in, MPI_BYTE, 0, comm);
-  return DTF_OK;
+  return dtf_bcast(comm, in, (int)sizeof *in, 0);
 }
 
 /* ---- checks before the work ------------------------------------------------------------ */
@@ -331,7 +321,7 @@ static void stale(const char *dir, const char *base, const char *name, dtf_log_f
     struct stat sb;
     snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
     if (lstat(path, &sb) != 0) continue;
-    human((double)sb.st_size, size, sizeof size);
+    dtf_format_bytes((double)sb.st_size, size, sizeof size);
     snprintf(msg, sizeof msg,
              "warning: '%s' (%s, owner uid %u) is the temporary of a run writing '%s' that did not finish "
              "(killed?) or is still running; dtf leaves it alone",

@@ -289,7 +289,8 @@ dtf_status dtf_tns_write(MPI_Comm comm, const char *file, const dtf_coo_t *c) {
   st = dtf_agree(comm, st);
   int64_t mine = (int64_t)used, offset = 0, total = 0;
   MPI_Exscan(&mine, &offset, 1, MPI_INT64_T, MPI_SUM, comm);
-  MPI_Allreduce(&mine, &total, 1, MPI_INT64_T, MPI_SUM, comm);
+  total = mine;
+  dtf_allreduce(comm, &total, 1, MPI_INT64_T, MPI_SUM, NULL);
   if (me == 0) offset = 0;
   dtf_output_t out;
   MPI_File fh;

@@ -100,6 +100,16 @@ dtf_status dtf_allreduce_norm(MPI_Comm comm, double local, double *global, dtf_c
   return st;
 }
 
+dtf_status dtf_bcast(MPI_Comm comm, void *buf, int bytes, int root) {
+  int rc = MPI_Bcast(buf, bytes, MPI_BYTE, root, comm);
+  return rc == MPI_SUCCESS ? DTF_OK : mpi_fail(rc, "Bcast");
+}
+
+dtf_status dtf_allgather_int64(MPI_Comm comm, int64_t *buf, int n) {
+  int rc = MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, n, MPI_INT64_T, comm);
+  return rc == MPI_SUCCESS ? DTF_OK : mpi_fail(rc, "Allgather");
+}
+
 int dtf_ranks_on_node(MPI_Comm comm) {
   MPI_Comm node;
   int n = 1;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dtf/format.h"
 #include "dtf/state.h"
 #include "dtf/version.h"
 
@@ -134,19 +135,12 @@ int dtf_state_get_real(const dtf_state_t *s, const char *name, double *v) {
   return 0;
 }
 
-static void format_dims(int n, const int64_t *d, char *buf, size_t size) {
-  size_t used = 0;
-  buf[0] = '\0';
-  for (int k = 0; k < n && used < size; k++)
-    used += (size_t)snprintf(buf + used, size - used, k ? "x%" PRId64 : "%" PRId64, d[k]);
-}
-
 static void format_value(const dtf_attr_t *a, char *buf, size_t size) {
   switch (a->type) {
   case DTF_ATTR_INT: snprintf(buf, size, "%" PRId64, a->i); break;
   case DTF_ATTR_REAL: snprintf(buf, size, "%.17g", a->d); break;
   case DTF_ATTR_TEXT: snprintf(buf, size, "'%s'", a->text); break;
-  case DTF_ATTR_INTS: format_dims(a->n, a->ints, buf, size); break;
+  case DTF_ATTR_INTS: dtf_format_dims(a->n, a->ints, buf, size); break;
   }
 }
 
@@ -183,8 +177,8 @@ dtf_status dtf_state_check_resume(const dtf_state_t *f, const dtf_state_t *run, 
     return dtf_error(DTF_ERR_INPUT, "checkpoint '%s' is a %s checkpoint; this run is %s", file,
                      f->solver[0] ? f->solver : "(unnamed)", run->solver);
   if (f->nmodes != run->nmodes || memcmp(f->dims, run->dims, (size_t)run->nmodes * sizeof(int64_t))) {
-    format_dims(f->nmodes, f->dims, a, sizeof a);
-    format_dims(run->nmodes, run->dims, b, sizeof b);
+    dtf_format_dims(f->nmodes, f->dims, a, sizeof a);
+    dtf_format_dims(run->nmodes, run->dims, b, sizeof b);
     return dtf_error(DTF_ERR_INPUT, "checkpoint '%s' was made for a %s tensor; this input is %s", file, a, b);
   }
   if (run->have_input) {

@@ -40,6 +40,12 @@ dtf_status dtf_allreduce(MPI_Comm comm, void *buf, int n, MPI_Datatype type, MPI
  * sqrt(sum local^2) without overflow or underflow. Collective. */
 dtf_status dtf_allreduce_norm(MPI_Comm comm, double local, double *global, dtf_comm_stats_t *stats);
 
+/* Rank root's first `bytes` bytes of buf to every rank of comm. Collective. */
+dtf_status dtf_bcast(MPI_Comm comm, void *buf, int bytes, int root);
+
+/* In place: rank q's n values at buf + q n reach every rank (buf holds size x n). */
+dtf_status dtf_allgather_int64(MPI_Comm comm, int64_t *buf, int n);
+
 /* The ranks of comm that share this rank's node (MPI_COMM_TYPE_SHARED). Collective. */
 int dtf_ranks_on_node(MPI_Comm comm);
 

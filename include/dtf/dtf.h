@@ -9,6 +9,7 @@
 #include "dtf/distribute.h"
 #include "dtf/factor.h"
 #include "dtf/fault.h"
+#include "dtf/format.h"
 #include "dtf/generate.h"
 #include "dtf/grid.h"
 #include "dtf/io.h"

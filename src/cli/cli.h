@@ -101,11 +101,6 @@ void cli_result(const cli_t *c, const char *fmt, ...) __attribute__((format(prin
 /* A dtf_log_fn (ctx: the cli_t): rank 0 prints "dtf CMD: MESSAGE" to stderr, even with -q. */
 void cli_log(const char *msg, void *ctx);
 
-/* "123.4 MB" style */
-void cli_bytes(double bytes, char *buf, int size);
-/* "300x200x100" */
-void cli_format_dims(int n, const int64_t *dims, char *buf, int size);
-
 /* Start a JSON summary with the keys every command shares (NULL without --json). */
 dtf_json_t *cli_json_begin(const cli_t *c, const dtf_grid_t *g);
 /* Add time_total_s and peak_rss_bytes_max (collective), then write it. */

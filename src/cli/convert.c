@@ -81,8 +81,8 @@ int cli_convert(cli_t *c, int argc, char **argv) {
     struct stat sb;
     double text = stat(to_h5 ? ins.file : outs.file, &sb) == 0 ? (double)sb.st_size : 0;
     char d[128], b[32];
-    cli_format_dims(all.nmodes, all.dims, d, sizeof d);
-    cli_bytes(text, b, sizeof b);
+    dtf_format_dims(all.nmodes, all.dims, d, sizeof d);
+    dtf_format_bytes(text, b, sizeof b);
     double mbs = text / 1e6 / ((to_h5 ? t_read : t_write) > 0 ? (to_h5 ? t_read : t_write) : 1e-9);
     if (to_h5)
       cli_progress(c, "parsed in %.2f s (%.0f MB/s of text), wrote HDF5 in %.2f s\n", t_read, mbs, t_write);

@@ -52,8 +52,8 @@ int cli_eval(cli_t *c, int argc, char **argv) {
   if (!st &&
       (header->nmodes != g->nmodes || memcmp(header->dims, g->dims, (size_t)g->nmodes * sizeof(int64_t)))) {
     char a[128], b[128];
-    cli_format_dims(header->nmodes, header->dims, a, sizeof a);
-    cli_format_dims(g->nmodes, g->dims, b, sizeof b);
+    dtf_format_dims(header->nmodes, header->dims, a, sizeof a);
+    dtf_format_dims(g->nmodes, g->dims, b, sizeof b);
     st = dtf_error(DTF_ERR_INPUT, "model '%s' is %s but tensor '%s:%s' is %s", model_file, a, in.spec.file,
                    in.spec.path, b);
   }

@@ -158,8 +158,8 @@ int cli_generate(cli_t *c, int argc, char **argv) {
                      need / 1e9, limit / 1e9));
   }
   char d[128], b[32], gt[64], where[5200];
-  cli_format_dims(o.nmodes, o.dims, d, sizeof d);
-  cli_bytes(bytes, b, sizeof b);
+  dtf_format_dims(o.nmodes, o.dims, d, sizeof d);
+  dtf_format_bytes(bytes, b, sizeof b);
   dtf_grid_format(g, gt, sizeof gt);
   snprintf(where, sizeof where, tns ? "%s" : "%s:%s", spec.file, spec.path);
   if (o.nnz)

@@ -26,7 +26,7 @@ static int model_info(cli_t *c, const char *file) {
     return -1;
   }
   char d[128], line[512] = "";
-  cli_format_dims(h->nmodes, h->dims, d, sizeof d);
+  dtf_format_dims(h->nmodes, h->dims, d, sizeof d);
   int used = snprintf(line, sizeof line, "%s: %s %s, dims %s", file, h->model,
                       h->checkpoint ? "checkpoint" : "model", d);
   static const char *const shown[] = {"rank", "fit", "iterations"};
@@ -86,7 +86,7 @@ int cli_info(cli_t *c, int argc, char **argv) {
     dtf_tensor_norm(g, t, &norm);
     for (int k = 0; k < g->nmodes; k++) cells *= (double)g->dims[k];
     char d[128];
-    cli_format_dims(g->nmodes, g->dims, d, sizeof d);
+    dtf_format_dims(g->nmodes, g->dims, d, sizeof d);
     cli_result(c,
                "%s%s%s: sparse, dims %s, %lld entries (density %.3g), %lld entries with equal coordinates "
                "combined\nnorm %.6g\n",
@@ -154,8 +154,8 @@ int cli_info(cli_t *c, int argc, char **argv) {
   double total = 1;
   for (int k = 0; k < g->nmodes; k++) total *= (double)g->dims[k];
   char d[128], b[32];
-  cli_format_dims(g->nmodes, g->dims, d, sizeof d);
-  cli_bytes(total * eb, b, sizeof b);
+  dtf_format_dims(g->nmodes, g->dims, d, sizeof d);
+  dtf_format_bytes(total * eb, b, sizeof b);
   double finite = total - sums[1], mean = finite > 0 ? sums[0] / finite : NAN;
   cli_result(c,
              "%s:%s: dense float%d, dims %s, %.0f entries (%s)\n"

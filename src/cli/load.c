@@ -65,9 +65,9 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
   double cells = 1;
   for (int k = 0; k < (*grid)->nmodes; k++) cells *= (double)(*grid)->dims[k];
   char d[128], gt[64], b[32];
-  cli_format_dims((*grid)->nmodes, (*grid)->dims, d, sizeof d);
+  dtf_format_dims((*grid)->nmodes, (*grid)->dims, d, sizeof d);
   dtf_grid_format(*grid, gt, sizeof gt);
-  cli_bytes((double)cs.bytes_sent, b, sizeof b);
+  dtf_format_bytes((double)cs.bytes_sent, b, sizeof b);
   cli_progress(c, "read %s: sparse %s, %lld entries (density %.3g) in %.2f s on %d rank%s, grid %s\n", what,
                d, (long long)n, (double)n / cells, dtf_now() - t0, c->size, c->size == 1 ? "" : "s", gt);
   cli_progress(c, "entry imbalance %.2f (max/avg per rank)%s, %s sent to owners\n",
@@ -115,8 +115,8 @@ dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *
   info->entries = 1;
   for (int k = 0; k < nmodes; k++) info->entries *= dims[k];
   char b[32], d[128], gt[64];
-  cli_bytes((double)*elem_bytes * (double)info->entries, b, sizeof b);
-  cli_format_dims(nmodes, dims, d, sizeof d);
+  dtf_format_bytes((double)*elem_bytes * (double)info->entries, b, sizeof b);
+  dtf_format_dims(nmodes, dims, d, sizeof d);
   dtf_grid_format(*grid, gt, sizeof gt);
   cli_progress(c, "read %s: %s float%d (%s) in %.2f s on %d rank%s, grid %s\n", what, d, *elem_bytes * 8, b,
                dtf_now() - t0, c->size, c->size == 1 ? "" : "s", gt);

@@ -55,23 +55,6 @@ void cli_log(const char *msg, void *ctx) {
   }
 }
 
-void cli_bytes(double b, char *buf, int size) {
-  const char *unit[] = {"B", "kB", "MB", "GB", "TB"};
-  int u = 0;
-  while (b >= 1000 && u < 4) {
-    b /= 1000;
-    u++;
-  }
-  snprintf(buf, (size_t)size, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
-}
-
-void cli_format_dims(int n, const int64_t *dims, char *buf, int size) {
-  int used = 0;
-  buf[0] = '\0';
-  for (int k = 0; k < n && used < size; k++)
-    used += snprintf(buf + used, (size_t)(size - used), k ? "x%lld" : "%lld", (long long)dims[k]);
-}
-
 dtf_json_t *cli_json_begin(const cli_t *c, const dtf_grid_t *g) {
   if (!c->json || c->rank != 0) return NULL;
   dtf_json_t *j = dtf_json_new();

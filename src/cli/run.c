@@ -58,13 +58,14 @@ static dtf_status write_state(const dtf_grid_t *g, const dtf_solver_t *s, int ch
 static dtf_status resume(cli_t *c, const dtf_grid_t *g, const dtf_solver_t *s, const dtf_fingerprint_t *fp,
                          const cli_run_t *o, int *start) {
   int exists = c->rank == 0 && access(o->checkpoint, F_OK) == 0;
-  MPI_Bcast(&exists, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  dtf_status st = dtf_bcast(MPI_COMM_WORLD, &exists, sizeof exists, 0);
+  if (st) return st;
   if (!exists) {
     cli_progress(c, "no checkpoint %s yet: starting from the beginning\n", o->checkpoint);
     return DTF_OK;
   }
   dtf_state_t *file = malloc(sizeof *file), *run = malloc(sizeof *run);
-  dtf_status st = file && run ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
+  st = file && run ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
   if (!st) st = dtf_h5_state_peek(MPI_COMM_WORLD, o->checkpoint, file);
   if (!st) st = describe(s, 1, fp, o, run);
   if (!st) st = dtf_state_check_resume(file, run, o->checkpoint);
@@ -111,10 +112,10 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
     uncompressed += p.bytes_uncompressed;
     n++;
     char b[32], u[48] = "";
-    cli_bytes((double)p.bytes_sent, b, sizeof b);
+    dtf_format_bytes((double)p.bytes_sent, b, sizeof b);
     if (p.bytes_uncompressed != p.bytes_sent) {
       char full[32];
-      cli_bytes((double)p.bytes_uncompressed, full, sizeof full);
+      dtf_format_bytes((double)p.bytes_uncompressed, full, sizeof full);
       snprintf(u, sizeof u, " (of %s)", full);
     }
     cli_progress(c, "iter %-4d %s %.5f  delta %.1e  %.4f s  comm %s%s\n", p.iteration, p.metric, p.value,
@@ -151,7 +152,7 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
   dtf_allreduce(g->comm, &most, 1, MPI_UINT64_T, MPI_MAX, NULL);
   int iterations = start + n, conv = s->ops->converged(s->impl);
   char cb[32];
-  cli_bytes((double)most / ran, cb, sizeof cb);
+  dtf_format_bytes((double)most / ran, cb, sizeof cb);
   cli_result(c, "%s %.6f after %d iteration%s (%s), %.4g s/iteration, comm %s/iteration per rank%s%s\n",
              metric, value, iterations, iterations == 1 ? "" : "s", conv ? "converged" : "iteration limit",
              seconds / ran, cb, o->output ? ", model in " : "", o->output ? o->output : "");

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # check_layers.sh SRC: the layers of DESIGN.md hold. Each layer's sources and public
 # headers include only the dtf headers of the layers below it:
-#   base     types status memory rng permute coo sort fault version
+#   base     types status memory rng permute coo sort fault format version
 #   kernels  base + kernels csf
 #   mpi      base + kernels + grid comm factor distribute
 #   solvers  mpi + tensor state solver model cp generate   (no io)
@@ -26,7 +26,7 @@ if [ "${1:-}" = --self-test ]; then
   exit 0
 fi
 src=$1
-base="types status memory rng permute coo sort fault version"
+base="types status memory rng permute coo sort fault format version"
 kernels="$base kernels csf"
 mpi="$kernels grid comm factor distribute"
 solvers="$mpi tensor state solver model cp generate"
