@@ -9,6 +9,7 @@
 #include "dtf/comm.h"
 #include "dtf/io.h"
 #include "dtf/memory.h"
+#include "dtf/format.h"
 #include "h5util.h"
 
 static const char *class_name(H5T_class_t c) {
@@ -92,6 +93,76 @@ static void block_space(const dtf_grid_t *g, hid_t *fspace, hid_t *mspace, hid_t
   *fspace = H5Dget_space(did);
   H5Sselect_hyperslab(*fspace, H5S_SELECT_SET, start, NULL, count, NULL);
   *mspace = H5Screate_simple(g->nmodes, count, NULL);
+}
+
+/* The mask's block of this rank. */
+dtf_status dtf_h5_mask_read(const dtf_grid_t *g, const dtf_spec_t *spec, const char *tensor,
+                            uint8_t **local) {
+  *local = NULL;
+  hid_t fid, did = -1;
+  dtf_status st = h5_open_read(g->comm, spec->file, &fid);
+  if (st) return st;
+  if (!h5_path_exists(fid, spec->path))
+    st = h5_missing(fid, spec->file, spec->path, "dataset");
+  else if ((did = H5Dopen2(fid, spec->path, H5P_DEFAULT)) < 0)
+    st = dtf_error(DTF_ERR_INPUT, "cannot open the mask '%s:%s' (a group, not a dataset?)", spec->file,
+                   spec->path);
+  if (!st) {
+    hid_t t = H5Dget_type(did);
+    H5T_class_t c = H5Tget_class(t);
+    size_t sz = H5Tget_size(t);
+    H5Tclose(t);
+    if (c != H5T_INTEGER || sz != 1)
+      st = dtf_error(DTF_ERR_INPUT,
+                     "the mask '%s:%s' holds %s values of %zu bytes; a mask is uint8 (1 = observed)",
+                     spec->file, spec->path, class_name(c), sz);
+  }
+  if (!st) st = h5_check_filters(did, spec->file, spec->path);
+  if (!st) {
+    hid_t sp = H5Dget_space(did);
+    int rank = H5Sget_simple_extent_ndims(sp);
+    hsize_t h[H5S_MAX_RANK];
+    if (rank > 0 && rank <= H5S_MAX_RANK) H5Sget_simple_extent_dims(sp, h, NULL);
+    H5Sclose(sp);
+    int same = rank == g->nmodes;
+    for (int k = 0; same && k < rank; k++) same = h[k] == (hsize_t)g->dims[k];
+    if (!same) {
+      char a[128] = "", b[128];
+      size_t used = 0;
+      for (int k = 0; k < rank && k < H5S_MAX_RANK && used < sizeof a; k++)
+        used += (size_t)snprintf(a + used, sizeof a - used, "%s%llu", k ? "x" : "", (unsigned long long)h[k]);
+      if (rank <= 0) snprintf(a, sizeof a, "a scalar");
+      dtf_format_dims(g->nmodes, g->dims, b, sizeof b);
+      st = dtf_error(DTF_ERR_INPUT,
+                     "the mask '%s:%s' is %s but the tensor %s is %s: a mask has the tensor's shape",
+                     spec->file, spec->path, a, tensor, b);
+    }
+  }
+  int64_t n = 1;
+  for (int k = 0; k < g->nmodes; k++) n *= g->len[k];
+  uint8_t *buf = NULL;
+  if (!st && !(buf = dtf_alloc_large((size_t)(n ? n : 1))))
+    st = dtf_error(DTF_ERR_INPUT, "out of memory reading the mask '%s:%s'", spec->file, spec->path);
+  st = dtf_agree(g->comm, st);
+  if (!st) {
+    hid_t fs, ms, dxpl = h5_dxpl_collective();
+    block_space(g, &fs, &ms, did);
+    if (H5Dread(did, H5T_NATIVE_UINT8, ms, fs, dxpl, buf) < 0)
+      st = dtf_error(DTF_ERR_INPUT, "reading the mask '%s:%s' failed (file truncated or damaged?)",
+                     spec->file, spec->path);
+    H5Sclose(fs);
+    H5Sclose(ms);
+    H5Pclose(dxpl);
+    st = dtf_agree(g->comm, st);
+  }
+  if (did >= 0) H5Dclose(did);
+  H5Fclose(fid);
+  if (st) {
+    free(buf);
+    return st;
+  }
+  *local = buf;
+  return DTF_OK;
 }
 
 dtf_status dtf_h5_dense_read(const dtf_grid_t *g, const dtf_spec_t *spec, double **local) {

@@ -138,3 +138,45 @@ dtf_status dtf_agree(MPI_Comm comm, dtf_status local) {
   if (me != first) dtf_error_set_message(msg);
   return (dtf_status)code;
 }
+
+dtf_status dtf_gather_doubles(MPI_Comm comm, const double *in, int n, int root, double **out, int64_t *total,
+                              dtf_comm_stats_t *stats) {
+  int p, me;
+  MPI_Comm_size(comm, &p);
+  MPI_Comm_rank(comm, &me);
+  *out = NULL;
+  *total = 0;
+  int *counts = me == root ? malloc((size_t)p * sizeof(int)) : NULL,
+      *displs = me == root ? malloc((size_t)p * sizeof(int)) : NULL;
+  int rc = MPI_Gather(&n, 1, MPI_INT, counts, 1, MPI_INT, root, comm);
+  if (rc != MPI_SUCCESS) {
+    free(counts);
+    free(displs);
+    return mpi_fail(rc, "Gather");
+  }
+  int ok = 1;
+  if (me == root) {
+    int64_t sum = 0;
+    ok = counts && displs;
+    for (int q = 0; ok && q < p; q++) {
+      displs[q] = (int)sum;
+      sum += counts[q];
+    }
+    if (sum > INT32_MAX) ok = 0;
+    *total = sum;
+    if (ok && !(*out = malloc((size_t)(sum ? sum : 1) * sizeof(double)))) ok = 0;
+  }
+  MPI_Bcast(&ok, 1, MPI_INT, root, comm);
+  if (!ok) {
+    free(counts);
+    free(displs);
+    return dtf_error(DTF_ERR_INPUT, "gathering %lld values on one rank failed (out of memory or too many)",
+                     (long long)*total);
+  }
+  rc = MPI_Gatherv(in, n, MPI_DOUBLE, *out, counts, displs, MPI_DOUBLE, root, comm);
+  free(counts);
+  free(displs);
+  if (rc != MPI_SUCCESS) return mpi_fail(rc, "Gatherv");
+  if (me != root) count(stats, (uint64_t)n * sizeof(double));
+  return DTF_OK;
+}

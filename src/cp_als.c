@@ -236,7 +236,13 @@ dtf_status dtf_cp_als_iterate(dtf_cp_als_t *s, dtf_progress_t *p) {
   s->t_total += dt;
   if (p) {
     uint64_t sent = s->comm.bytes_sent - b0;
-    *p = (dtf_progress_t){s->iteration, "fit", fit, s->delta, dt, sent, sent};
+    *p = (dtf_progress_t){.iteration = s->iteration,
+                          .metric = "fit",
+                          .value = fit,
+                          .delta = s->delta,
+                          .seconds = dt,
+                          .bytes_sent = sent,
+                          .bytes_uncompressed = sent};
   }
   return DTF_OK;
 }

@@ -128,9 +128,15 @@ static void dense_destroy(dtf_tensor_t *t) {
   free(d);
 }
 
-static const dtf_tensor_ops_t dense_ops = {
-    "dense",           dense_mttkrp,          dense_norm,   dense_workspace, dense_entries,
-    dense_entries_get, dense_weighted_mttkrp, dense_destroy};
+static const dtf_tensor_ops_t dense_ops = {"dense",
+                                           dense_mttkrp,
+                                           dense_norm,
+                                           dense_workspace,
+                                           dense_entries,
+                                           dense_entries_get,
+                                           dense_weighted_mttkrp,
+                                           dense_destroy,
+                                           0};
 
 dtf_status dtf_dense_tensor_wrap(int nmodes, const int64_t *start, const int64_t *dims, double *data,
                                  dtf_tensor_t **out) {

@@ -210,3 +210,47 @@ double dtf_generate_memory(const dtf_grid_t *g, int R, int64_t nnz) {
   dtf_allreduce(g->comm, &bytes, 1, MPI_DOUBLE, MPI_MAX, NULL);
   return bytes;
 }
+
+/* A Poisson draw of mean mu from one keyed uniform, by inversion (mu is at most e^50:
+ * beyond a mean of 500 a normal approximation, rounded, takes over). */
+static double poisson_draw(double mu, uint64_t seed, uint64_t key) {
+  double u = dtf_rng_uniform(seed, DTF_STREAM_LIKELIHOOD, key, 0);
+  if (mu > 500) {
+    double z = dtf_rng_normal(seed, DTF_STREAM_LIKELIHOOD, key, 1);
+    return fmax(0.0, floor(mu + sqrt(mu) * z + 0.5));
+  }
+  double p = exp(-mu), cdf = p;
+  int k = 0;
+  while (u > cdf && k < 100000) {
+    k++;
+    p *= mu / k;
+    cdf += p;
+  }
+  return (double)k;
+}
+
+double dtf_generate_link_scale(const char *likelihood, int R) {
+  /* log-rates of standard deviation 1/2: products of normals have heavy tails, and a
+   * log-rate of 10 would be a mean of 22,000 */
+  return (strcmp(likelihood, "poisson") ? 1.0 : 0.5) / sqrt((double)R);
+}
+
+void dtf_generate_observe(int nmodes, const int64_t *dims, int64_t n, const int64_t *inds,
+                          const int64_t *start, const int64_t *len, const char *likelihood, int R,
+                          double missing, uint64_t seed, double *vals) {
+  int bern = !strcmp(likelihood, "bernoulli"), pois = !strcmp(likelihood, "poisson");
+  double scale = dtf_generate_link_scale(likelihood, R);
+  int64_t sub[DTF_MAX_MODES] = {0};
+  for (int64_t k = 0; k < n; k++) {
+    uint64_t lin = 0;
+    for (int m = 0; m < nmodes; m++)
+      lin = lin * (uint64_t)dims[m] + (uint64_t)(inds ? inds[k * nmodes + m] : start[m] + sub[m]);
+    if (!inds)
+      for (int m = nmodes - 1; m >= 0 && ++sub[m] == len[m]; m--) sub[m] = 0;
+    double x = vals[k] * scale;
+    if (bern)
+      vals[k] = dtf_rng_uniform(seed, DTF_STREAM_LIKELIHOOD, lin, 0) < 1.0 / (1.0 + exp(-x)) ? 1.0 : 0.0;
+    if (pois) vals[k] = poisson_draw(exp(fmin(x, 50.0)), seed, lin);
+    if (missing > 0 && dtf_rng_uniform(seed, DTF_STREAM_MISSING, lin, 0) < missing) vals[k] = NAN;
+  }
+}

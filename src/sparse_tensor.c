@@ -109,9 +109,15 @@ static void sparse_destroy(dtf_tensor_t *t) {
   free(s);
 }
 
-static const dtf_tensor_ops_t sparse_ops = {
-    "sparse",           sparse_mttkrp,          sparse_norm,   sparse_workspace, sparse_entries,
-    sparse_entries_get, sparse_weighted_mttkrp, sparse_destroy};
+static const dtf_tensor_ops_t sparse_ops = {"sparse",
+                                            sparse_mttkrp,
+                                            sparse_norm,
+                                            sparse_workspace,
+                                            sparse_entries,
+                                            sparse_entries_get,
+                                            sparse_weighted_mttkrp,
+                                            sparse_destroy,
+                                            0};
 
 dtf_status dtf_sparse_tensor_create(int nmodes, const int64_t *start, const int64_t *dims, int64_t nnz,
                                     const int64_t *inds, const double *vals, dtf_tensor_t **out) {

@@ -69,11 +69,12 @@ void dtf_state_per_rank(dtf_state_t *s, const char *name, int64_t len, double *d
 
 static dtf_attr_t *new_attr(dtf_state_t *s, const char *name, dtf_attr_type_t type, dtf_attr_role_t role,
                             const char *flag) {
-  if (s->nattrs == DTF_STATE_MAX_ATTRS) {
+  dtf_attr_t *a = (dtf_attr_t *)dtf_state_attr(s, name); /* set again: the later value wins */
+  if (!a && s->nattrs == DTF_STATE_MAX_ATTRS) {
     s->overflow = 1;
     return NULL;
   }
-  dtf_attr_t *a = &s->attrs[s->nattrs++];
+  if (!a) a = &s->attrs[s->nattrs++];
   memset(a, 0, sizeof *a);
   snprintf(a->name, sizeof a->name, "%s", name);
   snprintf(a->flag, sizeof a->flag, "%s", flag ? flag : name);

@@ -37,7 +37,8 @@ dtf_status dtf_tensor_fingerprint(const dtf_grid_t *g, const dtf_tensor_t *t, co
     int64_t c = n - k0 < CHUNK ? n - k0 : CHUNK;
     t->ops->entries_get(t, k0, c, inds, vals);
     for (int64_t j = 0; j < c; j++) {
-      if (vals[j] == 0.0) continue; /* a stored zero is the zero that is not stored */
+      /* a stored zero is the zero that is not stored, unless zeros are observations */
+      if (vals[j] == 0.0 && !t->ops->zeros_are_data) continue;
       uint64_t lin = 0, bits;
       for (int m = 0; m < N; m++) {
         int64_t i = inds[j * N + m];

@@ -46,6 +46,11 @@ dtf_status dtf_bcast(MPI_Comm comm, void *buf, int bytes, int root);
 /* In place: rank q's n values at buf + q n reach every rank (buf holds size x n). */
 dtf_status dtf_allgather_int64(MPI_Comm comm, int64_t *buf, int n);
 
+/* Rank root receives every rank's n doubles, in rank order, in *out (malloc'd; NULL on
+ * the other ranks), *total of them. Collective. */
+dtf_status dtf_gather_doubles(MPI_Comm comm, const double *in, int n, int root, double **out, int64_t *total,
+                              dtf_comm_stats_t *stats);
+
 /* The ranks of comm that share this rank's node (MPI_COMM_TYPE_SHARED). Collective. */
 int dtf_ranks_on_node(MPI_Comm comm);
 

@@ -36,6 +36,17 @@ double dtf_generate_memory(const dtf_grid_t *grid, int R, int64_t nnz);
  * fitted model (its fit is left for the caller). Collective. */
 dtf_status dtf_generate_truth(const dtf_grid_t *grid, int R, uint64_t seed, dtf_cp_model_t *truth);
 
+/* Turn planted values into observations: likelihood "bernoulli" draws 0/1 with
+ * probability sigmoid(x), "poisson" counts of mean exp(x), where x is the planted value
+ * times dtf_generate_link_scale(likelihood, R) (x of variance 1; 1/4 for counts), "gaussian" keeps the
+ * values; then the fraction `missing` of the cells becomes NaN. Each draw is keyed by the
+ * cell's global linear index: entries with global indices inds (n x nmodes), or, with
+ * inds NULL, the dense block of shape len at start in C order. Node-local. */
+void dtf_generate_observe(int nmodes, const int64_t *dims, int64_t n, const int64_t *inds,
+                          const int64_t *start, const int64_t *len, const char *likelihood, int R,
+                          double missing, uint64_t seed, double *vals);
+double dtf_generate_link_scale(const char *likelihood, int R);
+
 #ifdef __cplusplus
 }
 #endif

@@ -35,6 +35,12 @@ dtf_status dtf_h5_dense_info(MPI_Comm comm, const dtf_spec_t *spec, int *nmodes,
 /* Read this rank's block of the grid (malloc'd, C order, float64) with collective I/O. */
 dtf_status dtf_h5_dense_read(const dtf_grid_t *grid, const dtf_spec_t *spec, double **local);
 
+/* This rank's block of a missing-entry mask (uint8 dataset of the grid's shape; 1 =
+ * observed), malloc'd. DTF_ERR_INPUT if it is of another type or shape (the message
+ * names `tensor`, the tensor it belongs to). Collective. */
+dtf_status dtf_h5_mask_read(const dtf_grid_t *grid, const dtf_spec_t *spec, const char *tensor,
+                            uint8_t **local);
+
 /* Write a float64 dataset spec->path of the grid's shape into a new file spec->file, each
  * rank its block; written under a temporary name and renamed when complete. */
 dtf_status dtf_h5_dense_write(const dtf_grid_t *grid, const dtf_spec_t *spec, const double *local);

@@ -69,6 +69,20 @@ int64_t dtf_spd_solve_work(int R);
  * DTF_ERR_NUMERIC if V has a non-finite entry. */
 dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double *work, int *used_pinv);
 
+/* Row statistics of the completion solvers. A symmetric D x D matrix is kept packed: its
+ * upper triangle row by row, dtf_packed_size(D) = D (D + 1) / 2 doubles. */
+int64_t dtf_packed_size(int D);
+
+/* S (packed) += sum_e w[e] h_e h_e^T and b += sum_e c[e] h_e over the m rows h_e of H
+ * (m x D). */
+void dtf_stats_add(int64_t m, int D, const double *H, const double *w, const double *c, double *S, double *b);
+
+/* a = (scale S + diag(d))^-1 (bscale b) for packed S, through dtf_spd_solve (Cholesky,
+ * pseudo-inverse fallback: *used_pinv). work: dtf_packed_solve_work(D) doubles. */
+int64_t dtf_packed_solve_work(int D);
+dtf_status dtf_packed_solve(int D, const double *S, double scale, const double *d, const double *b,
+                            double bscale, double *a, double *work, int *used_pinv);
+
 /* The 2-norm of n doubles without overflow or underflow on the way (BLAS dnrm2): entries
  * of 1e-170 or 1e155 give their true norm, not 0 or Inf. */
 double dtf_norm(int64_t n, const double *x);

@@ -11,12 +11,16 @@ extern "C" {
 
 /* Streams keep the draws of different purposes independent. */
 enum {
-  DTF_STREAM_INIT = 1,    /* initial factors: a = mode, b = row * R + col */
-  DTF_STREAM_TRUTH = 2,   /* planted factors of `dtf generate` */
-  DTF_STREAM_NOISE = 3,   /* additive noise of `dtf generate`: a = linear index */
-  DTF_STREAM_PATTERN = 4, /* nonzero positions of a sparse `dtf generate`: a = stratum */
-  DTF_STREAM_PERMUTE = 5, /* relabelling of indices: a = mode, b = position */
-  DTF_STREAM_CHECKSUM = 6 /* input fingerprints: seed = linear index, a = the value's bits */
+  DTF_STREAM_INIT = 1,       /* initial factors: a = mode, b = row * R + col */
+  DTF_STREAM_TRUTH = 2,      /* planted factors of `dtf generate` */
+  DTF_STREAM_NOISE = 3,      /* additive noise of `dtf generate`: a = linear index */
+  DTF_STREAM_PATTERN = 4,    /* nonzero positions of a sparse `dtf generate`: a = stratum */
+  DTF_STREAM_PERMUTE = 5,    /* relabelling of indices: a = mode, b = position */
+  DTF_STREAM_CHECKSUM = 6,   /* input fingerprints: seed = linear index, a = the value's bits */
+  DTF_STREAM_HOLDOUT = 7,    /* test entries of --holdout: a = entry key */
+  DTF_STREAM_BATCH = 8,      /* mini-batch of an entry in online EM: a = entry key, b = epoch */
+  DTF_STREAM_LIKELIHOOD = 9, /* binary and count draws of `dtf generate`: a = linear index */
+  DTF_STREAM_MISSING = 10    /* missing cells of `dtf generate --missing`: a = linear index */
 };
 
 /* 64 random bits for the key (seed, stream, a, b). */

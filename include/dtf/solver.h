@@ -14,6 +14,8 @@
 extern "C" {
 #endif
 
+#define DTF_PROGRESS_EXTRA 10
+
 /* What a solver reports after each iteration (or epoch). */
 typedef struct {
   int iteration;               /* 1-based */
@@ -23,6 +25,9 @@ typedef struct {
   double seconds;              /* wall time of this iteration */
   uint64_t bytes_sent;         /* bytes this rank sent in this iteration */
   uint64_t bytes_uncompressed; /* what the uncompressed collectives would have sent */
+  int nextra;                  /* further named values of this iteration (printed, summarised) */
+  const char *extra_name[DTF_PROGRESS_EXTRA];
+  double extra[DTF_PROGRESS_EXTRA];
 } dtf_progress_t;
 
 typedef struct {

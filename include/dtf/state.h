@@ -100,7 +100,8 @@ void dtf_state_rows(dtf_state_t *s, const char *name, int64_t rows, int64_t cols
                     int64_t read_len, int64_t own_start, int64_t own_len, double *data);
 void dtf_state_per_rank(dtf_state_t *s, const char *name, int64_t len, double *data);
 
-/* Add attributes; `flag` (options only, else NULL) is the command-line spelling. */
+/* Add attributes (an attribute set twice keeps the later value); `flag` (options only, else
+ * NULL) is the command-line spelling. */
 void dtf_state_int(dtf_state_t *s, const char *name, dtf_attr_role_t role, const char *flag, int64_t v);
 void dtf_state_real(dtf_state_t *s, const char *name, dtf_attr_role_t role, const char *flag, double v);
 void dtf_state_text(dtf_state_t *s, const char *name, const char *v);

@@ -1,5 +1,5 @@
 /* A rank's local piece of a distributed tensor, behind one table of operations, so that
- * dense and sparse kinds (and the observed-entry kind to come) share every solver. */
+ * dense, sparse and observed-entry kinds (observed.h) share every solver. */
 #ifndef DTF_TENSOR_H
 #define DTF_TENSOR_H
 
@@ -38,6 +38,8 @@ typedef struct {
   dtf_status (*weighted_mttkrp)(dtf_tensor_t *t, int mode, const double *const *factors, const double *w,
                                 int R, double *out);
   void (*destroy)(dtf_tensor_t *t);
+  /* 1 if a stored zero is data (an observed zero), not the zero of an unstored entry */
+  int zeros_are_data;
 } dtf_tensor_ops_t;
 
 struct dtf_tensor {

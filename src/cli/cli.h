@@ -21,6 +21,8 @@ int cli_cp(cli_t *c, int argc, char **argv);
 int cli_info(cli_t *c, int argc, char **argv);
 int cli_eval(cli_t *c, int argc, char **argv);
 int cli_convert(cli_t *c, int argc, char **argv);
+int cli_complete(cli_t *c, int argc, char **argv);
+int cli_predict(cli_t *c, int argc, char **argv);
 
 /* ---- options (options.c): one table of every flag, each command accepts a subset ---- */
 
@@ -43,6 +45,18 @@ typedef enum {
   OPT_RESUME,
   OPT_MAX_MEM,
   OPT_FORCE,
+  OPT_MASK,
+  OPT_HOLDOUT,
+  OPT_TEST,
+  OPT_MODEL,
+  OPT_LIKELIHOOD,
+  OPT_ALGORITHM,
+  OPT_REG,
+  OPT_BATCHES,
+  OPT_KAPPA,
+  OPT_PRUNE,
+  OPT_MISSING,
+  OPT_AT,
   OPT_JSON,
   OPT_QUIET,
   OPT_HELP,
@@ -60,6 +74,9 @@ typedef struct {
   int nmodes;
   dtf_dup_rule_t duplicates;
   int permute, resume, force;
+  const char *mask, *test, *model, *likelihood, *algorithm, *at;
+  double holdout, reg, kappa, prune, missing;
+  int64_t batches;
   int npos; /* positional arguments */
   char **pos;
 } cli_opts_t;
@@ -134,6 +151,9 @@ typedef struct {
   dtf_dup_rule_t duplicates; /* sparse: what to do with equal coordinates */
   int permute;               /* sparse: relabel every mode's indices at random (seeded) */
   uint64_t seed;
+  int observed;           /* an observed-entry tensor: unlisted sparse entries and NaN are missing */
+  const char *mask;       /* observed, dense: the mask dataset (NULL: NaN marks missing) */
+  const dtf_grid_t *onto; /* read onto this grid (the shapes must agree), not a new one */
 } cli_load_t;
 
 /* What was loaded. */
@@ -142,11 +162,13 @@ typedef struct {
   int elem_bytes;                 /* 4 or 8 for dense, 0 for sparse */
   int64_t entries;                /* sparse: distinct stored entries over all ranks */
   int64_t duplicates;             /* sparse: entries merged into others by the rule */
+  int64_t observed;               /* dense observed-entry input: the observed cells */
   int64_t *labels[DTF_MAX_MODES]; /* with permute: original index of each row (free()) */
 } cli_loaded_t;
 
 /* Read INPUT onto a grid: an HDF5 dataset is a dense tensor, an HDF5 group a sparse COO
- * tensor, a .tns file FROSTT text; sparse entries are sent to the ranks that own them. */
+ * tensor, a .tns file FROSTT text; sparse entries are sent to the ranks that own them.
+ * With opt->onto, *grid is that grid (not to be freed by the caller). */
 dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *opt, cli_loaded_t *info,
                            dtf_grid_t **grid, dtf_tensor_t **tensor);
 void cli_loaded_free(cli_loaded_t *info);

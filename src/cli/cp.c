@@ -65,7 +65,7 @@ int cli_cp(cli_t *c, int argc, char **argv) {
   dtf_grid_t *g;
   dtf_tensor_t *t;
   cli_loaded_t in;
-  cli_load_t lo = {o.grid, 1, o.duplicates, o.permute, o.seed};
+  cli_load_t lo = {o.grid, 1, o.duplicates, o.permute, o.seed, 0, NULL, NULL};
   st = cli_load_tensor(c, input, &lo, &in, &g, &t);
   if (st) return cli_fail(c, st);
 

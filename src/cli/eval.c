@@ -47,7 +47,7 @@ int cli_eval(cli_t *c, int argc, char **argv) {
   dtf_grid_t *g = NULL;
   dtf_tensor_t *t = NULL;
   cli_loaded_t in = {0};
-  cli_load_t lo = {o.grid, 1, o.duplicates, 0, 0};
+  cli_load_t lo = {o.grid, 1, o.duplicates, 0, 0, 0, NULL, NULL};
   if (!st) st = cli_load_tensor(c, input, &lo, &in, &g, &t);
   if (!st &&
       (header->nmodes != g->nmodes || memcmp(header->dims, g->dims, (size_t)g->nmodes * sizeof(int64_t)))) {

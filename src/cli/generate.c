@@ -1,6 +1,8 @@
 /* dtf generate: a synthetic low-rank tensor (dense, or sparse with --nnz), in parallel. */
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "timer.h"
@@ -23,6 +25,10 @@ static const cli_accept_t accepted[] = {
               "values there, plus noise), written as a COO group, or as FROSTT text when OUT "
               "ends in .tns"},
     {OPT_TRUTH, NULL},
+    {OPT_LIKELIHOOD, "gaussian (default: the values plus --noise), bernoulli (0/1 with probability "
+                     "sigmoid(x)) or poisson (counts of mean exp(x)), x the planted values scaled to "
+                     "variance 1 (1/4 for poisson)"},
+    {OPT_MISSING, "dense output: leave the fraction F of the cells missing (NaN)"},
     {OPT_GRID, "process grid (default: chosen automatically)"},
     {OPT_MAX_MEM, NULL},
     {OPT_FORCE, NULL},
@@ -36,9 +42,19 @@ typedef struct {
   double t_gen, t_write;
 } job_t;
 
-/* The planted model, with its fit on the generated tensor t, as a CP model file. */
+/* The planted model, with its fit on the generated tensor t, as a CP model file (of the
+ * linear predictor, with its likelihood, for binary and count data). */
 static dtf_status write_truth(const job_t *b, dtf_tensor_t *t, dtf_cp_model_t *model) {
-  dtf_status st = dtf_cp_fit(b->g, t, model, &model->fit);
+  const char *lik = b->o->likelihood ? b->o->likelihood : "gaussian";
+  int plain = !strcmp(lik, "gaussian") && !(b->o->missing > 0);
+  dtf_status st = DTF_OK;
+  if (plain)
+    st = dtf_cp_fit(b->g, t, model, &model->fit);
+  else {
+    model->fit = NAN; /* a fit is not defined on missing or binary data */
+    for (int r = 0; strcmp(lik, "gaussian") && r < model->R; r++)
+      model->lambda[r] *= dtf_generate_link_scale(lik, model->R);
+  }
   dtf_fingerprint_t fp;
   if (!st) st = dtf_tensor_fingerprint(b->g, t, NULL, &fp);
   dtf_state_t *s = malloc(sizeof *s);
@@ -48,6 +64,7 @@ static dtf_status write_truth(const job_t *b, dtf_tensor_t *t, dtf_cp_model_t *m
     dtf_state_input(s, &fp, 0, 0);
     dtf_cp_model_describe(model, s);
     dtf_state_int(s, "seed", DTF_ATTR_STATE, NULL, (int64_t)b->o->seed);
+    dtf_state_text(s, "likelihood", lik);
     st = dtf_h5_state_write(b->g, b->o->truth, s);
   }
   free(s);
@@ -63,6 +80,9 @@ static dtf_status generate_sparse(job_t *b) {
   dtf_status st =
       dtf_generate_sparse(MPI_COMM_WORLD, g->nmodes, g->dims, (int)o->rank, o->nnz, o->noise, o->seed, &coo);
   if (st) return st;
+  if (o->likelihood)
+    dtf_generate_observe(g->nmodes, g->dims, coo.nnz, coo.inds, NULL, NULL, o->likelihood, (int)o->rank, 0,
+                         o->seed, coo.vals);
   b->t_gen = dtf_now() - t0;
   t0 = dtf_now();
   st = dtf_is_tns(b->spec->file) ? dtf_tns_write(MPI_COMM_WORLD, b->spec->file, &coo)
@@ -94,6 +114,13 @@ static dtf_status generate_dense(job_t *b) {
   double t0 = dtf_now(), *local = NULL;
   dtf_cp_model_t model = {0};
   dtf_status st = dtf_generate_dense(g, (int)o->rank, o->noise, o->seed, &local, o->truth ? &model : NULL);
+  if (!st && (o->likelihood || o->missing > 0)) {
+    int64_t n = 1;
+    for (int k = 0; k < g->nmodes; k++) n *= g->len[k];
+    dtf_generate_observe(g->nmodes, g->dims, n, NULL, g->start, g->len,
+                         o->likelihood ? o->likelihood : "gaussian", (int)o->rank, o->missing, o->seed,
+                         local);
+  }
   b->t_gen = dtf_now() - t0;
   if (!st) {
     t0 = dtf_now();
@@ -135,6 +162,12 @@ int cli_generate(cli_t *c, int argc, char **argv) {
   if (st) return cli_fail(c, st);
   int tns = dtf_is_tns(spec.file);
   if (tns && !o.nnz) return cli_usage(c, "a .tns output holds a sparse tensor: add --nnz N");
+  if (o.missing > 0 && o.nnz)
+    return cli_usage(
+        c, "--missing is for dense output; in a sparse output the listed entries are the observed ones");
+  if (o.noise > 0 && o.likelihood && strcmp(o.likelihood, "gaussian"))
+    return cli_usage(c, "--noise is Gaussian noise; %s data get their noise from the likelihood",
+                     o.likelihood);
   double bytes = o.nnz ? (double)o.nnz * (8.0 * o.nmodes + 8.0) : entries * 8.0;
   cli_files_t files = {0};
   cli_files_output(&files, spec.file, spec.path, tns ? DTF_OUT_TEXT : DTF_OUT_TENSOR, "--output", bytes);
@@ -186,6 +219,8 @@ int cli_generate(cli_t *c, int argc, char **argv) {
     dtf_json_int(j, "rank", o.rank);
     if (o.nnz) dtf_json_int(j, "nnz", o.nnz);
     dtf_json_number(j, "noise", o.noise);
+    dtf_json_string(j, "likelihood", o.likelihood ? o.likelihood : "gaussian");
+    dtf_json_number(j, "missing", o.missing);
     dtf_json_int(j, "seed", (int64_t)o.seed);
     dtf_json_number(j, "time_generate_s", job.t_gen);
     dtf_json_number(j, "time_write_s", job.t_write);

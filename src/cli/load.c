@@ -7,6 +7,15 @@
 #include "cli.h"
 #include "timer.h"
 
+/* DTF_ERR_INPUT unless `what` has the shape of the grid it is read onto. */
+static dtf_status same_shape(const dtf_grid_t *g, int nmodes, const int64_t *dims, const char *what) {
+  if (nmodes == g->nmodes && !memcmp(dims, g->dims, (size_t)nmodes * sizeof(int64_t))) return DTF_OK;
+  char a[128], b[128];
+  dtf_format_dims(nmodes, dims, a, sizeof a);
+  dtf_format_dims(g->nmodes, g->dims, b, sizeof b);
+  return dtf_error(DTF_ERR_INPUT, "%s is %s but the input is %s: they must have the same shape", what, a, b);
+}
+
 /* Sparse input: each rank reads a contiguous part (of the entries, or of the .tns
  * file's lines), the entries travel to the ranks whose blocks hold them, and equal
  * coordinates are resolved there by the --duplicates rule. */
@@ -35,8 +44,13 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
     free(perm);
   }
   st = dtf_agree(MPI_COMM_WORLD, st);
-  if (!st && o->grid) st = dtf_grid_parse(o->grid, all.nmodes, pd);
-  if (!st) st = dtf_grid_create(MPI_COMM_WORLD, all.nmodes, all.dims, o->grid ? pd : NULL, grid);
+  if (!st && o->onto) {
+    st = same_shape(o->onto, all.nmodes, all.dims, what);
+    *grid = (dtf_grid_t *)o->onto;
+  } else {
+    if (!st && o->grid) st = dtf_grid_parse(o->grid, all.nmodes, pd);
+    if (!st) st = dtf_grid_create(MPI_COMM_WORLD, all.nmodes, all.dims, o->grid ? pd : NULL, grid);
+  }
   dtf_comm_stats_t cs = {0, 0};
   double t1 = dtf_now();
   if (!st) st = dtf_distribute_coo(*grid, &all, &mine, &cs);
@@ -46,13 +60,19 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
   if (!st)
     st = dtf_agree(MPI_COMM_WORLD, dtf_coo_duplicates(&mine, o->duplicates, (*grid)->start, what, &merged));
   double t3 = dtf_now();
-  if (!st)
+  if (!st && o->observed) {
+    st = dtf_observed_tensor_create(mine.nmodes, (*grid)->start, (*grid)->len, mine.nnz, mine.inds, mine.vals,
+                                    tensor);
+    mine.inds = NULL; /* the tensor owns them now */
+    mine.vals = NULL;
+    st = dtf_agree(MPI_COMM_WORLD, st);
+  } else if (!st)
     st = dtf_agree(MPI_COMM_WORLD, dtf_sparse_tensor_create(mine.nmodes, (*grid)->start, (*grid)->len,
                                                             mine.nnz, mine.inds, mine.vals, tensor));
   double t4 = dtf_now();
   dtf_coo_free(&mine);
   if (st) {
-    dtf_grid_free(*grid);
+    if (!o->onto) dtf_grid_free(*grid);
     *grid = NULL;
     return st;
   }
@@ -61,6 +81,7 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
   dtf_allreduce(MPI_COMM_WORLD, &n, 1, MPI_INT64_T, MPI_SUM, NULL);
   dtf_allreduce(MPI_COMM_WORLD, &merged, 1, MPI_INT64_T, MPI_SUM, NULL);
   info->entries = n;
+  if (o->observed) info->observed = n;
   info->duplicates = merged;
   double cells = 1;
   for (int k = 0; k < (*grid)->nmodes; k++) cells *= (double)(*grid)->dims[k];
@@ -68,13 +89,15 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
   dtf_format_dims((*grid)->nmodes, (*grid)->dims, d, sizeof d);
   dtf_grid_format(*grid, gt, sizeof gt);
   dtf_format_bytes((double)cs.bytes_sent, b, sizeof b);
-  cli_progress(c, "read %s: sparse %s, %lld entries (density %.3g) in %.2f s on %d rank%s, grid %s\n", what,
-               d, (long long)n, (double)n / cells, dtf_now() - t0, c->size, c->size == 1 ? "" : "s", gt);
+  cli_progress(c, "read %s: %s %s, %lld %s (density %.3g) in %.2f s on %d rank%s, grid %s\n", what,
+               o->observed ? "partly observed" : "sparse", d, (long long)n,
+               o->observed ? "observed entries" : "entries", (double)n / cells, dtf_now() - t0, c->size,
+               c->size == 1 ? "" : "s", gt);
   cli_progress(c, "entry imbalance %.2f (max/avg per rank)%s, %s sent to owners\n",
                n ? (double)most * c->size / (double)n : 1.0, o->permute ? " after random relabelling" : "",
                b);
-  cli_progress(c, "rank 0: read %.2f s, distributed %.2f s, duplicate check %.2f s, CSF trees %.2f s\n",
-               t1 - t0, t2 - t1, t3 - t2, t4 - t3);
+  cli_progress(c, "rank 0: read %.2f s, distributed %.2f s, duplicate check %.2f s, %s %.2f s\n", t1 - t0,
+               t2 - t1, t3 - t2, o->observed ? "grouping" : "CSF trees", t4 - t3);
   if (merged)
     cli_progress(c, "combined %lld entries with equal coordinates into others (--duplicates %s)\n",
                  (long long)merged, dtf_dup_rule_name(o->duplicates));
@@ -96,30 +119,60 @@ dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *
   int64_t dims[DTF_MAX_MODES];
   st = dtf_h5_dense_info(MPI_COMM_WORLD, spec, &nmodes, dims, elem_bytes);
   int pd[DTF_MAX_MODES];
-  if (!st && o->grid) st = dtf_grid_parse(o->grid, nmodes, pd);
-  if (!st) st = dtf_grid_create(MPI_COMM_WORLD, nmodes, dims, o->grid ? pd : NULL, grid);
-  if (st) return st;
-  double *local = NULL;
-  double t0 = dtf_now();
-  st = dtf_h5_dense_read(*grid, spec, &local);
   char what[5200];
   snprintf(what, sizeof what, "'%s:%s'", spec->file, spec->path);
-  if (!st && o->finite) st = dtf_dense_require_finite(*grid, local, what);
-  if (!st) st = dtf_dense_tensor_wrap(nmodes, (*grid)->start, (*grid)->len, local, tensor);
+  if (!st && o->onto) {
+    st = same_shape(o->onto, nmodes, dims, what);
+    *grid = (dtf_grid_t *)o->onto;
+  } else {
+    if (!st && o->grid) st = dtf_grid_parse(o->grid, nmodes, pd);
+    if (!st) st = dtf_grid_create(MPI_COMM_WORLD, nmodes, dims, o->grid ? pd : NULL, grid);
+  }
+  if (st) {
+    *grid = NULL;
+    return st;
+  }
+  double *local = NULL;
+  uint8_t *mask = NULL;
+  double t0 = dtf_now();
+  st = dtf_h5_dense_read(*grid, spec, &local);
+  if (!st && o->observed && o->mask) {
+    dtf_spec_t ms;
+    st = dtf_spec_parse(o->mask, "/mask", &ms);
+    if (!st) st = dtf_h5_mask_read(*grid, &ms, what, &mask);
+  }
+  if (!st && o->finite && !o->observed) st = dtf_dense_require_finite(*grid, local, what);
+  if (!st && o->observed) {
+    st = dtf_agree(MPI_COMM_WORLD,
+                   dtf_observed_from_dense(nmodes, (*grid)->start, (*grid)->len, local, mask, what, tensor));
+    free(local);
+    local = NULL;
+  } else if (!st)
+    st = dtf_dense_tensor_wrap(nmodes, (*grid)->start, (*grid)->len, local, tensor);
+  free(mask);
   if (st) {
     free(local);
-    dtf_grid_free(*grid);
+    if (!o->onto) dtf_grid_free(*grid);
     *grid = NULL;
     return st;
   }
   info->entries = 1;
   for (int k = 0; k < nmodes; k++) info->entries *= dims[k];
+  if (o->observed) {
+    int64_t n = (*tensor)->ops->entries(*tensor);
+    dtf_allreduce(MPI_COMM_WORLD, &n, 1, MPI_INT64_T, MPI_SUM, NULL);
+    info->observed = n;
+  }
   char b[32], d[128], gt[64];
   dtf_format_bytes((double)*elem_bytes * (double)info->entries, b, sizeof b);
   dtf_format_dims(nmodes, dims, d, sizeof d);
   dtf_grid_format(*grid, gt, sizeof gt);
   cli_progress(c, "read %s: %s float%d (%s) in %.2f s on %d rank%s, grid %s\n", what, d, *elem_bytes * 8, b,
                dtf_now() - t0, c->size, c->size == 1 ? "" : "s", gt);
+  if (o->observed)
+    cli_progress(c, "observed entries: %lld of %lld (%.1f%%, %s)\n", (long long)info->observed,
+                 (long long)info->entries, 100.0 * (double)info->observed / (double)info->entries,
+                 o->mask ? "1 in the mask" : "the cells that are not NaN");
   return DTF_OK;
 }
 

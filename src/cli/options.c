@@ -47,6 +47,29 @@ static const def_t defs[OPT_COUNT] = {
                      "refuse to start when the estimated memory per rank is above SIZE (e.g. 8G; "
                      "default: the node's memory / ranks on it)"},
     [OPT_FORCE] = {"force", 0, 0, "--force", "replace an existing output file even when it holds other data"},
+    [OPT_MASK] = {"mask", 0, 1, "--mask FILE.h5:/M",
+                  "dense input: a uint8 dataset of the same shape, 1 = observed, 0 = missing (default: "
+                  "NaN marks a missing entry)"},
+    [OPT_HOLDOUT] = {"holdout", 0, 1, "--holdout F",
+                     "hold out the fraction F (0 < F < 1) of the observed entries as test entries, chosen by "
+                     "each entry's index and --seed (the same for any number of ranks)"},
+    [OPT_TEST] = {"test", 0, 1, "--test INPUT",
+                  "test entries: another partly observed tensor of the same shape"},
+    [OPT_MODEL] = {"model", 0, 1, "--model cp", "the model (default cp)"},
+    [OPT_LIKELIHOOD] = {"likelihood", 0, 1, "--likelihood L",
+                        "gaussian (default), bernoulli (0/1 data, logit link) or poisson (counts, log link)"},
+    [OPT_ALGORITHM] = {"algorithm", 0, 1, "--algorithm A",
+                       "online (default: mini-batch EM), batch (full-data EM) or als (least squares on the "
+                       "observed entries with the ridge --reg, no prior)"},
+    [OPT_REG] = {"reg", 0, 1, "--reg L", "als: ridge added to each row's normal equations (default 0.01)"},
+    [OPT_BATCHES] = {"batches", 0, 1, "--batches B", "online: mini-batches per epoch (default 10)"},
+    [OPT_KAPPA] = {"kappa", 0, 1, "--kappa K",
+                   "online: step size (k + 1)^-K of a row's k-th update, 0.5 < K <= 1 (default 0.7)"},
+    [OPT_PRUNE] = {"prune", 0, 1, "--prune T",
+                   "drop components whose weight falls below T times the largest (default 1e-3; 0: never)"},
+    [OPT_MISSING] = {"missing", 0, 1, "--missing F", "leave the fraction F of the cells missing (NaN)"},
+    [OPT_AT] = {"at", 0, 1, "--at COORDS",
+                "the coordinates: a sparse tensor (COO group file.h5:/G or X.tns) whose values are ignored"},
     [OPT_JSON] = {"json", 0, 1, "--json FILE", "write a machine-readable summary"},
     [OPT_QUIET] = {"quiet", 'q', 0, "-q, --quiet", "no progress lines"},
     [OPT_HELP] = {"help", 'h', 0, "-h, --help", "this text"},
@@ -151,6 +174,47 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
       return cli_usage(c, "--max-mem must be a size like 8G, 512M or 2000000000, not '%s'", arg);
     break;
   case OPT_FORCE: o->force = 1; break;
+  case OPT_MASK: o->mask = arg; break;
+  case OPT_TEST: o->test = arg; break;
+  case OPT_AT: o->at = arg; break;
+  case OPT_MODEL:
+    if (strcmp(arg, "cp")) return cli_usage(c, "--model must be cp, not '%s'", arg);
+    o->model = arg;
+    break;
+  case OPT_LIKELIHOOD:
+    if (strcmp(arg, "gaussian") && strcmp(arg, "bernoulli") && strcmp(arg, "poisson"))
+      return cli_usage(c, "--likelihood must be gaussian, bernoulli or poisson, not '%s'", arg);
+    o->likelihood = arg;
+    break;
+  case OPT_ALGORITHM:
+    if (strcmp(arg, "online") && strcmp(arg, "batch") && strcmp(arg, "als"))
+      return cli_usage(c, "--algorithm must be online, batch or als, not '%s'", arg);
+    o->algorithm = arg;
+    break;
+  case OPT_HOLDOUT:
+    if (cli_double(arg, &o->holdout) || !(o->holdout > 0 && o->holdout < 1))
+      return cli_usage(c, "--holdout must be a fraction between 0 and 1 (exclusive), not '%s'", arg);
+    break;
+  case OPT_MISSING:
+    if (cli_double(arg, &o->missing) || !(o->missing >= 0 && o->missing < 1))
+      return cli_usage(c, "--missing must be a fraction in [0, 1), not '%s'", arg);
+    break;
+  case OPT_REG:
+    if (cli_double(arg, &o->reg) || o->reg < 0)
+      return cli_usage(c, "--reg must be a number >= 0, not '%s'", arg);
+    break;
+  case OPT_KAPPA:
+    if (cli_double(arg, &o->kappa) || !(o->kappa > 0.5 && o->kappa <= 1))
+      return cli_usage(c, "--kappa must be in (0.5, 1], not '%s'", arg);
+    break;
+  case OPT_PRUNE:
+    if (cli_double(arg, &o->prune) || !(o->prune >= 0 && o->prune < 1))
+      return cli_usage(c, "--prune must be in [0, 1), not '%s'", arg);
+    break;
+  case OPT_BATCHES:
+    if (cli_int(arg, 1, 1000000, &o->batches))
+      return cli_usage(c, "--batches must be an integer >= 1, not '%s'", arg);
+    break;
   case OPT_JSON: c->json = arg; break;
   case OPT_QUIET: c->quiet = 1; break;
   case OPT_HELP: break;

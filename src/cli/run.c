@@ -101,6 +101,7 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
   uint64_t sent = 0, uncompressed = 0;
   const char *metric = "fit";
   double value = 0;
+  dtf_progress_t last = {0};
   while (!st && !s->ops->finished(s->impl)) {
     dtf_progress_t p;
     st = s->ops->iterate(s->impl, &p);
@@ -118,8 +119,16 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
       dtf_format_bytes((double)p.bytes_uncompressed, full, sizeof full);
       snprintf(u, sizeof u, " (of %s)", full);
     }
-    cli_progress(c, "iter %-4d %s %.5f  delta %.1e  %.4f s  comm %s%s\n", p.iteration, p.metric, p.value,
-                 p.delta, p.seconds, b, u);
+    char more[512] = "";
+    size_t used = 0;
+    for (int k = 0; k < p.nextra && used < sizeof more; k++) {
+      if (!strcmp(p.extra_name[k], p.metric)) continue;
+      used += (size_t)snprintf(more + used, sizeof more - used, "%s%s %.5g", used ? "  " : "  | ",
+                               p.extra_name[k], p.extra[k]);
+    }
+    last = p;
+    cli_progress(c, "iter %-4d %s %.5f  delta %.1e  %.4f s  comm %s%s%s\n", p.iteration, p.metric, p.value,
+                 p.delta, p.seconds, b, u, more);
     if (!o->checkpoint) continue;
     /* every rank must take the same branch: agree on whether any rank was signalled */
     int sig = stop_signal;
@@ -161,6 +170,8 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
   dtf_json_string(j, "solver", s->ops->name);
   dtf_json_int(j, "iterations", iterations);
   dtf_json_number(j, metric, value);
+  for (int k = 0; k < last.nextra; k++)
+    if (strcmp(last.extra_name[k], metric)) dtf_json_number(j, last.extra_name[k], last.extra[k]);
   dtf_json_bool(j, "converged", conv);
   dtf_json_int(j, "resumed_at", start);
   dtf_json_number(j, "time_solve_s", seconds);

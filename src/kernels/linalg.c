@@ -68,3 +68,34 @@ dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double
   }
   return DTF_OK;
 }
+
+int64_t dtf_packed_size(int D) { return (int64_t)D * (D + 1) / 2; }
+
+void dtf_stats_add(int64_t m, int D, const double *H, const double *w, const double *c, double *S,
+                   double *b) {
+  for (int64_t e = 0; e < m; e++) {
+    const double *h = H + e * D;
+    double *s = S;
+    for (int r = 0; r < D; r++) {
+      double v = w[e] * h[r];
+      for (int q = r; q < D; q++) s[q - r] += v * h[q];
+      s += D - r;
+      b[r] += c[e] * h[r];
+    }
+  }
+}
+
+int64_t dtf_packed_solve_work(int D) { return (int64_t)D * D + dtf_spd_solve_work(D); }
+
+dtf_status dtf_packed_solve(int D, const double *S, double scale, const double *diag, const double *b,
+                            double bscale, double *a, double *work, int *used_pinv) {
+  double *V = work;
+  const double *s = S;
+  for (int r = 0; r < D; r++) {
+    for (int q = r; q < D; q++) V[r * D + q] = V[q * D + r] = scale * s[q - r];
+    V[r * D + r] += diag[r];
+    s += D - r;
+  }
+  for (int r = 0; r < D; r++) a[r] = bscale * b[r];
+  return dtf_spd_solve(D, V, 1, a, work + (int64_t)D * D, used_pinv);
+}

@@ -29,7 +29,7 @@ src=$1
 base="types status memory rng permute coo sort fault format version"
 kernels="$base kernels csf"
 mpi="$kernels grid comm factor distribute"
-solvers="$mpi tensor state solver model cp generate"
+solvers="$mpi tensor state solver model cp generate observed likelihood em"
 io="$base grid comm factor distribute state io"
 allowed() { # LAYER -> allowed header names
   case $1 in

@@ -1,0 +1,127 @@
+/* Probabilistic tensor completion by distributed EM: one driver (src/em.c) over a table
+ * of completion models (CP: src/cp_em.c), likelihoods from likelihood.h, observations
+ * in the observed-entry tensor kind (observed.h). docs/algorithms.md gives the model,
+ * the updates, where the statistics live and what they cost. */
+#ifndef DTF_EM_H
+#define DTF_EM_H
+
+#include <stdint.h>
+
+#include "dtf/comm.h"
+#include "dtf/factor.h"
+#include "dtf/grid.h"
+#include "dtf/likelihood.h"
+#include "dtf/observed.h"
+#include "dtf/solver.h"
+#include "dtf/state.h"
+#include "dtf/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  DTF_EM_ONLINE, /* stochastic-approximation EM over mini-batches (default) */
+  DTF_EM_BATCH,  /* full-data EM */
+  DTF_EM_ALS     /* least squares on the observed entries with a ridge, no prior */
+} dtf_em_algorithm_t;
+
+typedef struct {
+  dtf_em_algorithm_t algorithm;
+  const dtf_likelihood_t *lik; /* als: gaussian */
+  int rank;                    /* start rank */
+  int max_epochs;              /* default 50 */
+  double tol;                  /* stop when the train loss changes by a smaller fraction (1e-4) */
+  uint64_t seed;               /* initial factors and mini-batch orders */
+  int batches;                 /* online: mini-batches per epoch (default 10) */
+  double kappa, t0;            /* online: step rho = (n + t0)^-kappa (0.7, 1) */
+  double a1, a2;               /* MGP: delta_1 ~ Gamma(a1, 1), delta_l ~ Gamma(a2, 1) (2, 3) */
+  double a0, b0;               /* Gamma prior of the Gaussian noise precision (1, 1e-6) */
+  double prune;                /* drop components below this fraction of the largest (1e-3; 0 never) */
+  double reg;                  /* als: ridge added to every row's normal equations (1e-2) */
+  double max_mem;              /* bytes per rank (0: no limit) */
+  dtf_log_fn log;
+  void *ctx;
+} dtf_em_options_t;
+
+void dtf_em_options_default(dtf_em_options_t *o);
+
+/* A completion model. Its parameters are blocks of rows distributed like factors (CP:
+ * block n is A_n; a row's D coefficients are solved together); the driver owns the
+ * likelihood, the statistics and their reductions. */
+typedef struct {
+  const char *name; /* the model attribute of its files: "cp" */
+  /* A model of o->rank components on grid, initial rows from the counter-based RNG,
+   * scaled so that a predictor has the RMS `scale`. Collective. */
+  dtf_status (*create)(const dtf_grid_t *grid, const dtf_em_options_t *o, double scale, void **model);
+  void (*destroy)(void *model);
+  int (*nblocks)(const void *model);
+  dtf_factor_t *(*block)(void *model, int b);
+  /* For the observations ids[0..count) of v: their design rows for block b, H (count x
+   * D), and their linear predictors x. */
+  void (*design)(const void *model, int b, const dtf_observed_view_t *v, int64_t count, const int64_t *ids,
+                 double *H, double *x);
+  /* x at count block-local indices inds (count x nmodes). */
+  void (*predict)(const void *model, int64_t count, const int64_t *inds, double *x);
+  /* The prior precision of each of block b's D coefficients. */
+  void (*prior)(const void *model, int b, double *diag);
+  /* The closed-form update of the prior from the current rows. Collective. */
+  dtf_status (*update_prior)(void *model, dtf_comm_stats_t *stats);
+  /* Drop the components whose weight is below tol times the largest; *removed counts
+   * them; keep[b] (room for D of block b) receives, for each coefficient of block b
+   * after, its index before. Collective. */
+  dtf_status (*prune)(void *model, double tol, int *removed, int **keep, dtf_comm_stats_t *stats);
+  int (*rank)(const void *model);
+  /* The weight of each component (rank() of them; tensor ring: of every bond's), the
+   * same on every rank. Collective. */
+  dtf_status (*weights)(void *model, double *w, dtf_comm_stats_t *stats);
+  /* Add the model (checkpoint 0: as a model file; 1: the state EM resumes from) to s. */
+  dtf_status (*describe)(void *model, int checkpoint, dtf_state_t *s);
+  /* Reshape to the ranks of the checkpoint `file` before its fields are read. */
+  dtf_status (*resize)(void *model, const dtf_state_t *file);
+} dtf_em_model_ops_t;
+
+/* The completion model named `name` ("cp"), or NULL. */
+const dtf_em_model_ops_t *dtf_em_model(const char *name);
+
+/* The driver's state. */
+typedef struct dtf_em dtf_em_t;
+
+/* Estimated bytes per rank (the largest over ranks) of an EM run: model rows, the
+ * statistics (online: D (D + 3) / 2 per owned row and block), workspaces, the grouping
+ * of the entries. Collective. */
+double dtf_em_memory(const dtf_grid_t *grid, const dtf_tensor_t *train, const dtf_tensor_t *test,
+                     const dtf_em_options_t *o);
+
+/* Prepare a run of model `model` on the observations train (and optionally test, on the
+ * same grid). DTF_ERR_INPUT if an observation is not a value of the likelihood (naming
+ * it), if there are none, or if the memory estimate exceeds o->max_mem. Collective. */
+dtf_status dtf_em_init(const dtf_grid_t *grid, dtf_tensor_t *train, dtf_tensor_t *test,
+                       const dtf_em_model_ops_t *model, const dtf_em_options_t *o, dtf_em_t **out);
+
+/* The solver behind the generic interface (one epoch an iteration). */
+dtf_solver_t dtf_em_solver(dtf_em_t *s);
+
+/* What a summary reports: the last epoch's metrics and their histories. */
+typedef struct {
+  int epochs, rank, converged;
+  int have_test;
+  double train[DTF_MAX_METRICS], test[DTF_MAX_METRICS];
+  double baseline[DTF_MAX_METRICS]; /* the test metrics of the constant train-mean predictor */
+  double noise_sd;                  /* gaussian: 1 / sqrt(noise precision) */
+  const double *test_history;       /* headline test metric per epoch (epochs entries) */
+  const double *train_history;
+  const double *seconds_history; /* cumulative solve seconds after each epoch */
+  const double *rank_history;
+  uint64_t bytes;                  /* sent by this rank, all epochs */
+  double t_estep, t_comm, t_solve; /* seconds */
+} dtf_em_summary_t;
+
+void dtf_em_summary(const dtf_em_t *s, dtf_em_summary_t *out);
+
+void dtf_em_free(dtf_em_t *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

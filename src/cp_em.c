@@ -1,0 +1,258 @@
+/* The CP model of the completion solvers: x(i_1..i_N) = sum_r prod_n A_n(i_n, r), with
+ * the multiplicative gamma process shrinkage prior A_n(i, r) ~ N(0, 1 / tau_r),
+ * tau_r = delta_1 ... delta_r, delta_1 ~ Gamma(a1, 1), delta_l ~ Gamma(a2, 1), so that
+ * later components shrink harder and vanish when the data do not need them. Block n of
+ * the EM driver is the factor A_n; a row's design row is the Hadamard product of the
+ * other factors' rows. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtf/cp.h"
+#include "dtf/em.h"
+#include "dtf/rng.h"
+
+typedef struct {
+  const dtf_grid_t *g;
+  int N, R;
+  dtf_cp_model_t m; /* lambda 1: the factors carry the scale */
+  double *delta, *tau;
+  double a1, a2, dsum; /* dsum: sum_n I_n, the prior's entries per component */
+  dtf_cp_model_t out;  /* the model file's normalised copy */
+  double *colsq;       /* N x R */
+} cp_em_t;
+
+static dtf_status alloc_prior(cp_em_t *c, int R) {
+  free(c->delta);
+  free(c->tau);
+  free(c->colsq);
+  c->delta = malloc((size_t)R * sizeof(double));
+  c->tau = malloc((size_t)R * sizeof(double));
+  c->colsq = malloc((size_t)(c->N * R) * sizeof(double));
+  return c->delta && c->tau && c->colsq ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
+}
+
+static void destroy(void *model) {
+  cp_em_t *c = model;
+  if (c->m.lambda) dtf_cp_model_free(&c->m);
+  if (c->out.lambda) dtf_cp_model_free(&c->out);
+  free(c->delta);
+  free(c->tau);
+  free(c->colsq);
+  free(c);
+}
+
+static dtf_status create(const dtf_grid_t *g, const dtf_em_options_t *o, double scale, void **model) {
+  *model = NULL;
+  cp_em_t *c = calloc(1, sizeof *c);
+  if (!c) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  c->g = g;
+  c->N = g->nmodes;
+  c->R = o->rank;
+  c->a1 = o->a1;
+  c->a2 = o->a2;
+  for (int n = 0; n < c->N; n++) c->dsum += (double)g->dims[n];
+  dtf_status st = dtf_cp_model_init(g, c->R, &c->m);
+  if (!st) st = alloc_prior(c, c->R);
+  st = dtf_agree(g->comm, st);
+  if (st) {
+    destroy(c);
+    return st;
+  }
+  /* standard normal rows times s: a predictor then has variance R s^(2N) = scale^2 */
+  double s = pow(scale * scale / c->R, 0.5 / c->N);
+  for (int n = 0; n < c->N; n++) {
+    dtf_factor_t *f = &c->m.factors[n];
+    dtf_factor_fill_normal(f, o->seed, DTF_STREAM_INIT, NULL);
+    for (int64_t i = 0; i < f->block_len * c->R; i++) f->block[i] *= s;
+  }
+  for (int r = 0; r < c->R; r++) c->delta[r] = c->tau[r] = 1.0;
+  *model = c;
+  return DTF_OK;
+}
+
+static int nblocks(const void *model) { return ((const cp_em_t *)model)->N; }
+
+static dtf_factor_t *block(void *model, int b) { return &((cp_em_t *)model)->m.factors[b]; }
+
+static void design(const void *model, int b, const dtf_observed_view_t *v, int64_t count, const int64_t *ids,
+                   double *H, double *x) {
+  const cp_em_t *c = model;
+  int N = c->N, R = c->R;
+  for (int64_t k = 0; k < count; k++) {
+    const int64_t *ix = v->inds + ids[k] * N;
+    double *h = H + k * R;
+    for (int r = 0; r < R; r++) h[r] = 1.0;
+    for (int n = 0; n < N; n++) {
+      if (n == b) continue;
+      const double *a = c->m.factors[n].block + ix[n] * R;
+      for (int r = 0; r < R; r++) h[r] *= a[r];
+    }
+    const double *a = c->m.factors[b].block + ix[b] * R;
+    double s = 0;
+    for (int r = 0; r < R; r++) s += h[r] * a[r];
+    x[k] = s;
+  }
+}
+
+static void predict(const void *model, int64_t count, const int64_t *inds, double *x) {
+  const cp_em_t *c = model;
+  int N = c->N, R = c->R;
+  for (int64_t k = 0; k < count; k++) {
+    double s = 0;
+    for (int r = 0; r < R; r++) {
+      double p = 1.0;
+      for (int n = 0; n < N; n++) p *= c->m.factors[n].block[inds[k * N + n] * R + r];
+      s += p;
+    }
+    x[k] = s;
+  }
+}
+
+static void prior(const void *model, int b, double *diag) {
+  const cp_em_t *c = model;
+  (void)b;
+  memcpy(diag, c->tau, (size_t)c->R * sizeof(double));
+}
+
+/* colsq[n R + r] = ||A_n(:, r)||^2 over all ranks */
+static dtf_status column_norms(cp_em_t *c, dtf_comm_stats_t *stats) {
+  int R = c->R;
+  memset(c->colsq, 0, (size_t)(c->N * R) * sizeof(double));
+  for (int n = 0; n < c->N; n++) {
+    const dtf_factor_t *f = &c->m.factors[n];
+    const double *A = dtf_factor_owned(f);
+    for (int64_t i = 0; i < f->own_len; i++)
+      for (int r = 0; r < R; r++) c->colsq[n * R + r] += A[i * R + r] * A[i * R + r];
+  }
+  return dtf_allreduce_sum(c->g->comm, c->colsq, c->N * R, stats);
+}
+
+/* Each delta_l at the mode of its conditional Gamma given the rows and the others:
+ * shape a_l + (sum_n I_n) (R - l + 1) / 2, rate 1 + 1/2 sum_{r >= l} tau_r / delta_l s_r,
+ * s_r = sum_n ||A_n(:, r)||^2. */
+static dtf_status update_prior(void *model, dtf_comm_stats_t *stats) {
+  cp_em_t *c = model;
+  int R = c->R;
+  dtf_status st = column_norms(c, stats);
+  if (st) return st;
+  for (int l = 0; l < R; l++) {
+    double rate = 1.0, shape = (l == 0 ? c->a1 : c->a2) + 0.5 * c->dsum * (R - l), prod = 1.0;
+    for (int r = 0; r < R; r++) {
+      if (r != l) prod *= c->delta[r];
+      if (r < l) continue;
+      double s = 0;
+      for (int n = 0; n < c->N; n++) s += c->colsq[n * R + r];
+      rate += 0.5 * prod * s;
+    }
+    c->delta[l] = fmax(shape - 1.0, 1e-12) / rate;
+    double t = 1.0;
+    for (int r = 0; r < R; r++) c->tau[r] = (t *= c->delta[r]);
+  }
+  return DTF_OK;
+}
+
+/* copy the kept columns of every factor into a model of R' components */
+static dtf_status reshape(cp_em_t *c, int Rn, const int *keep) {
+  dtf_cp_model_t m;
+  dtf_status st = dtf_cp_model_init(c->g, Rn, &m);
+  if (st) return st;
+  int R = c->R;
+  for (int n = 0; n < c->N; n++) {
+    const dtf_factor_t *f = &c->m.factors[n];
+    for (int64_t i = 0; i < f->block_len; i++)
+      for (int k = 0; k < Rn; k++) m.factors[n].block[i * Rn + k] = f->block[i * R + (keep ? keep[k] : k)];
+  }
+  dtf_cp_model_free(&c->m);
+  c->m = m;
+  c->R = Rn;
+  return DTF_OK;
+}
+
+/* the weight of component r: prod_n ||A_n(:, r)|| */
+static dtf_status weights(void *model, double *w, dtf_comm_stats_t *stats) {
+  cp_em_t *c = model;
+  int R = c->R;
+  dtf_status st = column_norms(c, stats);
+  for (int r = 0; r < R; r++) {
+    w[r] = 1.0;
+    for (int n = 0; n < c->N; n++) w[r] *= sqrt(c->colsq[n * R + r]);
+  }
+  return st;
+}
+
+static dtf_status prune(void *model, double tol, int *removed, int **keep, dtf_comm_stats_t *stats) {
+  cp_em_t *c = model;
+  int R = c->R, Rn = 0;
+  *removed = 0;
+  double w[R], most = 0;
+  dtf_status st = weights(c, w, stats);
+  if (st) return st;
+  for (int r = 0; r < R; r++)
+    if (w[r] > most) most = w[r];
+  for (int r = 0; r < R; r++)
+    if (w[r] >= tol * most) keep[0][Rn++] = r;
+  if (Rn == R || Rn == 0) return DTF_OK;
+  for (int n = 1; n < c->N; n++) memcpy(keep[n], keep[0], (size_t)Rn * sizeof(int));
+  /* the kept components keep their prior precisions: tau compacted, delta its ratios */
+  double tau[R];
+  for (int k = 0; k < Rn; k++) tau[k] = c->tau[keep[0][k]];
+  st = reshape(c, Rn, keep[0]);
+  if (!st) st = alloc_prior(c, Rn);
+  if (st) return st;
+  for (int k = 0; k < Rn; k++) {
+    c->tau[k] = tau[k];
+    c->delta[k] = k ? tau[k] / tau[k - 1] : tau[0];
+  }
+  *removed = R - Rn;
+  return DTF_OK;
+}
+
+static int rank(const void *model) { return ((const cp_em_t *)model)->R; }
+
+static dtf_status describe(void *model, int checkpoint, dtf_state_t *s) {
+  cp_em_t *c = model;
+  int R = c->R;
+  if (checkpoint) {
+    dtf_cp_model_describe(&c->m, s);
+    dtf_state_replicated(s, "mgp_delta", R, 0, c->delta);
+  } else {
+    /* unit-norm columns, the norms in lambda, as every CP model file */
+    dtf_status st = DTF_OK;
+    if (c->out.lambda && c->out.R != R) dtf_cp_model_free(&c->out);
+    if (!c->out.lambda) st = dtf_cp_model_init(c->g, R, &c->out);
+    if (!st) st = column_norms(c, NULL);
+    if (st) return st;
+    for (int r = 0; r < R; r++) c->out.lambda[r] = 1.0;
+    for (int n = 0; n < c->N; n++)
+      for (int r = 0; r < R; r++) {
+        double norm = sqrt(c->colsq[n * R + r]);
+        c->out.lambda[r] *= norm;
+        const dtf_factor_t *f = &c->m.factors[n];
+        for (int64_t i = 0; i < f->block_len; i++)
+          c->out.factors[n].block[i * R + r] = norm > 0 ? f->block[i * R + r] / norm : 0.0;
+      }
+    dtf_cp_model_describe(&c->out, s);
+  }
+  /* the rank changes as components are pruned: not an option a resume must match */
+  dtf_state_int(s, "rank", DTF_ATTR_STATE, NULL, R);
+  dtf_state_replicated(s, "mgp_tau", R, 0, c->tau);
+  return DTF_OK;
+}
+
+static dtf_status resize(void *model, const dtf_state_t *file) {
+  cp_em_t *c = model;
+  int64_t R;
+  if (dtf_state_get_int(file, "rank", &R) || R < 1 || R > c->R)
+    return dtf_error(DTF_ERR_INPUT, "the checkpoint's rank is missing or above this run's --rank %d", c->R);
+  if (R == c->R) return DTF_OK;
+  dtf_status st = reshape(c, (int)R, NULL);
+  if (!st) st = alloc_prior(c, (int)R);
+  return st;
+}
+
+static const dtf_em_model_ops_t cp_em_ops = {"cp",   create,  destroy,  nblocks,      block,
+                                             design, predict, prior,    update_prior, prune,
+                                             rank,   weights, describe, resize};
+
+const dtf_em_model_ops_t *dtf_em_model(const char *name) { return !strcmp(name, "cp") ? &cp_em_ops : NULL; }

@@ -1,0 +1,729 @@
+/* The EM driver of `dtf complete`: epochs of (online) EM over a completion model.
+ *
+ * Per block b (CP: the factor of mode b) and mini-batch: the E-step runs over the batch's
+ * observations grouped by their mode-b row: design rows h and predictors x from the
+ * model, weight w and target c from the likelihood, and each row's statistics
+ * S_i += w h h^T (packed), b_i += c h. The touched rows are agreed in the mode's slice,
+ * only they are reduce-scattered to their owners, who average them into the running
+ * statistics (online: S <- (1 - rho) S + rho (n / n_batch) S_batch, rho = (k + t0)^-kappa
+ * for the row's k-th update) and solve (prec S + diag(prior)) a = prec b. The rows are
+ * gathered in the slice, the prior is updated in closed form after every batch, and
+ * negligible components are pruned after every epoch.
+ *
+ * Failures inside an epoch: a rank whose E-step or solve fails keeps taking part in
+ * every collective, and the status is agreed after each block's solve. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtf/em.h"
+#include "dtf/fault.h"
+#include "dtf/kernels.h"
+#include "dtf/memory.h"
+#include "dtf/rng.h"
+#include "timer.h"
+
+enum { CHUNK = 256 };
+
+struct dtf_em {
+  const dtf_grid_t *grid;
+  dtf_tensor_t *train, *test;
+  const dtf_observed_view_t *v, *tv;
+  const dtf_em_model_ops_t *mops;
+  void *model;
+  dtf_em_options_t opt;
+  const dtf_likelihood_t *lik;
+  int64_t n_train, n_test; /* over all ranks */
+  int nblocks;
+  double *stats[DTF_MAX_MODES];   /* online: own_len x W of block b */
+  double *updates[DTF_MAX_MODES]; /* online: updates of each owned row so far */
+  int Dstats[DTF_MAX_MODES];      /* D the statistics were made for */
+  /* workspace */
+  double *loc, *recv;
+  int64_t loc_cap, recv_cap; /* doubles */
+  unsigned char *touched;
+  int *counts;
+  double *H, *x, *w, *c, *y, *diag, *work, *pred;
+  int64_t *ids, *pinds;
+  uint64_t *keys;       /* train entries' keys */
+  uint32_t *batch;      /* online: batch of each train entry this epoch */
+  int64_t *batch_sizes; /* online: over all ranks */
+  /* state */
+  double beta, sse_avg;
+  int64_t steps; /* mini-batches so far */
+  int epoch, converged, pruned_now, warned_pinv;
+  double loss, delta;
+  double train_m[DTF_MAX_METRICS], test_m[DTF_MAX_METRICS], baseline[DTF_MAX_METRICS];
+  double fit;           /* 1 - ||y - mean|| / ||y|| on the train entries */
+  double *wprev, *wnow; /* component weights after the previous and this epoch */
+  double wchange;       /* their largest change this epoch, relative to the largest weight */
+  double *hist_test, *hist_train, *hist_sec, *hist_rank;
+  dtf_comm_stats_t comm;
+  double t_estep, t_comm, t_solve, t_total;
+  char solver_name[32];
+};
+
+void dtf_em_options_default(dtf_em_options_t *o) {
+  memset(o, 0, sizeof *o);
+  o->algorithm = DTF_EM_ONLINE;
+  o->lik = dtf_likelihood("gaussian");
+  o->rank = 1;
+  o->max_epochs = 50;
+  o->tol = 1e-4;
+  o->batches = 10;
+  o->kappa = 0.7;
+  o->t0 = 1.0;
+  o->a1 = 2.0;
+  o->a2 = 3.0;
+  o->a0 = 1.0;
+  o->b0 = 1e-6;
+  o->prune = 1e-3;
+  o->reg = 1e-2;
+}
+
+static int64_t width(int D) { return dtf_packed_size(D) + D; }
+
+static int max_D(const dtf_em_t *s) {
+  int m = 1;
+  for (int b = 0; b < s->nblocks; b++) {
+    int D = s->mops->block(s->model, b)->R;
+    if (D > m) m = D;
+  }
+  return m;
+}
+
+double dtf_em_memory(const dtf_grid_t *g, const dtf_tensor_t *train, const dtf_tensor_t *test,
+                     const dtf_em_options_t *o) {
+  double R = o->rank, W = R * (R + 3) / 2, rows = 0, most = 0, own = 0;
+  for (int n = 0; n < g->nmodes; n++) {
+    double share = (double)g->len[n] / (g->size / g->pdims[n]) + 1;
+    rows += (double)g->len[n];
+    own += share;
+    if (g->len[n] > most) most = (double)g->len[n];
+  }
+  double nnz = (double)train->ops->entries(train), ntest = test ? (double)test->ops->entries(test) : 0;
+  double bytes = rows * R * 8 + (most * W + most) * 8 + own * W * 8 + CHUNK * (R + 6) * 8.0 +
+                 (double)dtf_packed_solve_work(o->rank) * 8 + (nnz > ntest ? nnz : ntest) * 8 + nnz * 8;
+  if (o->algorithm == DTF_EM_ONLINE) bytes += own * (W + 1) * 8 + nnz * 4;
+  dtf_allreduce(g->comm, &bytes, 1, MPI_DOUBLE, MPI_MAX, NULL);
+  return bytes;
+}
+
+/* (Re)allocate what depends on the model's D: statistics (kept when D is unchanged),
+ * the local and received statistics, the chunk's design rows, the solve. */
+static dtf_status ensure_buffers(dtf_em_t *s) {
+  int Dm = max_D(s);
+  int64_t W = width(Dm), maxblock = 1, maxown = 1;
+  dtf_status st = DTF_OK;
+  for (int b = 0; b < s->nblocks; b++) {
+    dtf_factor_t *f = s->mops->block(s->model, b);
+    if (f->block_len > maxblock) maxblock = f->block_len;
+    if (f->own_len > maxown) maxown = f->own_len;
+  }
+  free(s->loc);
+  free(s->recv);
+  free(s->H);
+  free(s->diag);
+  free(s->work);
+  s->loc_cap = maxblock * W;
+  s->recv_cap = maxown * W;
+  s->loc = dtf_alloc_large((size_t)s->loc_cap * sizeof(double));
+  s->recv = dtf_alloc_large((size_t)s->recv_cap * sizeof(double));
+  s->H = malloc((size_t)CHUNK * Dm * sizeof(double));
+  s->diag = malloc((size_t)Dm * sizeof(double));
+  s->work = malloc((size_t)(dtf_packed_solve_work(Dm) + Dm) * sizeof(double));
+  if (!s->loc || !s->recv || !s->H || !s->diag || !s->work) st = dtf_error(DTF_ERR_INPUT, "out of memory");
+
+  return st;
+}
+
+/* online statistics for block b, zeroed (fresh) */
+static dtf_status alloc_stats(dtf_em_t *s, int b) {
+  dtf_factor_t *f = s->mops->block(s->model, b);
+  free(s->stats[b]);
+  free(s->updates[b]);
+  int64_t n = f->own_len ? f->own_len : 1;
+  s->stats[b] = dtf_alloc_large((size_t)(n * width(f->R)) * sizeof(double));
+  s->updates[b] = calloc((size_t)n, sizeof(double));
+  s->Dstats[b] = f->R;
+  if (!s->stats[b] || !s->updates[b]) return dtf_error(DTF_ERR_INPUT, "out of memory for the EM statistics");
+  memset(s->stats[b], 0, (size_t)(n * width(f->R)) * sizeof(double));
+  return DTF_OK;
+}
+
+/* predictions at every entry of v into s->pred */
+static void predict_all(dtf_em_t *s, const dtf_observed_view_t *v) {
+  for (int64_t e0 = 0; e0 < v->nnz; e0 += CHUNK) {
+    int64_t n = v->nnz - e0 < CHUNK ? v->nnz - e0 : CHUNK;
+    s->mops->predict(s->model, n, v->inds + e0 * v->nmodes, s->pred + e0);
+  }
+}
+
+static dtf_status metrics(dtf_em_t *s, const dtf_observed_view_t *v, double *out, double *sse, double *ssy) {
+  predict_all(s, v);
+  if (sse) {
+    double q[2] = {0, 0};
+    for (int64_t e = 0; e < v->nnz; e++) {
+      double r = v->vals[e] - s->lik->mean(s->pred[e]);
+      q[0] += r * r;
+      q[1] += v->vals[e] * v->vals[e];
+    }
+    dtf_status st = dtf_allreduce_sum(s->grid->comm, q, 2, &s->comm);
+    if (st) return st;
+    *sse = q[0];
+    *ssy = q[1];
+  }
+  return dtf_likelihood_metrics(s->grid->comm, s->lik, v->nnz, v->vals, s->pred, out, &s->comm);
+}
+
+static const char *algorithm_name(dtf_em_algorithm_t a) {
+  return a == DTF_EM_ONLINE ? "online" : a == DTF_EM_BATCH ? "batch" : "als";
+}
+
+dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *test,
+                       const dtf_em_model_ops_t *mops, const dtf_em_options_t *o, dtf_em_t **out) {
+  *out = NULL;
+  const dtf_observed_view_t *v = dtf_observed_view(train), *tv = test ? dtf_observed_view(test) : NULL;
+  if (!v || (test && !tv)) return dtf_error(DTF_ERR_USAGE, "EM needs observed-entry tensors");
+  if (o->rank < 1) return dtf_error(DTF_ERR_USAGE, "the rank must be at least 1, not %d", o->rank);
+  if (o->max_epochs < 1) return dtf_error(DTF_ERR_USAGE, "the epoch limit must be at least 1");
+  if (o->algorithm == DTF_EM_ONLINE &&
+      (o->batches < 1 || !(o->kappa > 0.5 && o->kappa <= 1) || !(o->t0 >= 1)))
+    return dtf_error(DTF_ERR_USAGE, "online EM needs batches >= 1, kappa in (0.5, 1] and t0 >= 1");
+  const dtf_likelihood_t *lik = o->algorithm == DTF_EM_ALS ? dtf_likelihood("gaussian") : o->lik;
+  /* every observation must be a value of the likelihood: name the first bad one */
+  dtf_status st = DTF_OK;
+  for (int part = 0; part < 2 && !st; part++) {
+    const dtf_observed_view_t *p = part ? tv : v;
+    const dtf_tensor_t *t = part ? test : train;
+    for (int64_t e = 0; p && e < p->nnz; e++) {
+      const char *why = lik->invalid(p->vals[e]);
+      if (!why) continue;
+      char where[256];
+      size_t used = 0;
+      for (int m = 0; m < p->nmodes; m++)
+        used += (size_t)snprintf(where + used, sizeof where - used, "%s%lld", m ? ", " : "",
+                                 (long long)(p->inds[e * p->nmodes + m] + t->start[m] + 1));
+      st = dtf_error(DTF_ERR_INPUT, "%s entry (%s) is %.17g; the %s likelihood needs %s",
+                     part ? "test" : "observed", where, p->vals[e], lik->name, why);
+      break;
+    }
+  }
+  st = dtf_agree(g->comm, st);
+  if (st) return st;
+  int64_t counts[2] = {v->nnz, tv ? tv->nnz : 0};
+  if ((st = dtf_allreduce(g->comm, counts, 2, MPI_INT64_T, MPI_SUM, NULL))) return st;
+  if (counts[0] == 0) return dtf_error(DTF_ERR_INPUT, "there are no observed entries to learn from");
+  if (o->max_mem > 0) {
+    double need = dtf_em_memory(g, train, test, o);
+    if (need > o->max_mem)
+      return dtf_error(DTF_ERR_INPUT,
+                       "rank %d needs an estimated %.3g GB per rank (model rows, EM statistics, workspaces), "
+                       "more than the limit of %.3g GB (--max-mem); use a lower rank or more ranks",
+                       o->rank, need / 1e9, o->max_mem / 1e9);
+  }
+  dtf_em_t *s = calloc(1, sizeof *s);
+  if (!s) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  s->grid = g;
+  s->train = train;
+  s->test = test;
+  s->v = v;
+  s->tv = tv;
+  s->mops = mops;
+  s->opt = *o;
+  s->lik = lik;
+  s->n_train = counts[0];
+  s->n_test = counts[1];
+  snprintf(s->solver_name, sizeof s->solver_name, "complete-%s/%s", algorithm_name(o->algorithm),
+           o->algorithm == DTF_EM_ALS ? "ls" : lik->name);
+  /* the initial predictors' RMS: the data's for real values, 1 on the link scale */
+  double q[2] = {0, 0};
+  for (int64_t e = 0; e < v->nnz; e++) {
+    q[0] += v->vals[e] * v->vals[e];
+    q[1] += v->vals[e];
+  }
+  if ((st = dtf_allreduce_sum(g->comm, q, 2, NULL))) {
+    free(s);
+    return st;
+  }
+  double scale = lik->noise_precision ? sqrt(q[0] / (double)counts[0]) : 1.0, mean = q[1] / (double)counts[0];
+  if (!(scale > 0)) scale = 1.0;
+  st = mops->create(g, o, scale, &s->model);
+  if (st) {
+    free(s);
+    return st;
+  }
+  s->nblocks = mops->nblocks(s->model);
+  int64_t nmax = v->nnz > (tv ? tv->nnz : 0) ? v->nnz : tv->nnz;
+  s->touched = malloc((size_t)maxblock);
+  s->counts = malloc((size_t)g->size * sizeof(int));
+  s->x = malloc(CHUNK * sizeof(double));
+  s->w = malloc(CHUNK * sizeof(double));
+  s->c = malloc(CHUNK * sizeof(double));
+  s->y = malloc(CHUNK * sizeof(double));
+  s->ids = malloc(CHUNK * sizeof(int64_t));
+  s->pinds = malloc((size_t)CHUNK * g->nmodes * sizeof(int64_t));
+  s->pred = dtf_alloc_large((size_t)(nmax ? nmax : 1) * sizeof(double));
+  s->keys = dtf_alloc_large((size_t)(v->nnz ? v->nnz : 1) * sizeof(uint64_t));
+  int E = o->max_epochs;
+  s->hist_test = calloc((size_t)E, sizeof(double));
+  s->hist_train = calloc((size_t)E, sizeof(double));
+  s->hist_sec = calloc((size_t)E, sizeof(double));
+  s->hist_rank = calloc((size_t)E, sizeof(double));
+  s->wprev = calloc((size_t)o->rank, sizeof(double));
+  s->wnow = calloc((size_t)o->rank, sizeof(double));
+  if (!s->touched || !s->counts || !s->x || !s->w || !s->c || !s->y || !s->ids || !s->pinds || !s->pred ||
+      !s->keys || !s->hist_test || !s->hist_train || !s->hist_sec || !s->hist_rank || !s->wprev || !s->wnow)
+    st = dtf_error(DTF_ERR_INPUT, "out of memory for the EM workspace");
+  if (!st) st = ensure_buffers(s);
+  if (!st && o->algorithm == DTF_EM_ONLINE) {
+    s->batch = dtf_alloc_large((size_t)(v->nnz ? v->nnz : 1) * sizeof(uint32_t));
+    s->batch_sizes = calloc((size_t)o->batches, sizeof(int64_t));
+    if (!s->batch || !s->batch_sizes) st = dtf_error(DTF_ERR_INPUT, "out of memory for the mini-batches");
+    for (int b = 0; !st && b < s->nblocks; b++) st = alloc_stats(s, b);
+  }
+  st = dtf_agree(g->comm, st);
+  if (st) {
+    dtf_em_free(s);
+    return st;
+  }
+  int64_t gl[DTF_MAX_MODES];
+  for (int64_t e = 0; e < v->nnz; e++) {
+    for (int m = 0; m < g->nmodes; m++) gl[m] = v->inds[e * g->nmodes + m] + train->start[m];
+    s->keys[e] = dtf_entry_key(g->nmodes, g->dims, gl);
+  }
+  s->beta = q[0] > 0 ? (double)counts[0] / q[0] : 1.0;
+  s->loss = NAN;
+  /* the constant predictor: the train mean on the scale of the link */
+  if (tv) {
+    double x0 = mean;
+    if (!strcmp(lik->name, "bernoulli")) x0 = mean > 0 && mean < 1 ? log(mean / (1 - mean)) : 0;
+    if (!strcmp(lik->name, "poisson")) x0 = mean > 0 ? log(mean) : -30;
+    for (int64_t e = 0; e < tv->nnz; e++) s->pred[e] = x0;
+    st = dtf_likelihood_metrics(g->comm, lik, tv->nnz, tv->vals, s->pred, s->baseline, NULL);
+  }
+  if (st) {
+    dtf_em_free(s);
+    return st;
+  }
+  *out = s;
+  return DTF_OK;
+}
+
+/* The E-step of block b over the entries of batch `bid` (-1: all): local statistics of
+ * every block row into s->loc, touched rows marked; *sse (block 0, gaussian) the
+ * batch's squared residuals. */
+static dtf_status estep(dtf_em_t *s, int b, int bid, double *sse) {
+  const dtf_observed_view_t *v = s->v;
+  dtf_factor_t *f = s->mops->block(s->model, b);
+  int D = f->R, als = s->opt.algorithm == DTF_EM_ALS;
+  int64_t T = dtf_packed_size(D), W = width(D);
+  memset(s->loc, 0, (size_t)(f->block_len * W) * sizeof(double));
+  memset(s->touched, 0, (size_t)f->block_len);
+  double e2 = 0;
+  for (int64_t i = 0; i < f->block_len; i++) {
+    const int64_t *rows = v->by_row[b] + v->row_ptr[b][i], nrow = v->row_ptr[b][i + 1] - v->row_ptr[b][i];
+    double *S = s->loc + i * W;
+    for (int64_t p0 = 0; p0 < nrow;) {
+      int64_t m = 0;
+      for (; p0 < nrow && m < CHUNK; p0++)
+        if (bid < 0 || s->batch[rows[p0]] == (uint32_t)bid) s->ids[m++] = rows[p0];
+      if (!m) continue;
+      s->mops->design(s->model, b, v, m, s->ids, s->H, s->x);
+      for (int64_t k = 0; k < m; k++) s->y[k] = v->vals[s->ids[k]];
+      if (als)
+        for (int64_t k = 0; k < m; k++) s->w[k] = 1.0, s->c[k] = s->y[k];
+      else
+        s->lik->weights(m, s->y, s->x, s->w, s->c);
+      if (sse)
+        for (int64_t k = 0; k < m; k++) e2 += (s->y[k] - s->x[k]) * (s->y[k] - s->x[k]);
+      dtf_stats_add(m, D, s->H, s->w, s->c, S, S + T);
+      s->touched[i] = 1;
+    }
+  }
+  if (sse) *sse = e2;
+  return DTF_OK;
+}
+
+/* Reduce the touched rows' statistics to their owners, average (online) and solve. */
+static dtf_status mstep(dtf_em_t *s, int b, double scale, dtf_status *local) {
+  const dtf_grid_t *g = s->grid;
+  dtf_factor_t *f = s->mops->block(s->model, b);
+  int D = f->R, P = g->slice_size[b], online = s->opt.algorithm == DTF_EM_ONLINE;
+  int64_t T = dtf_packed_size(D), W = width(D);
+  double t0 = dtf_now();
+  dtf_status st =
+      dtf_allreduce(f->slice, s->touched, (int)f->block_len, MPI_UNSIGNED_CHAR, MPI_MAX, &s->comm);
+  if (st) return st;
+  /* pack the touched rows to the front, in block order, and count them per owner */
+  int64_t k = 0;
+  for (int q = 0; q < P; q++) {
+    int64_t r0 = f->displs[q] / f->R, nr = f->counts[q] / f->R, kq = 0;
+    for (int64_t i = r0; i < r0 + nr; i++)
+      if (s->touched[i]) {
+        if (k != i) memmove(s->loc + k * W, s->loc + i * W, (size_t)W * sizeof(double));
+        k++;
+        kq++;
+      }
+    if (kq * W > INT32_MAX)
+      return dtf_error(DTF_ERR_INPUT, "a reduction of %lld doubles is too large", (long long)(kq * W));
+    s->counts[q] = (int)(kq * W);
+  }
+  st = dtf_reduce_scatter_sum(f->slice, s->loc, s->recv, s->counts, &s->comm);
+  if (st) return st;
+  double t1 = dtf_now();
+  s->t_comm += t1 - t0;
+  int als = s->opt.algorithm == DTF_EM_ALS;
+  double prec = s->lik->noise_precision && !als ? s->beta : 1.0;
+  if (als)
+    for (int r = 0; r < D; r++) s->diag[r] = s->opt.reg;
+  else
+    s->mops->prior(s->model, b, s->diag);
+  double *A = dtf_factor_owned(f), *a = s->work + dtf_packed_solve_work(D);
+  int64_t off = f->own_start - f->block_start, j = 0;
+  for (int64_t i = 0; i < f->own_len; i++) {
+    if (!s->touched[off + i]) continue;
+    double *S = s->recv + (j++) * W;
+    if (online) {
+      double *avg = s->stats[b] + i * W, rho = pow(s->updates[b][i] + s->opt.t0, -s->opt.kappa);
+      for (int64_t q = 0; q < W; q++) avg[q] = (1 - rho) * avg[q] + rho * scale * S[q];
+      s->updates[b][i] += 1;
+      S = avg;
+    }
+    if (*local) continue;
+    int pinv = 0;
+    dtf_status r = dtf_packed_solve(D, S, prec, s->diag, S + T, prec, a, s->work, &pinv);
+    if (r) {
+      *local = r;
+      continue;
+    }
+    memcpy(A + i * D, a, (size_t)D * sizeof(double));
+
+    if (pinv && !s->warned_pinv && s->opt.log) {
+      s->warned_pinv = 1;
+      s->opt.log("warning: a row's normal equations are not positive definite; solved with the "
+                 "pseudo-inverse (not reported again)",
+                 s->opt.ctx);
+    }
+  }
+  if (!*local) *local = dtf_fault_status("solve", s->epoch, DTF_ERR_NUMERIC);
+  if (!*local && f->own_len > 0 && dtf_fault("nan", s->epoch)) A[0] = NAN;
+  for (int64_t i = 0; !*local && i < f->own_len * D; i++)
+    if (!isfinite(A[i]))
+      *local = dtf_error(DTF_ERR_NUMERIC, "row %lld of block %d became non-finite at epoch %d",
+                         (long long)(f->own_start + i / D + 1), b + 1, s->epoch);
+  double t2 = dtf_now();
+  s->t_solve += t2 - t1;
+  /* agree before the rows travel: a failed rank's rows must not reach the others */
+  st = dtf_agree(g->comm, *local);
+  if (st) return st;
+  st = dtf_factor_allgather(f, &s->comm);
+  s->t_comm += dtf_now() - t2;
+  return st;
+}
+
+/* One pass over the blocks for batch bid (-1: all entries) with batch scale n / n_batch. */
+static dtf_status sweep(dtf_em_t *s, int bid, double scale) {
+  dtf_status local = DTF_OK, st;
+  int als = s->opt.algorithm == DTF_EM_ALS;
+  for (int b = 0; b < s->nblocks; b++) {
+    double t0 = dtf_now(), sse = 0;
+    int want_sse = b == 0 && s->lik->noise_precision && !als;
+    if (!local) local = dtf_fault_status("estep", s->epoch, DTF_ERR_INPUT);
+    if (!local) local = estep(s, b, bid, want_sse ? &sse : NULL);
+    if (local) {
+      dtf_factor_t *f = s->mops->block(s->model, b);
+      memset(s->loc, 0, (size_t)(f->block_len * width(f->R)) * sizeof(double));
+      memset(s->touched, 0, (size_t)f->block_len);
+    }
+    s->t_estep += dtf_now() - t0;
+    if (want_sse) {
+      /* the noise precision's MAP from the (averaged) squared residuals */
+      if ((st = dtf_allreduce_sum(s->grid->comm, &sse, 1, &s->comm))) return st;
+      /* this batch's estimate (the model moves too fast for an average to help) */
+      s->sse_avg = scale * sse;
+      double shape = s->opt.a0 - 1 + 0.5 * (double)s->n_train;
+      s->beta = fmax(shape, 1.0) / (s->opt.b0 + 0.5 * s->sse_avg);
+    }
+    if ((st = mstep(s, b, scale, &local))) return st;
+  }
+  if (!als && (st = s->mops->update_prior(s->model, &s->comm))) return st;
+  s->steps++;
+  return DTF_OK;
+}
+
+/* drop pruned coefficients from the online statistics of every block */
+static dtf_status compact_stats(dtf_em_t *s, int **keep) {
+  for (int b = 0; b < s->nblocks; b++) {
+    dtf_factor_t *f = s->mops->block(s->model, b);
+    int Dn = f->R, Do = s->Dstats[b];
+    int64_t To = dtf_packed_size(Do), Wo = width(Do), Tn = dtf_packed_size(Dn), Wn = width(Dn);
+    double *row = malloc((size_t)Wn * sizeof(double));
+    if (!row) return dtf_error(DTF_ERR_INPUT, "out of memory");
+    for (int64_t i = 0; i < f->own_len; i++) {
+      const double *S = s->stats[b] + i * Wo;
+      int64_t idx = 0;
+      for (int r = 0; r < Dn; r++)
+        for (int q = r; q < Dn; q++) {
+          int ro = keep[b][r], qo = keep[b][q]; /* ro < qo: keep is increasing */
+          row[idx++] = S[(int64_t)ro * Do - (int64_t)ro * (ro - 1) / 2 + (qo - ro)];
+        }
+      for (int r = 0; r < Dn; r++) row[Tn + r] = S[To + keep[b][r]];
+      memcpy(s->stats[b] + i * Wn, row, (size_t)Wn * sizeof(double)); /* Wn <= Wo: in place */
+    }
+    free(row);
+    s->Dstats[b] = Dn;
+  }
+  return DTF_OK;
+}
+
+static dtf_status prune(dtf_em_t *s) {
+  s->pruned_now = 0;
+  if (s->opt.algorithm == DTF_EM_ALS || !(s->opt.prune > 0)) return DTF_OK;
+  int *keep[DTF_MAX_MODES] = {0}, removed = 0;
+  dtf_status st = DTF_OK;
+  for (int b = 0; b < s->nblocks; b++)
+    if (!(keep[b] = malloc((size_t)s->mops->block(s->model, b)->R * sizeof(int))))
+      st = dtf_error(DTF_ERR_INPUT, "out of memory");
+  st = dtf_agree(s->grid->comm, st);
+  if (!st) st = s->mops->prune(s->model, s->opt.prune, &removed, keep, &s->comm);
+  if (!st && removed) {
+    s->pruned_now = removed;
+    if (s->stats[0]) st = compact_stats(s, keep);
+
+    if (!st) st = ensure_buffers(s);
+    st = dtf_agree(s->grid->comm, st);
+  }
+  for (int b = 0; b < s->nblocks; b++) free(keep[b]);
+  return st;
+}
+
+static dtf_status iterate(void *impl, dtf_progress_t *p) {
+  dtf_em_t *s = impl;
+  const dtf_grid_t *g = s->grid;
+  double t0 = dtf_now();
+  uint64_t b0 = s->comm.bytes_sent;
+  s->epoch++;
+  dtf_status st = DTF_OK;
+  if (s->opt.algorithm == DTF_EM_ONLINE) {
+    /* this epoch's mini-batches: a fresh random partition keyed by each entry's index */
+    int B = s->opt.batches;
+    memset(s->batch_sizes, 0, (size_t)B * sizeof(int64_t));
+    for (int64_t e = 0; e < s->v->nnz; e++) {
+      uint32_t k =
+          (uint32_t)(dtf_rng_uniform(s->opt.seed, DTF_STREAM_BATCH, s->keys[e], (uint64_t)s->epoch) * B);
+      s->batch[e] = k < (uint32_t)B ? k : (uint32_t)B - 1;
+      s->batch_sizes[s->batch[e]]++;
+    }
+    st = dtf_allreduce(g->comm, s->batch_sizes, B, MPI_INT64_T, MPI_SUM, &s->comm);
+    for (int b = 0; !st && b < B; b++)
+      if (s->batch_sizes[b]) st = sweep(s, b, (double)s->n_train / (double)s->batch_sizes[b]);
+  } else
+    st = sweep(s, -1, 1.0);
+  if (!st) st = prune(s);
+  /* a component still fading away is not converged, whatever the loss does */
+  int R = s->mops->rank(s->model);
+  if (!st) st = s->mops->weights(s->model, s->wnow, &s->comm);
+  if (!st) {
+    double most = 0, change = 0;
+    for (int r = 0; r < R; r++) most = fmax(most, s->wnow[r]);
+    for (int r = 0; r < R; r++) change = fmax(change, fabs(s->wnow[r] - s->wprev[r]));
+    s->wchange = s->pruned_now || s->epoch == 1 ? INFINITY : change / fmax(most, 1e-300);
+    memcpy(s->wprev, s->wnow, (size_t)R * sizeof(double));
+  }
+  double sse = 0, ssy = 0;
+  if (!st) st = metrics(s, s->v, s->train_m, &sse, &ssy);
+  if (!st && s->tv) st = metrics(s, s->tv, s->test_m, NULL, NULL);
+  if (st) return st;
+  s->fit = ssy > 0 ? 1 - sqrt(sse / ssy) : 0;
+  double loss = s->train_m[s->lik->loss];
+  if (!s->lik->lower_is_better[s->lik->loss]) loss = -loss;
+  if (!isfinite(loss))
+    return dtf_error(DTF_ERR_NUMERIC, "the train %s became non-finite at epoch %d",
+                     s->lik->metric[s->lik->loss], s->epoch);
+  s->delta = isfinite(s->loss) ? fabs(loss - s->loss) / fmax(fabs(s->loss), 1e-300) : INFINITY;
+  s->loss = loss;
+  s->converged = s->epoch > 1 && !s->pruned_now && s->delta < s->opt.tol && s->wchange < sqrt(s->opt.tol);
+  double dt = dtf_now() - t0;
+  s->t_total += dt;
+  int e = s->epoch - 1;
+  if (e < s->opt.max_epochs) {
+    s->hist_train[e] = s->train_m[0];
+    s->hist_test[e] = s->tv ? s->test_m[0] : NAN;
+    s->hist_sec[e] = s->t_total;
+    s->hist_rank[e] = R;
+  }
+  if (p) {
+    static char names[2][DTF_MAX_METRICS][32];
+    memset(p, 0, sizeof *p);
+    uint64_t sent = s->comm.bytes_sent - b0;
+    p->iteration = s->epoch;
+    for (int k = 0; k < s->lik->nmetrics; k++) {
+      snprintf(names[0][k], 32, "train_%s", s->lik->metric[k]);
+      snprintf(names[1][k], 32, "test_%s", s->lik->metric[k]);
+    }
+    p->metric = s->tv ? names[1][0] : names[0][0];
+    p->value = s->tv ? s->test_m[0] : s->train_m[0];
+    p->delta = s->delta;
+    p->seconds = dt;
+    p->bytes_sent = p->bytes_uncompressed = sent;
+    p->extra_name[p->nextra] = "effective_rank";
+    p->extra[p->nextra++] = R;
+    for (int k = 0; k < s->lik->nmetrics; k++) {
+      p->extra_name[p->nextra] = names[0][k];
+      p->extra[p->nextra++] = s->train_m[k];
+    }
+    for (int k = 0; s->tv && k < s->lik->nmetrics; k++) {
+      p->extra_name[p->nextra] = names[1][k];
+      p->extra[p->nextra++] = s->test_m[k];
+    }
+    if (s->lik->noise_precision && s->opt.algorithm != DTF_EM_ALS) {
+      p->extra_name[p->nextra] = "noise_sd";
+      p->extra[p->nextra++] = 1 / sqrt(s->beta);
+    }
+  }
+  return DTF_OK;
+}
+
+static int finished(const void *impl) {
+  const dtf_em_t *s = impl;
+  return s->converged || s->epoch >= s->opt.max_epochs;
+}
+
+static int converged(const void *impl) { return ((const dtf_em_t *)impl)->converged; }
+
+static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
+  dtf_em_t *s = impl;
+  const dtf_grid_t *g = s->grid;
+  dtf_state_init(out, s->solver_name, s->mops->name, checkpoint, g->nmodes, g->dims);
+  dtf_status st = s->mops->describe(s->model, checkpoint, out);
+  if (st) return st;
+  dtf_state_int(out, "iterations", DTF_ATTR_STATE, NULL, s->epoch);
+  dtf_state_real(out, "fit", DTF_ATTR_STATE, NULL, s->fit);
+  dtf_state_text(out, "likelihood", s->opt.algorithm == DTF_EM_ALS ? "gaussian" : s->lik->name);
+  dtf_state_text(out, "algorithm", algorithm_name(s->opt.algorithm));
+  dtf_state_int(out, "effective_rank", DTF_ATTR_STATE, NULL, s->mops->rank(s->model));
+  dtf_state_int(out, "start_rank", DTF_ATTR_OPTION, "--rank", s->opt.rank);
+  dtf_state_int(out, "seed", DTF_ATTR_OPTION, "--seed", (int64_t)s->opt.seed);
+  dtf_state_int(out, "converged", DTF_ATTR_STATE, NULL, s->converged);
+  if (s->lik->noise_precision && s->opt.algorithm != DTF_EM_ALS)
+    dtf_state_real(out, "noise_precision", DTF_ATTR_STATE, NULL, s->beta);
+  if (s->opt.algorithm == DTF_EM_ALS) dtf_state_real(out, "reg", DTF_ATTR_OPTION, "--reg", s->opt.reg);
+  if (s->opt.algorithm == DTF_EM_ONLINE) {
+    dtf_state_int(out, "batches", DTF_ATTR_OPTION, "--batches", s->opt.batches);
+    dtf_state_real(out, "kappa", DTF_ATTR_OPTION, "--kappa", s->opt.kappa);
+  }
+  if (s->opt.algorithm != DTF_EM_ALS) dtf_state_real(out, "prune", DTF_ATTR_OPTION, "--prune", s->opt.prune);
+  if (!checkpoint) return DTF_OK;
+  dtf_state_real(out, "loss", DTF_ATTR_STATE, NULL, s->loss);
+  dtf_state_real(out, "delta", DTF_ATTR_STATE, NULL, s->delta);
+  dtf_state_real(out, "sse_avg", DTF_ATTR_STATE, NULL, s->sse_avg);
+  dtf_state_int(out, "steps", DTF_ATTR_STATE, NULL, s->steps);
+  dtf_state_replicated(out, "history_train", s->epoch, 0, s->hist_train);
+  dtf_state_replicated(out, "history_test", s->epoch, 0, s->hist_test);
+  dtf_state_replicated(out, "history_seconds", s->epoch, 0, s->hist_sec);
+  dtf_state_replicated(out, "history_rank", s->epoch, 0, s->hist_rank);
+  for (int b = 0; s->stats[0] && b < s->nblocks; b++) {
+    dtf_factor_t *f = s->mops->block(s->model, b);
+    char name[32];
+    snprintf(name, sizeof name, "em_stats_%d", b);
+    dtf_state_rows(out, name, f->rows, width(f->R), f->own_start, f->own_len, f->own_start, f->own_len,
+                   s->stats[b]);
+    snprintf(name, sizeof name, "em_updates_%d", b);
+    dtf_state_rows(out, name, f->rows, 1, f->own_start, f->own_len, f->own_start, f->own_len, s->updates[b]);
+  }
+  return DTF_OK;
+}
+
+static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn read, void *ctx) {
+  dtf_em_t *s = impl;
+  int64_t it = 0, conv = 0, steps = 0;
+  double fit = 0, delta = 0, loss = 0, sse = 0, beta = 0;
+  if (dtf_state_get_int(file, "iterations", &it) || dtf_state_get_int(file, "converged", &conv) ||
+      dtf_state_get_int(file, "steps", &steps) || dtf_state_get_real(file, "fit", &fit) ||
+      dtf_state_get_real(file, "delta", &delta) || dtf_state_get_real(file, "loss", &loss) ||
+      dtf_state_get_real(file, "sse_avg", &sse))
+    return dtf_error(DTF_ERR_INPUT,
+                     "the checkpoint lacks the EM state (iterations, steps, loss, delta, ...)");
+  if (it < 1 || it > s->opt.max_epochs)
+    return dtf_error(DTF_ERR_INPUT, "the checkpoint is at epoch %lld; this run allows %d (-i)", (long long)it,
+                     s->opt.max_epochs);
+  dtf_status st = s->mops->resize(s->model, file);
+  for (int b = 0; !st && s->stats[0] && b < s->nblocks; b++) st = alloc_stats(s, b);
+  if (!st) st = ensure_buffers(s);
+  st = dtf_agree(s->grid->comm, st);
+  if (st) return st;
+  s->epoch = (int)it;
+  dtf_state_t *fields = malloc(sizeof *fields);
+  if (!fields) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  st = state(s, 1, fields);
+  if (!st) st = read(fields, ctx);
+  free(fields);
+  if (st) return st;
+  if (!dtf_state_get_real(file, "noise_precision", &beta)) s->beta = beta;
+  s->steps = steps;
+  s->fit = fit;
+  s->delta = delta;
+  s->loss = loss;
+  s->sse_avg = sse;
+  s->converged = (int)conv;
+  return DTF_OK;
+}
+
+static const dtf_solver_ops_t em_ops = {"complete", iterate, finished, converged, state, restore};
+
+dtf_solver_t dtf_em_solver(dtf_em_t *s) { return (dtf_solver_t){&em_ops, s}; }
+
+void dtf_em_summary(const dtf_em_t *s, dtf_em_summary_t *o) {
+  memset(o, 0, sizeof *o);
+  o->epochs = s->epoch;
+  o->rank = s->mops->rank(s->model);
+  o->converged = s->converged;
+  o->have_test = s->tv != NULL;
+  memcpy(o->train, s->train_m, sizeof o->train);
+  memcpy(o->test, s->test_m, sizeof o->test);
+  memcpy(o->baseline, s->baseline, sizeof o->baseline);
+  o->noise_sd = s->lik->noise_precision && s->opt.algorithm != DTF_EM_ALS ? 1 / sqrt(s->beta) : NAN;
+  o->test_history = s->hist_test;
+  o->train_history = s->hist_train;
+  o->seconds_history = s->hist_sec;
+  o->rank_history = s->hist_rank;
+  o->bytes = s->comm.bytes_sent;
+  o->t_estep = s->t_estep;
+  o->t_comm = s->t_comm;
+  o->t_solve = s->t_solve;
+}
+
+void dtf_em_free(dtf_em_t *s) {
+  if (!s) return;
+  if (s->model) s->mops->destroy(s->model);
+  for (int b = 0; b < DTF_MAX_MODES; b++) {
+    free(s->stats[b]);
+    free(s->updates[b]);
+  }
+  free(s->loc);
+  free(s->recv);
+  free(s->touched);
+  free(s->counts);
+  free(s->H);
+  free(s->x);
+  free(s->w);
+  free(s->c);
+  free(s->y);
+  free(s->diag);
+  free(s->work);
+  free(s->pred);
+  free(s->ids);
+  free(s->pinds);
+  free(s->keys);
+  free(s->batch);
+  free(s->batch_sizes);
+  free(s->hist_test);
+  free(s->hist_train);
+  free(s->hist_sec);
+  free(s->hist_rank);
+  free(s->wprev);
+  free(s->wnow);
+  free(s);
+}
