@@ -255,7 +255,9 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
     return st;
   }
   s->nblocks = mops->nblocks(s->model);
-  int64_t nmax = v->nnz > (tv ? tv->nnz : 0) ? v->nnz : tv->nnz;
+  int64_t nmax = tv && tv->nnz > v->nnz ? tv->nnz : v->nnz, maxblock = 1;
+  for (int n = 0; n < g->nmodes; n++)
+    if (g->len[n] > maxblock) maxblock = g->len[n];
   s->touched = malloc((size_t)maxblock);
   s->counts = malloc((size_t)g->size * sizeof(int));
   s->x = malloc(CHUNK * sizeof(double));
