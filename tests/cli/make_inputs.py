@@ -132,3 +132,25 @@ with h5py.File(f"{d}/other_data.h5", "w") as f:
     f["notes/readme"] = np.bytes_("keep me")
 with h5py.File(f"{d}/extlink.h5", "w") as f:
     f["X"] = h5py.ExternalLink("good.h5", "/X")
+# partly observed inputs of dtf complete
+with h5py.File(f"{d}/observed.h5", "w") as f:
+    x = good.copy()
+    x[rng.random(x.shape) < 0.3] = np.nan
+    f["X"] = x
+    f["mask"] = (~np.isnan(x)).astype(np.uint8)
+    f["mask_small"] = np.ones((6, 5, 3), dtype=np.uint8)
+    f["mask_two"] = np.where(np.isnan(x), 0, 2).astype(np.uint8)
+    f["mask_float"] = np.ones((6, 5, 4))
+    f["none"] = np.full((6, 5, 4), np.nan)
+    f["small"] = good[:, :, :3]
+    b = (good > 0).astype(float)
+    b[1, 2, 3] = 0.5
+    f["binary"] = b
+    c = np.round(np.exp(good))
+    f["counts"] = c
+    c2 = c.copy()
+    c2[2, 1, 0] = -1
+    f["negative"] = c2
+    c3 = c.copy()
+    c3[0, 4, 1] = 2.5
+    f["fractional"] = c3

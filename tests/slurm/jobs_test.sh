@@ -23,6 +23,8 @@ DTF_ARGS="--sum-duplicates" submit "$src/jobs/convert.sbatch" s.tns s.h5:/T
 grep -q "wrote s.h5:/T: 30x20x10, 3000 entries" dtf-convert-*.out || fail "convert.sbatch"
 DTF_ARGS="-i 30 --tol 0 --json direct.json" submit "$src/jobs/cp.sbatch" x.h5 6 direct.h5
 [ -s direct.h5 ] || fail "cp.sbatch wrote no model"
+DTF_ARGS="--holdout 0.1 -i 5" submit "$src/jobs/complete.sbatch" x.h5 4 completed.h5
+[ -s completed.h5 ] || fail "complete.sbatch wrote no model"
 
 # requeue LAUNCHER SIGNAL OUT: a long cp.sbatch run, signalled once its first checkpoint
 # exists, must checkpoint, requeue itself, resume and finish with the model of an

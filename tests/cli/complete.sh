@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# complete.sh CASE: dtf complete on planted tensors.
+#   gaussian PERCENT   rank 4 + noise sd 0.1 on 120x100x80: test RMSE <= 1.15 sd from start rank 12
+#   bernoulli | poisson  test AUC within 0.02 of the planted model's / RMSE within 10%, far from constant
+#   ranks ALGORITHM    1, 2, 3, 4 ranks: the same metrics (relative 1e-9)
+#   online-vs-batch    online EM's test RMSE within 2% of batch EM's
+#   fault              a failed E-step on one rank: every rank exits 2, no hang
+#   resume             checkpoint and resume: bit for bit the uninterrupted run
+. "$(dirname "$0")/lib.sh"
+set -e
+case=$1
+planted() { # planted NAME DIMS R SD MISSING LIK: NAME.h5 (all observed entries), NAME_train/test.h5, NAME_truth.npz
+  "$PYTHON" - "$@" <<'PY'
+import sys, numpy as np, h5py
+name, dims, R, sd, miss, lik = sys.argv[1], [int(d) for d in sys.argv[2].split("x")], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
+rng = np.random.default_rng(7)
+A = [rng.standard_normal((n, R)) for n in dims]
+x = np.einsum("ir,jr,kr->ijk", *A)
+if lik == "gaussian": y = x + sd * rng.standard_normal(x.shape)
+elif lik == "bernoulli":
+    x = x / np.sqrt(R); y = (rng.random(x.shape) < 1 / (1 + np.exp(-x))).astype(float)
+else:
+    x = 0.5 * x / np.sqrt(R); y = rng.poisson(np.exp(x)).astype(float)
+obs = rng.random(x.shape) >= miss
+test = obs & (rng.random(x.shape) < 0.1)
+train = obs & ~test
+for part, m in (("", obs), ("_train", train), ("_test", test)):
+    z = np.where(m, y, np.nan)
+    with h5py.File(f"{name}{part}.h5", "w") as f: f["X"] = z
+np.savez(f"{name}_truth.npz", x=x[test], y=y[test])
+PY
+}
+metric() { json_get "$1" "$2"; }
+case $case in
+gaussian)
+  planted g 120x100x80 4 0.1 "0.$2" gaussian
+  dtfrun 2 complete g_train.h5 --test g_test.h5 -r 12 -i 80 --json s.json
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "complete: exit $RC"; }
+  tail -3 err.txt
+  "$PYTHON" -c '
+import json; s = json.load(open("s.json"))
+print("test rmse", s["test_rmse"], "effective rank", s["effective_rank"], "baseline", s["baseline_test_rmse"])
+assert s["test_rmse"] <= 1.15 * 0.1, s["test_rmse"]
+assert s["effective_rank"] < 12, "no component was pruned"
+assert s["test_rmse"] < 0.2 * s["baseline_test_rmse"]'
+  ;;
+bernoulli | poisson)
+  planted p 60x50x40 3 0 0.5 "$case"
+  dtfrun 2 complete p_train.h5 --test p_test.h5 -r 8 --likelihood "$case" -i 60 --json s.json
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "complete: exit $RC"; }
+  tail -2 err.txt
+  "$PYTHON" - "$case" <<'PY'
+import json, sys, numpy as np
+s = json.load(open("s.json")); t = np.load("p_truth.npz"); x, y = t["x"], t["y"]
+if sys.argv[1] == "bernoulli":
+    pos, neg = x[y > 0.5], x[y < 0.5]
+    order = np.argsort(np.concatenate([pos, neg]), kind="stable"); ranks = np.empty(len(order)); ranks[order] = np.arange(1, len(order) + 1)
+    auc = (ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+    print("test auc", s["test_auc"], "planted", auc, "constant", s["baseline_test_auc"])
+    assert abs(s["test_auc"] - auc) <= 0.02, (s["test_auc"], auc)
+    assert s["test_auc"] > s["baseline_test_auc"] + 0.1
+else:
+    rmse = np.sqrt(np.mean((y - np.exp(x)) ** 2))
+    print("test rmse", s["test_rmse"], "planted", rmse, "constant", s["baseline_test_rmse"])
+    assert s["test_rmse"] <= 1.10 * rmse, (s["test_rmse"], rmse)
+    assert s["test_rmse"] < 0.9 * s["baseline_test_rmse"]
+PY
+  ;;
+ranks)
+  planted g 40x30x20 3 0.1 0.7 gaussian
+  for np in 1 2 3 4; do
+    dtfrun $np complete g_train.h5 --test g_test.h5 -r 5 -i 6 --tol 0 --algorithm "$2" --json s$np.json -q
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "complete on $np ranks: exit $RC"; }
+  done
+  "$PYTHON" -c '
+import json; s = [json.load(open(f"s{n}.json")) for n in (1, 2, 3, 4)]
+for k in [k for k in ("test_rmse", "train_rmse", "test_mae", "noise_sd") if k in s[0]]:
+    v = [x[k] for x in s]; print(k, v)
+    assert all(abs(a - v[0]) <= 1e-9 * abs(v[0]) for a in v), k
+assert [x["ranks"] for x in s] == [1, 2, 3, 4]'
+  ;;
+online-vs-batch)
+  planted g 80x60x50 4 0.1 0.8 gaussian
+  for a in batch online; do
+    dtfrun 2 complete g_train.h5 --test g_test.h5 -r 8 -i 100 --algorithm $a --json $a.json -q
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "$a: exit $RC"; }
+  done
+  "$PYTHON" -c '
+import json; b, o = (json.load(open(f"{a}.json"))["test_rmse"] for a in ("batch", "online"))
+print("batch", b, "online", o); assert o <= 1.02 * b, (o, b)'
+  ;;
+fault)
+  planted g 40x30x20 3 0.1 0.5 gaussian
+  for np in 2 3; do
+    DTF_FAULT=1:2:estep dtfrun $np complete g.h5 --holdout 0.1 -r 4 -o m.h5
+    [ "$RC" -eq 2 ] || { cat err.txt; fail "np=$np: exit $RC, expected 2"; }
+    grep -q "fault injected" err.txt || { cat err.txt; fail "no message"; }
+    [ ! -e m.h5 ] || fail "a model was written"
+  done
+  ;;
+resume)
+  planted g 40x30x20 3 0.1 0.5 gaussian
+  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 8 --tol 0 --json full.json -q
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "full run: exit $RC"; }
+  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 4 --tol 0 --checkpoint c.h5 --checkpoint-every 4 -q
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "first half: exit $RC"; }
+  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 8 --tol 0 --checkpoint c.h5 --resume --json half.json
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "resume: exit $RC"; }
+  grep -q "resumed from c.h5 at iteration 4" err.txt || { cat err.txt; fail "did not resume"; }
+  "$PYTHON" -c '
+import json; a, b = (json.load(open(f))["test_rmse"] for f in ("full.json", "half.json"))
+print(a, b); assert a == b, (a, b)'
+  ;;
+*) fail "unknown case $case" ;;
+esac
+echo ok
