@@ -5,11 +5,13 @@
  * the EM driver is the factor A_n; a row's design row is the Hadamard product of the
  * other factors' rows. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dtf/cp.h"
 #include "dtf/em.h"
+#include "dtf/kernels.h"
 #include "dtf/rng.h"
 
 typedef struct {
@@ -17,9 +19,10 @@ typedef struct {
   int N, R;
   dtf_cp_model_t m; /* lambda 1: the factors carry the scale */
   double *delta, *tau;
-  double a1, a2, dsum; /* dsum: sum_n I_n, the prior's entries per component */
-  dtf_cp_model_t out;  /* the model file's normalised copy */
-  double *colsq;       /* N x R */
+  double a1, a2, dsum;             /* dsum: sum_n I_n, the prior's entries per component */
+  dtf_cp_model_t out;              /* the model file's normalised copy */
+  dtf_factor_t cov[DTF_MAX_MODES]; /* each row's posterior covariance, packed */
+  double *colsq;                   /* N x R */
 } cp_em_t;
 
 static dtf_status alloc_prior(cp_em_t *c, int R) {
@@ -32,8 +35,22 @@ static dtf_status alloc_prior(cp_em_t *c, int R) {
   return c->delta && c->tau && c->colsq ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
 }
 
+static void free_cov(cp_em_t *c) {
+  for (int n = 0; n < c->N; n++)
+    if (c->cov[n].block) dtf_factor_free(&c->cov[n]);
+}
+
+/* zero posterior covariances for R components */
+static dtf_status init_cov(cp_em_t *c, int R) {
+  free_cov(c);
+  dtf_status st = DTF_OK;
+  for (int n = 0; !st && n < c->N; n++) st = dtf_factor_init(c->g, n, (int)dtf_packed_size(R), &c->cov[n]);
+  return st;
+}
+
 static void destroy(void *model) {
   cp_em_t *c = model;
+  free_cov(c);
   if (c->m.lambda) dtf_cp_model_free(&c->m);
   if (c->out.lambda) dtf_cp_model_free(&c->out);
   free(c->delta);
@@ -54,6 +71,7 @@ static dtf_status create(const dtf_grid_t *g, const dtf_em_options_t *o, double 
   for (int n = 0; n < c->N; n++) c->dsum += (double)g->dims[n];
   dtf_status st = dtf_cp_model_init(g, c->R, &c->m);
   if (!st) st = alloc_prior(c, c->R);
+  if (!st) st = init_cov(c, c->R);
   st = dtf_agree(g->comm, st);
   if (st) {
     destroy(c);
@@ -75,10 +93,26 @@ static int nblocks(const void *model) { return ((const cp_em_t *)model)->N; }
 
 static dtf_factor_t *block(void *model, int b) { return &((cp_em_t *)model)->m.factors[b]; }
 
+static dtf_factor_t *covariance(void *model, int b) { return &((cp_em_t *)model)->cov[b]; }
+
+/* E[h h^T] of the Hadamard product h of independent rows with means a_n and covariances
+ * C_n is the Hadamard product of their second moments a_n a_n^T + C_n. */
 static void design(const void *model, int b, const dtf_observed_view_t *v, int64_t count, const int64_t *ids,
-                   double *H, double *x) {
+                   double *H, double *x, double *Q) {
   const cp_em_t *c = model;
   int N = c->N, R = c->R;
+  int64_t T = dtf_packed_size(R);
+  for (int64_t k = 0; Q && k < count; k++) {
+    const int64_t *ix = v->inds + ids[k] * N;
+    double *q = Q + k * T;
+    for (int64_t j = 0; j < T; j++) q[j] = 1.0;
+    for (int n = 0; n < N; n++) {
+      if (n == b) continue;
+      const double *a = c->m.factors[n].block + ix[n] * R, *C = c->cov[n].block + ix[n] * T;
+      for (int r = 0, j = 0; r < R; r++)
+        for (int u = r; u < R; u++, j++) q[j] *= a[r] * a[u] + C[j];
+    }
+  }
   for (int64_t k = 0; k < count; k++) {
     const int64_t *ix = v->inds + ids[k] * N;
     double *h = H + k * R;
@@ -92,6 +126,9 @@ static void design(const void *model, int b, const dtf_observed_view_t *v, int64
     double s = 0;
     for (int r = 0; r < R; r++) s += h[r] * a[r];
     x[k] = s;
+    if (Q) /* the covariance part: E[h h^T] - h h^T */
+      for (int r = 0, j = 0; r < R; r++)
+        for (int u = r; u < R; u++, j++) Q[k * T + j] -= h[r] * h[u];
   }
 }
 
@@ -115,15 +152,20 @@ static void prior(const void *model, int b, double *diag) {
   memcpy(diag, c->tau, (size_t)c->R * sizeof(double));
 }
 
-/* colsq[n R + r] = ||A_n(:, r)||^2 over all ranks */
-static dtf_status column_norms(cp_em_t *c, dtf_comm_stats_t *stats) {
+/* colsq[n R + r] = ||A_n(:, r)||^2 over all ranks; expected: plus the rows' posterior
+ * variances, E ||A_n(:, r)||^2 */
+static dtf_status column_norms(cp_em_t *c, int expected, dtf_comm_stats_t *stats) {
   int R = c->R;
+  int64_t T = dtf_packed_size(R);
   memset(c->colsq, 0, (size_t)(c->N * R) * sizeof(double));
   for (int n = 0; n < c->N; n++) {
     const dtf_factor_t *f = &c->m.factors[n];
-    const double *A = dtf_factor_owned(f);
+    const double *A = dtf_factor_owned(f), *C = dtf_factor_owned(&c->cov[n]);
     for (int64_t i = 0; i < f->own_len; i++)
-      for (int r = 0; r < R; r++) c->colsq[n * R + r] += A[i * R + r] * A[i * R + r];
+      for (int r = 0; r < R; r++) {
+        c->colsq[n * R + r] += A[i * R + r] * A[i * R + r];
+        if (expected) c->colsq[n * R + r] += C[i * T + (int64_t)r * R - (int64_t)r * (r - 1) / 2];
+      }
   }
   return dtf_allreduce_sum(c->g->comm, c->colsq, c->N * R, stats);
 }
@@ -134,7 +176,7 @@ static dtf_status column_norms(cp_em_t *c, dtf_comm_stats_t *stats) {
 static dtf_status update_prior(void *model, dtf_comm_stats_t *stats) {
   cp_em_t *c = model;
   int R = c->R;
-  dtf_status st = column_norms(c, stats);
+  dtf_status st = column_norms(c, 1, stats);
   if (st) return st;
   for (int l = 0; l < R; l++) {
     double rate = 1.0, shape = (l == 0 ? c->a1 : c->a2) + 0.5 * c->dsum * (R - l), prod = 1.0;
@@ -165,15 +207,31 @@ static dtf_status reshape(cp_em_t *c, int Rn, const int *keep) {
   }
   dtf_cp_model_free(&c->m);
   c->m = m;
+  /* the kept components' covariances */
+  dtf_factor_t old[DTF_MAX_MODES];
+  memcpy(old, c->cov, sizeof old);
+  memset(c->cov, 0, sizeof c->cov);
+  st = init_cov(c, Rn);
+  int64_t To = dtf_packed_size(R), Tn = dtf_packed_size(Rn);
+  for (int n = 0; !st && n < c->N; n++)
+    for (int64_t i = 0; i < old[n].block_len; i++)
+      for (int r = 0, j = 0; r < Rn; r++)
+        for (int u = r; u < Rn; u++, j++) {
+          int ro = keep ? keep[r] : r, uo = keep ? keep[u] : u;
+          c->cov[n].block[i * Tn + j] =
+              old[n].block[i * To + (int64_t)ro * R - (int64_t)ro * (ro - 1) / 2 + (uo - ro)];
+        }
+  for (int n = 0; n < c->N; n++)
+    if (old[n].block) dtf_factor_free(&old[n]);
   c->R = Rn;
-  return DTF_OK;
+  return st;
 }
 
 /* the weight of component r: prod_n ||A_n(:, r)|| */
 static dtf_status weights(void *model, double *w, dtf_comm_stats_t *stats) {
   cp_em_t *c = model;
   int R = c->R;
-  dtf_status st = column_norms(c, stats);
+  dtf_status st = column_norms(c, 0, stats);
   for (int r = 0; r < R; r++) {
     w[r] = 1.0;
     for (int n = 0; n < c->N; n++) w[r] *= sqrt(c->colsq[n * R + r]);
@@ -216,12 +274,19 @@ static dtf_status describe(void *model, int checkpoint, dtf_state_t *s) {
   if (checkpoint) {
     dtf_cp_model_describe(&c->m, s);
     dtf_state_replicated(s, "mgp_delta", R, 0, c->delta);
+    for (int n = 0; n < c->N; n++) {
+      char name[32];
+      dtf_factor_t *f = &c->cov[n];
+      snprintf(name, sizeof name, "covariance_%d", n);
+      dtf_state_rows(s, name, f->rows, f->R, f->block_start, f->block_len, f->own_start, f->own_len,
+                     f->block);
+    }
   } else {
     /* unit-norm columns, the norms in lambda, as every CP model file */
     dtf_status st = DTF_OK;
     if (c->out.lambda && c->out.R != R) dtf_cp_model_free(&c->out);
     if (!c->out.lambda) st = dtf_cp_model_init(c->g, R, &c->out);
-    if (!st) st = column_norms(c, NULL);
+    if (!st) st = column_norms(c, 0, NULL);
     if (st) return st;
     for (int r = 0; r < R; r++) c->out.lambda[r] = 1.0;
     for (int n = 0; n < c->N; n++)
@@ -251,8 +316,8 @@ static dtf_status resize(void *model, const dtf_state_t *file) {
   return st;
 }
 
-static const dtf_em_model_ops_t cp_em_ops = {"cp",   create,  destroy,  nblocks,      block,
-                                             design, predict, prior,    update_prior, prune,
-                                             rank,   weights, describe, resize};
+static const dtf_em_model_ops_t cp_em_ops = {"cp",       create, destroy, nblocks,  block,
+                                             covariance, design, predict, prior,    update_prior,
+                                             prune,      rank,   weights, describe, resize};
 
 const dtf_em_model_ops_t *dtf_em_model(const char *name) { return !strcmp(name, "cp") ? &cp_em_ops : NULL; }

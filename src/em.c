@@ -44,7 +44,7 @@ struct dtf_em {
   int64_t loc_cap, recv_cap; /* doubles */
   unsigned char *touched;
   int *counts;
-  double *H, *x, *w, *c, *y, *diag, *work, *pred;
+  double *H, *Q, *x, *w, *c, *y, *diag, *work, *pred, *inv;
   int64_t *ids, *pinds;
   uint64_t *keys;       /* train entries' keys */
   uint32_t *batch;      /* online: batch of each train entry this epoch */
@@ -124,6 +124,8 @@ static dtf_status ensure_buffers(dtf_em_t *s) {
   free(s->loc);
   free(s->recv);
   free(s->H);
+  free(s->Q);
+  free(s->inv);
   free(s->diag);
   free(s->work);
   s->loc_cap = maxblock * W;
@@ -131,9 +133,12 @@ static dtf_status ensure_buffers(dtf_em_t *s) {
   s->loc = dtf_alloc_large((size_t)s->loc_cap * sizeof(double));
   s->recv = dtf_alloc_large((size_t)s->recv_cap * sizeof(double));
   s->H = malloc((size_t)CHUNK * Dm * sizeof(double));
+  s->Q = malloc((size_t)CHUNK * dtf_packed_size(Dm) * sizeof(double));
+  s->inv = malloc((size_t)Dm * Dm * sizeof(double));
   s->diag = malloc((size_t)Dm * sizeof(double));
   s->work = malloc((size_t)(dtf_packed_solve_work(Dm) + Dm) * sizeof(double));
-  if (!s->loc || !s->recv || !s->H || !s->diag || !s->work) st = dtf_error(DTF_ERR_INPUT, "out of memory");
+  if (!s->loc || !s->recv || !s->H || !s->Q || !s->inv || !s->diag || !s->work)
+    st = dtf_error(DTF_ERR_INPUT, "out of memory");
 
   return st;
 }
@@ -321,6 +326,7 @@ static dtf_status estep(dtf_em_t *s, int b, int bid, double *sse) {
   dtf_factor_t *f = s->mops->block(s->model, b);
   int D = f->R, als = s->opt.algorithm == DTF_EM_ALS;
   int64_t T = dtf_packed_size(D), W = width(D);
+  double *Q = !als && s->mops->covariance && s->mops->covariance(s->model, b) ? s->Q : NULL;
   memset(s->loc, 0, (size_t)(f->block_len * W) * sizeof(double));
   memset(s->touched, 0, (size_t)f->block_len);
   double e2 = 0;
@@ -332,7 +338,7 @@ static dtf_status estep(dtf_em_t *s, int b, int bid, double *sse) {
       for (; p0 < nrow && m < CHUNK; p0++)
         if (bid < 0 || s->batch[rows[p0]] == (uint32_t)bid) s->ids[m++] = rows[p0];
       if (!m) continue;
-      s->mops->design(s->model, b, v, m, s->ids, s->H, s->x);
+      s->mops->design(s->model, b, v, m, s->ids, s->H, s->x, Q);
       for (int64_t k = 0; k < m; k++) s->y[k] = v->vals[s->ids[k]];
       if (als)
         for (int64_t k = 0; k < m; k++) s->w[k] = 1.0, s->c[k] = s->y[k];
@@ -340,7 +346,7 @@ static dtf_status estep(dtf_em_t *s, int b, int bid, double *sse) {
         s->lik->weights(m, s->y, s->x, s->w, s->c);
       if (sse)
         for (int64_t k = 0; k < m; k++) e2 += (s->y[k] - s->x[k]) * (s->y[k] - s->x[k]);
-      dtf_stats_add(m, D, s->H, s->w, s->c, S, S + T);
+      dtf_stats_add(m, D, s->H, Q, s->w, s->c, S, S + T);
       s->touched[i] = 1;
     }
   }
@@ -383,6 +389,7 @@ static dtf_status mstep(dtf_em_t *s, int b, double scale, dtf_status *local) {
   else
     s->mops->prior(s->model, b, s->diag);
   double *A = dtf_factor_owned(f), *a = s->work + dtf_packed_solve_work(D);
+  dtf_factor_t *cov = !als && s->mops->covariance ? s->mops->covariance(s->model, b) : NULL;
   int64_t off = f->own_start - f->block_start, j = 0;
   for (int64_t i = 0; i < f->own_len; i++) {
     if (!s->touched[off + i]) continue;
@@ -401,6 +408,17 @@ static dtf_status mstep(dtf_em_t *s, int b, double scale, dtf_status *local) {
       continue;
     }
     memcpy(A + i * D, a, (size_t)D * sizeof(double));
+    if (cov) { /* the row's posterior covariance: the inverse of its system */
+      double *I = s->inv, *P = dtf_factor_owned(cov) + i * T;
+      memset(I, 0, (size_t)D * D * sizeof(double));
+      for (int q = 0; q < D; q++) I[q * D + q] = 1.0;
+      if ((r = dtf_spd_solve(D, s->work, D, I, s->work + (int64_t)D * D, &pinv))) {
+        *local = r;
+        continue;
+      }
+      for (int q = 0, k = 0; q < D; q++)
+        for (int u = q; u < D; u++) P[k++] = I[q * D + u];
+    }
 
     if (pinv && !s->warned_pinv && s->opt.log) {
       s->warned_pinv = 1;
@@ -421,6 +439,7 @@ static dtf_status mstep(dtf_em_t *s, int b, double scale, dtf_status *local) {
   st = dtf_agree(g->comm, *local);
   if (st) return st;
   st = dtf_factor_allgather(f, &s->comm);
+  if (!st && cov) st = dtf_factor_allgather(cov, &s->comm);
   s->t_comm += dtf_now() - t2;
   return st;
 }
@@ -709,6 +728,8 @@ void dtf_em_free(dtf_em_t *s) {
   free(s->touched);
   free(s->counts);
   free(s->H);
+  free(s->Q);
+  free(s->inv);
   free(s->x);
   free(s->w);
   free(s->c);

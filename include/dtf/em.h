@@ -57,10 +57,16 @@ typedef struct {
   void (*destroy)(void *model);
   int (*nblocks)(const void *model);
   dtf_factor_t *(*block)(void *model, int b);
+  /* Block b's posterior covariances, one packed D x D matrix a row, distributed like the
+   * rows (the driver writes the owned ones after each solve and gathers them), or NULL
+   * for a model that keeps none. */
+  dtf_factor_t *(*covariance)(void *model, int b);
   /* For the observations ids[0..count) of v: their design rows for block b, H (count x
-   * D), and their linear predictors x. */
+   * D, the expected design rows), their linear predictors x, and, when Q is not NULL,
+   * Q (count x D (D + 1) / 2, packed) = E[h h^T] - E[h] E[h]^T under the rows' posterior
+   * covariances. */
   void (*design)(const void *model, int b, const dtf_observed_view_t *v, int64_t count, const int64_t *ids,
-                 double *H, double *x);
+                 double *H, double *x, double *Q);
   /* x at count block-local indices inds (count x nmodes). */
   void (*predict)(const void *model, int64_t count, const int64_t *inds, double *x);
   /* The prior precision of each of block b's D coefficients. */

@@ -73,9 +73,10 @@ dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double
  * upper triangle row by row, dtf_packed_size(D) = D (D + 1) / 2 doubles. */
 int64_t dtf_packed_size(int D);
 
-/* S (packed) += sum_e w[e] h_e h_e^T and b += sum_e c[e] h_e over the m rows h_e of H
- * (m x D). */
-void dtf_stats_add(int64_t m, int D, const double *H, const double *w, const double *c, double *S, double *b);
+/* S (packed) += sum_e w[e] (h_e h_e^T + Q_e) and b += sum_e c[e] h_e over the m rows h_e
+ * of H (m x D); Q (m packed matrices) may be NULL. */
+void dtf_stats_add(int64_t m, int D, const double *H, const double *Q, const double *w, const double *c,
+                   double *S, double *b);
 
 /* a = (scale S + diag(d))^-1 (bscale b) for packed S, through dtf_spd_solve (Cholesky,
  * pseudo-inverse fallback: *used_pinv). work: dtf_packed_solve_work(D) doubles. */

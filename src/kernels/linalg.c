@@ -71,8 +71,9 @@ dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double
 
 int64_t dtf_packed_size(int D) { return (int64_t)D * (D + 1) / 2; }
 
-void dtf_stats_add(int64_t m, int D, const double *H, const double *w, const double *c, double *S,
-                   double *b) {
+void dtf_stats_add(int64_t m, int D, const double *H, const double *Q, const double *w, const double *c,
+                   double *S, double *b) {
+  int64_t T = dtf_packed_size(D);
   for (int64_t e = 0; e < m; e++) {
     const double *h = H + e * D;
     double *s = S;
@@ -82,6 +83,8 @@ void dtf_stats_add(int64_t m, int D, const double *H, const double *w, const dou
       s += D - r;
       b[r] += c[e] * h[r];
     }
+    if (Q)
+      for (int64_t k = 0; k < T; k++) S[k] += w[e] * Q[e * T + k];
   }
 }
 
