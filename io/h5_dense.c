@@ -115,7 +115,7 @@ dtf_status dtf_h5_mask_read(const dtf_grid_t *g, const dtf_spec_t *spec, const c
     if (c != H5T_INTEGER || sz != 1)
       st = dtf_error(DTF_ERR_INPUT,
                      "the mask '%s:%s' holds %s values of %zu bytes; a mask is uint8 (1 = observed)",
-                     spec->file, spec->path, class_name(c), sz);
+                     spec->file, spec->path, c == H5T_FLOAT ? "floating-point" : class_name(c), sz);
   }
   if (!st) st = h5_check_filters(did, spec->file, spec->path);
   if (!st) {

@@ -565,7 +565,7 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
                      s->lik->metric[s->lik->loss], s->epoch);
   s->delta = isfinite(s->loss) ? fabs(loss - s->loss) / fmax(fabs(s->loss), 1e-300) : INFINITY;
   s->loss = loss;
-  s->converged = s->epoch > 1 && !s->pruned_now && s->delta < s->opt.tol && s->wchange < sqrt(s->opt.tol);
+  s->converged = s->epoch > 1 && !s->pruned_now && s->delta < s->opt.tol && s->wchange < s->opt.tol;
   double dt = dtf_now() - t0;
   s->t_total += dt;
   int e = s->epoch - 1;
