@@ -201,10 +201,25 @@ static dtf_status cp_fit(const dtf_grid_t *g, dtf_tensor_t *t, const void *m, do
   return dtf_cp_fit(g, t, m, fit);
 }
 
+/* x = sum_r lambda_r prod_n A_n(i_n, r) at block-local indices */
+static void cp_predict(const void *model, int64_t count, const int64_t *inds, double *x) {
+  const dtf_cp_model_t *m = model;
+  int N = m->nmodes, R = m->R;
+  for (int64_t k = 0; k < count; k++) {
+    double s = 0;
+    for (int r = 0; r < R; r++) {
+      double p = m->lambda[r];
+      for (int n = 0; n < N; n++) p *= m->factors[n].block[inds[k * N + n] * R + r];
+      s += p;
+    }
+    x[k] = s;
+  }
+}
+
 static void cp_destroy(void *m) {
   if (!m) return;
   dtf_cp_model_free(m);
   free(m);
 }
 
-const dtf_model_ops_t dtf_cp_model_ops = {"cp", cp_create, cp_check, cp_fit, cp_destroy};
+const dtf_model_ops_t dtf_cp_model_ops = {"cp", cp_create, cp_check, cp_fit, cp_predict, cp_destroy};

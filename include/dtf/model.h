@@ -22,6 +22,10 @@ typedef struct {
   dtf_status (*check)(const dtf_grid_t *grid, const void *model, const char *file);
   /* Fit 1 - ||X - M|| / ||X|| on the tensor t. Collective. */
   dtf_status (*fit)(const dtf_grid_t *grid, dtf_tensor_t *t, const void *model, double *fit);
+  /* x (the linear predictor) at count block-local indices inds (count x nmodes) of this
+   * rank's grid block; the model's likelihood (the file's "likelihood" attribute) maps
+   * it to a mean. Node-local. */
+  void (*predict)(const void *model, int64_t count, const int64_t *inds, double *x);
   void (*destroy)(void *model);
 } dtf_model_ops_t;
 

@@ -176,6 +176,21 @@ void cli_loaded_free(cli_loaded_t *info);
 void cli_json_input(dtf_json_t *j, const char *input, const dtf_tensor_t *t, const cli_loaded_t *in,
                     int permute);
 
+/* A model file read onto a grid (model.c): its header, kind and model. */
+typedef struct {
+  dtf_state_t *header;
+  const dtf_model_ops_t *kind;
+  void *model;
+  const dtf_likelihood_t *lik; /* the file's "likelihood" attribute (default gaussian) */
+} cli_model_t;
+
+/* Read MODEL onto g (whose shape it must have; `input` names the tensor in messages),
+ * refusing a kind this dtf cannot read or a model holding NaN or Inf. Collective. */
+dtf_status cli_model_read(const char *file, const dtf_grid_t *g, const char *input, cli_model_t *m);
+/* Peek at MODEL's header only (m->kind and m->lik set, no model). Collective. */
+dtf_status cli_model_peek(const char *file, cli_model_t *m);
+void cli_model_free(cli_model_t *m);
+
 /* ---- the solver run loop (run.c) ---- */
 
 typedef struct {

@@ -1,4 +1,5 @@
-/* dtf eval: the fit of a model file (any model kind) on a tensor. */
+/* dtf eval: the fit of a model file (any model kind) on a tensor, or its test metrics on
+ * observed entries. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,12 +8,18 @@
 
 static const char *intro =
     "usage: mpirun -np N dtf eval MODEL.h5 INPUT [options]\n"
+    "       mpirun -np N dtf eval MODEL.h5 --test INPUT [--mask M] [options]\n"
     "\n"
     "Print the fit 1 - ||X - M|| / ||X|| of the model in MODEL.h5 (a model file or a\n"
     "checkpoint) on the tensor INPUT: a dense dataset file.h5:/dataset (file.h5 alone means\n"
-    "file.h5:/X), a sparse COO group file.h5:/group, or X.tns.\n";
+    "file.h5:/X), a sparse COO group file.h5:/group, or X.tns. With --test, INPUT is a partly\n"
+    "observed tensor (as for dtf complete) and eval prints the metrics of the model's\n"
+    "likelihood on its observed entries: RMSE and MAE (gaussian), AUC, accuracy and log-loss\n"
+    "(bernoulli), RMSE and mean log-likelihood (poisson).\n";
 
 static const cli_accept_t accepted[] = {
+    {OPT_TEST, "the observed entries to evaluate on (instead of a positional INPUT)"},
+    {OPT_MASK, NULL},
     {OPT_GRID, "process grid (default: chosen automatically)"},
     {OPT_DUPLICATES, NULL},
     {OPT_SUM_DUPLICATES, NULL},
@@ -22,61 +29,72 @@ int cli_eval(cli_t *c, int argc, char **argv) {
   cli_opts_t o = {0};
   int rc = cli_parse(c, argc, argv, accepted, sizeof accepted / sizeof accepted[0], intro, &o);
   if (rc >= 0) return rc;
-  if (o.npos != 2) return cli_usage(c, "expected MODEL and INPUT");
-  const char *model_file = o.pos[0], *input = o.pos[1];
+  int test = o.test != NULL;
+  if (o.npos != (test ? 1 : 2))
+    return cli_usage(c, test ? "expected MODEL (and --test INPUT)"
+                             : "expected MODEL and INPUT (or --test INPUT)");
+  if (o.mask && !test) return cli_usage(c, "--mask goes with --test");
+  const char *model_file = o.pos[0], *input = test ? o.test : o.pos[1];
   cli_files_t files = {0};
   dtf_status st = cli_files_input(&files, input);
   if (!st) st = cli_files_input(&files, model_file);
+  if (!st && o.mask) st = cli_files_input(&files, o.mask);
   if (st) return cli_fail(c, st);
   cli_files_output(&files, c->json, NULL, DTF_OUT_TEXT, "--json", 0);
   if ((rc = cli_files_check(c, &files, 0))) return rc;
 
-  dtf_state_t *header = malloc(sizeof *header), *fields = malloc(sizeof *fields);
-  if (!header || !fields) {
-    free(header);
-    free(fields);
-    return cli_fail(c, dtf_error(DTF_ERR_INPUT, "out of memory"));
-  }
-  const dtf_model_ops_t *kind = NULL;
-  st = dtf_h5_state_peek(MPI_COMM_WORLD, model_file, header);
-  if (!st && !(kind = dtf_model_kind(header->model)))
-    st = dtf_error(DTF_ERR_INPUT,
-                   header->model[0] ? "'%s' holds a model of kind '%s', which this dtf cannot evaluate"
-                                    : "'%s' is not a dtf model file (no root attribute 'model')%s",
-                   model_file, header->model);
+  cli_model_t m = {0};
   dtf_grid_t *g = NULL;
   dtf_tensor_t *t = NULL;
   cli_loaded_t in = {0};
-  cli_load_t lo = {o.grid, 1, o.duplicates, 0, 0, 0, NULL, NULL};
+  cli_load_t lo = {o.grid, 1, o.duplicates, 0, 0, test, o.mask, NULL};
+  st = cli_model_peek(model_file, &m); /* a file that is not a model fails before the tensor is read */
+  cli_model_free(&m);
   if (!st) st = cli_load_tensor(c, input, &lo, &in, &g, &t);
-  if (!st &&
-      (header->nmodes != g->nmodes || memcmp(header->dims, g->dims, (size_t)g->nmodes * sizeof(int64_t)))) {
-    char a[128], b[128];
-    dtf_format_dims(header->nmodes, header->dims, a, sizeof a);
-    dtf_format_dims(g->nmodes, g->dims, b, sizeof b);
-    st = dtf_error(DTF_ERR_INPUT, "model '%s' is %s but tensor '%s:%s' is %s", model_file, a, in.spec.file,
-                   in.spec.path, b);
+  char what[5200];
+  snprintf(what, sizeof what, "tensor '%s'", input);
+  if (!st) st = cli_model_read(model_file, g, what, &m);
+  double fit = 0, metric[DTF_MAX_METRICS];
+  int64_t n = 0;
+  if (!st && !test) st = m.kind->fit(g, t, m.model, &fit);
+  if (!st && test) {
+    const dtf_observed_view_t *v = dtf_observed_view(t);
+    double *x = malloc((size_t)(v->nnz ? v->nnz : 1) * sizeof(double));
+    st = dtf_agree(g->comm, x ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory"));
+    if (!st) {
+      m.kind->predict(m.model, v->nnz, v->inds, x);
+      st = dtf_likelihood_metrics(g->comm, m.lik, v->nnz, v->vals, x, metric, NULL);
+    }
+    free(x);
+    if (!st) st = dtf_observed_count(g, t, &n);
+    if (!st && n == 0) st = dtf_error(DTF_ERR_INPUT, "the test tensor '%s' has no observed entry", input);
   }
-  void *model = NULL;
-  double fit = 0;
-  if (!st) st = kind->create(g, header, model_file, &model, fields);
-  if (!st) st = dtf_h5_state_read(g, model_file, fields);
-  if (!st) st = kind->check(g, model, model_file);
-  if (!st) st = kind->fit(g, t, model, &fit);
   if (!st) {
-    cli_result(c, "fit %.6f\n", fit);
     dtf_json_t *j = cli_json_begin(c, g);
     dtf_json_string(j, "model", model_file);
-    dtf_json_string(j, "model_kind", kind->name);
+    dtf_json_string(j, "model_kind", m.kind->name);
     dtf_json_string(j, "input", input);
     int64_t R;
-    if (!dtf_state_get_int(header, "rank", &R)) dtf_json_int(j, "rank", R);
-    dtf_json_number(j, "fit", fit);
+    if (!dtf_state_get_int(m.header, "rank", &R)) dtf_json_int(j, "rank", R);
+    if (test) {
+      char line[512];
+      size_t used = 0;
+      dtf_json_string(j, "likelihood", m.lik->name);
+      dtf_json_int(j, "test_entries", n);
+      for (int k = 0; k < m.lik->nmetrics; k++) {
+        char key[48];
+        snprintf(key, sizeof key, "test_%s", m.lik->metric[k]);
+        dtf_json_number(j, key, metric[k]);
+        used += (size_t)snprintf(line + used, sizeof line - used, "%s%s %.6g", k ? "  " : "", key, metric[k]);
+      }
+      cli_result(c, "%s  (%lld test entries, %s likelihood)\n", line, (long long)n, m.lik->name);
+    } else {
+      cli_result(c, "fit %.6f\n", fit);
+      dtf_json_number(j, "fit", fit);
+    }
     st = cli_json_end(c, j);
   }
-  if (model) kind->destroy(model);
-  free(header);
-  free(fields);
+  cli_model_free(&m);
   cli_loaded_free(&in);
   dtf_tensor_free(t);
   dtf_grid_free(g);

@@ -45,7 +45,10 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
   }
   st = dtf_agree(MPI_COMM_WORLD, st);
   if (!st && o->onto) {
-    st = same_shape(o->onto, all.nmodes, all.dims, what);
+    /* a .tns file's shape is its largest indices: it fits if they are inside the grid */
+    int inside = all.nmodes == o->onto->nmodes;
+    for (int m = 0; inside && m < all.nmodes; m++) inside = all.dims[m] <= o->onto->dims[m];
+    st = tns && inside ? DTF_OK : same_shape(o->onto, all.nmodes, all.dims, what);
     *grid = (dtf_grid_t *)o->onto;
   } else {
     if (!st && o->grid) st = dtf_grid_parse(o->grid, all.nmodes, pd);

@@ -16,7 +16,9 @@ static const command_t commands[] = {
     {"generate", cli_generate, "write a synthetic low-rank tensor (dense, or sparse with --nnz) in parallel"},
     {"cp", cli_cp, "CP decomposition by alternating least squares (CP-ALS), dense or sparse"},
     {"complete", cli_complete, "fill in a partly observed tensor: CP by distributed (online) EM, rank found"},
-    {"eval", cli_eval, "fit of a model file on a tensor"},
+    {"eval", cli_eval, "fit of a model file on a tensor, or its test metrics on observed entries (--test)"},
+    {"predict", cli_predict,
+     "a model's predicted values (means, probabilities, rates) at listed coordinates"},
     {"info", cli_info, "shape, type and statistics of a tensor, or a model file's header"},
     {"convert", cli_convert, "FROSTT .tns text to sparse HDF5 and back, in parallel"},
 };

@@ -6,6 +6,7 @@
 #   online-vs-batch    online EM's test RMSE within 2% of batch EM's
 #   fault              a failed E-step on one rank: every rank exits 2, no hang
 #   resume             checkpoint and resume: bit for bit the uninterrupted run
+#   eval-predict       eval --test gives complete's test metrics; predict gives the model's values
 . "$(dirname "$0")/lib.sh"
 set -e
 case=$1
@@ -110,6 +111,35 @@ resume)
   "$PYTHON" -c '
 import json; a, b = (json.load(open(f))["test_rmse"] for f in ("full.json", "half.json"))
 print(a, b); assert a == b, (a, b)'
+  ;;
+eval-predict)
+  planted g 40x30x20 3 0.1 0.5 gaussian
+  dtfrun 2 complete g_train.h5 --test g_test.h5 -r 4 -i 10 -o m.h5 --json s.json -q
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "complete: exit $RC"; }
+  dtfrun 3 eval m.h5 --test g_test.h5 --json e.json
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "eval --test: exit $RC"; }
+  grep -q "test_rmse" out.txt || fail "eval printed no test_rmse: $(cat out.txt)"
+  "$PYTHON" - <<'PY'
+import h5py, numpy as np
+x = h5py.File("g_test.h5")["X"][:]
+idx = np.argwhere(~np.isnan(x))[:50]
+with open("at.tns", "w") as f:
+    for i in idx: f.write(" ".join(str(v + 1) for v in i) + " 0\n")
+PY
+  dtfrun 2 predict m.h5 --at at.tns -o pred.tns
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "predict: exit $RC"; }
+  "$PYTHON" - <<'PY'
+import json, h5py, numpy as np
+s, e = json.load(open("s.json")), json.load(open("e.json"))
+assert abs(s["test_rmse"] - e["test_rmse"]) <= 1e-9 * s["test_rmse"], (s["test_rmse"], e["test_rmse"])
+m = h5py.File("m.h5"); lam = m["lambda"][:]; F = [m[f"factor_{n}"][:] for n in range(3)]
+rows = np.loadtxt("pred.tns"); assert len(rows) == 50
+for r in rows:
+    i = r[:3].astype(int) - 1
+    want = np.sum(lam * F[0][i[0]] * F[1][i[1]] * F[2][i[2]])
+    assert abs(r[3] - want) <= 1e-9 * max(1, abs(want)), (r, want)
+print("eval --test", e["test_rmse"], "== complete", s["test_rmse"], "; predictions match the model file")
+PY
   ;;
 *) fail "unknown case $case" ;;
 esac

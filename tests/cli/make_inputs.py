@@ -154,3 +154,10 @@ with h5py.File(f"{d}/observed.h5", "w") as f:
     c3 = c.copy()
     c3[0, 4, 1] = 2.5
     f["fractional"] = c3
+# a model of a kind this dtf cannot read
+with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/model_tucker.h5", "w") as f:
+    for k, v in src.attrs.items():
+        f.attrs[k] = v
+    f.attrs["model"] = np.bytes_("tucker")
+    for k in src:
+        f[k] = src[k][...]
