@@ -103,7 +103,7 @@ static void design(const void *model, int b, const dtf_observed_view_t *v, int64
   int N = c->N, R = c->R;
   int64_t T = dtf_packed_size(R);
   for (int64_t k = 0; Q && k < count; k++) {
-    const int64_t *ix = v->inds + ids[k] * N;
+    const int64_t *ix = v->row_inds[b] + ids[k] * N;
     double *q = Q + k * T;
     for (int64_t j = 0; j < T; j++) q[j] = 1.0;
     for (int n = 0; n < N; n++) {
@@ -114,7 +114,7 @@ static void design(const void *model, int b, const dtf_observed_view_t *v, int64
     }
   }
   for (int64_t k = 0; k < count; k++) {
-    const int64_t *ix = v->inds + ids[k] * N;
+    const int64_t *ix = v->row_inds[b] + ids[k] * N;
     double *h = H + k * R;
     for (int r = 0; r < R; r++) h[r] = 1.0;
     for (int n = 0; n < N; n++) {
@@ -227,6 +227,47 @@ static dtf_status reshape(cp_em_t *c, int Rn, const int *keep) {
   return st;
 }
 
+/* Give every component the same norm in every mode, (prod_n ||A_n(:, r)||)^(1/N): the
+ * predictions do not change and the prior's penalty sum_n tau_r ||A_n(:, r)||^2 can only
+ * fall. Without it, a first sweep from random rows leaves the first factor small (a least
+ * squares fit to random design rows), the next modes see tiny design rows, and the prior
+ * wins: the model collapses to zero on sparse data. */
+static dtf_status balance(void *model, int b, double **rescale, int *changed, dtf_comm_stats_t *stats) {
+  cp_em_t *c = model;
+  (void)b;
+  int R = c->R, N = c->N;
+  int64_t T = dtf_packed_size(R);
+  *changed = 0;
+  dtf_status st = column_norms(c, 0, stats);
+  if (st) return st;
+  double *scale = malloc((size_t)(N * R) * sizeof(double));
+  if (!scale) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  for (int r = 0; r < R; r++) {
+    double logt = 0;
+    int ok = 1;
+    for (int n = 0; n < N; n++) {
+      double g = sqrt(c->colsq[n * R + r]);
+      ok &= g > 0 && isfinite(g);
+      logt += log(g) / N;
+    }
+    for (int n = 0; n < N; n++) scale[n * R + r] = ok ? exp(logt) / sqrt(c->colsq[n * R + r]) : 1.0;
+  }
+  for (int n = 0; n < N; n++) {
+    const double *k = scale + n * R;
+    dtf_factor_t *f = &c->m.factors[n], *C = &c->cov[n];
+    for (int64_t i = 0; i < f->block_len; i++) {
+      for (int r = 0; r < R; r++) f->block[i * R + r] *= k[r];
+      for (int r = 0, j = 0; r < R; r++)
+        for (int u = r; u < R; u++, j++) C->block[i * T + j] *= k[r] * k[u];
+    }
+    /* block n's design coefficient r is the product of the other modes' entries */
+    for (int r = 0; r < R; r++) rescale[n][r] = 1.0 / k[r];
+  }
+  free(scale);
+  *changed = 1;
+  return DTF_OK;
+}
+
 /* the weight of component r: prod_n ||A_n(:, r)|| */
 static dtf_status weights(void *model, double *w, dtf_comm_stats_t *stats) {
   cp_em_t *c = model;
@@ -316,8 +357,8 @@ static dtf_status resize(void *model, const dtf_state_t *file) {
   return st;
 }
 
-static const dtf_em_model_ops_t cp_em_ops = {"cp",       create, destroy, nblocks,  block,
-                                             covariance, design, predict, prior,    update_prior,
-                                             prune,      rank,   weights, describe, resize};
+static const dtf_em_model_ops_t cp_em_ops = {"cp",   create,  destroy,  nblocks, block,        covariance,
+                                             design, predict, prior,    balance, update_prior, prune,
+                                             rank,   weights, describe, resize};
 
 const dtf_em_model_ops_t *dtf_em_model(const char *name) { return !strcmp(name, "cp") ? &cp_em_ops : NULL; }

@@ -44,7 +44,9 @@ struct dtf_em {
   int64_t loc_cap, recv_cap; /* doubles */
   unsigned char *touched;
   int *counts;
-  double *H, *Q, *x, *w, *c, *y, *diag, *work, *pred, *inv;
+  double *H, *Q, *x, *w, *c, *y, *diag, *work, *pred, *inv, *swork;
+  double *rescale; /* nblocks x rescale_cap */
+  int rescale_cap;
   int64_t *ids, *pinds;
   uint64_t *keys;       /* train entries' keys */
   uint32_t *batch;      /* online: batch of each train entry this epoch */
@@ -53,6 +55,10 @@ struct dtf_em {
   double beta, sse_avg;
   int64_t steps; /* mini-batches so far */
   int epoch, converged, pruned_now, warned_pinv;
+  /* the prior keeps its start until the train loss changes by less than 10% in an
+   * epoch: adapted to components still growing from a random start, it would shrink
+   * them further, and on sparse data the model collapses to zero */
+  int warming;
   double loss, delta;
   double train_m[DTF_MAX_METRICS], test_m[DTF_MAX_METRICS], baseline[DTF_MAX_METRICS];
   double fit;           /* 1 - ||y - mean|| / ||y|| on the train entries */
@@ -126,6 +132,7 @@ static dtf_status ensure_buffers(dtf_em_t *s) {
   free(s->H);
   free(s->Q);
   free(s->inv);
+  free(s->swork);
   free(s->diag);
   free(s->work);
   s->loc_cap = maxblock * W;
@@ -135,9 +142,13 @@ static dtf_status ensure_buffers(dtf_em_t *s) {
   s->H = malloc((size_t)CHUNK * Dm * sizeof(double));
   s->Q = malloc((size_t)CHUNK * dtf_packed_size(Dm) * sizeof(double));
   s->inv = malloc((size_t)Dm * Dm * sizeof(double));
+  s->swork = malloc((size_t)dtf_stats_add_work(CHUNK, Dm) * sizeof(double));
+  free(s->rescale);
+  s->rescale_cap = Dm;
+  s->rescale = malloc((size_t)(s->nblocks * Dm) * sizeof(double));
   s->diag = malloc((size_t)Dm * sizeof(double));
   s->work = malloc((size_t)(dtf_packed_solve_work(Dm) + Dm) * sizeof(double));
-  if (!s->loc || !s->recv || !s->H || !s->Q || !s->inv || !s->diag || !s->work)
+  if (!s->loc || !s->recv || !s->H || !s->Q || !s->inv || !s->swork || !s->rescale || !s->diag || !s->work)
     st = dtf_error(DTF_ERR_INPUT, "out of memory");
 
   return st;
@@ -301,6 +312,8 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
     s->keys[e] = dtf_entry_key(g->nmodes, g->dims, gl);
   }
   s->beta = q[0] > 0 ? (double)counts[0] / q[0] : 1.0;
+  s->warming = 1;
+  s->delta = INFINITY;
   s->loss = NAN;
   /* the constant predictor: the train mean on the scale of the link */
   if (tv) {
@@ -331,27 +344,49 @@ static dtf_status estep(dtf_em_t *s, int b, int bid, double *sse) {
   memset(s->touched, 0, (size_t)f->block_len);
   double e2 = 0;
   for (int64_t i = 0; i < f->block_len; i++) {
-    const int64_t *rows = v->by_row[b] + v->row_ptr[b][i], nrow = v->row_ptr[b][i + 1] - v->row_ptr[b][i];
+    int64_t p1 = v->row_ptr[b][i + 1];
+    const int64_t *entry = v->by_row[b];
     double *S = s->loc + i * W;
-    for (int64_t p0 = 0; p0 < nrow;) {
-      int64_t m = 0;
-      for (; p0 < nrow && m < CHUNK; p0++)
-        if (bid < 0 || s->batch[rows[p0]] == (uint32_t)bid) s->ids[m++] = rows[p0];
+    for (int64_t p0 = v->row_ptr[b][i]; p0 < p1;) {
+      int64_t m = 0; /* positions in the mode's row order */
+      for (; p0 < p1 && m < CHUNK; p0++)
+        if (bid < 0 || s->batch[entry[p0]] == (uint32_t)bid) s->ids[m++] = p0;
       if (!m) continue;
       s->mops->design(s->model, b, v, m, s->ids, s->H, s->x, Q);
-      for (int64_t k = 0; k < m; k++) s->y[k] = v->vals[s->ids[k]];
+      for (int64_t k = 0; k < m; k++) s->y[k] = v->row_vals[b][s->ids[k]];
       if (als)
         for (int64_t k = 0; k < m; k++) s->w[k] = 1.0, s->c[k] = s->y[k];
       else
         s->lik->weights(m, s->y, s->x, s->w, s->c);
       if (sse)
         for (int64_t k = 0; k < m; k++) e2 += (s->y[k] - s->x[k]) * (s->y[k] - s->x[k]);
-      dtf_stats_add(m, D, s->H, Q, s->w, s->c, S, S + T);
+      dtf_stats_add(m, D, s->H, Q, s->w, s->c, S, S + T, s->swork);
       s->touched[i] = 1;
     }
   }
   if (sse) *sse = e2;
   return DTF_OK;
+}
+
+/* Let the model rescale its rows after block b changed; the running statistics follow. */
+static dtf_status rescaled(dtf_em_t *s, int b) {
+  double *k[DTF_MAX_MODES];
+  for (int q = 0; q < s->nblocks; q++) k[q] = s->rescale + (int64_t)q * s->rescale_cap;
+  int changed = 0;
+  dtf_status st = s->mops->updated(s->model, b, k, &changed, &s->comm);
+  for (int q = 0; !st && changed && s->stats[0] && q < s->nblocks; q++) {
+    dtf_factor_t *f = s->mops->block(s->model, q);
+    int D = f->R;
+    int64_t T = dtf_packed_size(D), W = width(D);
+    for (int64_t i = 0; i < f->own_len; i++) {
+      double *S = s->stats[q] + i * W;
+      for (int r = 0, j = 0; r < D; r++) {
+        for (int u = r; u < D; u++, j++) S[j] *= k[q][r] * k[q][u];
+        S[T + r] *= k[q][r];
+      }
+    }
+  }
+  return st;
 }
 
 /* Reduce the touched rows' statistics to their owners, average (online) and solve. */
@@ -441,6 +476,7 @@ static dtf_status mstep(dtf_em_t *s, int b, double scale, dtf_status *local) {
   st = dtf_factor_allgather(f, &s->comm);
   if (!st && cov) st = dtf_factor_allgather(cov, &s->comm);
   s->t_comm += dtf_now() - t2;
+  if (!st && !als) st = rescaled(s, b);
   return st;
 }
 
@@ -469,7 +505,7 @@ static dtf_status sweep(dtf_em_t *s, int bid, double scale) {
     }
     if ((st = mstep(s, b, scale, &local))) return st;
   }
-  if (!als && (st = s->mops->update_prior(s->model, &s->comm))) return st;
+  if (!als && !s->warming && (st = s->mops->update_prior(s->model, &s->comm))) return st;
   s->steps++;
   return DTF_OK;
 }
@@ -501,7 +537,9 @@ static dtf_status compact_stats(dtf_em_t *s, int **keep) {
 
 static dtf_status prune(dtf_em_t *s) {
   s->pruned_now = 0;
-  if (s->opt.algorithm == DTF_EM_ALS || !(s->opt.prune > 0)) return DTF_OK;
+  /* only once the fit has settled: a component still growing from a random start is
+   * small, not unneeded */
+  if (s->opt.algorithm == DTF_EM_ALS || !(s->opt.prune > 0) || !(s->delta < 1e-2)) return DTF_OK;
   int *keep[DTF_MAX_MODES] = {0}, removed = 0;
   dtf_status st = DTF_OK;
   for (int b = 0; b < s->nblocks; b++)
@@ -565,6 +603,7 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
                      s->lik->metric[s->lik->loss], s->epoch);
   s->delta = isfinite(s->loss) ? fabs(loss - s->loss) / fmax(fabs(s->loss), 1e-300) : INFINITY;
   s->loss = loss;
+  if (s->delta < 0.1) s->warming = 0;
   s->converged = s->epoch > 1 && !s->pruned_now && s->delta < s->opt.tol && s->wchange < s->opt.tol;
   double dt = dtf_now() - t0;
   s->t_total += dt;
@@ -641,6 +680,7 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   dtf_state_real(out, "delta", DTF_ATTR_STATE, NULL, s->delta);
   dtf_state_real(out, "sse_avg", DTF_ATTR_STATE, NULL, s->sse_avg);
   dtf_state_int(out, "steps", DTF_ATTR_STATE, NULL, s->steps);
+  dtf_state_int(out, "warming", DTF_ATTR_STATE, NULL, s->warming);
   dtf_state_replicated(out, "history_train", s->epoch, 0, s->hist_train);
   dtf_state_replicated(out, "history_test", s->epoch, 0, s->hist_test);
   dtf_state_replicated(out, "history_seconds", s->epoch, 0, s->hist_sec);
@@ -683,6 +723,9 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
   free(fields);
   if (st) return st;
   if (!dtf_state_get_real(file, "noise_precision", &beta)) s->beta = beta;
+  int64_t warming = 1;
+  dtf_state_get_int(file, "warming", &warming);
+  s->warming = (int)warming;
   s->steps = steps;
   s->fit = fit;
   s->delta = delta;
@@ -730,6 +773,8 @@ void dtf_em_free(dtf_em_t *s) {
   free(s->H);
   free(s->Q);
   free(s->inv);
+  free(s->swork);
+  free(s->rescale);
   free(s->x);
   free(s->w);
   free(s->c);

@@ -18,6 +18,8 @@ typedef struct {
   int64_t *inds;
   double *vals;
   int64_t *by_row[DTF_MAX_MODES], *row_ptr[DTF_MAX_MODES];
+  int64_t *row_inds[DTF_MAX_MODES]; /* NULL where the order is the entries' own */
+  double *row_vals[DTF_MAX_MODES];
   double norm;
   double *work; /* R */
   int R;
@@ -90,6 +92,8 @@ static void obs_destroy(dtf_tensor_t *t) {
   for (int n = 0; n < DTF_MAX_MODES; n++) {
     free(s->by_row[n]);
     free(s->row_ptr[n]);
+    free(s->row_inds[n]);
+    free(s->row_vals[n]);
   }
   free(s->work);
   free(s);
@@ -139,6 +143,25 @@ dtf_status dtf_observed_tensor_create(int N, const int64_t *start, const int64_t
     ptr[0] = 0;
     s->v.by_row[n] = s->by_row[n];
     s->v.row_ptr[n] = s->row_ptr[n];
+    /* the entries in this order (shared with the entries' own when it is the same) */
+    int64_t *order = s->by_row[n], same = 1;
+    for (int64_t e = 0; same && e < nnz; e++) same = order[e] == e;
+    s->v.row_inds[n] = inds;
+    s->v.row_vals[n] = vals;
+    if (same) continue;
+    s->row_inds[n] = dtf_alloc_large((size_t)(nnz ? nnz : 1) * N * sizeof(int64_t));
+    s->row_vals[n] = dtf_alloc_large((size_t)(nnz ? nnz : 1) * sizeof(double));
+    if (!s->row_inds[n] || !s->row_vals[n]) {
+      dtf_tensor_free(t);
+      return dtf_error(DTF_ERR_INPUT, "out of memory ordering %lld observations by mode %d", (long long)nnz,
+                       n + 1);
+    }
+    for (int64_t p = 0; p < nnz; p++) {
+      memcpy(s->row_inds[n] + p * N, inds + order[p] * N, (size_t)N * sizeof(int64_t));
+      s->row_vals[n][p] = vals[order[p]];
+    }
+    s->v.row_inds[n] = s->row_inds[n];
+    s->v.row_vals[n] = s->row_vals[n];
   }
   s->norm = dtf_norm(nnz, vals);
   *out = t;

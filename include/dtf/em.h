@@ -61,7 +61,8 @@ typedef struct {
    * rows (the driver writes the owned ones after each solve and gathers them), or NULL
    * for a model that keeps none. */
   dtf_factor_t *(*covariance)(void *model, int b);
-  /* For the observations ids[0..count) of v: their design rows for block b, H (count x
+  /* For the observations at positions ids[0..count) of v's mode-b row order
+   * (v->row_inds[b]): their design rows for block b, H (count x
    * D, the expected design rows), their linear predictors x, and, when Q is not NULL,
    * Q (count x D (D + 1) / 2, packed) = E[h h^T] - E[h] E[h]^T under the rows' posterior
    * covariances. */
@@ -71,6 +72,12 @@ typedef struct {
   void (*predict)(const void *model, int64_t count, const int64_t *inds, double *x);
   /* The prior precision of each of block b's D coefficients. */
   void (*prior)(const void *model, int b, double *diag);
+  /* After block b's rows changed (and were gathered): a model may rescale its rows
+   * without changing its predictions (CP balances each component's norms over the
+   * modes); rescale[k] (room for D of block k) then receives the factor each design
+   * coefficient of block k was multiplied by (1 if none), for the driver's running
+   * statistics. Returns 1 if anything was rescaled. Collective. */
+  dtf_status (*updated)(void *model, int b, double **rescale, int *changed, dtf_comm_stats_t *stats);
   /* The closed-form update of the prior from the current rows. Collective. */
   dtf_status (*update_prior)(void *model, dtf_comm_stats_t *stats);
   /* Drop the components whose weight is below tol times the largest; *removed counts

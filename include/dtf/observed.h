@@ -17,7 +17,9 @@ extern "C" {
 
 /* The local observations as arrays. Entry e has block-local indices inds[e * nmodes ..]
  * and value vals[e]; by_row[n][row_ptr[n][i] .. row_ptr[n][i + 1]) lists the entries
- * whose mode-n local index is i, in increasing entry order. */
+ * whose mode-n local index is i, in increasing entry order, and row_inds[n], row_vals[n]
+ * hold the entries in that order (position p is entry by_row[n][p]), so that a pass over
+ * the rows of mode n reads memory in sequence. */
 typedef struct {
   int nmodes;
   int64_t nnz;
@@ -25,6 +27,8 @@ typedef struct {
   const double *vals;
   const int64_t *by_row[DTF_MAX_MODES];
   const int64_t *row_ptr[DTF_MAX_MODES]; /* dims[n] + 1 offsets */
+  const int64_t *row_inds[DTF_MAX_MODES];
+  const double *row_vals[DTF_MAX_MODES];
 } dtf_observed_view_t;
 
 /* An observed-entry tensor of nnz observations with block-local indices inds (nnz x

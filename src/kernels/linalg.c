@@ -71,21 +71,25 @@ dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double
 
 int64_t dtf_packed_size(int D) { return (int64_t)D * (D + 1) / 2; }
 
+int64_t dtf_stats_add_work(int64_t m, int D) { return m * D + (int64_t)D * D; }
+
 void dtf_stats_add(int64_t m, int D, const double *H, const double *Q, const double *w, const double *c,
-                   double *S, double *b) {
-  int64_t T = dtf_packed_size(D);
+                   double *S, double *b, double *work) {
+  /* sum_e w_e h_e h_e^T = Hs^T Hs with the rows of Hs scaled by sqrt(w_e): one SYRK */
+  double *Hs = work, *C = work + m * D;
   for (int64_t e = 0; e < m; e++) {
-    const double *h = H + e * D;
-    double *s = S;
-    for (int r = 0; r < D; r++) {
-      double v = w[e] * h[r];
-      for (int q = r; q < D; q++) s[q - r] += v * h[q];
-      s += D - r;
-      b[r] += c[e] * h[r];
-    }
-    if (Q)
-      for (int64_t k = 0; k < T; k++) S[k] += w[e] * Q[e * T + k];
+    double r = w[e] == 1.0 ? 1.0 : sqrt(w[e]);
+    for (int q = 0; q < D; q++) Hs[e * D + q] = r * H[e * D + q];
+    for (int q = 0; q < D; q++) b[q] += c[e] * H[e * D + q];
   }
+  memset(C, 0, (size_t)D * D * sizeof(double));
+  blas_syrk_upper(m, D, Hs, C);
+  int64_t T = dtf_packed_size(D), k = 0;
+  for (int r = 0; r < D; r++)
+    for (int q = r; q < D; q++) S[k++] += C[r * D + q];
+  if (Q)
+    for (int64_t e = 0; e < m; e++)
+      for (k = 0; k < T; k++) S[k] += w[e] * Q[e * T + k];
 }
 
 int64_t dtf_packed_solve_work(int D) { return (int64_t)D * D + dtf_spd_solve_work(D); }

@@ -6,6 +6,7 @@
 #   online-vs-batch    online EM's test RMSE within 2% of batch EM's
 #   fault              a failed E-step on one rank: every rank exits 2, no hang
 #   resume             checkpoint and resume: bit for bit the uninterrupted run
+#   kinetic FILE       ../shared/data/kinetic.h5, 10% of its observed entries held out: ALS and EM
 #   eval-predict       eval --test gives complete's test metrics; predict gives the model's values
 . "$(dirname "$0")/lib.sh"
 set -e
@@ -140,6 +141,19 @@ for r in rows:
     assert abs(r[3] - want) <= 1e-9 * max(1, abs(want)), (r, want)
 print("eval --test", e["test_rmse"], "== complete", s["test_rmse"], "; predictions match the model file")
 PY
+  ;;
+kinetic)
+  # real data with its real missing entries: 10% of the observed ones held out
+  for a in als online; do
+    dtfrun 2 complete "$2:/X" --mask "$2:/mask" --holdout 0.1 -r 8 --algorithm $a -i 40 --json $a.json -q
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "$a: exit $RC"; }
+  done
+  "$PYTHON" -c '
+import json
+for a in ("als", "online"):
+    s = json.load(open(f"{a}.json"))
+    print(a, "test rmse", s["test_rmse"], "constant", s["baseline_test_rmse"], "rank", s.get("effective_rank"))
+    assert s["test_rmse"] < 0.1 * s["baseline_test_rmse"], a'
   ;;
 *) fail "unknown case $case" ;;
 esac
