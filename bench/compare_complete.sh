@@ -50,13 +50,17 @@ for a in ("batch", "online", "als"):
     t = next((t for t, r in zip(d["seconds_history"], d["test_rmse_history"]) if r <= target), None)
     print(f"dtf {a:7s} reaches batch EM's final test RMSE {target:.5f} after " + (f"{t:.1f} s" if t else "(never)"))
 PY
-[ -n "${SPLATT_BIN:-}" ] || exit 0
+if [ -n "${SPLATT_BIN:-}" ]; then
 for alg in als ccd; do
-  for reg in $REGS; do
+    for reg in $REGS; do
     [ "$alg" = ccd ] && [ "$reg" != "$(echo "$REGS" | awk '{print $2}')" ] && continue
     out=$(OMP_NUM_THREADS=$NP "$SPLATT_BIN" complete train.tns val.tns test.tns -a "$alg" -r "$R" -i "$EPOCHS" \
       -t "$NP" --reg "$reg" --seed 1 --tol 0 --nowrite)
     echo "$out" | awk -v run="splatt $alg reg $reg" '/^epoch:/ {for (i = 1; i <= NF; i++) {if ($i == "RMSE-vl:") v = $(i + 1); if ($i == "time:") {t = $(i + 1); sub(/s/, "", t)}} print run "," t "," v}' >>curves.csv
     echo "$out" | awk -v a="$alg" -v reg="$reg" -v n="$EPOCHS" '/^epoch:/ {for (i = 1; i <= NF; i++) if ($i == "time:") {t = $(i + 1); sub(/s/, "", t)}} /TEST RMSE/ {rm = $3} END {printf "splatt %s reg %-5s %.3f s/epoch  test RMSE %s\n", a, reg, t / n, rm}'
+    done
   done
-done
+fi
+if /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
+  /usr/bin/python3 "$(dirname "$0")/plot_complete.py" curves.csv complete_rmse.png && echo "plot: $WORK/complete_rmse.png"
+fi

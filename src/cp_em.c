@@ -98,7 +98,7 @@ static dtf_factor_t *covariance(void *model, int b) { return &((cp_em_t *)model)
 /* E[h h^T] of the Hadamard product h of independent rows with means a_n and covariances
  * C_n is the Hadamard product of their second moments a_n a_n^T + C_n. */
 static void design(const void *model, int b, const dtf_observed_view_t *v, int64_t count, const int64_t *ids,
-                   double *H, double *x, double *Q) {
+                   double *H, int64_t ldh, double *x, double *Q) {
   const cp_em_t *c = model;
   int N = c->N, R = c->R;
   int64_t T = dtf_packed_size(R);
@@ -115,9 +115,10 @@ static void design(const void *model, int b, const dtf_observed_view_t *v, int64
   }
   for (int64_t k = 0; k < count; k++) {
     const int64_t *ix = v->row_inds[b] + ids[k] * N;
-    double *h = H + k * R;
-    for (int r = 0; r < R; r++) h[r] = 1.0;
-    for (int n = 0; n < N; n++) {
+    double *h = H + k * ldh;
+    int first = b == 0 ? 1 : 0;
+    memcpy(h, c->m.factors[first].block + ix[first] * R, (size_t)R * sizeof(double));
+    for (int n = first + 1; n < N; n++) {
       if (n == b) continue;
       const double *a = c->m.factors[n].block + ix[n] * R;
       for (int r = 0; r < R; r++) h[r] *= a[r];

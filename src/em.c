@@ -109,8 +109,10 @@ double dtf_em_memory(const dtf_grid_t *g, const dtf_tensor_t *train, const dtf_t
     if (g->len[n] > most) most = (double)g->len[n];
   }
   double nnz = (double)train->ops->entries(train), ntest = test ? (double)test->ops->entries(test) : 0;
-  double bytes = rows * R * 8 + (most * W + most) * 8 + own * W * 8 + CHUNK * (R + 6) * 8.0 +
-                 (double)dtf_packed_solve_work(o->rank) * 8 + (nnz > ntest ? nnz : ntest) * 8 + nnz * 8;
+  /* rows and their posterior covariances, local and received statistics, workspaces */
+  double bytes = rows * R * 8 + rows * R * (R + 1) / 2 * 8 + (most * W + most) * 8 + own * W * 8 +
+                 CHUNK * (R + 6) * 8.0 + (double)dtf_packed_solve_work(o->rank) * 8 +
+                 (nnz > ntest ? nnz : ntest) * 8 + nnz * 8;
   if (o->algorithm == DTF_EM_ONLINE) bytes += own * (W + 1) * 8 + nnz * 4;
   dtf_allreduce(g->comm, &bytes, 1, MPI_DOUBLE, MPI_MAX, NULL);
   return bytes;
@@ -139,10 +141,10 @@ static dtf_status ensure_buffers(dtf_em_t *s) {
   s->recv_cap = maxown * W;
   s->loc = dtf_alloc_large((size_t)s->loc_cap * sizeof(double));
   s->recv = dtf_alloc_large((size_t)s->recv_cap * sizeof(double));
-  s->H = malloc((size_t)CHUNK * Dm * sizeof(double));
+  s->H = malloc((size_t)CHUNK * (Dm + 1) * sizeof(double));
   s->Q = malloc((size_t)CHUNK * dtf_packed_size(Dm) * sizeof(double));
   s->inv = malloc((size_t)Dm * Dm * sizeof(double));
-  s->swork = malloc((size_t)dtf_stats_add_work(CHUNK, Dm) * sizeof(double));
+  s->swork = malloc((size_t)dtf_stats_add_work(Dm) * sizeof(double));
   free(s->rescale);
   s->rescale_cap = Dm;
   s->rescale = malloc((size_t)(s->nblocks * Dm) * sizeof(double));
@@ -352,7 +354,7 @@ static dtf_status estep(dtf_em_t *s, int b, int bid, double *sse) {
       for (; p0 < p1 && m < CHUNK; p0++)
         if (bid < 0 || s->batch[entry[p0]] == (uint32_t)bid) s->ids[m++] = p0;
       if (!m) continue;
-      s->mops->design(s->model, b, v, m, s->ids, s->H, s->x, Q);
+      s->mops->design(s->model, b, v, m, s->ids, s->H, D + 1, s->x, Q);
       for (int64_t k = 0; k < m; k++) s->y[k] = v->row_vals[b][s->ids[k]];
       if (als)
         for (int64_t k = 0; k < m; k++) s->w[k] = 1.0, s->c[k] = s->y[k];

@@ -62,12 +62,12 @@ typedef struct {
    * for a model that keeps none. */
   dtf_factor_t *(*covariance)(void *model, int b);
   /* For the observations at positions ids[0..count) of v's mode-b row order
-   * (v->row_inds[b]): their design rows for block b, H (count x
+   * (v->row_inds[b]): their design rows for block b, H (count rows of stride ldh >= D,
    * D, the expected design rows), their linear predictors x, and, when Q is not NULL,
    * Q (count x D (D + 1) / 2, packed) = E[h h^T] - E[h] E[h]^T under the rows' posterior
    * covariances. */
   void (*design)(const void *model, int b, const dtf_observed_view_t *v, int64_t count, const int64_t *ids,
-                 double *H, double *x, double *Q);
+                 double *H, int64_t ldh, double *x, double *Q);
   /* x at count block-local indices inds (count x nmodes). */
   void (*predict)(const void *model, int64_t count, const int64_t *inds, double *x);
   /* The prior precision of each of block b's D coefficients. */

@@ -74,11 +74,11 @@ dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double
 int64_t dtf_packed_size(int D);
 
 /* S (packed) += sum_e w[e] (h_e h_e^T + Q_e) and b += sum_e c[e] h_e over the m rows h_e
- * of H (m x D), w >= 0, by one SYRK; Q (m packed matrices) may be NULL. work:
- * dtf_stats_add_work(m, D) doubles. */
-int64_t dtf_stats_add_work(int64_t m, int D);
-void dtf_stats_add(int64_t m, int D, const double *H, const double *Q, const double *w, const double *c,
-                   double *S, double *b, double *work);
+ * of H (row stride D + 1: the last column is workspace; H is overwritten), w >= 0, by one
+ * SYRK; Q (m packed matrices) may be NULL. work: dtf_stats_add_work(D) doubles. */
+int64_t dtf_stats_add_work(int D);
+void dtf_stats_add(int64_t m, int D, double *H, const double *Q, const double *w, const double *c, double *S,
+                   double *b, double *work);
 
 /* a = (scale S + diag(d))^-1 (bscale b) for packed S, through dtf_spd_solve (Cholesky,
  * pseudo-inverse fallback: *used_pinv). work: dtf_packed_solve_work(D) doubles. */

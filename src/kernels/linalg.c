@@ -71,22 +71,30 @@ dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double
 
 int64_t dtf_packed_size(int D) { return (int64_t)D * (D + 1) / 2; }
 
-int64_t dtf_stats_add_work(int64_t m, int D) { return m * D + (int64_t)D * D; }
+int64_t dtf_stats_add_work(int D) { return (int64_t)(D + 1) * (D + 1); }
 
-void dtf_stats_add(int64_t m, int D, const double *H, const double *Q, const double *w, const double *c,
-                   double *S, double *b, double *work) {
-  /* sum_e w_e h_e h_e^T = Hs^T Hs with the rows of Hs scaled by sqrt(w_e): one SYRK */
-  double *Hs = work, *C = work + m * D;
+void dtf_stats_add(int64_t m, int D, double *H, const double *Q, const double *w, const double *c, double *S,
+                   double *b, double *work) {
+  /* [sqrt(w) h, c / sqrt(w)] rows: one SYRK gives sum w h h^T and sum c h together */
+  int64_t ld = D + 1;
   for (int64_t e = 0; e < m; e++) {
-    double r = w[e] == 1.0 ? 1.0 : sqrt(w[e]);
-    for (int q = 0; q < D; q++) Hs[e * D + q] = r * H[e * D + q];
-    for (int q = 0; q < D; q++) b[q] += c[e] * H[e * D + q];
+    double *h = H + e * ld;
+    if (w[e] == 1.0) {
+      h[D] = c[e];
+      continue;
+    }
+    double r = sqrt(w[e]);
+    for (int q = 0; q < D; q++) h[q] *= r;
+    h[D] = r > 0 ? c[e] / r : 0.0; /* w = 0 comes with c = 0 */
   }
-  memset(C, 0, (size_t)D * D * sizeof(double));
-  blas_syrk_upper(m, D, Hs, C);
+  double *C = work;
+  memset(C, 0, (size_t)(ld * ld) * sizeof(double));
+  blas_syrk_upper_ld(m, ld, H, ld, C);
   int64_t T = dtf_packed_size(D), k = 0;
-  for (int r = 0; r < D; r++)
-    for (int q = r; q < D; q++) S[k++] += C[r * D + q];
+  for (int r = 0; r < D; r++) {
+    for (int q = r; q < D; q++) S[k++] += C[r * ld + q];
+    b[r] += C[r * ld + D];
+  }
   if (Q)
     for (int64_t e = 0; e < m; e++)
       for (k = 0; k < T; k++) S[k] += w[e] * Q[e * T + k];
