@@ -95,6 +95,32 @@ static void block_space(const dtf_grid_t *g, hid_t *fspace, hid_t *mspace, hid_t
   *mspace = H5Screate_simple(g->nmodes, count, NULL);
 }
 
+/* This rank's block of the open dataset did into buf, collectively; agreed. */
+static dtf_status read_block(const dtf_grid_t *g, const dtf_spec_t *spec, hid_t did, hid_t type, void *buf) {
+  hid_t fs, ms, dxpl = h5_dxpl_collective();
+  block_space(g, &fs, &ms, did);
+  dtf_status st = DTF_OK;
+  if (H5Dread(did, type, ms, fs, dxpl, buf) < 0)
+    st = dtf_error(DTF_ERR_INPUT, "reading '%s:%s' failed (file truncated or damaged?)", spec->file,
+                   spec->path);
+  H5Sclose(fs);
+  H5Sclose(ms);
+  H5Pclose(dxpl);
+  return dtf_agree(g->comm, st);
+}
+
+/* Close the dataset and file; hand buf to *local, or free it on failure. */
+static dtf_status finish_read(hid_t fid, hid_t did, dtf_status st, void *buf, void **local) {
+  if (did >= 0) H5Dclose(did);
+  H5Fclose(fid);
+  if (st) {
+    free(buf);
+    return st;
+  }
+  *local = buf;
+  return DTF_OK;
+}
+
 /* The mask's block of this rank. */
 dtf_status dtf_h5_mask_read(const dtf_grid_t *g, const dtf_spec_t *spec, const char *tensor,
                             uint8_t **local) {
@@ -144,25 +170,8 @@ dtf_status dtf_h5_mask_read(const dtf_grid_t *g, const dtf_spec_t *spec, const c
   if (!st && !(buf = dtf_alloc_large((size_t)(n ? n : 1))))
     st = dtf_error(DTF_ERR_INPUT, "out of memory reading the mask '%s:%s'", spec->file, spec->path);
   st = dtf_agree(g->comm, st);
-  if (!st) {
-    hid_t fs, ms, dxpl = h5_dxpl_collective();
-    block_space(g, &fs, &ms, did);
-    if (H5Dread(did, H5T_NATIVE_UINT8, ms, fs, dxpl, buf) < 0)
-      st = dtf_error(DTF_ERR_INPUT, "reading the mask '%s:%s' failed (file truncated or damaged?)",
-                     spec->file, spec->path);
-    H5Sclose(fs);
-    H5Sclose(ms);
-    H5Pclose(dxpl);
-    st = dtf_agree(g->comm, st);
-  }
-  if (did >= 0) H5Dclose(did);
-  H5Fclose(fid);
-  if (st) {
-    free(buf);
-    return st;
-  }
-  *local = buf;
-  return DTF_OK;
+  if (!st) st = read_block(g, spec, did, H5T_NATIVE_UINT8, buf);
+  return finish_read(fid, did, st, buf, (void **)local);
 }
 
 dtf_status dtf_h5_dense_read(const dtf_grid_t *g, const dtf_spec_t *spec, double **local) {
@@ -182,25 +191,8 @@ dtf_status dtf_h5_dense_read(const dtf_grid_t *g, const dtf_spec_t *spec, double
     st = dtf_error(DTF_ERR_INPUT, "out of memory reading a %.1f MiB block of '%s:%s'",
                    (double)n * 8 / 1048576.0, spec->file, spec->path);
   st = dtf_agree(g->comm, st);
-  if (!st) {
-    hid_t fs, ms, dxpl = h5_dxpl_collective();
-    block_space(g, &fs, &ms, did);
-    if (H5Dread(did, H5T_NATIVE_DOUBLE, ms, fs, dxpl, buf) < 0)
-      st = dtf_error(DTF_ERR_INPUT, "reading '%s:%s' failed (file truncated or damaged?)", spec->file,
-                     spec->path);
-    H5Sclose(fs);
-    H5Sclose(ms);
-    H5Pclose(dxpl);
-    st = dtf_agree(g->comm, st);
-  }
-  if (did >= 0) H5Dclose(did);
-  H5Fclose(fid);
-  if (st) {
-    free(buf);
-    return st;
-  }
-  *local = buf;
-  return DTF_OK;
+  if (!st) st = read_block(g, spec, did, H5T_NATIVE_DOUBLE, buf);
+  return finish_read(fid, did, st, buf, (void **)local);
 }
 
 dtf_status dtf_h5_dense_write(const dtf_grid_t *g, const dtf_spec_t *spec, const double *local) {

@@ -93,6 +93,9 @@ typedef struct {
 int cli_parse(cli_t *c, int argc, char **argv, const cli_accept_t *accepted, int naccepted, const char *intro,
               cli_opts_t *o);
 
+/* A solver command's one INPUT and its --rank: -1 if present, else the usage error's code. */
+int cli_input_and_rank(cli_t *c, const cli_opts_t *o);
+
 /* Strict number parsing; 0 on success. */
 int cli_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
 int cli_double(const char *s, double *out);

@@ -93,10 +93,7 @@ int cli_complete(cli_t *c, int argc, char **argv) {
   cli_opts_t o = {.iters = 50, .tol = 1e-4, .batches = 10, .kappa = 0.7, .prune = 1e-3, .reg = 1e-2};
   int rc = cli_parse(c, argc, argv, accepted, sizeof accepted / sizeof accepted[0], intro, &o);
   if (rc >= 0) return rc;
-  if (o.npos != 1)
-    return cli_usage(c, o.npos ? "expected one INPUT, got '%s' too" : "missing INPUT",
-                     o.npos ? o.pos[1] : "");
-  if (!o.given[OPT_RANK]) return cli_usage(c, "missing --rank (-r)");
+  if ((rc = cli_input_and_rank(c, &o)) >= 0) return rc;
   if (o.test && o.given[OPT_HOLDOUT]) return cli_usage(c, "--holdout and --test exclude each other");
   if ((o.resume || o.every) && !o.checkpoint)
     return cli_usage(c, "--resume and --checkpoint-every need --checkpoint FILE");

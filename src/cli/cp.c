@@ -46,10 +46,7 @@ int cli_cp(cli_t *c, int argc, char **argv) {
   cli_opts_t o = {.iters = 50, .tol = 1e-4};
   int rc = cli_parse(c, argc, argv, accepted, sizeof accepted / sizeof accepted[0], intro, &o);
   if (rc >= 0) return rc;
-  if (o.npos != 1)
-    return cli_usage(c, o.npos ? "expected one INPUT, got '%s' too" : "missing INPUT",
-                     o.npos ? o.pos[1] : "");
-  if (!o.given[OPT_RANK]) return cli_usage(c, "missing --rank (-r)");
+  if ((rc = cli_input_and_rank(c, &o)) >= 0) return rc;
   if ((o.resume || o.every) && !o.checkpoint)
     return cli_usage(c, "--resume and --checkpoint-every need --checkpoint FILE");
   const char *input = o.pos[0];

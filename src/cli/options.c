@@ -274,6 +274,14 @@ int cli_parse(cli_t *c, int argc, char **argv, const cli_accept_t *acc, int n, c
   return -1;
 }
 
+int cli_input_and_rank(cli_t *c, const cli_opts_t *o) {
+  if (o->npos != 1)
+    return cli_usage(c, o->npos ? "expected one INPUT, got '%s' too" : "missing INPUT",
+                     o->npos ? o->pos[1] : "");
+  if (!o->given[OPT_RANK]) return cli_usage(c, "missing --rank (-r)");
+  return -1;
+}
+
 int cli_int(const char *s, int64_t lo, int64_t hi, int64_t *out) {
   char *end;
   errno = 0;
