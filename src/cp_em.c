@@ -134,17 +134,7 @@ static void design(const void *model, int b, const dtf_observed_view_t *v, int64
 }
 
 static void predict(const void *model, int64_t count, const int64_t *inds, double *x) {
-  const cp_em_t *c = model;
-  int N = c->N, R = c->R;
-  for (int64_t k = 0; k < count; k++) {
-    double s = 0;
-    for (int r = 0; r < R; r++) {
-      double p = 1.0;
-      for (int n = 0; n < N; n++) p *= c->m.factors[n].block[inds[k * N + n] * R + r];
-      s += p;
-    }
-    x[k] = s;
-  }
+  dtf_cp_model_predict(&((const cp_em_t *)model)->m, count, inds, x);
 }
 
 static void prior(const void *model, int b, double *diag) {

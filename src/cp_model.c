@@ -201,9 +201,7 @@ static dtf_status cp_fit(const dtf_grid_t *g, dtf_tensor_t *t, const void *m, do
   return dtf_cp_fit(g, t, m, fit);
 }
 
-/* x = sum_r lambda_r prod_n A_n(i_n, r) at block-local indices */
-static void cp_predict(const void *model, int64_t count, const int64_t *inds, double *x) {
-  const dtf_cp_model_t *m = model;
+void dtf_cp_model_predict(const dtf_cp_model_t *m, int64_t count, const int64_t *inds, double *x) {
   int N = m->nmodes, R = m->R;
   for (int64_t k = 0; k < count; k++) {
     double s = 0;
@@ -214,6 +212,10 @@ static void cp_predict(const void *model, int64_t count, const int64_t *inds, do
     }
     x[k] = s;
   }
+}
+
+static void cp_predict(const void *model, int64_t count, const int64_t *inds, double *x) {
+  dtf_cp_model_predict(model, count, inds, x);
 }
 
 static void cp_destroy(void *m) {

@@ -34,6 +34,10 @@ void dtf_cp_model_free(dtf_cp_model_t *m);
  * factor_0..factor_{N-1} (docs/formats.md), pointing into m. */
 void dtf_cp_model_describe(dtf_cp_model_t *m, dtf_state_t *s);
 
+/* x[k] = sum_r lambda_r prod_n A_n(i_n, r) at count block-local indices inds (count x
+ * nmodes) of this rank's block. Node-local. */
+void dtf_cp_model_predict(const dtf_cp_model_t *m, int64_t count, const int64_t *inds, double *x);
+
 /* DTF_ERR_NUMERIC naming the first NaN or Inf of the model (lambda or a factor row), on
  * every rank; `what` names the model in the message. Collective. */
 dtf_status dtf_cp_model_check(const dtf_grid_t *grid, const dtf_cp_model_t *m, const char *what);

@@ -7,11 +7,12 @@ cd "$WORK"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# dtf NP ARGS...: run dtf on NP ranks; stdout to out.txt, stderr to err.txt; sets RC.
+# dtf NP ARGS...: run dtf on NP ranks; stdout to out.txt, stderr to err.txt; sets RC. A run
+# longer than DTF_RUN_TIMEOUT seconds (120) fails.
 dtfrun() {
   local np=$1; shift
   set +e
-  timeout 120 "$MPIEXEC" --oversubscribe -np "$np" "$DTF" "$@" >out.txt 2>err.txt
+  timeout "${DTF_RUN_TIMEOUT:-120}" "$MPIEXEC" --oversubscribe -np "$np" "$DTF" "$@" >out.txt 2>err.txt
   RC=$?
   set -e
   [ "$RC" -ne 124 ] || fail "dtf $* timed out"
