@@ -150,24 +150,23 @@ static int by_score(const void *a, const void *b) {
 static dtf_status auc(MPI_Comm comm, int64_t n, const double *y, const double *x, double *out,
                       dtf_comm_stats_t *stats) {
   double *pairs = malloc((size_t)(n ? n : 1) * 2 * sizeof(double)), *all = NULL;
-  int ok = pairs != NULL && n <= INT32_MAX / 2;
-  int allok = ok;
-  MPI_Allreduce(&ok, &allok, 1, MPI_INT, MPI_MIN, comm);
-  if (!allok) {
+  dtf_status st = dtf_agree(
+      comm, pairs && n <= INT32_MAX / 2
+                ? DTF_OK
+                : dtf_error(DTF_ERR_INPUT, "out of memory for the AUC of %lld entries", (long long)n));
+  if (st) {
     free(pairs);
-    return dtf_error(DTF_ERR_INPUT, "out of memory for the AUC of %lld entries", (long long)n);
+    return st;
   }
   for (int64_t e = 0; e < n; e++) {
     pairs[2 * e] = x[e];
     pairs[2 * e + 1] = y[e];
   }
   int64_t total = 0;
-  int me;
-  MPI_Comm_rank(comm, &me);
-  dtf_status st = dtf_gather_doubles(comm, pairs, (int)(2 * n), 0, &all, &total, stats);
+  st = dtf_gather_doubles(comm, pairs, (int)(2 * n), 0, &all, &total, stats);
   free(pairs);
   double a = NAN;
-  if (!st && me == 0) {
+  if (!st && all) { /* rank 0, the only one that received the scores */
     int64_t m = total / 2;
     qsort(all, (size_t)m, 2 * sizeof(double), by_score);
     double pos = 0, rank_sum = 0;

@@ -76,7 +76,7 @@ typedef struct {
    * without changing its predictions (CP balances each component's norms over the
    * modes); rescale[k] (room for D of block k) then receives the factor each design
    * coefficient of block k was multiplied by (1 if none), for the driver's running
-   * statistics. Returns 1 if anything was rescaled. Collective. */
+   * statistics, and *changed is 1 if anything was rescaled. Collective. */
   dtf_status (*updated)(void *model, int b, double **rescale, int *changed, dtf_comm_stats_t *stats);
   /* The closed-form update of the prior from the current rows. Collective. */
   dtf_status (*update_prior)(void *model, dtf_comm_stats_t *stats);
