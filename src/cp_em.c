@@ -185,7 +185,18 @@ static dtf_status update_prior(void *model, dtf_comm_stats_t *stats) {
   return DTF_OK;
 }
 
-/* copy the kept columns of every factor into a model of R' components */
+/* packed index of (r, u) in an R x R upper triangle, either order */
+static int64_t packed_at(int R, int r, int u) {
+  if (r > u) {
+    int t = r;
+    r = u;
+    u = t;
+  }
+  return (int64_t)r * R - (int64_t)r * (r - 1) / 2 + (u - r);
+}
+
+/* copy the kept columns of every factor, in the order of keep (NULL: the first Rn), into
+ * a model of Rn components */
 static dtf_status reshape(cp_em_t *c, int Rn, const int *keep) {
   dtf_cp_model_t m;
   dtf_status st = dtf_cp_model_init(c->g, Rn, &m);
@@ -209,8 +220,7 @@ static dtf_status reshape(cp_em_t *c, int Rn, const int *keep) {
       for (int r = 0, j = 0; r < Rn; r++)
         for (int u = r; u < Rn; u++, j++) {
           int ro = keep ? keep[r] : r, uo = keep ? keep[u] : u;
-          c->cov[n].block[i * Tn + j] =
-              old[n].block[i * To + (int64_t)ro * R - (int64_t)ro * (ro - 1) / 2 + (uo - ro)];
+          c->cov[n].block[i * Tn + j] = old[n].block[i * To + packed_at(R, ro, uo)];
         }
   for (int n = 0; n < c->N; n++)
     if (old[n].block) dtf_factor_free(&old[n]);
@@ -271,30 +281,295 @@ static dtf_status weights(void *model, double *w, dtf_comm_stats_t *stats) {
   return st;
 }
 
-static dtf_status prune(void *model, double tol, int *removed, int **keep, dtf_comm_stats_t *stats) {
+/* Order of the components by decreasing weight, or NULL's identity while it is nearly
+ * so: no component more than twice the one before it. The multiplicative gamma process
+ * shrinks later components harder, so it can take away only what sits behind the last
+ * strong component; sorted, the weak ones sit there. The slack keeps two components of
+ * about the same weight from swapping back and forth. */
+static void order(int R, const double *w, double slack, int *idx) {
+  for (int r = 0; r < R; r++) idx[r] = r;
+  int sorted = 1;
+  for (int r = 1; r < R; r++) sorted &= !(w[r] > slack * w[r - 1]);
+  if (sorted) return;
+  for (int r = 1; r < R; r++) /* insertion sort, stable */
+    for (int k = r; k > 0 && w[idx[k]] > w[idx[k - 1]]; k--) {
+      int t = idx[k];
+      idx[k] = idx[k - 1];
+      idx[k - 1] = t;
+    }
+}
+
+#define MERGE_MAX 3 /* components fused at once */
+
+/* The sum of the s components S[0..s) (S[s-1] the weakest) as s - 1 components, each
+ * column u = A_n(:, S) C_n(:, j) in the span of theirs: CP-ALS of rank s - 1 on the
+ * sum, in the coordinates of that span, so that only the Grams G_n (R x R) are needed
+ * (for mode n: C_n V = P, V = *_{m != n} C_m^T M_m C_m, P = *_{m != n} M_m C_m, M_m
+ * the Gram of the s columns). C_n is s x (s - 1) row-major in C[n]. Started from the
+ * s - 1 stronger components as they are. Returns the squared error of the fit. */
+static double fuse(int N, int R, const double *G, int s, const int *S, double C[][MERGE_MAX * MERGE_MAX]) {
+  int k = s - 1;
+  double M[DTF_MAX_MODES][MERGE_MAX * MERGE_MAX], MC[DTF_MAX_MODES][MERGE_MAX * MERGE_MAX],
+      CMC[DTF_MAX_MODES][MERGE_MAX * MERGE_MAX], work[64];
+  double total = 0, err = INFINITY;
+  for (int n = 0; n < N; n++) {
+    for (int i = 0; i < s; i++)
+      for (int j = 0; j < s; j++) M[n][i * s + j] = G[(int64_t)n * R * R + S[i] * R + S[j]];
+    for (int i = 0; i < s; i++)
+      for (int j = 0; j < k; j++) C[n][i * k + j] = i == j;
+  }
+  for (int i = 0; i < s; i++)
+    for (int j = 0; j < s; j++) {
+      double t = 1;
+      for (int n = 0; n < N; n++) t *= M[n][i * s + j];
+      total += t;
+    }
+    /* MC = M C (s x k), CMC = C^T M C (k x k) */
+#define FUSE_PRODUCTS(n)                                                                                     \
+  do {                                                                                                       \
+    for (int i = 0; i < s; i++)                                                                              \
+      for (int j = 0; j < k; j++) {                                                                          \
+        double t = 0;                                                                                        \
+        for (int l = 0; l < s; l++) t += M[n][i * s + l] * C[n][l * k + j];                                  \
+        MC[n][i * k + j] = t;                                                                                \
+      }                                                                                                      \
+    for (int i = 0; i < k; i++)                                                                              \
+      for (int j = 0; j < k; j++) {                                                                          \
+        double t = 0;                                                                                        \
+        for (int l = 0; l < s; l++) t += C[n][l * k + i] * MC[n][l * k + j];                                 \
+        CMC[n][i * k + j] = t;                                                                               \
+      }                                                                                                      \
+  } while (0)
+  for (int n = 0; n < N; n++) FUSE_PRODUCTS(n);
+  for (int it = 0; it < 200; it++) {
+    for (int n = 0; n < N; n++) {
+      double V[MERGE_MAX * MERGE_MAX], P[MERGE_MAX * MERGE_MAX];
+      for (int i = 0; i < k * k; i++) V[i] = 1;
+      for (int i = 0; i < s * k; i++) P[i] = 1;
+      for (int m = 0; m < N; m++)
+        if (m != n) {
+          for (int i = 0; i < k * k; i++) V[i] *= CMC[m][i];
+          for (int i = 0; i < s * k; i++) P[i] *= MC[m][i];
+        }
+      int pinv = 0;
+      if (dtf_spd_solve(k, V, s, P, work, &pinv)) return INFINITY;
+      memcpy(C[n], P, (size_t)(s * k) * sizeof(double));
+      FUSE_PRODUCTS(n);
+    }
+    /* ||sum - fit||^2 = total - 2 <sum, fit> + ||fit||^2 */
+    double cross = 0, fit = 0;
+    for (int i = 0; i < s; i++)
+      for (int j = 0; j < k; j++) {
+        double t = 1;
+        for (int n = 0; n < N; n++) t *= MC[n][i * k + j];
+        cross += t;
+      }
+    for (int i = 0; i < k * k; i++) {
+      double t = 1;
+      for (int n = 0; n < N; n++) t *= CMC[n][i];
+      fit += t;
+    }
+    double before = err;
+    err = fmax(total - 2 * cross + fit, 0.0);
+    if (fabs(before - err) <= 1e-12 * total) break;
+  }
+#undef FUSE_PRODUCTS
+  return err;
+}
+
+/* The fused components replace S[0..s-1) (S[s-1] goes): column j of mode n becomes
+ * A_n(:, S) C_n(:, j); the Grams and the rows' covariances follow. */
+static void join(cp_em_t *c, int s, const int *S, double C[][MERGE_MAX * MERGE_MAX], double *G) {
+  int R = c->R, k = s - 1;
+  int64_t T = dtf_packed_size(R);
+  for (int n = 0; n < c->N; n++) {
+    const double *Cn = C[n];
+    double *Gn = G + (int64_t)n * R * R, col[MERGE_MAX * MERGE_MAX];
+    dtf_factor_t *f = &c->m.factors[n], *P = &c->cov[n];
+    for (int64_t i = 0; i < f->block_len; i++) {
+      double *a = f->block + i * R, *V = P->block + i * T, u[MERGE_MAX], vs[MERGE_MAX * MERGE_MAX];
+      for (int j = 0; j < k; j++) {
+        u[j] = 0;
+        for (int l = 0; l < s; l++) u[j] += a[S[l]] * Cn[l * k + j];
+      }
+      for (int j = 0; j < k; j++) a[S[j]] = u[j];
+      /* covariances: C^T V_SS C inside, C^T V_Sx with the others */
+      for (int x = 0; x < s; x++)
+        for (int y = 0; y < s; y++) vs[x * s + y] = V[packed_at(R, S[x], S[y])];
+      for (int x = 0; x < R; x++) {
+        int in = 0;
+        for (int l = 0; l < s; l++) in |= x == S[l];
+        if (in) continue;
+        for (int j = 0; j < k; j++) {
+          u[j] = 0;
+          for (int l = 0; l < s; l++) u[j] += Cn[l * k + j] * V[packed_at(R, S[l], x)];
+        }
+        for (int j = 0; j < k; j++) V[packed_at(R, S[j], x)] = u[j];
+      }
+      for (int j = 0; j < k; j++)
+        for (int jj = j; jj < k; jj++) {
+          double t = 0;
+          for (int l = 0; l < s; l++)
+            for (int ll = 0; ll < s; ll++) t += Cn[l * k + j] * vs[l * s + ll] * Cn[ll * k + jj];
+          V[packed_at(R, S[j], S[jj])] = t;
+        }
+    }
+    /* the same on the Gram */
+    double Ms[MERGE_MAX * MERGE_MAX];
+    for (int x = 0; x < s; x++)
+      for (int y = 0; y < s; y++) Ms[x * s + y] = Gn[S[x] * R + S[y]];
+    for (int x = 0; x < R; x++) {
+      int in = 0;
+      for (int l = 0; l < s; l++) in |= x == S[l];
+      if (in) continue;
+      for (int j = 0; j < k; j++) {
+        col[j] = 0;
+        for (int l = 0; l < s; l++) col[j] += Cn[l * k + j] * Gn[S[l] * R + x];
+      }
+      for (int j = 0; j < k; j++) Gn[S[j] * R + x] = Gn[x * R + S[j]] = col[j];
+    }
+    for (int j = 0; j < k; j++)
+      for (int jj = 0; jj < k; jj++) {
+        double t = 0;
+        for (int l = 0; l < s; l++)
+          for (int ll = 0; ll < s; ll++) t += Cn[l * k + j] * Ms[l * s + ll] * Cn[ll * k + jj];
+        Gn[S[j] * R + S[jj]] = t;
+      }
+  }
+}
+
+/* Merge, drop, order.
+ * - Two components that one rank-one component approximates up to an error of at most
+ *   (1 - how->merge) times the weaker one's squared weight are one component split in
+ *   two (parallel columns in all modes but one make an exact split): the data cannot
+ *   tell the parts apart, what they fit beyond the one is noise, and the prior's pull
+ *   towards one of them is slow. They become that rank-one component (join()).
+ * - Components below how->tol times the largest weight go.
+ * - The rest are ordered for the prior (order()). */
+static dtf_status prune(void *model, const dtf_em_reshape_t *how, int *removed, int *moved, int **keep,
+                        double **scale, dtf_comm_stats_t *stats) {
   cp_em_t *c = model;
-  int R = c->R, Rn = 0;
-  *removed = 0;
+  int R = c->R, N = c->N, Rn = 0;
+  *removed = *moved = 0;
   double w[R], most = 0;
-  dtf_status st = weights(c, w, stats);
-  if (st) return st;
+  int alive[R], idx[R];
+  double *G = calloc((size_t)(2 * N * R * R), sizeof(double)), *G0 = G + (int64_t)N * R * R;
+  if (!G) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  for (int n = 0; n < N; n++) {
+    const dtf_factor_t *f = &c->m.factors[n];
+    dtf_gram(f->own_len, R, dtf_factor_owned(f), G + (int64_t)n * R * R);
+  }
+  dtf_status st = dtf_allreduce_sum(c->g->comm, G, (int64_t)N * R * R, stats);
+  if (st) {
+    free(G);
+    return st;
+  }
+  memcpy(G0, G, (size_t)(N * R * R) * sizeof(double));
+  memset(w, 0, sizeof w);
+  for (int r = 0; r < R; r++) {
+    alive[r] = 1;
+    w[r] = 1;
+    for (int n = 0; n < N; n++) w[r] *= sqrt(G[(int64_t)n * R * R + r * R + r]);
+  }
+  /* weakest first: can fewer components stand for it and one or two stronger ones? With
+   * each stronger one in turn, then with the two most congruent to it. */
+  order(R, w, 1.0, idx);
+  for (int a = R - 1; how->merge > 0 && a > 0; a--) {
+    int q = idx[a];
+    if (!(w[q] > 0)) continue;
+    int best[2] = {-1, -1};
+    double cong[2] = {-1, -1};
+    for (int b = 0; b < a; b++) {
+      int r = idx[b];
+      if (!alive[r]) continue;
+      double t = 1;
+      for (int n = 0; n < N; n++) {
+        const double *Gn = G + (int64_t)n * R * R;
+        t *= fabs(Gn[r * R + q]) / sqrt(Gn[r * R + r] * Gn[q * R + q]);
+      }
+      if (t > cong[0]) {
+        best[1] = best[0];
+        cong[1] = cong[0];
+        best[0] = r;
+        cong[0] = t;
+      } else if (t > cong[1]) {
+        best[1] = r;
+        cong[1] = t;
+      }
+    }
+    int done = 0;
+    for (int b = 0; !done && b <= a; b++) {
+      int S[MERGE_MAX], s;
+      if (b < a) { /* a pair */
+        if (!alive[idx[b]]) continue;
+        S[0] = idx[b];
+        s = 2;
+      } else { /* the triple */
+        if (best[1] < 0 || MERGE_MAX < 3) break;
+        S[0] = best[0];
+        S[1] = best[1];
+        s = 3;
+      }
+      S[s - 1] = q;
+      double C[DTF_MAX_MODES][MERGE_MAX * MERGE_MAX];
+      if (fuse(N, R, G, s, S, C) > (1 - how->merge) * w[q] * w[q]) continue;
+      join(c, s, S, C, G);
+      for (int j = 0; j < s - 1; j++) {
+        w[S[j]] = 1;
+        for (int n = 0; n < N; n++) w[S[j]] *= sqrt(G[(int64_t)n * R * R + S[j] * R + S[j]]);
+      }
+      alive[q] = 0;
+      (*removed)++;
+      done = 1;
+    }
+  }
+  for (int r = 0; r < R; r++) {
+    w[r] = 1;
+    for (int n = 0; n < N; n++) w[r] *= sqrt(G[(int64_t)n * R * R + r * R + r]);
+    if (alive[r] && w[r] > most) most = w[r];
+  }
+  int *kp = keep[0];
+  double wn[R];
   for (int r = 0; r < R; r++)
-    if (w[r] > most) most = w[r];
-  for (int r = 0; r < R; r++)
-    if (w[r] >= tol * most) keep[0][Rn++] = r;
-  if (Rn == R || Rn == 0) return DTF_OK;
-  for (int n = 1; n < c->N; n++) memcpy(keep[n], keep[0], (size_t)Rn * sizeof(int));
-  /* the kept components keep their prior precisions: tau compacted, delta its ratios */
-  double tau[R];
-  for (int k = 0; k < Rn; k++) tau[k] = c->tau[keep[0][k]];
-  st = reshape(c, Rn, keep[0]);
+    if (alive[r] && (!(how->tol > 0) || w[r] >= how->tol * most)) {
+      wn[Rn] = w[r];
+      kp[Rn++] = r;
+    } else if (alive[r])
+      (*removed)++;
+  if (Rn == 0) { /* nothing would be left: leave the model as it is */
+    free(G);
+    *removed = 0;
+    return DTF_OK;
+  }
+  order(Rn, wn, 2.0, idx);
+  int perm[Rn];
+  for (int k = 0; k < Rn; k++) perm[k] = kp[idx[k]];
+  memcpy(kp, perm, sizeof perm);
+  for (int k = 0; k < Rn; k++) *moved |= kp[k] != k;
+  /* block b's design coefficient is the product of the other modes' entries: a joined
+   * component's changed by about the ratio of the norms of the changed columns */
+  for (int b = 0; b < N; b++) {
+    if (b) memcpy(keep[b], kp, (size_t)Rn * sizeof(int));
+    for (int k = 0; k < Rn; k++) {
+      int r = kp[k];
+      scale[b][k] = 1;
+      for (int n = 0; n < N; n++)
+        if (n != b)
+          scale[b][k] *= sqrt(G[(int64_t)n * R * R + r * R + r] / G0[(int64_t)n * R * R + r * R + r]);
+    }
+  }
+  free(G);
+  if (!*removed && !*moved) return DTF_OK;
+  double tau[Rn];
+  for (int k = 0; k < Rn; k++) tau[k] = c->tau[kp[k]];
+  /* the kept components keep their prior precisions: tau follows, delta its ratios */
+  st = reshape(c, Rn, kp);
   if (!st) st = alloc_prior(c, Rn);
   if (st) return st;
   for (int k = 0; k < Rn; k++) {
     c->tau[k] = tau[k];
     c->delta[k] = k ? tau[k] / tau[k - 1] : tau[0];
   }
-  *removed = R - Rn;
   return DTF_OK;
 }
 

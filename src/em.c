@@ -84,7 +84,8 @@ void dtf_em_options_default(dtf_em_options_t *o) {
   o->a2 = 3.0;
   o->a0 = 1.0;
   o->b0 = 1e-6;
-  o->prune = 1e-3;
+  o->prune = 1e-2;
+  o->merge = 0.995;
   o->reg = 1e-2;
 }
 
@@ -512,24 +513,31 @@ static dtf_status sweep(dtf_em_t *s, int bid, double scale) {
   return DTF_OK;
 }
 
-/* drop pruned coefficients from the online statistics of every block */
-static dtf_status compact_stats(dtf_em_t *s, int **keep) {
+/* the online statistics of every block follow the model's reshaped coefficients: kept,
+ * reordered and rescaled */
+static dtf_status compact_stats(dtf_em_t *s, int **keep, double **scale) {
   for (int b = 0; b < s->nblocks; b++) {
     dtf_factor_t *f = s->mops->block(s->model, b);
     int Dn = f->R, Do = s->Dstats[b];
     int64_t To = dtf_packed_size(Do), Wo = width(Do), Tn = dtf_packed_size(Dn), Wn = width(Dn);
     double *row = malloc((size_t)Wn * sizeof(double));
     if (!row) return dtf_error(DTF_ERR_INPUT, "out of memory");
+    const double *k = scale[b];
     for (int64_t i = 0; i < f->own_len; i++) {
       const double *S = s->stats[b] + i * Wo;
       int64_t idx = 0;
       for (int r = 0; r < Dn; r++)
         for (int q = r; q < Dn; q++) {
-          int ro = keep[b][r], qo = keep[b][q]; /* ro < qo: keep is increasing */
-          row[idx++] = S[(int64_t)ro * Do - (int64_t)ro * (ro - 1) / 2 + (qo - ro)];
+          int ro = keep[b][r], qo = keep[b][q];
+          if (ro > qo) {
+            ro = keep[b][q];
+            qo = keep[b][r];
+          }
+          row[idx++] = S[(int64_t)ro * Do - (int64_t)ro * (ro - 1) / 2 + (qo - ro)] * k[r] * k[q];
         }
-      for (int r = 0; r < Dn; r++) row[Tn + r] = S[To + keep[b][r]];
-      memcpy(s->stats[b] + i * Wn, row, (size_t)Wn * sizeof(double)); /* Wn <= Wo: in place */
+      for (int r = 0; r < Dn; r++) row[Tn + r] = S[To + keep[b][r]] * k[r];
+      /* Wn <= Wo: in place, row i's new place never passes its old one */
+      memcpy(s->stats[b] + i * Wn, row, (size_t)Wn * sizeof(double));
     }
     free(row);
     s->Dstats[b] = Dn;
@@ -537,26 +545,34 @@ static dtf_status compact_stats(dtf_em_t *s, int **keep) {
   return DTF_OK;
 }
 
+/* After every epoch once the prior adapts: the model orders its components for the
+ * prior, and once the fit has settled also merges and drops them (a component still
+ * growing from a random start is small, not unneeded). */
 static dtf_status prune(dtf_em_t *s) {
   s->pruned_now = 0;
-  /* only once the fit has settled: a component still growing from a random start is
-   * small, not unneeded */
-  if (s->opt.algorithm == DTF_EM_ALS || !(s->opt.prune > 0) || !(s->delta < 1e-2)) return DTF_OK;
-  int *keep[DTF_MAX_MODES] = {0}, removed = 0;
+  if (s->opt.algorithm == DTF_EM_ALS || s->warming) return DTF_OK;
+  int settled = s->delta < 1e-2;
+  dtf_em_reshape_t how = {settled ? s->opt.prune : 0.0, settled ? s->opt.merge : 0.0};
+  int *keep[DTF_MAX_MODES] = {0}, removed = 0, moved = 0;
+  double *scale[DTF_MAX_MODES] = {0};
   dtf_status st = DTF_OK;
-  for (int b = 0; b < s->nblocks; b++)
-    if (!(keep[b] = malloc((size_t)s->mops->block(s->model, b)->R * sizeof(int))))
+  for (int b = 0; b < s->nblocks; b++) {
+    size_t D = (size_t)s->mops->block(s->model, b)->R;
+    if (!(keep[b] = malloc(D * sizeof(int))) || !(scale[b] = malloc(D * sizeof(double))))
       st = dtf_error(DTF_ERR_INPUT, "out of memory");
+  }
   st = dtf_agree(s->grid->comm, st);
-  if (!st) st = s->mops->prune(s->model, s->opt.prune, &removed, keep, &s->comm);
-  if (!st && removed) {
-    s->pruned_now = removed;
-    if (s->stats[0]) st = compact_stats(s, keep);
-
+  if (!st) st = s->mops->prune(s->model, &how, &removed, &moved, keep, scale, &s->comm);
+  if (!st && (removed || moved)) {
+    s->pruned_now = removed ? removed : -1;
+    if (s->stats[0]) st = compact_stats(s, keep, scale);
     if (!st) st = ensure_buffers(s);
     st = dtf_agree(s->grid->comm, st);
   }
-  for (int b = 0; b < s->nblocks; b++) free(keep[b]);
+  for (int b = 0; b < s->nblocks; b++) {
+    free(keep[b]);
+    free(scale[b]);
+  }
   return st;
 }
 
@@ -676,7 +692,10 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
     dtf_state_int(out, "batches", DTF_ATTR_OPTION, "--batches", s->opt.batches);
     dtf_state_real(out, "kappa", DTF_ATTR_OPTION, "--kappa", s->opt.kappa);
   }
-  if (s->opt.algorithm != DTF_EM_ALS) dtf_state_real(out, "prune", DTF_ATTR_OPTION, "--prune", s->opt.prune);
+  if (s->opt.algorithm != DTF_EM_ALS) {
+    dtf_state_real(out, "prune", DTF_ATTR_OPTION, "--prune", s->opt.prune);
+    dtf_state_real(out, "merge", DTF_ATTR_OPTION, "--merge", s->opt.merge);
+  }
   if (!checkpoint) return DTF_OK;
   dtf_state_real(out, "loss", DTF_ATTR_STATE, NULL, s->loss);
   dtf_state_real(out, "delta", DTF_ATTR_STATE, NULL, s->delta);

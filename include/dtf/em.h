@@ -37,7 +37,8 @@ typedef struct {
   double kappa, t0;            /* online: step rho = (n + t0)^-kappa (0.7, 1) */
   double a1, a2;               /* MGP: delta_1 ~ Gamma(a1, 1), delta_l ~ Gamma(a2, 1) (2, 3) */
   double a0, b0;               /* Gamma prior of the Gaussian noise precision (1, 1e-6) */
-  double prune;                /* drop components below this fraction of the largest (1e-3; 0 never) */
+  double prune;                /* drop components below this fraction of the largest (0.01; 0 never) */
+  double merge;                /* fuse components that fewer explain to this fraction (0.995; 0 never) */
   double reg;                  /* als: ridge added to every row's normal equations (1e-2) */
   double max_mem;              /* bytes per rank (0: no limit) */
   dtf_log_fn log;
@@ -45,6 +46,14 @@ typedef struct {
 } dtf_em_options_t;
 
 void dtf_em_options_default(dtf_em_options_t *o);
+
+/* What a model's prune step may do to its components: fuse a component with stronger
+ * ones into fewer when these explain the fraction `merge` of its squared weight (0:
+ * never), drop those below `tol` times the largest weight (0: none); it may always
+ * reorder them. */
+typedef struct {
+  double tol, merge;
+} dtf_em_reshape_t;
 
 /* A completion model. Its parameters are blocks of rows distributed like factors (CP:
  * block n is A_n; a row's D coefficients are solved together); the driver owns the
@@ -80,10 +89,14 @@ typedef struct {
   dtf_status (*updated)(void *model, int b, double **rescale, int *changed, dtf_comm_stats_t *stats);
   /* The closed-form update of the prior from the current rows. Collective. */
   dtf_status (*update_prior)(void *model, dtf_comm_stats_t *stats);
-  /* Drop the components whose weight is below tol times the largest; *removed counts
-   * them; keep[b] (room for D of block b) receives, for each coefficient of block b
-   * after, its index before. Collective. */
-  dtf_status (*prune)(void *model, double tol, int *removed, int **keep, dtf_comm_stats_t *stats);
+  /* Reshape the components as `how` says (fuse those that are fewer components split,
+   * drop those below how->tol times the largest weight, order them for the prior);
+   * *removed counts the components gone, *moved is 1 if the others changed place;
+   * keep[b] (room for D of block b) receives, for each coefficient of block b after,
+   * its index before, and scale[b] the factor its design value was multiplied by.
+   * Collective. */
+  dtf_status (*prune)(void *model, const dtf_em_reshape_t *how, int *removed, int *moved, int **keep,
+                      double **scale, dtf_comm_stats_t *stats);
   int (*rank)(const void *model);
   /* The weight of each component (rank() of them; tensor ring: of every bond's), the
    * same on every rank. Collective. */

@@ -55,6 +55,7 @@ typedef enum {
   OPT_BATCHES,
   OPT_KAPPA,
   OPT_PRUNE,
+  OPT_MERGE,
   OPT_MISSING,
   OPT_AT,
   OPT_JSON,
@@ -75,7 +76,7 @@ typedef struct {
   dtf_dup_rule_t duplicates;
   int permute, resume, force;
   const char *mask, *test, *model, *likelihood, *algorithm, *at;
-  double holdout, reg, kappa, prune, missing;
+  double holdout, reg, kappa, prune, merge, missing;
   int64_t batches;
   int npos; /* positional arguments */
   char **pos;

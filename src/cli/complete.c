@@ -33,6 +33,7 @@ static const cli_accept_t accepted[] = {
     {OPT_BATCHES, NULL},
     {OPT_KAPPA, NULL},
     {OPT_PRUNE, NULL},
+    {OPT_MERGE, NULL},
     {OPT_REG, NULL},
     {OPT_GRID, NULL},
     {OPT_OUTPUT, "write the model (CP, with its likelihood) to FILE (docs/formats.md)"},
@@ -90,7 +91,8 @@ static void summary(dtf_json_t *j, void *ctx) {
 }
 
 int cli_complete(cli_t *c, int argc, char **argv) {
-  cli_opts_t o = {.iters = 50, .tol = 1e-4, .batches = 10, .kappa = 0.7, .prune = 1e-3, .reg = 1e-2};
+  cli_opts_t o = {
+      .iters = 50, .tol = 1e-4, .batches = 10, .kappa = 0.7, .prune = 1e-2, .merge = 0.995, .reg = 1e-2};
   int rc = cli_parse(c, argc, argv, accepted, sizeof accepted / sizeof accepted[0], intro, &o);
   if (rc >= 0) return rc;
   if ((rc = cli_input_and_rank(c, &o)) >= 0) return rc;
@@ -115,6 +117,7 @@ int cli_complete(cli_t *c, int argc, char **argv) {
   eo.batches = (int)o.batches;
   eo.kappa = o.kappa;
   eo.prune = o.prune;
+  eo.merge = o.merge;
   eo.reg = o.reg;
   eo.max_mem = o.given[OPT_MAX_MEM] ? o.max_mem : cli_default_max_mem();
   eo.log = cli_log;

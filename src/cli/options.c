@@ -66,7 +66,10 @@ static const def_t defs[OPT_COUNT] = {
     [OPT_KAPPA] = {"kappa", 0, 1, "--kappa K",
                    "online: step size (k + 1)^-K of a row's k-th update, 0.5 < K <= 1 (default 0.7)"},
     [OPT_PRUNE] = {"prune", 0, 1, "--prune T",
-                   "drop components whose weight falls below T times the largest (default 1e-3; 0: never)"},
+                   "drop components whose weight falls below T times the largest (default 0.01; 0: never)"},
+    [OPT_MERGE] = {"merge", 0, 1, "--merge C",
+                   "fuse a component with one or two stronger ones into one or two fewer when these "
+                   "explain the fraction C of its squared weight (default 0.995; 0: never)"},
     [OPT_MISSING] = {"missing", 0, 1, "--missing F", "leave the fraction F of the cells missing (NaN)"},
     [OPT_AT] = {"at", 0, 1, "--at COORDS",
                 "the coordinates: a sparse tensor (COO group file.h5:/G or X.tns) whose values are ignored"},
@@ -210,6 +213,10 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
   case OPT_PRUNE:
     if (cli_double(arg, &o->prune) || !(o->prune >= 0 && o->prune < 1))
       return cli_usage(c, "--prune must be in [0, 1), not '%s'", arg);
+    break;
+  case OPT_MERGE:
+    if (cli_double(arg, &o->merge) || !(o->merge >= 0 && o->merge < 1))
+      return cli_usage(c, "--merge must be in [0, 1), not '%s'", arg);
     break;
   case OPT_BATCHES:
     if (cli_int(arg, 1, 1000000, &o->batches))
