@@ -8,7 +8,7 @@
  * statistics (online: S <- (1 - rho) S + rho (n / n_batch) S_batch, rho = (k + t0)^-kappa
  * for the row's k-th update) and solve (prec S + diag(prior)) a = prec b. The rows are
  * gathered in the slice, the prior is updated in closed form after every batch, and
- * negligible components are pruned after every epoch.
+ * after every epoch the model orders, fuses and prunes its components.
  *
  * Failures inside an epoch: a rank whose E-step or solve fails keeps taking part in
  * every collective, and the status is agreed after each block's solve. */
