@@ -12,6 +12,7 @@
 #include "dtf/cp.h"
 #include "dtf/em.h"
 #include "dtf/kernels.h"
+#include "dtf/memory.h"
 #include "dtf/rng.h"
 
 typedef struct {
@@ -23,6 +24,12 @@ typedef struct {
   dtf_cp_model_t out;              /* the model file's normalised copy */
   dtf_factor_t cov[DTF_MAX_MODES]; /* each row's posterior covariance, packed */
   double *colsq;                   /* N x R */
+  /* each block row's second moment a a^T + C (packed), recomputed when first read after
+   * the rows changed: row i of mode n is current when stamp[n][i] == version[n] */
+  double *mom[DTF_MAX_MODES];
+  uint64_t *stamp[DTF_MAX_MODES], version;
+  double *work; /* for the kernels */
+  int als;      /* least squares: rows are never rescaled */
 } cp_em_t;
 
 static dtf_status alloc_prior(cp_em_t *c, int R) {
@@ -36,15 +43,38 @@ static dtf_status alloc_prior(cp_em_t *c, int R) {
 }
 
 static void free_cov(cp_em_t *c) {
-  for (int n = 0; n < c->N; n++)
+  for (int n = 0; n < c->N; n++) {
     if (c->cov[n].block) dtf_factor_free(&c->cov[n]);
+    free(c->mom[n]);
+    free(c->stamp[n]);
+    c->mom[n] = NULL;
+    c->stamp[n] = NULL;
+  }
+  free(c->work);
+  c->work = NULL;
 }
 
-/* zero posterior covariances for R components */
+/* the rows changed: every second moment is stale */
+static void invalidate(cp_em_t *c) { c->version++; }
+
+/* zero posterior covariances for R components, and room for the second moments */
 static dtf_status init_cov(cp_em_t *c, int R) {
   free_cov(c);
   dtf_status st = DTF_OK;
-  for (int n = 0; !st && n < c->N; n++) st = dtf_factor_init(c->g, n, (int)dtf_packed_size(R), &c->cov[n]);
+  int64_t T = dtf_packed_size(R);
+  for (int n = 0; !st && n < c->N; n++) {
+    st = dtf_factor_init(c->g, n, (int)T, &c->cov[n]);
+    if (st) break;
+    size_t rows = (size_t)(c->cov[n].block_len ? c->cov[n].block_len : 1);
+    c->mom[n] = dtf_alloc_large(rows * (size_t)T * sizeof(double));
+    c->stamp[n] = calloc(rows, sizeof(uint64_t));
+    if (!c->mom[n] || !c->stamp[n])
+      st = dtf_error(DTF_ERR_INPUT, "out of memory for the rows' second moments");
+  }
+  int64_t gw = dtf_rows_gram_work(R);
+  c->work = malloc((size_t)(T > gw ? T : gw) * sizeof(double));
+  if (!st && !c->work) st = dtf_error(DTF_ERR_INPUT, "out of memory");
+  invalidate(c);
   return st;
 }
 
@@ -68,6 +98,7 @@ static dtf_status create(const dtf_grid_t *g, const dtf_em_options_t *o, double 
   c->R = o->rank;
   c->a1 = o->a1;
   c->a2 = o->a2;
+  c->als = o->algorithm == DTF_EM_ALS;
   for (int n = 0; n < c->N; n++) c->dsum += (double)g->dims[n];
   dtf_status st = dtf_cp_model_init(g, c->R, &c->m);
   if (!st) st = alloc_prior(c, c->R);
@@ -96,41 +127,46 @@ static dtf_factor_t *block(void *model, int b) { return &((cp_em_t *)model)->m.f
 static dtf_factor_t *covariance(void *model, int b) { return &((cp_em_t *)model)->cov[b]; }
 
 /* E[h h^T] of the Hadamard product h of independent rows with means a_n and covariances
- * C_n is the Hadamard product of their second moments a_n a_n^T + C_n. */
-static void design(const void *model, int b, const dtf_observed_view_t *v, int64_t count, const int64_t *ids,
-                   double *H, int64_t ldh, double *x, double *Q) {
-  const cp_em_t *c = model;
+ * C_n is the Hadamard product of their second moments a_n a_n^T + C_n, and E[h] that of
+ * the means: both statistics are MTTKRPs over the observations, of the second moments
+ * (D (D + 1) / 2 columns) with the weights and of the rows (D columns) with the targets.
+ * ALS has no covariances: the Gram of the design rows is cheaper there (a row of R
+ * doubles read per observation and mode, not a second moment of D (D + 1) / 2). */
+static dtf_status stats(void *model, int b, const dtf_observed_view_t *v, int64_t count, const int64_t *pos,
+                        const double *w, const double *cw, double *out, int64_t ldo, unsigned char *touched) {
+  cp_em_t *c = model;
   int N = c->N, R = c->R;
   int64_t T = dtf_packed_size(R);
-  for (int64_t k = 0; Q && k < count; k++) {
-    const int64_t *ix = v->row_inds[b] + ids[k] * N;
-    double *q = Q + k * T;
-    for (int64_t j = 0; j < T; j++) q[j] = 1.0;
-    for (int n = 0; n < N; n++) {
-      if (n == b) continue;
-      const double *a = c->m.factors[n].block + ix[n] * R, *C = c->cov[n].block + ix[n] * T;
+  const int64_t *inds = v->row_inds[b];
+  int64_t rows = c->m.factors[b].block_len;
+  const double *F[DTF_MAX_MODES];
+  if (c->als) {
+    for (int n = 0; n < N; n++) F[n] = c->m.factors[n].block;
+    dtf_rows_gram(N, b, rows, v->row_ptr[b], inds, count, pos, w, cw, F, R, out, ldo, touched, c->work);
+    return DTF_OK;
+  }
+  for (int n = 0; n < N; n++) {
+    F[n] = c->mom[n];
+    if (n == b) continue;
+    const double *A = c->m.factors[n].block, *C = c->cov[n].block;
+    double *M = c->mom[n];
+    uint64_t *stamp = c->stamp[n];
+    for (int64_t k = 0; k < count; k++) {
+      int64_t i = inds[(pos ? pos[k] : k) * N + n];
+      if (stamp[i] == c->version) continue;
+      stamp[i] = c->version;
+      const double *a = A + i * R, *Ci = C + i * T;
+      double *m = M + i * T;
       for (int r = 0, j = 0; r < R; r++)
-        for (int u = r; u < R; u++, j++) q[j] *= a[r] * a[u] + C[j];
+        for (int u = r; u < R; u++, j++) m[j] = a[r] * a[u] + Ci[j];
     }
   }
-  for (int64_t k = 0; k < count; k++) {
-    const int64_t *ix = v->row_inds[b] + ids[k] * N;
-    double *h = H + k * ldh;
-    int first = b == 0 ? 1 : 0;
-    memcpy(h, c->m.factors[first].block + ix[first] * R, (size_t)R * sizeof(double));
-    for (int n = first + 1; n < N; n++) {
-      if (n == b) continue;
-      const double *a = c->m.factors[n].block + ix[n] * R;
-      for (int r = 0; r < R; r++) h[r] *= a[r];
-    }
-    const double *a = c->m.factors[b].block + ix[b] * R;
-    double s = 0;
-    for (int r = 0; r < R; r++) s += h[r] * a[r];
-    x[k] = s;
-    if (Q) /* the covariance part: E[h h^T] - h h^T */
-      for (int r = 0, j = 0; r < R; r++)
-        for (int u = r; u < R; u++, j++) Q[k * T + j] -= h[r] * h[u];
-  }
+  dtf_rows_mttkrp(N, b, v->fibre[b], rows, v->row_ptr[b], inds, count, pos, w, F, (int)T, out, ldo, touched,
+                  c->work);
+  for (int n = 0; n < N; n++) F[n] = c->m.factors[n].block;
+  dtf_rows_mttkrp(N, b, v->fibre[b], rows, v->row_ptr[b], inds, count, pos, cw, F, R, out + T, ldo, NULL,
+                  c->work);
+  return DTF_OK;
 }
 
 static void predict(const void *model, int64_t count, const int64_t *inds, double *x) {
@@ -239,6 +275,8 @@ static dtf_status balance(void *model, int b, double **rescale, int *changed, dt
   int R = c->R, N = c->N;
   int64_t T = dtf_packed_size(R);
   *changed = 0;
+  invalidate(c);
+  if (c->als) return DTF_OK;
   dtf_status st = column_norms(c, 0, stats);
   if (st) return st;
   double *scale = malloc((size_t)(N * R) * sizeof(double));
@@ -265,6 +303,7 @@ static dtf_status balance(void *model, int b, double **rescale, int *changed, dt
     for (int r = 0; r < R; r++) rescale[n][r] = 1.0 / k[r];
   }
   free(scale);
+  invalidate(c);
   *changed = 1;
   return DTF_OK;
 }
@@ -514,6 +553,7 @@ static dtf_status prune(void *model, const dtf_em_reshape_t *how, int *removed, 
       double C[DTF_MAX_MODES][MERGE_MAX * MERGE_MAX];
       if (fuse(N, R, G, s, S, C) > (1 - how->merge) * w[q] * w[q]) continue;
       join(c, s, S, C, G);
+      invalidate(c);
       for (int j = 0; j < s - 1; j++) {
         w[S[j]] = 1;
         for (int n = 0; n < N; n++) w[S[j]] *= sqrt(G[(int64_t)n * R * R + S[j] * R + S[j]]);
@@ -617,14 +657,15 @@ static dtf_status resize(void *model, const dtf_state_t *file) {
   int64_t R;
   if (dtf_state_get_int(file, "rank", &R) || R < 1 || R > c->R)
     return dtf_error(DTF_ERR_INPUT, "the checkpoint's rank is missing or above this run's --rank %d", c->R);
+  invalidate(c); /* the checkpoint's rows replace these */
   if (R == c->R) return DTF_OK;
   dtf_status st = reshape(c, (int)R, NULL);
   if (!st) st = alloc_prior(c, (int)R);
   return st;
 }
 
-static const dtf_em_model_ops_t cp_em_ops = {"cp",   create,  destroy,  nblocks, block,        covariance,
-                                             design, predict, prior,    balance, update_prior, prune,
-                                             rank,   weights, describe, resize};
+static const dtf_em_model_ops_t cp_em_ops = {"cp",  create,  destroy,  nblocks, block,        covariance,
+                                             stats, predict, prior,    balance, update_prior, prune,
+                                             rank,  weights, describe, resize};
 
 const dtf_em_model_ops_t *dtf_em_model(const char *name) { return !strcmp(name, "cp") ? &cp_em_ops : NULL; }

@@ -202,13 +202,20 @@ static dtf_status cp_fit(const dtf_grid_t *g, dtf_tensor_t *t, const void *m, do
 }
 
 void dtf_cp_model_predict(const dtf_cp_model_t *m, int64_t count, const int64_t *inds, double *x) {
+  enum { BLOCK = 64 }; /* components at a time: the products vectorise over r */
   int N = m->nmodes, R = m->R;
   for (int64_t k = 0; k < count; k++) {
-    double s = 0;
-    for (int r = 0; r < R; r++) {
-      double p = m->lambda[r];
-      for (int n = 0; n < N; n++) p *= m->factors[n].block[inds[k * N + n] * R + r];
-      s += p;
+    const int64_t *ix = inds + k * N;
+    double s = 0, h[BLOCK];
+    for (int r0 = 0; r0 < R; r0 += BLOCK) {
+      int rc = R - r0 < BLOCK ? R - r0 : BLOCK;
+      const double *a = m->factors[0].block + ix[0] * R + r0;
+      for (int r = 0; r < rc; r++) h[r] = m->lambda[r0 + r] * a[r];
+      for (int n = 1; n < N; n++) {
+        a = m->factors[n].block + ix[n] * R + r0;
+        for (int r = 0; r < rc; r++) h[r] *= a[r];
+      }
+      for (int r = 0; r < rc; r++) s += h[r];
     }
     x[k] = s;
   }

@@ -1,9 +1,10 @@
 /* The EM driver of `dtf complete`: epochs of (online) EM over a completion model.
  *
  * Per block b (CP: the factor of mode b) and mini-batch: the E-step runs over the batch's
- * observations grouped by their mode-b row: design rows h and predictors x from the
- * model, weight w and target c from the likelihood, and each row's statistics
- * S_i += w h h^T (packed), b_i += c h. The touched rows are agreed in the mode's slice,
+ * observations in their mode-b row order: predictors x from the model where the
+ * likelihood needs them, weight w and target c from the likelihood, and the model adds
+ * each row's statistics S_i += w E[h h^T] (packed), b_i += c E[h] over its design rows h
+ * (CP: MTTKRPs that share products along fibres). The touched rows are agreed in the mode's slice,
  * only they are reduce-scattered to their owners, who average them into the running
  * statistics (online: S <- (1 - rho) S + rho (n / n_batch) S_batch, rho = (k + t0)^-kappa
  * for the row's k-th update) and solve (prec S + diag(prior)) a = prec b. The rows are
@@ -24,7 +25,7 @@
 #include "dtf/rng.h"
 #include "timer.h"
 
-enum { CHUNK = 256 };
+enum { CHUNK = 4096 };
 
 struct dtf_em {
   const dtf_grid_t *grid;
@@ -44,13 +45,16 @@ struct dtf_em {
   int64_t loc_cap, recv_cap; /* doubles */
   unsigned char *touched;
   int *counts;
-  double *H, *Q, *x, *w, *c, *y, *diag, *work, *pred, *inv, *swork;
+  double *x, *w, *c, *y, *diag, *work, *pred, *inv;
   double *rescale; /* nblocks x rescale_cap */
   int rescale_cap;
   int64_t *ids, *pinds;
   uint64_t *keys;       /* train entries' keys */
   uint32_t *batch;      /* online: batch of each train entry this epoch */
   int64_t *batch_sizes; /* online: over all ranks */
+  /* online: mode b's row-order positions of batch k are bpos[b][bstart[b][k] ..
+   * bstart[b][k + 1]), increasing */
+  int64_t *bpos[DTF_MAX_MODES], *bstart[DTF_MAX_MODES];
   /* state */
   double beta, sse_avg;
   int64_t steps; /* mini-batches so far */
@@ -110,11 +114,13 @@ double dtf_em_memory(const dtf_grid_t *g, const dtf_tensor_t *train, const dtf_t
     if (g->len[n] > most) most = (double)g->len[n];
   }
   double nnz = (double)train->ops->entries(train), ntest = test ? (double)test->ops->entries(test) : 0;
-  /* rows and their posterior covariances, local and received statistics, workspaces */
-  double bytes = rows * R * 8 + rows * R * (R + 1) / 2 * 8 + (most * W + most) * 8 + own * W * 8 +
-                 CHUNK * (R + 6) * 8.0 + (double)dtf_packed_solve_work(o->rank) * 8 +
+  /* rows, their posterior covariances and second moments, local and received statistics,
+   * workspaces, predictions, keys */
+  double bytes = rows * R * 8 + rows * R * (R + 1) * 8 + (most * W + most) * 8 + own * W * 8 +
+                 CHUNK * (3 + g->nmodes * 2) * 8.0 + (double)dtf_packed_solve_work(o->rank) * 8 +
                  (nnz > ntest ? nnz : ntest) * 8 + nnz * 8;
-  if (o->algorithm == DTF_EM_ONLINE) bytes += own * (W + 1) * 8 + nnz * 4;
+  /* online: running statistics, the batches and their positions in every mode */
+  if (o->algorithm == DTF_EM_ONLINE) bytes += own * (W + 1) * 8 + nnz * 4 + nnz * 8 * g->nmodes;
   dtf_allreduce(g->comm, &bytes, 1, MPI_DOUBLE, MPI_MAX, NULL);
   return bytes;
 }
@@ -132,26 +138,20 @@ static dtf_status ensure_buffers(dtf_em_t *s) {
   }
   free(s->loc);
   free(s->recv);
-  free(s->H);
-  free(s->Q);
   free(s->inv);
-  free(s->swork);
   free(s->diag);
   free(s->work);
   s->loc_cap = maxblock * W;
   s->recv_cap = maxown * W;
   s->loc = dtf_alloc_large((size_t)s->loc_cap * sizeof(double));
   s->recv = dtf_alloc_large((size_t)s->recv_cap * sizeof(double));
-  s->H = malloc((size_t)CHUNK * (Dm + 1) * sizeof(double));
-  s->Q = malloc((size_t)CHUNK * dtf_packed_size(Dm) * sizeof(double));
   s->inv = malloc((size_t)Dm * Dm * sizeof(double));
-  s->swork = malloc((size_t)dtf_stats_add_work(Dm) * sizeof(double));
   free(s->rescale);
   s->rescale_cap = Dm;
   s->rescale = malloc((size_t)(s->nblocks * Dm) * sizeof(double));
   s->diag = malloc((size_t)Dm * sizeof(double));
   s->work = malloc((size_t)(dtf_packed_solve_work(Dm) + Dm) * sizeof(double));
-  if (!s->loc || !s->recv || !s->H || !s->Q || !s->inv || !s->swork || !s->rescale || !s->diag || !s->work)
+  if (!s->loc || !s->recv || !s->inv || !s->rescale || !s->diag || !s->work)
     st = dtf_error(DTF_ERR_INPUT, "out of memory");
 
   return st;
@@ -302,6 +302,11 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
     s->batch = dtf_alloc_large((size_t)(v->nnz ? v->nnz : 1) * sizeof(uint32_t));
     s->batch_sizes = calloc((size_t)o->batches, sizeof(int64_t));
     if (!s->batch || !s->batch_sizes) st = dtf_error(DTF_ERR_INPUT, "out of memory for the mini-batches");
+    for (int n = 0; !st && n < g->nmodes; n++) {
+      s->bpos[n] = dtf_alloc_large((size_t)(v->nnz ? v->nnz : 1) * sizeof(int64_t));
+      s->bstart[n] = malloc((size_t)(o->batches + 1) * sizeof(int64_t));
+      if (!s->bpos[n] || !s->bstart[n]) st = dtf_error(DTF_ERR_INPUT, "out of memory for the mini-batches");
+    }
     for (int b = 0; !st && b < s->nblocks; b++) st = alloc_stats(s, b);
   }
   st = dtf_agree(g->comm, st);
@@ -340,35 +345,61 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
 static dtf_status estep(dtf_em_t *s, int b, int bid, double *sse) {
   const dtf_observed_view_t *v = s->v;
   dtf_factor_t *f = s->mops->block(s->model, b);
-  int D = f->R, als = s->opt.algorithm == DTF_EM_ALS;
-  int64_t T = dtf_packed_size(D), W = width(D);
-  double *Q = !als && s->mops->covariance && s->mops->covariance(s->model, b) ? s->Q : NULL;
+  int N = v->nmodes, als = s->opt.algorithm == DTF_EM_ALS;
+  int64_t W = width(f->R);
   memset(s->loc, 0, (size_t)(f->block_len * W) * sizeof(double));
   memset(s->touched, 0, (size_t)f->block_len);
+  const int64_t *pos = bid < 0 ? NULL : s->bpos[b] + s->bstart[b][bid];
+  int64_t count = bid < 0 ? v->nnz : s->bstart[b][bid + 1] - s->bstart[b][bid];
+  const double *y = v->row_vals[b];
+  int need_x = sse || (!als && s->lik->weights);
+  if (!need_x && !pos) /* w = 1, c = y: every observation at once */
+    return s->mops->stats(s->model, b, v, count, NULL, NULL, y, s->loc, W, s->touched);
   double e2 = 0;
-  for (int64_t i = 0; i < f->block_len; i++) {
-    int64_t p1 = v->row_ptr[b][i + 1];
-    const int64_t *entry = v->by_row[b];
-    double *S = s->loc + i * W;
-    for (int64_t p0 = v->row_ptr[b][i]; p0 < p1;) {
-      int64_t m = 0; /* positions in the mode's row order */
-      for (; p0 < p1 && m < CHUNK; p0++)
-        if (bid < 0 || s->batch[entry[p0]] == (uint32_t)bid) s->ids[m++] = p0;
-      if (!m) continue;
-      s->mops->design(s->model, b, v, m, s->ids, s->H, D + 1, s->x, Q);
-      for (int64_t k = 0; k < m; k++) s->y[k] = v->row_vals[b][s->ids[k]];
-      if (als)
-        for (int64_t k = 0; k < m; k++) s->w[k] = 1.0, s->c[k] = s->y[k];
-      else
-        s->lik->weights(m, s->y, s->x, s->w, s->c);
-      if (sse)
-        for (int64_t k = 0; k < m; k++) e2 += (s->y[k] - s->x[k]) * (s->y[k] - s->x[k]);
-      dtf_stats_add(m, D, s->H, Q, s->w, s->c, S, S + T, s->swork);
-      s->touched[i] = 1;
+  dtf_status st = DTF_OK;
+  for (int64_t k0 = 0; !st && k0 < count; k0 += CHUNK) {
+    int64_t m = count - k0 < CHUNK ? count - k0 : CHUNK;
+    for (int64_t k = 0; k < m; k++) {
+      s->ids[k] = pos ? pos[k0 + k] : k0 + k;
+      s->y[k] = s->c[k] = y[s->ids[k]];
     }
+    if (need_x) {
+      for (int64_t k = 0; k < m; k++)
+        memcpy(s->pinds + k * N, v->row_inds[b] + s->ids[k] * N, N * sizeof(int64_t));
+      s->mops->predict(s->model, m, s->pinds, s->x);
+      for (int64_t k = 0; sse && k < m; k++) e2 += (s->y[k] - s->x[k]) * (s->y[k] - s->x[k]);
+    }
+    const double *w = NULL;
+    if (!als && s->lik->weights) {
+      s->lik->weights(m, s->y, s->x, s->w, s->c);
+      w = s->w;
+    }
+    st = s->mops->stats(s->model, b, v, m, s->ids, w, s->c, s->loc, W, s->touched);
   }
   if (sse) *sse = e2;
-  return DTF_OK;
+  return st;
+}
+
+/* This epoch's mini-batches: a fresh random partition keyed by each entry's index, and
+ * each mode's row-order positions grouped by batch (a stable counting sort). */
+static void draw_batches(dtf_em_t *s) {
+  const dtf_observed_view_t *v = s->v;
+  int B = s->opt.batches;
+  memset(s->batch_sizes, 0, (size_t)B * sizeof(int64_t));
+  for (int64_t e = 0; e < v->nnz; e++) {
+    uint32_t k =
+        (uint32_t)(dtf_rng_uniform(s->opt.seed, DTF_STREAM_BATCH, s->keys[e], (uint64_t)s->epoch) * B);
+    s->batch[e] = k < (uint32_t)B ? k : (uint32_t)B - 1;
+    s->batch_sizes[s->batch[e]]++;
+  }
+  for (int n = 0; n < v->nmodes; n++) {
+    int64_t *start = s->bstart[n];
+    start[0] = 0;
+    for (int k = 0; k < B; k++) start[k + 1] = start[k] + s->batch_sizes[k];
+    for (int64_t p = 0; p < v->nnz; p++) s->bpos[n][start[s->batch[v->by_row[n][p]]]++] = p;
+    for (int k = B; k > 0; k--) start[k] = start[k - 1];
+    start[0] = 0;
+  }
 }
 
 /* Let the model rescale its rows after block b changed; the running statistics follow. */
@@ -479,7 +510,7 @@ static dtf_status mstep(dtf_em_t *s, int b, double scale, dtf_status *local) {
   st = dtf_factor_allgather(f, &s->comm);
   if (!st && cov) st = dtf_factor_allgather(cov, &s->comm);
   s->t_comm += dtf_now() - t2;
-  if (!st && !als) st = rescaled(s, b);
+  if (!st) st = rescaled(s, b);
   return st;
 }
 
@@ -584,15 +615,8 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
   s->epoch++;
   dtf_status st = DTF_OK;
   if (s->opt.algorithm == DTF_EM_ONLINE) {
-    /* this epoch's mini-batches: a fresh random partition keyed by each entry's index */
     int B = s->opt.batches;
-    memset(s->batch_sizes, 0, (size_t)B * sizeof(int64_t));
-    for (int64_t e = 0; e < s->v->nnz; e++) {
-      uint32_t k =
-          (uint32_t)(dtf_rng_uniform(s->opt.seed, DTF_STREAM_BATCH, s->keys[e], (uint64_t)s->epoch) * B);
-      s->batch[e] = k < (uint32_t)B ? k : (uint32_t)B - 1;
-      s->batch_sizes[s->batch[e]]++;
-    }
+    draw_batches(s);
     st = dtf_allreduce(g->comm, s->batch_sizes, B, MPI_INT64_T, MPI_SUM, &s->comm);
     for (int b = 0; !st && b < B; b++)
       if (s->batch_sizes[b]) st = sweep(s, b, (double)s->n_train / (double)s->batch_sizes[b]);
@@ -791,10 +815,7 @@ void dtf_em_free(dtf_em_t *s) {
   free(s->recv);
   free(s->touched);
   free(s->counts);
-  free(s->H);
-  free(s->Q);
   free(s->inv);
-  free(s->swork);
   free(s->rescale);
   free(s->x);
   free(s->w);
@@ -808,6 +829,10 @@ void dtf_em_free(dtf_em_t *s) {
   free(s->keys);
   free(s->batch);
   free(s->batch_sizes);
+  for (int n = 0; n < DTF_MAX_MODES; n++) {
+    free(s->bpos[n]);
+    free(s->bstart[n]);
+  }
   free(s->hist_test);
   free(s->hist_train);
   free(s->hist_sec);

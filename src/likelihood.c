@@ -11,14 +11,6 @@
 
 static const char *gaussian_invalid(double y) { return isfinite(y) ? NULL : "a finite number"; }
 
-static void gaussian_weights(int64_t n, const double *y, const double *x, double *w, double *c) {
-  (void)x;
-  for (int64_t e = 0; e < n; e++) {
-    w[e] = 1.0;
-    c[e] = y[e];
-  }
-}
-
 static double identity(double x) { return x; }
 
 static const char *bernoulli_invalid(double y) { return y == 0.0 || y == 1.0 ? NULL : "0 or 1"; }
@@ -98,7 +90,7 @@ static void poisson_finish(const double *s, double m, double *out) {
 static const dtf_likelihood_t kinds[] = {
     {"gaussian",
      gaussian_invalid,
-     gaussian_weights,
+     NULL,
      1,
      identity,
      gaussian_sums,

@@ -12,6 +12,7 @@
 #include "dtf/memory.h"
 #include "dtf/observed.h"
 #include "dtf/rng.h"
+#include "dtf/sort.h"
 
 typedef struct {
   dtf_observed_view_t v;
@@ -33,30 +34,24 @@ static dtf_status ensure_work(observed_t *s, int R) {
   return s->work ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
 }
 
-/* out (dims[mode] x R) = sum over observations e of w_e * Hadamard of the other rows */
+/* out (dims[mode] x R) = sum over observations e of w_e * Hadamard of the other rows,
+ * fibre by fibre in the mode's row order (w: NULL for the values, else in entry order) */
 static dtf_status obs_mttkrp_w(dtf_tensor_t *t, int mode, const double *const *F, const double *w, int R,
                                double *out) {
   observed_t *s = t->impl;
+  const dtf_observed_view_t *v = &s->v;
   dtf_status st = ensure_work(s, R);
   if (st) return st;
-  int N = t->nmodes;
-  double *h = s->work;
-  for (int64_t i = 0; i < t->dims[mode]; i++) {
-    double *o = out + i * R;
-    for (int r = 0; r < R; r++) o[r] = 0.0;
-    for (int64_t p = s->row_ptr[mode][i]; p < s->row_ptr[mode][i + 1]; p++) {
-      int64_t e = s->by_row[mode][p];
-      const int64_t *ix = s->inds + e * N;
-      double we = w ? w[e] : s->vals[e];
-      for (int r = 0; r < R; r++) h[r] = we;
-      for (int k = 0; k < N; k++) {
-        if (k == mode) continue;
-        const double *a = F[k] + ix[k] * R;
-        for (int r = 0; r < R; r++) h[r] *= a[r];
-      }
-      for (int r = 0; r < R; r++) o[r] += h[r];
-    }
+  double *wp = NULL;
+  if (w) { /* the weights in the row order */
+    if (!(wp = dtf_alloc_large((size_t)(v->nnz ? v->nnz : 1) * sizeof(double))))
+      return dtf_error(DTF_ERR_INPUT, "out of memory");
+    for (int64_t p = 0; p < v->nnz; p++) wp[p] = w[v->by_row[mode][p]];
   }
+  memset(out, 0, (size_t)(t->dims[mode] * R) * sizeof(double));
+  dtf_rows_mttkrp(t->nmodes, mode, v->fibre[mode], t->dims[mode], v->row_ptr[mode], v->row_inds[mode], v->nnz,
+                  NULL, w ? wp : v->row_vals[mode], F, R, out, R, NULL, s->work);
+  free(wp);
   return DTF_OK;
 }
 
@@ -81,7 +76,7 @@ static void obs_entries_get(const dtf_tensor_t *t, int64_t first, int64_t count,
   int N = t->nmodes;
   for (int64_t j = 0; j < count; j++) {
     for (int m = 0; m < N; m++) inds[j * N + m] = s->inds[(first + j) * N + m] + t->start[m];
-    vals[j] = s->vals[first + j];
+    if (vals) vals[j] = s->vals[first + j];
   }
 }
 
@@ -127,31 +122,51 @@ dtf_status dtf_observed_tensor_create(int N, const int64_t *start, const int64_t
   s->v.nnz = nnz;
   s->v.inds = inds;
   s->v.vals = vals;
+  /* per mode: (row, the other modes, the fibre mode last) tuples with the entry's
+   * position, sorted; the fibre mode is the longest other one, for long fibres */
+  int64_t *tup = dtf_alloc_large((size_t)(nnz ? nnz : 1) * (N + 1) * sizeof(int64_t));
+  if (!tup) {
+    dtf_tensor_free(t);
+    return dtf_error(DTF_ERR_INPUT, "out of memory grouping %lld observations", (long long)nnz);
+  }
   for (int n = 0; n < N; n++) {
+    int L = -1, key[DTF_MAX_MODES], k = 1;
+    for (int m = 0; m < N; m++)
+      if (m != n && (L < 0 || dims[m] >= dims[L])) L = m;
+    key[0] = n;
+    for (int m = 0; m < N; m++)
+      if (m != n && m != L) key[k++] = m;
+    key[N - 1] = L;
+    s->v.fibre[n] = L;
+    for (int64_t e = 0; e < nnz; e++) {
+      for (int q = 0; q < N; q++) tup[e * (N + 1) + q] = inds[e * N + key[q]];
+      tup[e * (N + 1) + N] = e;
+    }
     s->row_ptr[n] = calloc((size_t)dims[n] + 1, sizeof(int64_t));
     s->by_row[n] = dtf_alloc_large((size_t)(nnz ? nnz : 1) * sizeof(int64_t));
-    if (!s->row_ptr[n] || !s->by_row[n]) {
+    if (!s->row_ptr[n] || !s->by_row[n] || dtf_sort_tuples(tup, nnz, N + 1, N)) {
+      free(tup);
       dtf_tensor_free(t);
       return dtf_error(DTF_ERR_INPUT, "out of memory grouping %lld observations by mode %d", (long long)nnz,
                        n + 1);
     }
-    int64_t *ptr = s->row_ptr[n];
-    for (int64_t e = 0; e < nnz; e++) ptr[inds[e * N + n] + 1]++;
+    int64_t *ptr = s->row_ptr[n], *order = s->by_row[n], same = 1;
+    for (int64_t p = 0; p < nnz; p++) {
+      order[p] = tup[p * (N + 1) + N];
+      ptr[tup[p * (N + 1)] + 1]++;
+      same &= order[p] == p;
+    }
     for (int64_t i = 0; i < dims[n]; i++) ptr[i + 1] += ptr[i];
-    for (int64_t e = 0; e < nnz; e++) s->by_row[n][ptr[inds[e * N + n]]++] = e;
-    for (int64_t i = dims[n]; i > 0; i--) ptr[i] = ptr[i - 1];
-    ptr[0] = 0;
-    s->v.by_row[n] = s->by_row[n];
-    s->v.row_ptr[n] = s->row_ptr[n];
+    s->v.by_row[n] = order;
+    s->v.row_ptr[n] = ptr;
     /* the entries in this order (shared with the entries' own when it is the same) */
-    int64_t *order = s->by_row[n], same = 1;
-    for (int64_t e = 0; same && e < nnz; e++) same = order[e] == e;
     s->v.row_inds[n] = inds;
     s->v.row_vals[n] = vals;
     if (same) continue;
     s->row_inds[n] = dtf_alloc_large((size_t)(nnz ? nnz : 1) * N * sizeof(int64_t));
     s->row_vals[n] = dtf_alloc_large((size_t)(nnz ? nnz : 1) * sizeof(double));
     if (!s->row_inds[n] || !s->row_vals[n]) {
+      free(tup);
       dtf_tensor_free(t);
       return dtf_error(DTF_ERR_INPUT, "out of memory ordering %lld observations by mode %d", (long long)nnz,
                        n + 1);
@@ -163,6 +178,7 @@ dtf_status dtf_observed_tensor_create(int N, const int64_t *start, const int64_t
     s->v.row_inds[n] = s->row_inds[n];
     s->v.row_vals[n] = s->row_vals[n];
   }
+  free(tup);
   s->norm = dtf_norm(nnz, vals);
   *out = t;
   return DTF_OK;

@@ -70,19 +70,21 @@ typedef struct {
    * rows (the driver writes the owned ones after each solve and gathers them), or NULL
    * for a model that keeps none. */
   dtf_factor_t *(*covariance)(void *model, int b);
-  /* For the observations at positions ids[0..count) of v's mode-b row order
-   * (v->row_inds[b]): their design rows for block b, H (count rows of stride ldh >= D,
-   * D, the expected design rows), their linear predictors x, and, when Q is not NULL,
-   * Q (count x D (D + 1) / 2, packed) = E[h h^T] - E[h] E[h]^T under the rows' posterior
-   * covariances. */
-  void (*design)(const void *model, int b, const dtf_observed_view_t *v, int64_t count, const int64_t *ids,
-                 double *H, int64_t ldh, double *x, double *Q);
+  /* The row statistics of block b from the observations at positions pos[0..count) of
+   * v's mode-b row order (increasing; NULL: positions 0..count-1), the k-th with weight
+   * w[k] (NULL: 1) and target c[k]: row i of out (block-local rows, stride ldo) gains
+   * sum w E[h h^T] (packed, D (D + 1) / 2 doubles) and after it sum c E[h] (D doubles)
+   * over the row's observations, h their design rows for block b (the expectation under
+   * the rows' posterior covariances); touched[i] = 1 for the rows that had one. */
+  dtf_status (*stats)(void *model, int b, const dtf_observed_view_t *v, int64_t count, const int64_t *pos,
+                      const double *w, const double *c, double *out, int64_t ldo, unsigned char *touched);
   /* x at count block-local indices inds (count x nmodes). */
   void (*predict)(const void *model, int64_t count, const int64_t *inds, double *x);
   /* The prior precision of each of block b's D coefficients. */
   void (*prior)(const void *model, int b, double *diag);
-  /* After block b's rows changed (and were gathered): a model may rescale its rows
-   * without changing its predictions (CP balances each component's norms over the
+  /* After block b's rows changed (and were gathered; every algorithm, so that a model
+   * knows its rows changed): a model may rescale its rows without changing its
+   * predictions, except under ALS (CP balances each component's norms over the
    * modes); rescale[k] (room for D of block k) then receives the factor each design
    * coefficient of block k was multiplied by (1 if none), for the driver's running
    * statistics, and *changed is 1 if anything was rescaled. Collective. */

@@ -73,12 +73,26 @@ dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double
  * upper triangle row by row, dtf_packed_size(D) = D (D + 1) / 2 doubles. */
 int64_t dtf_packed_size(int D);
 
-/* S (packed) += sum_e w[e] (h_e h_e^T + Q_e) and b += sum_e c[e] h_e over the m rows h_e
- * of H (row stride D + 1: the last column is workspace; H is overwritten), w >= 0, by one
- * SYRK; Q (m packed matrices) may be NULL. work: dtf_stats_add_work(D) doubles. */
-int64_t dtf_stats_add_work(int D);
-void dtf_stats_add(int64_t m, int D, double *H, const double *Q, const double *w, const double *c, double *S,
-                   double *b, double *work);
+/* out row i (stride ldo, W columns) += sum of w[k] * Hadamard_{n != mode} F[n](inds(p, n), :)
+ * over the listed observations p of row i: the positions pos[0..count) (increasing; NULL:
+ * positions 0..count-1) of a mode-`mode` row order, where row i (of rows) holds positions
+ * row_ptr[i] .. row_ptr[i + 1] and position p has the block-local indices inds[p N ..].
+ * Observations that differ only in mode `fibre` (!= mode) share one product of the other
+ * rows: sorted with that mode last, a fibre costs W multiply-adds per observation. w NULL:
+ * weights of 1. touched (NULL or a byte per row) marks the rows that had one. work: W. */
+void dtf_rows_mttkrp(int N, int mode, int fibre, int64_t rows, const int64_t *row_ptr, const int64_t *inds,
+                     int64_t count, const int64_t *pos, const double *w, const double *const *F, int W,
+                     double *out, int64_t ldo, unsigned char *touched, double *work);
+
+/* Row i of out (stride ldo) += sum of w[k] h h^T (packed R x R) and then sum of c[k] h
+ * (R) over the same listed observations of row i, h = Hadamard_{n != mode} F[n](inds(p,
+ * n), :) (R columns; w NULL: 1, else w >= 0): the Gram of the design rows, a SYRK per 64
+ * of them, and the right-hand side from the same rows. The cheaper way for short fibres
+ * and no covariances. touched as above. work: dtf_rows_gram_work(R) doubles. */
+int64_t dtf_rows_gram_work(int R);
+void dtf_rows_gram(int N, int mode, int64_t rows, const int64_t *row_ptr, const int64_t *inds, int64_t count,
+                   const int64_t *pos, const double *w, const double *c, const double *const *F, int R,
+                   double *out, int64_t ldo, unsigned char *touched, double *work);
 
 /* a = (scale S + diag(d))^-1 (bscale b) for packed S, through dtf_spd_solve (Cholesky,
  * pseudo-inverse fallback: *used_pinv). work: dtf_packed_solve_work(D) doubles. */

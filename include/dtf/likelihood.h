@@ -21,7 +21,8 @@ typedef struct {
   /* NULL if y is a value of this likelihood, else what it should be ("0 or 1") */
   const char *(*invalid)(double y);
   /* E-step at the linear predictor x: the row statistics gain w h h^T and c h for an
-   * observation y whose design row is h (docs/algorithms.md). */
+   * observation y whose design row is h (docs/algorithms.md). NULL: w = 1 and c = y
+   * whatever x (gaussian), so the E-step needs no predictor. */
   void (*weights)(int64_t n, const double *y, const double *x, double *w, double *c);
   /* 1: the statistics are scaled by an estimated noise precision (gaussian) */
   int noise_precision;

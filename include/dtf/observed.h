@@ -17,9 +17,10 @@ extern "C" {
 
 /* The local observations as arrays. Entry e has block-local indices inds[e * nmodes ..]
  * and value vals[e]; by_row[n][row_ptr[n][i] .. row_ptr[n][i + 1]) lists the entries
- * whose mode-n local index is i, in increasing entry order, and row_inds[n], row_vals[n]
- * hold the entries in that order (position p is entry by_row[n][p]), so that a pass over
- * the rows of mode n reads memory in sequence. */
+ * whose mode-n local index is i, and row_inds[n], row_vals[n] hold the entries in that
+ * order (position p is entry by_row[n][p]), so that a pass over the rows of mode n reads
+ * memory in sequence. Within a row the entries are sorted by their other indices with
+ * mode fibre[n] (the longest other mode) last: the entries of a fibre are adjacent. */
 typedef struct {
   int nmodes;
   int64_t nnz;
@@ -29,6 +30,7 @@ typedef struct {
   const int64_t *row_ptr[DTF_MAX_MODES]; /* dims[n] + 1 offsets */
   const int64_t *row_inds[DTF_MAX_MODES];
   const double *row_vals[DTF_MAX_MODES];
+  int fibre[DTF_MAX_MODES];
 } dtf_observed_view_t;
 
 /* An observed-entry tensor of nnz observations with block-local indices inds (nnz x

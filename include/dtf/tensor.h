@@ -28,7 +28,8 @@ typedef struct {
   double (*workspace_bytes)(const dtf_tensor_t *t, int R);
   /* The entries view: the local entries in a stable order (dense: every cell in C order;
    * sparse: the stored entries). entries() counts them; entries_get() gives entries
-   * [first, first + count): global 0-based indices (count x nmodes, row-major) and values.
+   * [first, first + count): global 0-based indices (count x nmodes, row-major) and values
+   * (vals may be NULL).
    * Entrywise work (losses, sampling, hashes) keys on the global index, so it does not
    * depend on the distribution. */
   int64_t (*entries)(const dtf_tensor_t *t);

@@ -41,9 +41,9 @@ void blas_gram(int64_t k, int64_t n, const double *A, double *C) {
     for (int64_t j = 0; j < i; j++) C[i * n + j] = C[j * n + i];
 }
 
-void blas_syrk_upper_ld(int64_t k, int64_t n, const double *A, int64_t lda, double *C) {
+void blas_syrk_upper(int64_t k, int64_t n, const double *A, double *C) {
   if (k == 0 || n == 0) return;
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, 1.0, A, (int)lda, 1.0, C, (int)n);
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, 1.0, A, (int)n, 1.0, C, (int)n);
 }
 
 int lapack_cholesky(int n, double *A) {

@@ -14,8 +14,8 @@ double blas_nrm2(int64_t n, const double *x);
 /* C (n x n, full) = A^T A for A (k x n) row-major. */
 void blas_gram(int64_t k, int64_t n, const double *A, double *C);
 
-/* The upper triangle of C (n x n, row-major) += A^T A for A (k x n, row stride lda). */
-void blas_syrk_upper_ld(int64_t k, int64_t n, const double *A, int64_t lda, double *C);
+/* The upper triangle of C (n x n, row-major) += A^T A for A (k x n) row-major. */
+void blas_syrk_upper(int64_t k, int64_t n, const double *A, double *C);
 
 /* Cholesky factorisation of a symmetric n x n matrix in place; returns LAPACK's info. */
 int lapack_cholesky(int n, double *A);

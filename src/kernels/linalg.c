@@ -71,35 +71,6 @@ dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double
 
 int64_t dtf_packed_size(int D) { return (int64_t)D * (D + 1) / 2; }
 
-int64_t dtf_stats_add_work(int D) { return (int64_t)(D + 1) * (D + 1); }
-
-void dtf_stats_add(int64_t m, int D, double *H, const double *Q, const double *w, const double *c, double *S,
-                   double *b, double *work) {
-  /* [sqrt(w) h, c / sqrt(w)] rows: one SYRK gives sum w h h^T and sum c h together */
-  int64_t ld = D + 1;
-  for (int64_t e = 0; e < m; e++) {
-    double *h = H + e * ld;
-    if (w[e] == 1.0) {
-      h[D] = c[e];
-      continue;
-    }
-    double r = sqrt(w[e]);
-    for (int q = 0; q < D; q++) h[q] *= r;
-    h[D] = r > 0 ? c[e] / r : 0.0; /* w = 0 comes with c = 0 */
-  }
-  double *C = work;
-  memset(C, 0, (size_t)(ld * ld) * sizeof(double));
-  blas_syrk_upper_ld(m, ld, H, ld, C);
-  int64_t T = dtf_packed_size(D), k = 0;
-  for (int r = 0; r < D; r++) {
-    for (int q = r; q < D; q++) S[k++] += C[r * ld + q];
-    b[r] += C[r * ld + D];
-  }
-  if (Q)
-    for (int64_t e = 0; e < m; e++)
-      for (k = 0; k < T; k++) S[k] += w[e] * Q[e * T + k];
-}
-
 int64_t dtf_packed_solve_work(int D) { return (int64_t)D * D + dtf_spd_solve_work(D); }
 
 dtf_status dtf_packed_solve(int D, const double *S, double scale, const double *diag, const double *b,

@@ -146,7 +146,9 @@ PY
 kinetic)
   # real data with its real missing entries: 10% of the observed ones held out
   for a in als online; do
-    dtfrun 2 complete "$2:/X" --mask "$2:/mask" --holdout 0.1 -r 8 --algorithm $a -i 40 --json $a.json -q
+    # about 2 s each; allow for the sanitizers (10x) on a busy machine
+    DTF_RUN_TIMEOUT=140 dtfrun 2 complete "$2:/X" --mask "$2:/mask" --holdout 0.1 -r 8 --algorithm $a -i 40 \
+      --json $a.json -q
     [ "$RC" -eq 0 ] || { cat err.txt; fail "$a: exit $RC"; }
   done
   "$PYTHON" -c '

@@ -1,6 +1,7 @@
-/* The tensor operations table beyond MTTKRP, dense and sparse, against naive loops: the
- * entries view (global indices, stable order, every entry once) and the weighted MTTKRP
- * (weights per entry of the view), 3 to 5 modes, blocks that do not start at 0. */
+/* The tensor operations table beyond MTTKRP, dense, sparse and observed entries, against
+ * naive loops: the entries view (global indices, stable order, every entry once) and the
+ * weighted MTTKRP (weights per entry of the view), 3 to 5 modes, blocks that do not start
+ * at 0; the row-order MTTKRP of the completion solvers over subsets of the observations. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "dtf/kernels.h"
+#include "dtf/observed.h"
 #include "dtf/rng.h"
 #include "dtf/tensor.h"
 #include "naive.h"
@@ -55,7 +57,10 @@ static void check_view(const dtf_tensor_t *t, const double *X, double *W, int64_
   free(seen);
 }
 
-static void run(int N, const int64_t *dims, int sparse, uint64_t seed) {
+enum { DENSE, SPARSE, OBSERVED };
+
+static void run(int N, const int64_t *dims, int kind, uint64_t seed) {
+  int sparse = kind != DENSE;
   int R = 3;
   int64_t n = product(N, dims), start[8];
   for (int m = 0; m < N; m++) start[m] = 2 * m + 1;
@@ -82,7 +87,14 @@ static void run(int N, const int64_t *dims, int sparse, uint64_t seed) {
   dtf_tensor_t *t;
   double *copy = malloc((size_t)n * sizeof(double));
   memcpy(copy, X, (size_t)n * sizeof(double));
-  if (sparse) {
+  if (kind == OBSERVED) { /* it takes its arrays */
+    int64_t *ic = malloc((size_t)(nnz ? nnz : 1) * N * sizeof(int64_t));
+    double *vc = malloc((size_t)(nnz ? nnz : 1) * sizeof(double));
+    memcpy(ic, inds, (size_t)nnz * N * sizeof(int64_t));
+    memcpy(vc, vals, (size_t)nnz * sizeof(double));
+    assert_int_equal(dtf_observed_tensor_create(N, start, dims, nnz, ic, vc, &t), DTF_OK);
+    free(copy);
+  } else if (sparse) {
     assert_int_equal(dtf_sparse_tensor_create(N, start, dims, nnz, inds, vals, &t), DTF_OK);
     free(copy);
   } else
@@ -121,13 +133,108 @@ static void run(int N, const int64_t *dims, int sparse, uint64_t seed) {
 
 static void test_dense_view_and_weighted_mttkrp(void **state) {
   (void)state;
-  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) run((int)shapes[s][0], &shapes[s][1], 0, s);
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+    run((int)shapes[s][0], &shapes[s][1], DENSE, s);
 }
 
 static void test_sparse_view_and_weighted_mttkrp(void **state) {
   (void)state;
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-    run((int)shapes[s][0], &shapes[s][1], 1, s + 40);
+    run((int)shapes[s][0], &shapes[s][1], SPARSE, s + 40);
+}
+
+static void test_observed_view_and_weighted_mttkrp(void **state) {
+  (void)state;
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+    run((int)shapes[s][0], &shapes[s][1], OBSERVED, s + 80);
+}
+
+/* dtf_rows_mttkrp over a random subset of each mode's row order, in uneven chunks (a
+ * chunk may start inside a row or a fibre, after empty rows), with weights per listed
+ * observation and W columns: the naive MTTKRP of the tensor holding those weights; and
+ * dtf_rows_gram (chunks of up to 70: one SYRK buffer and a remainder) against the sums of
+ * w h h^T and c h over the same observations. */
+static void test_rows_mttkrp_subsets(void **state) {
+  (void)state;
+  enum { W = 5 };
+  for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++) {
+    int N = (int)shapes[sh][0];
+    const int64_t *dims = &shapes[sh][1];
+    int64_t n = product(N, dims), *inds = malloc((size_t)n * N * sizeof(int64_t)), nnz = 0, sub[8] = {0};
+    double *vals = malloc((size_t)n * sizeof(double));
+    for (int64_t i = 0; i < n; i++) { /* dense enough for long fibres, sparse enough for empty rows */
+      if (dtf_rng_uniform(sh, 5, 1, (uint64_t)i) < 0.6) {
+        for (int k = 0; k < N; k++) inds[nnz * N + k] = sub[k];
+        vals[nnz++] = 1.0;
+      }
+      for (int k = N - 1; k >= 0 && ++sub[k] == dims[k]; k--) sub[k] = 0;
+    }
+    int64_t start[8] = {0};
+    dtf_tensor_t *t;
+    assert_int_equal(dtf_observed_tensor_create(N, start, dims, nnz, inds, vals, &t), DTF_OK);
+    const dtf_observed_view_t *v = dtf_observed_view(t);
+    double *F[8], *X = malloc((size_t)n * sizeof(double)), *w = malloc((size_t)(nnz + 1) * sizeof(double));
+    int64_t *pos = malloc((size_t)(nnz + 1) * sizeof(int64_t));
+    for (int k = 0; k < N; k++) {
+      F[k] = malloc((size_t)(dims[k] * W) * sizeof(double));
+      for (int64_t i = 0; i < dims[k] * W; i++) F[k][i] = dtf_rng_normal(sh, 9, (uint64_t)k, (uint64_t)i);
+    }
+    for (int mode = 0; mode < N; mode++) {
+      int64_t m = 0;
+      memset(X, 0, (size_t)n * sizeof(double));
+      for (int64_t p = 0; p < v->nnz; p++)
+        if (dtf_rng_uniform(sh, 11, (uint64_t)mode, (uint64_t)p) < 0.7) {
+          pos[m] = p;
+          w[m] = dtf_rng_normal(sh, 12, (uint64_t)mode, (uint64_t)p);
+          X[linear(N, dims, v->row_inds[mode] + p * N)] = w[m++];
+        }
+      double ref[64 * W], got[64 * W], work[W];
+      unsigned char touched[64] = {0};
+      naive_mttkrp(N, dims, X, mode, F, W, ref);
+      memset(got, 0, sizeof got);
+      for (int64_t k0 = 0, c = 1; k0 < m; k0 += c, c = c % 4 + 1) {
+        int64_t cnt = m - k0 < c ? m - k0 : c;
+        dtf_rows_mttkrp(N, mode, v->fibre[mode], dims[mode], v->row_ptr[mode], v->row_inds[mode], cnt,
+                        pos + k0, w + k0, (const double *const *)F, W, got, W, touched, work);
+      }
+      assert_true(max_rel_diff(dims[mode] * W, got, ref) < 1e-12);
+      for (int64_t i = 0; i < dims[mode]; i++) {
+        int any = 0;
+        for (int64_t k = 0; k < m; k++) any |= v->row_inds[mode][pos[k] * N + mode] == i;
+        assert_int_equal(touched[i], any);
+      }
+      /* the Gram of the design rows with weights |w| and the right-hand side with w */
+      enum { T = W * (W + 1) / 2, LD = T + W };
+      double gref[64 * LD], ggot[64 * LD], aw[64 * 8], gwork[(64 + W) * W];
+      memset(gref, 0, sizeof gref);
+      memset(ggot, 0, sizeof ggot);
+      for (int64_t k = 0; k < m; k++) {
+        const int64_t *ix = v->row_inds[mode] + pos[k] * N;
+        double h[W], *o = gref + ix[mode] * LD;
+        aw[k] = fabs(w[k]);
+        for (int r = 0; r < W; r++) {
+          h[r] = 1;
+          for (int q = 0; q < N; q++)
+            if (q != mode) h[r] *= F[q][ix[q] * W + r];
+        }
+        for (int r = 0, j = 0; r < W; r++) {
+          for (int u = r; u < W; u++, j++) o[j] += aw[k] * h[r] * h[u];
+          o[T + r] += w[k] * h[r];
+        }
+      }
+      for (int64_t k0 = 0, c = 70; k0 < m; k0 += c, c = c % 70 + 1) {
+        int64_t cnt = m - k0 < c ? m - k0 : c;
+        dtf_rows_gram(N, mode, dims[mode], v->row_ptr[mode], v->row_inds[mode], cnt, pos + k0, aw + k0,
+                      w + k0, (const double *const *)F, W, ggot, LD, NULL, gwork);
+      }
+      assert_true(max_rel_diff(dims[mode] * LD, ggot, gref) < 1e-12);
+    }
+    for (int k = 0; k < N; k++) free(F[k]);
+    free(X);
+    free(w);
+    free(pos);
+    dtf_tensor_free(t);
+  }
 }
 
 /* dtf_norm keeps its value at scales where the sum of squares would underflow to 0 or
@@ -156,6 +263,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dense_view_and_weighted_mttkrp),
       cmocka_unit_test(test_sparse_view_and_weighted_mttkrp),
+      cmocka_unit_test(test_observed_view_and_weighted_mttkrp),
+      cmocka_unit_test(test_rows_mttkrp_subsets),
       cmocka_unit_test(test_norm_without_overflow),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,113 @@
+/* Row statistics of the completion solvers over observations grouped by row: an MTTKRP
+ * (the observations of a row that differ only in their fibre mode are one fibre, and the
+ * product of the other modes' rows is taken once per fibre, not once per observation),
+ * and the Gram of the design rows (buffered, one SYRK per buffer). */
+#include <math.h>
+#include <string.h>
+
+#include "blas.h"
+#include "dtf/kernels.h"
+#include "multiversion.h"
+
+/* the row of position p0: the last i with row_ptr[i] <= p0 (rows may be empty) */
+static int64_t first_row(int64_t rows, const int64_t *row_ptr, int64_t p0) {
+  int64_t i = 0, hi = p0 < rows - 1 ? p0 : rows - 1;
+  while (i < hi) {
+    int64_t mid = i + (hi - i + 1) / 2;
+    if (row_ptr[mid] <= p0)
+      i = mid;
+    else
+      hi = mid - 1;
+  }
+  return i;
+}
+
+DTF_KERNEL void dtf_rows_mttkrp(int N, int mode, int fibre, int64_t rows, const int64_t *row_ptr,
+                                const int64_t *inds, int64_t count, const int64_t *pos, const double *w,
+                                const double *const *F, int W, double *out, int64_t ldo,
+                                unsigned char *touched, double *work) {
+  double *restrict t = work;
+  if (count == 0) return;
+  int64_t i = first_row(rows, row_ptr, pos ? pos[0] : 0);
+  for (int64_t k = 0; k < count;) {
+    int64_t p = pos ? pos[k] : k;
+    while (row_ptr[i + 1] <= p) i++;
+    int64_t end = row_ptr[i + 1];
+    const int64_t *ix = inds + p * N;
+    const double *restrict f = F[fibre] + ix[fibre] * W;
+    double wk = w ? w[k] : 1.0;
+    for (int j = 0; j < W; j++) t[j] = wk * f[j];
+    for (k++; k < count; k++) {
+      int64_t q = pos ? pos[k] : k;
+      if (q >= end) break;
+      const int64_t *iq = inds + q * N;
+      int same = 1;
+      for (int n = 0; n < N && same; n++) same = n == fibre || iq[n] == ix[n];
+      if (!same) break;
+      f = F[fibre] + iq[fibre] * W;
+      wk = w ? w[k] : 1.0;
+      for (int j = 0; j < W; j++) t[j] += wk * f[j];
+    }
+    for (int n = 0; n < N; n++) {
+      if (n == mode || n == fibre) continue;
+      const double *restrict a = F[n] + ix[n] * W;
+      for (int j = 0; j < W; j++) t[j] *= a[j];
+    }
+    double *restrict o = out + i * ldo;
+    for (int j = 0; j < W; j++) o[j] += t[j];
+    if (touched) touched[i] = 1;
+  }
+}
+
+enum { GRAM_BUF = 64 };
+
+int64_t dtf_rows_gram_work(int R) { return (int64_t)(GRAM_BUF + R) * R; }
+
+DTF_KERNEL void dtf_rows_gram(int N, int mode, int64_t rows, const int64_t *row_ptr, const int64_t *inds,
+                              int64_t count, const int64_t *pos, const double *w, const double *c,
+                              const double *const *F, int R, double *out, int64_t ldo, unsigned char *touched,
+                              double *work) {
+  if (count == 0) return;
+  double *buf = work, *G = work + GRAM_BUF * R;
+  int first = mode == 0 ? 1 : 0;
+  int64_t i = first_row(rows, row_ptr, pos ? pos[0] : 0);
+  for (int64_t k = 0; k < count;) {
+    int64_t p = pos ? pos[k] : k;
+    while (row_ptr[i + 1] <= p) i++;
+    int64_t end = row_ptr[i + 1];
+    int nb = 0, gram = 0;
+    double *restrict o = out + i * ldo, *restrict rhs = o + (int64_t)R * (R + 1) / 2;
+    for (; k < count; k++) {
+      int64_t q = pos ? pos[k] : k;
+      if (q >= end) break;
+      const int64_t *ix = inds + q * N;
+      double *restrict h = buf + (int64_t)nb * R;
+      const double *restrict a = F[first] + ix[first] * R;
+      for (int r = 0; r < R; r++) h[r] = a[r];
+      for (int n = first + 1; n < N; n++) {
+        if (n == mode) continue;
+        const double *restrict b = F[n] + ix[n] * R;
+        for (int r = 0; r < R; r++) h[r] *= b[r];
+      }
+      for (int r = 0; r < R; r++) rhs[r] += c[k] * h[r];
+      if (w) {
+        double s = sqrt(w[k]);
+        for (int r = 0; r < R; r++) h[r] *= s;
+      }
+      if (++nb == GRAM_BUF) {
+        if (!gram) memset(G, 0, (size_t)R * R * sizeof(double));
+        blas_syrk_upper(nb, R, buf, G);
+        gram = 1;
+        nb = 0;
+      }
+    }
+    if (touched) touched[i] = 1;
+    for (int e = 0; e < nb; e++) { /* a short remainder: no BLAS call */
+      const double *h = buf + (int64_t)e * R;
+      for (int r = 0, j = 0; r < R; r++)
+        for (int u = r; u < R; u++, j++) o[j] += h[r] * h[u];
+    }
+    for (int r = 0, j = 0; gram && r < R; r++)
+      for (int u = r; u < R; u++, j++) o[j] += G[r * R + u];
+  }
+}
