@@ -42,6 +42,26 @@ static int write_header(hid_t fid, const dtf_grid_t *g, const dtf_state_t *s) {
   return bad;
 }
 
+/* a lead x rows x cols rows field: this rank's rows of the middle index */
+static dtf_status write_rows3(hid_t fid, const char *file, const dtf_field_t *f, dtf_status st) {
+  hsize_t dims[3] = {(hsize_t)f->lead, (hsize_t)f->rows, (hsize_t)f->cols};
+  hid_t sp = H5Screate_simple(3, dims, NULL);
+  hid_t did = H5Dcreate2(fid, f->name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (did >= 0) {
+    hid_t ms = h5_select_rows3(sp, f->lead, f->own_start, st ? 0 : f->own_len, f->cols, f->read_len,
+                               f->own_start - f->read_start);
+    hid_t dxpl = h5_dxpl_collective();
+    if (H5Dwrite(did, H5T_NATIVE_DOUBLE, ms, sp, dxpl, f->data) < 0 && !st)
+      st = dtf_error(DTF_ERR_OUTPUT, "writing dataset '%s' of '%s' failed (disk full?)", f->name, file);
+    H5Pclose(dxpl);
+    H5Sclose(ms);
+    H5Dclose(did);
+  } else if (!st)
+    st = dtf_error(DTF_ERR_OUTPUT, "cannot create dataset '%s' in '%s'", f->name, file);
+  H5Sclose(sp);
+  return st;
+}
+
 dtf_status dtf_h5_state_write(const dtf_grid_t *g, const char *file, const dtf_state_t *s) {
   if (s->overflow)
     return dtf_error(DTF_ERR_OUTPUT, "the state of %s has too many fields for one file", s->solver);
@@ -60,7 +80,7 @@ dtf_status dtf_h5_state_write(const dtf_grid_t *g, const char *file, const dtf_s
   dtf_status st = dtf_allgather_int64(comm, lens, s->nfields ? s->nfields : 1);
   for (int k = 0; k < s->nfields; k++) {
     const dtf_field_t *f = &s->fields[k];
-    double per = (double)(f->cols ? f->cols : 1) * 8.0;
+    double per = (double)(f->cols ? f->cols : 1) * (double)(f->lead ? f->lead : 1) * 8.0;
     if (f->kind != DTF_FIELD_PER_RANK)
       bytes += (double)f->rows * per;
     else
@@ -86,6 +106,10 @@ dtf_status dtf_h5_state_write(const dtf_grid_t *g, const char *file, const dtf_s
                          me == 0 ? f->rows : 0, f->data, st);
       break;
     case DTF_FIELD_ROWS:
+      if (f->lead > 0) {
+        st = write_rows3(fid, file, f, st);
+        break;
+      }
       st = h5_write_rows(fid, file, f->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, f->rows, cols, f->own_start,
                          f->own_len, f->data + (f->own_start - f->read_start) * (cols ? cols : 1), st);
       break;
@@ -139,7 +163,7 @@ static herr_t attr_cb(hid_t loc, const char *name, const H5A_info_t *info, void 
       } else if (!strcmp(name, "grid"))
         for (int k = 0; k < n; k++) s->grid[k] = (int)v[k];
       else if (rank == 1)
-        dtf_state_ints(s, name, v, (int)n);
+        dtf_state_ints(s, name, DTF_ATTR_STATE, NULL, v, (int)n);
       else if (!strcmp(name, "format_version"))
         s->format = (int)v[0];
       else if (!strcmp(name, "ranks"))
@@ -177,7 +201,7 @@ static herr_t field_cb(hid_t loc, const char *name, const H5L_info_t *info, void
   H5O_info_t oi;
   if (H5Oget_info_by_name(loc, name, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET) return 0;
   hid_t did = H5Dopen2(loc, name, H5P_DEFAULT), sp = H5Dget_space(did);
-  hsize_t d[2] = {0, 0};
+  hsize_t d[3] = {0, 0, 0};
   int nd = H5Sget_simple_extent_ndims(sp);
   if (nd >= 1 && nd <= 2) {
     H5Sget_simple_extent_dims(sp, d, NULL);
@@ -185,6 +209,9 @@ static herr_t field_cb(hid_t loc, const char *name, const H5L_info_t *info, void
       dtf_state_per_rank(s, name, (int64_t)d[0], NULL);
     else
       dtf_state_replicated(s, name, (int64_t)d[0], nd == 2 ? (int64_t)d[1] : 0, NULL);
+  } else if (nd == 3) { /* a tensor-ring core: the middle index is the mode's */
+    H5Sget_simple_extent_dims(sp, d, NULL);
+    dtf_state_rows3(s, name, (int64_t)d[0], (int64_t)d[1], (int64_t)d[2], 0, 0, 0, 0, NULL);
   }
   H5Sclose(sp);
   H5Dclose(did);
@@ -217,6 +244,25 @@ static void shape(int64_t rows, int64_t cols, char *buf, size_t size) {
     snprintf(buf, size, "%lld", (long long)rows);
 }
 
+/* A lead x rows x cols rows field: this rank's rows [read_start, read_start + read_len). */
+static dtf_status read_rows3(hid_t did, hid_t sp, const char *file, const dtf_field_t *f, dtf_status st) {
+  hsize_t d[3] = {0, 0, 0};
+  dtf_status mine = DTF_OK;
+  if (H5Sget_simple_extent_ndims(sp) != 3 || H5Sget_simple_extent_dims(sp, d, NULL) < 0 ||
+      (int64_t)d[0] != f->lead || (int64_t)d[1] != f->rows || (int64_t)d[2] != f->cols)
+    mine = dtf_error(DTF_ERR_INPUT, "'%s:/%s' is not %lld x %lld x %lld", file, f->name, (long long)f->lead,
+                     (long long)f->rows, (long long)f->cols);
+  if (!mine) mine = h5_check_filters(did, file, f->name);
+  hid_t ms =
+      h5_select_rows3(sp, f->lead, f->read_start, mine || st ? 0 : f->read_len, f->cols, f->read_len, 0);
+  hid_t dxpl = h5_dxpl_collective();
+  if (H5Dread(did, H5T_NATIVE_DOUBLE, ms, sp, dxpl, f->data) < 0 && !mine)
+    mine = dtf_error(DTF_ERR_INPUT, "reading '%s:/%s' failed (file truncated or damaged?)", file, f->name);
+  H5Pclose(dxpl);
+  H5Sclose(ms);
+  return st ? st : mine;
+}
+
 /* Read one field; every rank makes the same calls (an empty selection after a failure). */
 static dtf_status read_field(hid_t fid, const dtf_grid_t *g, const char *file, const dtf_state_t *peeked,
                              dtf_field_t *f, dtf_status st) {
@@ -224,6 +270,12 @@ static dtf_status read_field(hid_t fid, const dtf_grid_t *g, const char *file, c
   if (H5Lexists(fid, f->name, H5P_DEFAULT) <= 0)
     return st ? st : dtf_error(DTF_ERR_INPUT, "'%s' has no dataset '%s'", file, f->name);
   hid_t did = H5Dopen2(fid, f->name, H5P_DEFAULT), sp = H5Dget_space(did);
+  if (f->lead > 0) {
+    st = read_rows3(did, sp, file, f, st);
+    H5Sclose(sp);
+    H5Dclose(did);
+    return st;
+  }
   hsize_t d[2] = {0, 0};
   int nd = H5Sget_simple_extent_ndims(sp);
   if (nd >= 1 && nd <= 2) H5Sget_simple_extent_dims(sp, d, NULL);

@@ -116,6 +116,22 @@ hid_t h5_select_rows(hid_t fspace, int64_t row0, int64_t nrows, int cols) {
   return ms;
 }
 
+hid_t h5_select_rows3(hid_t fspace, int64_t lead, int64_t row0, int64_t nrows, int64_t cols, int64_t mrows,
+                      int64_t mrow0) {
+  hsize_t fstart[3] = {0, (hsize_t)row0, 0}, count[3] = {(hsize_t)lead, (hsize_t)nrows, (hsize_t)cols};
+  hsize_t mdims[3] = {(hsize_t)lead, (hsize_t)(mrows > 0 ? mrows : 1), (hsize_t)cols},
+          mstart[3] = {0, (hsize_t)mrow0, 0};
+  hid_t ms = H5Screate_simple(3, mdims, NULL);
+  if (nrows > 0) {
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, fstart, NULL, count, NULL);
+    H5Sselect_hyperslab(ms, H5S_SELECT_SET, mstart, NULL, count, NULL);
+  } else {
+    H5Sselect_none(fspace);
+    H5Sselect_none(ms);
+  }
+  return ms;
+}
+
 dtf_status h5_write_rows(hid_t loc, const char *file, const char *name, hid_t ftype, hid_t mtype,
                          int64_t rows, int cols, int64_t row0, int64_t n, const void *data, dtf_status st) {
   hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};

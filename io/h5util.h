@@ -32,6 +32,12 @@ hid_t h5_dxpl_collective(void);
  * (close with H5Sclose). */
 hid_t h5_select_rows(hid_t fspace, int64_t row0, int64_t nrows, int cols);
 
+/* Select rows [row0, row0 + nrows) of the middle index of a lead x rows x cols file space,
+ * and return a memory space lead x mrows x cols with rows [mrow0, mrow0 + nrows) selected.
+ * nrows 0 selects nothing in either. */
+hid_t h5_select_rows3(hid_t fspace, int64_t lead, int64_t row0, int64_t nrows, int64_t cols, int64_t mrows,
+                      int64_t mrow0);
+
 /* Create dataset `name` (file type ftype) of rows x cols (cols 0: 1-D of rows) under loc
  * and write this rank's rows [row0, row0 + n) from data (memory type mtype),
  * collectively. Every rank makes the same calls whatever happened before; a rank with

@@ -191,7 +191,7 @@ static dtf_status cp_create(const dtf_grid_t *g, const dtf_state_t *h, const cha
   return DTF_OK;
 }
 
-static dtf_status cp_check(const dtf_grid_t *g, const void *m, const char *file) {
+static dtf_status cp_check(const dtf_grid_t *g, void *m, const char *file) {
   char what[4200];
   snprintf(what, sizeof what, "model '%s'", file);
   return dtf_cp_model_check(g, m, what);

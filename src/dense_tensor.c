@@ -23,9 +23,20 @@ typedef struct {
   double *kr, *part_left, *part_right, *work;
   uint64_t used[DTF_MAX_MODES]; /* factor versions the partials were built from */
   int have_left, have_right;
-  double *wwork; /* weighted MTTKRP workspace, for wR columns */
+  double *wwork; /* weighted MTTKRP and tensor-ring workspace */
   int64_t wwork_len;
 } dense_t;
+
+/* d->wwork of at least need doubles */
+static dtf_status ensure_wwork(dense_t *d, int64_t need, const char *what) {
+  if (need <= d->wwork_len) return DTF_OK;
+  free(d->wwork);
+  d->wwork = dtf_alloc_large((size_t)need * sizeof(double));
+  d->wwork_len = d->wwork ? need : 0;
+  return d->wwork ? DTF_OK
+                  : dtf_error(DTF_ERR_INPUT, "out of memory for the %s workspace (%.1f MiB)", what,
+                              (double)need * 8 / 1048576.0);
+}
 
 static int valid(const dense_t *d, const uint64_t *versions, int from, int to) {
   for (int k = from; k < to; k++)
@@ -107,16 +118,41 @@ static void dense_entries_get(const dtf_tensor_t *t, int64_t first, int64_t coun
 static dtf_status dense_weighted_mttkrp(dtf_tensor_t *t, int mode, const double *const *F, const double *w,
                                         int R, double *out) {
   dense_t *d = t->impl;
-  int64_t need = dtf_dense_mttkrp_work(t->nmodes, t->dims, mode, R);
-  if (need > d->wwork_len) {
-    free(d->wwork);
-    d->wwork = dtf_alloc_large((size_t)need * sizeof(double));
-    d->wwork_len = d->wwork ? need : 0;
-    if (!d->wwork)
-      return dtf_error(DTF_ERR_INPUT, "out of memory for the weighted MTTKRP workspace (%.1f MiB)",
-                       (double)need * 8 / 1048576.0);
-  }
+  dtf_status st = ensure_wwork(d, dtf_dense_mttkrp_work(t->nmodes, t->dims, mode, R), "weighted MTTKRP");
+  if (st) return st;
   dtf_dense_mttkrp(t->nmodes, t->dims, w, mode, F, R, d->wwork, out);
+  return DTF_OK;
+}
+
+static dtf_status dense_tr_contract(dtf_tensor_t *t, int mode, const double *const *cores, const int *ranks,
+                                    double *out) {
+  dense_t *d = t->impl;
+  dtf_status st = ensure_wwork(d, dtf_tr_dense_work(t->nmodes, t->dims, ranks, mode), "tensor-ring");
+  if (st) return st;
+  dtf_tr_dense_contract(t->nmodes, t->dims, d->X, mode, cores, ranks, out, d->wwork);
+  return DTF_OK;
+}
+
+static double dense_tr_workspace(const dtf_tensor_t *t, const int *ranks) {
+  double most = 0;
+  for (int n = 0; n < t->nmodes; n++) {
+    double w = (double)dtf_tr_dense_work(t->nmodes, t->dims, ranks, n) * sizeof(double);
+    if (w > most) most = w;
+  }
+  return most;
+}
+
+static dtf_status dense_fibre(dtf_tensor_t *t, int mode, const int64_t *ix, double *out) {
+  const dense_t *d = t->impl;
+  int64_t at = 0, stride = 1, step = 1;
+  for (int m = t->nmodes - 1; m >= 0; m--) {
+    if (m == mode)
+      step = stride;
+    else
+      at += ix[m] * stride;
+    stride *= t->dims[m];
+  }
+  for (int64_t i = 0; i < t->dims[mode]; i++) out[i] = d->X[at + i * step];
   return DTF_OK;
 }
 
@@ -135,6 +171,9 @@ static const dtf_tensor_ops_t dense_ops = {"dense",
                                            dense_entries,
                                            dense_entries_get,
                                            dense_weighted_mttkrp,
+                                           dense_tr_contract,
+                                           dense_tr_workspace,
+                                           dense_fibre,
                                            dense_destroy,
                                            0};
 

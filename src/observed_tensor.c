@@ -24,6 +24,7 @@ typedef struct {
   double norm;
   double *work; /* R */
   int R;
+  dtf_fibre_index_t fibres[DTF_MAX_MODES];
 } observed_t;
 
 static dtf_status ensure_work(observed_t *s, int R) {
@@ -80,11 +81,39 @@ static void obs_entries_get(const dtf_tensor_t *t, int64_t first, int64_t count,
   }
 }
 
+/* the observations as a tensor that is zero where unobserved, in mode's row order */
+static dtf_status obs_tr_contract(dtf_tensor_t *t, int mode, const double *const *cores, const int *ranks,
+                                  double *out) {
+  const observed_t *s = t->impl;
+  int N = t->nmodes, Rmax = 1;
+  for (int k = 0; k < N; k++)
+    if (ranks[k] > Rmax) Rmax = ranks[k];
+  int64_t D = (int64_t)ranks[mode] * ranks[(mode + 1) % N];
+  double *work = malloc((size_t)(D + 2 * Rmax * Rmax) * sizeof(double));
+  if (!work) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  memset(out, 0, (size_t)(t->dims[mode] * D) * sizeof(double));
+  dtf_tr_entries_contract(N, mode, ranks, cores, s->v.nnz, s->v.row_inds[mode], s->v.row_vals[mode], out,
+                          work);
+  free(work);
+  return DTF_OK;
+}
+
+static dtf_status obs_fibre(dtf_tensor_t *t, int mode, const int64_t *ix, double *out) {
+  observed_t *s = t->impl;
+  if (!s->fibres[mode].tup) {
+    dtf_status st = dtf_fibre_index_build(t->nmodes, mode, s->v.nnz, s->inds, s->vals, &s->fibres[mode]);
+    if (st) return st;
+  }
+  dtf_fibre_index_get(&s->fibres[mode], t->nmodes, mode, ix, t->dims[mode], out);
+  return DTF_OK;
+}
+
 static void obs_destroy(dtf_tensor_t *t) {
   observed_t *s = t->impl;
   free(s->inds);
   free(s->vals);
   for (int n = 0; n < DTF_MAX_MODES; n++) {
+    dtf_fibre_index_free(&s->fibres[n]);
     free(s->by_row[n]);
     free(s->row_ptr[n]);
     free(s->row_inds[n]);
@@ -95,9 +124,10 @@ static void obs_destroy(dtf_tensor_t *t) {
 }
 
 /* observed zeros are data: they count in the fingerprint */
-static const dtf_tensor_ops_t observed_ops = {"observed",    obs_mttkrp,  obs_norm,
-                                              obs_workspace, obs_entries, obs_entries_get,
-                                              obs_mttkrp_w,  obs_destroy, 1};
+static const dtf_tensor_ops_t observed_ops = {"observed",    obs_mttkrp,      obs_norm,
+                                              obs_workspace, obs_entries,     obs_entries_get,
+                                              obs_mttkrp_w,  obs_tr_contract, dtf_tr_entries_workspace,
+                                              obs_fibre,     obs_destroy,     1};
 
 dtf_status dtf_observed_tensor_create(int N, const int64_t *start, const int64_t *dims, int64_t nnz,
                                       int64_t *inds, double *vals, dtf_tensor_t **out) {

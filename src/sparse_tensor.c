@@ -17,9 +17,12 @@ typedef struct {
   dtf_csf_t csf[DTF_MAX_MODES];
   double *work; /* nmodes x R */
   int R;
-  int64_t *view_of[DTF_MAX_MODES]; /* view_of[m][leaf of tree m] = its entry in the view (m > 0) */
-  double *wleaf;                   /* weights in a tree's leaf order */
+  int64_t *view_of[DTF_MAX_MODES];         /* view_of[m][leaf of tree m] = its entry in the view (m > 0) */
+  double *wleaf;                           /* weights in a tree's leaf order */
+  dtf_fibre_index_t fibres[DTF_MAX_MODES]; /* built the first time a fibre of the mode is asked for */
 } sparse_t;
+
+enum { LEAF_CHUNK = 4096 }; /* leaves read at a time */
 
 static dtf_status ensure_work(dtf_tensor_t *t, int R) {
   sparse_t *s = t->impl;
@@ -98,11 +101,59 @@ static dtf_status sparse_weighted_mttkrp(dtf_tensor_t *t, int mode, const double
   return DTF_OK;
 }
 
+static dtf_status sparse_tr_contract(dtf_tensor_t *t, int mode, const double *const *cores, const int *ranks,
+                                     double *out) {
+  sparse_t *s = t->impl;
+  int N = t->nmodes, Rmax = 1;
+  for (int k = 0; k < N; k++)
+    if (ranks[k] > Rmax) Rmax = ranks[k];
+  int64_t D = (int64_t)ranks[mode] * ranks[(mode + 1) % N];
+  int64_t *inds = malloc((size_t)LEAF_CHUNK * N * sizeof(int64_t));
+  double *vals = malloc(LEAF_CHUNK * sizeof(double)),
+         *work = malloc((size_t)(D + 2 * Rmax * Rmax) * sizeof(double));
+  if (!inds || !vals || !work) {
+    free(inds);
+    free(vals);
+    free(work);
+    return dtf_error(DTF_ERR_INPUT, "out of memory");
+  }
+  memset(out, 0, (size_t)(t->dims[mode] * D) * sizeof(double));
+  for (int64_t k0 = 0; k0 < s->nnz; k0 += LEAF_CHUNK) { /* tree `mode`: one output row at a time */
+    int64_t n = s->nnz - k0 < LEAF_CHUNK ? s->nnz - k0 : LEAF_CHUNK;
+    dtf_csf_leaves(&s->csf[mode], k0, n, inds, vals);
+    dtf_tr_entries_contract(N, mode, ranks, cores, n, inds, vals, out, work);
+  }
+  free(inds);
+  free(vals);
+  free(work);
+  return DTF_OK;
+}
+
+static dtf_status sparse_fibre(dtf_tensor_t *t, int mode, const int64_t *ix, double *out) {
+  sparse_t *s = t->impl;
+  int N = t->nmodes;
+  if (!s->fibres[mode].tup) {
+    int64_t *inds = dtf_alloc_large((size_t)(s->nnz ? s->nnz : 1) * N * sizeof(int64_t));
+    double *vals = dtf_alloc_large((size_t)(s->nnz ? s->nnz : 1) * sizeof(double));
+    dtf_status st = inds && vals ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory indexing fibres");
+    if (!st) {
+      dtf_csf_leaves(&s->csf[0], 0, s->nnz, inds, vals);
+      st = dtf_fibre_index_build(N, mode, s->nnz, inds, vals, &s->fibres[mode]);
+    }
+    free(inds);
+    free(vals);
+    if (st) return st;
+  }
+  dtf_fibre_index_get(&s->fibres[mode], N, mode, ix, t->dims[mode], out);
+  return DTF_OK;
+}
+
 static void sparse_destroy(dtf_tensor_t *t) {
   sparse_t *s = t->impl;
   for (int n = 0; n < t->nmodes; n++) {
     dtf_csf_free(&s->csf[n]);
     free(s->view_of[n]);
+    dtf_fibre_index_free(&s->fibres[n]);
   }
   free(s->work);
   free(s->wleaf);
@@ -116,6 +167,9 @@ static const dtf_tensor_ops_t sparse_ops = {"sparse",
                                             sparse_entries,
                                             sparse_entries_get,
                                             sparse_weighted_mttkrp,
+                                            sparse_tr_contract,
+                                            dtf_tr_entries_workspace,
+                                            sparse_fibre,
                                             sparse_destroy,
                                             0};
 

@@ -60,6 +60,12 @@ void dtf_state_rows(dtf_state_t *s, const char *name, int64_t rows, int64_t cols
   f->data = data;
 }
 
+void dtf_state_rows3(dtf_state_t *s, const char *name, int64_t lead, int64_t rows, int64_t cols,
+                     int64_t read_start, int64_t read_len, int64_t own_start, int64_t own_len, double *data) {
+  dtf_state_rows(s, name, rows, cols, read_start, read_len, own_start, own_len, data);
+  if (s->nfields && !strcmp(s->fields[s->nfields - 1].name, name)) s->fields[s->nfields - 1].lead = lead;
+}
+
 void dtf_state_per_rank(dtf_state_t *s, const char *name, int64_t len, double *data) {
   dtf_field_t *f = new_field(s, name, DTF_FIELD_PER_RANK);
   if (!f) return;
@@ -98,8 +104,9 @@ void dtf_state_text(dtf_state_t *s, const char *name, const char *v) {
   if (a) snprintf(a->text, sizeof a->text, "%s", v);
 }
 
-void dtf_state_ints(dtf_state_t *s, const char *name, const int64_t *v, int n) {
-  dtf_attr_t *a = new_attr(s, name, DTF_ATTR_INTS, DTF_ATTR_STATE, NULL);
+void dtf_state_ints(dtf_state_t *s, const char *name, dtf_attr_role_t role, const char *flag,
+                    const int64_t *v, int n) {
+  dtf_attr_t *a = new_attr(s, name, DTF_ATTR_INTS, role, flag);
   if (!a) return;
   a->n = n < DTF_MAX_MODES ? n : DTF_MAX_MODES;
   memcpy(a->ints, v, (size_t)a->n * sizeof(int64_t));

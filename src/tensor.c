@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "dtf/comm.h"
+#include "dtf/memory.h"
 #include "dtf/rng.h"
+#include "dtf/sort.h"
 #include "dtf/tensor.h"
 
 uint64_t dtf_tensor_next_version(void) {
@@ -56,4 +58,63 @@ dtf_status dtf_tensor_fingerprint(const dtf_grid_t *g, const dtf_tensor_t *t, co
   fp->entries = (int64_t)sums[0];
   fp->checksum = sums[1];
   return st;
+}
+
+dtf_status dtf_fibre_index_build(int N, int mode, int64_t nnz, const int64_t *inds, const double *vals,
+                                 dtf_fibre_index_t *fi) {
+  fi->nnz = nnz;
+  fi->tup = dtf_alloc_large((size_t)(nnz ? nnz : 1) * (N + 1) * sizeof(int64_t));
+  if (!fi->tup) return dtf_error(DTF_ERR_INPUT, "out of memory indexing the fibres of mode %d", mode + 1);
+  for (int64_t e = 0; e < nnz; e++) {
+    int64_t *t = fi->tup + e * (N + 1);
+    for (int m = 0, k = 0; m < N; m++)
+      if (m != mode) t[k++] = inds[e * N + m];
+    t[N - 1] = inds[e * N + mode];
+    memcpy(&t[N], &vals[e], sizeof(double));
+  }
+  if (dtf_sort_tuples(fi->tup, nnz, N + 1, N)) {
+    dtf_fibre_index_free(fi);
+    return dtf_error(DTF_ERR_INPUT, "out of memory indexing the fibres of mode %d", mode + 1);
+  }
+  return DTF_OK;
+}
+
+/* -1, 0, 1 as tuple t's first N - 1 indices (the other modes) are below, equal to, above key */
+static int compare_prefix(const int64_t *t, const int64_t *key, int n) {
+  for (int k = 0; k < n; k++)
+    if (t[k] != key[k]) return t[k] < key[k] ? -1 : 1;
+  return 0;
+}
+
+void dtf_fibre_index_get(const dtf_fibre_index_t *fi, int N, int mode, const int64_t *ix, int64_t len,
+                         double *out) {
+  int64_t key[DTF_MAX_MODES], lo = 0, hi = fi->nnz;
+  for (int m = 0, k = 0; m < N; m++)
+    if (m != mode) key[k++] = ix[m];
+  memset(out, 0, (size_t)len * sizeof(double));
+  while (lo < hi) { /* the first tuple not below the key */
+    int64_t mid = lo + (hi - lo) / 2;
+    if (compare_prefix(fi->tup + mid * (N + 1), key, N - 1) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  for (; lo < fi->nnz; lo++) {
+    const int64_t *t = fi->tup + lo * (N + 1);
+    if (compare_prefix(t, key, N - 1)) break;
+    memcpy(&out[t[N - 1]], &t[N], sizeof(double));
+  }
+}
+
+void dtf_fibre_index_free(dtf_fibre_index_t *fi) {
+  free(fi->tup);
+  fi->tup = NULL;
+  fi->nnz = 0;
+}
+
+double dtf_tr_entries_workspace(const dtf_tensor_t *t, const int *ranks) {
+  int R = 1;
+  for (int n = 0; n < t->nmodes; n++)
+    if (ranks[n] > R) R = ranks[n];
+  return (3.0 * R * R + 4096.0 * (t->nmodes + 1)) * sizeof(double);
 }

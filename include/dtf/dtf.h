@@ -26,6 +26,7 @@
 #include "dtf/state.h"
 #include "dtf/status.h"
 #include "dtf/tensor.h"
+#include "dtf/tr.h"
 #include "dtf/types.h"
 #include "dtf/version.h"
 

@@ -69,6 +69,12 @@ int64_t dtf_spd_solve_work(int R);
  * DTF_ERR_NUMERIC if V has a non-finite entry. */
 dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double *work, int *used_pinv);
 
+/* Eigenvalues w (ascending) and eigenvectors of a symmetric n x n matrix A: on return row
+ * j of A (n contiguous doubles) is the eigenvector of w[j]. LAPACK dsyev; work:
+ * dtf_sym_eigen_work(n) doubles. DTF_ERR_NUMERIC if A is not finite or LAPACK fails. */
+int64_t dtf_sym_eigen_work(int n);
+dtf_status dtf_sym_eigen(int n, double *A, double *w, double *work);
+
 /* Row statistics of the completion solvers. A symmetric D x D matrix is kept packed: its
  * upper triangle row by row, dtf_packed_size(D) = D (D + 1) / 2 doubles. */
 int64_t dtf_packed_size(int D);
@@ -93,6 +99,51 @@ int64_t dtf_rows_gram_work(int R);
 void dtf_rows_gram(int N, int mode, int64_t rows, const int64_t *row_ptr, const int64_t *inds, int64_t count,
                    const int64_t *pos, const double *w, const double *c, const double *const *F, int R,
                    double *out, int64_t ldo, unsigned char *touched, double *work);
+
+/* Tensor-ring contractions (src/kernels/tr.c). Core k (dims[k] rows of R_k x R_{k+1},
+ * row-major, R_N = R_0) is cores[k]; x(i) = trace(G_0[i_0] ... G_{N-1}[i_{N-1}]).
+ *
+ * Chain: out[t] = G_0[i_0] ... G_{k-1}[i_{k-1}] (R_0 x R_k) for every index tuple t of the
+ * k modes, in C order; ranks[0..k]. out needs dtf_tr_chain_size doubles (the largest
+ * partial chain), work dtf_tr_chain_work. */
+int64_t dtf_tr_chain_size(int k, const int64_t *dims, const int *ranks);
+int64_t dtf_tr_chain_work(int k, const int64_t *dims, const int *ranks);
+void dtf_tr_chain(int k, const int64_t *dims, const int *ranks, const double *const *cores, double *out,
+                  double *work);
+
+/* The design rows of core n: h(i) (R_n x R_{n+1}, row-major) = Z(i)^T for the subchain
+ * Z = G_{n+1}[i_{n+1}] ... G_{n-1}[i_{n-1}] (cyclic), so that x(i) = <G_n[i_n], h(i)>.
+ * Dense: out (dims[n] x R_n R_{n+1}) = sum over the block of X(i) h(i), by GEMMs against
+ * the chains of the modes before and after n (never the subchain of every index at
+ * once); work: dtf_tr_dense_work doubles. Per entry (ix: its N block-local indices):
+ * h, work 2 max_k R_k^2 doubles. */
+int64_t dtf_tr_dense_work(int N, const int64_t *dims, const int *ranks, int n);
+void dtf_tr_dense_contract(int N, const int64_t *dims, const double *X, int n, const double *const *cores,
+                           const int *ranks, double *out, double *work);
+void dtf_tr_design(int N, int n, const int *ranks, const double *const *cores, const int64_t *ix, double *h,
+                   double *work);
+/* out (block rows of D = R_n R_{n+1}) += sum over count entries of vals[e] h(inds[e]);
+ * work: D + 2 max_k R_k^2 doubles. */
+void dtf_tr_entries_contract(int N, int n, const int *ranks, const double *const *cores, int64_t count,
+                             const int64_t *inds, const double *vals, double *out, double *work);
+
+/* Transfer matrix of a core: Gamma (Ra^2 x Rb^2, rows (a, a'), columns (b, b')) = sum over
+ * its rows i of G[i] kron G[i]; work (Ra Rb)^2. The Gram of core n's design rows over
+ * every index of the other modes, V (D x D, D = R_n R_{n+1}), is the cyclic product of
+ * the other transfer matrices, and ||model||^2 the trace of the product of all of them;
+ * work: dtf_tr_gram_work doubles. */
+void dtf_tr_transfer(int64_t rows, int Ra, int Rb, const double *G, double *Gamma, double *work);
+
+/* TR-SVD: cores (core k: dims[k] rows of R_k x R_{k+1}) of the whole tensor X (C order) by
+ * sequential truncated SVDs of its unfoldings, each through the eigenvectors of the
+ * unfolding's Gram (the smaller side is at most max_k R_k dims[k]); a bond larger than
+ * its unfolding's rank gets zero columns. work: dtf_tr_svd_work doubles. */
+int64_t dtf_tr_svd_work(int N, const int64_t *dims, const int *ranks);
+dtf_status dtf_tr_svd(int N, const int64_t *dims, const double *X, const int *ranks, double *const *cores,
+                      double *work);
+int64_t dtf_tr_gram_work(int N, const int *ranks);
+void dtf_tr_gram(int N, int n, const int *ranks, const double *const *Gamma, double *V, double *work);
+double dtf_tr_norm2(int N, const int *ranks, const double *const *Gamma, double *work);
 
 /* a = (scale S + diag(d))^-1 (bscale b) for packed S, through dtf_spd_solve (Cholesky,
  * pseudo-inverse fallback: *used_pinv). work: dtf_packed_solve_work(D) doubles. */

@@ -1,5 +1,5 @@
 /* Model kinds behind one table, so that `dtf eval`, `dtf info` and the library read and
- * evaluate any model file the same way (CP now; tensor ring and Tucker next). */
+ * evaluate any model file the same way (CP and tensor ring; Tucker next). */
 #ifndef DTF_MODEL_H
 #define DTF_MODEL_H
 
@@ -12,14 +12,15 @@ extern "C" {
 #endif
 
 typedef struct {
-  const char *name; /* the model attribute of its files: "cp" */
+  const char *name; /* the model attribute of its files: "cp", "tr" */
   /* An empty model of the shape the file's header (a peeked manifest) gives, on grid,
    * and in *fields the manifest of its arrays, to be read from the file. DTF_ERR_INPUT
    * if the header lacks what the model needs (file names the file). Collective. */
   dtf_status (*create)(const dtf_grid_t *grid, const dtf_state_t *header, const char *file, void **model,
                        dtf_state_t *fields);
-  /* After the fields were read: DTF_ERR_NUMERIC if the model holds NaN or Inf. Collective. */
-  dtf_status (*check)(const dtf_grid_t *grid, const void *model, const char *file);
+  /* After the fields were read: the model takes its arrays from them; DTF_ERR_NUMERIC if
+   * it holds NaN or Inf. Collective. */
+  dtf_status (*check)(const dtf_grid_t *grid, void *model, const char *file);
   /* Fit 1 - ||X - M|| / ||X|| on the tensor t. Collective. */
   dtf_status (*fit)(const dtf_grid_t *grid, dtf_tensor_t *t, const void *model, double *fit);
   /* x (the linear predictor) at count block-local indices inds (count x nmodes) of this

@@ -20,7 +20,8 @@ enum {
   DTF_STREAM_HOLDOUT = 7,    /* test entries of --holdout: a = entry key */
   DTF_STREAM_BATCH = 8,      /* mini-batch of an entry in online EM: a = entry key, b = epoch */
   DTF_STREAM_LIKELIHOOD = 9, /* binary and count draws of `dtf generate`: a = linear index */
-  DTF_STREAM_MISSING = 10    /* missing cells of `dtf generate --missing`: a = linear index */
+  DTF_STREAM_MISSING = 10,   /* missing cells of `dtf generate --missing`: a = linear index */
+  DTF_STREAM_TR_SAMPLE = 11  /* sampled TR-ALS draws: a = iteration * N + core, b = draw * N + mode */
 };
 
 /* 64 random bits for the key (seed, stream, a, b). */

@@ -43,6 +43,9 @@ typedef struct {
   char name[DTF_STATE_NAME];
   dtf_field_kind_t kind;
   int64_t rows, cols; /* the whole array (cols 0: a vector); per rank: this rank's length */
+  /* rows fields: > 0 for a lead x rows x cols array distributed by its middle index (a
+   * tensor-ring core, R_n x I_n x R_{n+1}); data then holds lead x read_len x cols */
+  int64_t lead;
   /* rows fields: data holds rows [read_start, read_start + read_len) (read back into);
    * this rank writes its rows [own_start, own_start + own_len), a part of them */
   int64_t read_start, read_len, own_start, own_len;
@@ -98,6 +101,9 @@ void dtf_state_input(dtf_state_t *s, const dtf_fingerprint_t *fp, int permute, u
 void dtf_state_replicated(dtf_state_t *s, const char *name, int64_t rows, int64_t cols, double *data);
 void dtf_state_rows(dtf_state_t *s, const char *name, int64_t rows, int64_t cols, int64_t read_start,
                     int64_t read_len, int64_t own_start, int64_t own_len, double *data);
+/* A lead x rows x cols array distributed by its middle index, data lead x read_len x cols. */
+void dtf_state_rows3(dtf_state_t *s, const char *name, int64_t lead, int64_t rows, int64_t cols,
+                     int64_t read_start, int64_t read_len, int64_t own_start, int64_t own_len, double *data);
 void dtf_state_per_rank(dtf_state_t *s, const char *name, int64_t len, double *data);
 
 /* Add attributes (an attribute set twice keeps the later value); `flag` (options only, else
@@ -105,7 +111,8 @@ void dtf_state_per_rank(dtf_state_t *s, const char *name, int64_t len, double *d
 void dtf_state_int(dtf_state_t *s, const char *name, dtf_attr_role_t role, const char *flag, int64_t v);
 void dtf_state_real(dtf_state_t *s, const char *name, dtf_attr_role_t role, const char *flag, double v);
 void dtf_state_text(dtf_state_t *s, const char *name, const char *v);
-void dtf_state_ints(dtf_state_t *s, const char *name, const int64_t *v, int n);
+void dtf_state_ints(dtf_state_t *s, const char *name, dtf_attr_role_t role, const char *flag,
+                    const int64_t *v, int n);
 
 /* Look up by name (NULL if absent); the getters return 0, or -1 if absent or of another type. */
 const dtf_attr_t *dtf_state_attr(const dtf_state_t *s, const char *name);

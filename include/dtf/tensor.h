@@ -38,6 +38,16 @@ typedef struct {
    * entries view (and the same zeros as t) instead of t's values. */
   dtf_status (*weighted_mttkrp)(dtf_tensor_t *t, int mode, const double *const *factors, const double *w,
                                 int R, double *out);
+  /* Tensor ring: out (dims[mode] x R_mode R_{mode+1}) = sum over the block's entries of
+   * X(i) h(i), h(i) the design row of core `mode` (kernels.h, dtf_tr_design), given the
+   * block rows of every core and the bond ranks. */
+  dtf_status (*tr_contract)(dtf_tensor_t *t, int mode, const double *const *cores, const int *ranks,
+                            double *out);
+  /* Bytes tr_contract needs for these bond ranks (the largest over the modes). */
+  double (*tr_workspace_bytes)(const dtf_tensor_t *t, const int *ranks);
+  /* out (dims[mode]) = the block's mode-`mode` fibre through the block-local index ix (its
+   * entry in `mode` ignored): the values, 0 where nothing is stored. */
+  dtf_status (*fibre)(dtf_tensor_t *t, int mode, const int64_t *ix, double *out);
   void (*destroy)(dtf_tensor_t *t);
   /* 1 if a stored zero is data (an observed zero), not the zero of an unstored entry */
   int zeros_are_data;
@@ -82,6 +92,24 @@ dtf_status dtf_tensor_norm(const dtf_grid_t *grid, const dtf_tensor_t *t, double
  * fingerprint of the input it came from. Collective. */
 dtf_status dtf_tensor_fingerprint(const dtf_grid_t *grid, const dtf_tensor_t *t, const int64_t *const *labels,
                                   dtf_fingerprint_t *fp);
+
+/* For tensor kinds that store entries: the mode-`mode` fibres of nnz entries (block-local
+ * indices inds, values vals), found by one binary search over the entries sorted by
+ * their other indices. */
+typedef struct {
+  int64_t *tup; /* nnz x (N + 1): the other indices, the index in mode, the value's bits */
+  int64_t nnz;
+} dtf_fibre_index_t;
+dtf_status dtf_fibre_index_build(int N, int mode, int64_t nnz, const int64_t *inds, const double *vals,
+                                 dtf_fibre_index_t *fi);
+/* out (len doubles, zeroed here) receives the fibre through ix (its entry in mode ignored). */
+void dtf_fibre_index_get(const dtf_fibre_index_t *fi, int N, int mode, const int64_t *ix, int64_t len,
+                         double *out);
+void dtf_fibre_index_free(dtf_fibre_index_t *fi);
+
+/* tr_workspace_bytes of the kinds that contract entry by entry: one design row and its
+ * products, a chunk of entries. */
+double dtf_tr_entries_workspace(const dtf_tensor_t *t, const int *ranks);
 
 /* A fresh factor version, never returned before in this process (for mttkrp's versions). */
 uint64_t dtf_tensor_next_version(void);

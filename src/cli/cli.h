@@ -18,6 +18,7 @@ typedef struct {
 /* Subcommands (src/cli/<name>.c): each returns the process exit code. */
 int cli_generate(cli_t *c, int argc, char **argv);
 int cli_cp(cli_t *c, int argc, char **argv);
+int cli_tr(cli_t *c, int argc, char **argv);
 int cli_info(cli_t *c, int argc, char **argv);
 int cli_eval(cli_t *c, int argc, char **argv);
 int cli_convert(cli_t *c, int argc, char **argv);
@@ -58,6 +59,10 @@ typedef enum {
   OPT_MERGE,
   OPT_MISSING,
   OPT_AT,
+  OPT_RANKS,
+  OPT_SAMPLED,
+  OPT_FIT_EVERY,
+  OPT_INIT,
   OPT_JSON,
   OPT_QUIET,
   OPT_HELP,
@@ -78,6 +83,8 @@ typedef struct {
   const char *mask, *test, *model, *likelihood, *algorithm, *at;
   double holdout, reg, kappa, prune, merge, missing;
   int64_t batches;
+  const char *ranks, *init; /* --ranks AxBxC (parsed against the tensor's modes), --init */
+  int64_t sampled, fit_every;
   int npos; /* positional arguments */
   char **pos;
 } cli_opts_t;

@@ -76,6 +76,8 @@ int cli_eval(cli_t *c, int argc, char **argv) {
     dtf_json_string(j, "input", input);
     int64_t R;
     if (!dtf_state_get_int(m.header, "rank", &R)) dtf_json_int(j, "rank", R);
+    const dtf_attr_t *bonds = dtf_state_attr(m.header, "bond_ranks");
+    if (bonds && bonds->type == DTF_ATTR_INTS) dtf_json_int_array(j, "bond_ranks", bonds->ints, bonds->n);
     if (test) {
       char line[512];
       size_t used = 0;

@@ -29,10 +29,14 @@ static int model_info(cli_t *c, const char *file) {
   dtf_format_dims(h->nmodes, h->dims, d, sizeof d);
   int used = snprintf(line, sizeof line, "%s: %s %s, dims %s", file, h->model,
                       h->checkpoint ? "checkpoint" : "model", d);
-  static const char *const shown[] = {"rank", "fit", "iterations"};
-  for (int k = 0; k < 3 && used < (int)sizeof line; k++) {
+  static const char *const shown[] = {"rank", "bond_ranks", "fit", "iterations"};
+  for (int k = 0; k < 4 && used < (int)sizeof line; k++) {
     const dtf_attr_t *a = dtf_state_attr(h, shown[k]);
-    if (a && a->type == DTF_ATTR_INT)
+    char v[128];
+    if (a && a->type == DTF_ATTR_INTS) {
+      dtf_format_dims(a->n, a->ints, v, sizeof v);
+      used += snprintf(line + used, sizeof line - (size_t)used, ", %s %s", shown[k], v);
+    } else if (a && a->type == DTF_ATTR_INT)
       used += snprintf(line + used, sizeof line - (size_t)used, ", %s %lld", shown[k], (long long)a->i);
     else if (a && a->type == DTF_ATTR_REAL)
       used += snprintf(line + used, sizeof line - (size_t)used, ", %s %.6f", shown[k], a->d);
@@ -49,6 +53,7 @@ static int model_info(cli_t *c, const char *file) {
     const dtf_attr_t *a = &h->attrs[k];
     if (a->type == DTF_ATTR_INT) dtf_json_int(j, a->name, a->i);
     if (a->type == DTF_ATTR_REAL) dtf_json_number(j, a->name, a->d);
+    if (a->type == DTF_ATTR_INTS) dtf_json_int_array(j, a->name, a->ints, a->n);
   }
   free(h);
   st = cli_json_end(c, j);

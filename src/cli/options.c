@@ -73,6 +73,15 @@ static const def_t defs[OPT_COUNT] = {
     [OPT_MISSING] = {"missing", 0, 1, "--missing F", "leave the fraction F of the cells missing (NaN)"},
     [OPT_AT] = {"at", 0, 1, "--at COORDS",
                 "the coordinates: a sparse tensor (COO group file.h5:/G or X.tns) whose values are ignored"},
+    [OPT_RANKS] = {"ranks", 0, 1, "--ranks AxBxC",
+                   "the bond ranks R_1 x ... x R_N of a tensor ring, one per mode"},
+    [OPT_SAMPLED] = {"sampled", 0, 1, "--sampled J",
+                     "sampled TR-ALS: solve each core on J index tuples drawn by leverage scores"},
+    [OPT_FIT_EVERY] = {"fit-every", 0, 1, "--fit-every K",
+                       "sampled: compute the exact fit every K iterations and at the last (default 10)"},
+    [OPT_INIT] = {"init", 0, 1, "--init random|svd",
+                  "initial cores: normal draws keyed by --seed (default), or TR-SVD of the whole tensor "
+                  "(gathered on every rank: small tensors)"},
     [OPT_JSON] = {"json", 0, 1, "--json FILE", "write a machine-readable summary"},
     [OPT_QUIET] = {"quiet", 'q', 0, "-q, --quiet", "no progress lines"},
     [OPT_HELP] = {"help", 'h', 0, "-h, --help", "this text"},
@@ -221,6 +230,20 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
   case OPT_BATCHES:
     if (cli_int(arg, 1, 1000000, &o->batches))
       return cli_usage(c, "--batches must be an integer >= 1, not '%s'", arg);
+    break;
+  case OPT_RANKS: o->ranks = arg; break;
+  case OPT_SAMPLED:
+    if (cli_int(arg, 1, 100000000, &o->sampled))
+      return cli_usage(c, "--sampled must be an integer from 1 to 100000000, not '%s'", arg);
+    break;
+  case OPT_FIT_EVERY:
+    if (cli_int(arg, 1, 100000000, &o->fit_every))
+      return cli_usage(c, "--fit-every must be an integer >= 1, not '%s'", arg);
+    break;
+  case OPT_INIT:
+    if (strcmp(arg, "random") && strcmp(arg, "svd"))
+      return cli_usage(c, "--init must be random or svd, not '%s'", arg);
+    o->init = arg;
     break;
   case OPT_JSON: c->json = arg; break;
   case OPT_QUIET: c->quiet = 1; break;

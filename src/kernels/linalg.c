@@ -71,6 +71,16 @@ dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double
 
 int64_t dtf_packed_size(int D) { return (int64_t)D * (D + 1) / 2; }
 
+int64_t dtf_sym_eigen_work(int n) { return EIGEN_LWORK(n); }
+
+dtf_status dtf_sym_eigen(int n, double *A, double *w, double *work) {
+  for (int64_t i = 0; i < (int64_t)n * n; i++)
+    if (!isfinite(A[i])) return dtf_error(DTF_ERR_NUMERIC, "a symmetric eigenproblem has a non-finite entry");
+  if (lapack_symmetric_eigen(n, A, w, work, (int)EIGEN_LWORK(n)) != 0)
+    return dtf_error(DTF_ERR_NUMERIC, "a symmetric eigen-decomposition (LAPACK dsyev) failed");
+  return DTF_OK;
+}
+
 int64_t dtf_packed_solve_work(int D) { return (int64_t)D * D + dtf_spd_solve_work(D); }
 
 dtf_status dtf_packed_solve(int D, const double *S, double scale, const double *diag, const double *b,

@@ -155,6 +155,17 @@ with h5py.File(f"{d}/observed.h5", "w") as f:
     c3[0, 4, 1] = 2.5
     f["fractional"] = c3
 # a model of a kind this dtf cannot read
+# a tensor-ring checkpoint and model file of good.h5's shape (for the refusals)
+for name, state in (("tr_checkpoint", "checkpoint"), ("model_tr", "model")):
+    with h5py.File(f"{d}/{name}.h5", "w") as f:
+        f.attrs["model"] = np.bytes_("tr")
+        f.attrs["solver"] = np.bytes_("tr-als")
+        f.attrs["state"] = np.bytes_(state)
+        f.attrs["format_version"] = np.int64(1)
+        f.attrs["dims"] = np.array([6, 5, 4], dtype=np.uint64)
+        f.attrs["bond_ranks"] = np.array([2, 2, 2], dtype=np.int64)
+        for n, size in enumerate((6, 5, 4)):
+            f[f"core_{n}"] = rng.standard_normal((2, size, 2))
 with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/model_tucker.h5", "w") as f:
     for k, v in src.attrs.items():
         f.attrs[k] = v

@@ -92,7 +92,9 @@ dtfrun 2 generate -o ref1.h5 --dims 60x50x40 --rank 3 --seed 1 -q
 dtfrun 2 generate -o ref2.h5 --dims 60x50x40 --rank 3 --seed 2 -q
 pids=()
 for s in 1 2; do
-  timeout 120 "$MPIEXEC" --oversubscribe -np 2 "$DTF" generate -o both.h5 --dims 60x50x40 --rank 3 --seed $s -q \
+  # two mpiruns at once need their own session directories (tests/isolate.sh)
+  TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/r$s.XXXX") \
+    timeout 120 "$MPIEXEC" --oversubscribe -np 2 "$DTF" generate -o both.h5 --dims 60x50x40 --rank 3 --seed $s -q \
     >"run$s.out" 2>"run$s.err" &
   pids+=($!)
 done

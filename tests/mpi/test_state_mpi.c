@@ -33,7 +33,7 @@ static void test_round_trip(const char *file) {
   dtf_state_real(s, "fit", DTF_ATTR_STATE, NULL, 0.125);
   dtf_state_text(s, "note", "hello");
   int64_t ints[3] = {4, 5, 6};
-  dtf_state_ints(s, "shape", ints, 3);
+  dtf_state_ints(s, "shape", DTF_ATTR_STATE, NULL, ints, 3);
   CHECK(dtf_h5_state_write(g, file, s) == DTF_OK, "%s", dtf_error_message());
 
   CHECK(dtf_h5_state_peek(MPI_COMM_WORLD, file, peek) == DTF_OK, "%s", dtf_error_message());

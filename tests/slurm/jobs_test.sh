@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The job scripts under a real single-node SLURM (scripts/slurm-local.sh): generate,
-# convert and cp through `sbatch --wait`, then the requeue path of cp.sbatch: the warning
+# convert, cp, complete and tr through `sbatch --wait`, then the requeue path of cp.sbatch: the warning
 # signal SLURM sends before a time limit (here sent at once with scancel), a checkpoint,
 # exit 75, the job requeued, the next run resumed and finished, the same model as an
 # uninterrupted run. Needs root (it starts the daemons); exits 77 (skipped) otherwise.
@@ -25,6 +25,8 @@ DTF_ARGS="-i 30 --tol 0 --json direct.json" submit "$src/jobs/cp.sbatch" x.h5 6 
 [ -s direct.h5 ] || fail "cp.sbatch wrote no model"
 DTF_ARGS="--holdout 0.1 -i 5" submit "$src/jobs/complete.sbatch" x.h5 4 completed.h5
 [ -s completed.h5 ] || fail "complete.sbatch wrote no model"
+DTF_ARGS="-i 5" submit "$src/jobs/tr.sbatch" x.h5 3x3x3 ring.h5
+[ -s ring.h5 ] && grep -q "fit .* after 5 iterations" dtf-tr-*.out || fail "tr.sbatch"
 
 # requeue LAUNCHER SIGNAL OUT: a long cp.sbatch run, signalled once its first checkpoint
 # exists, must checkpoint, requeue itself, resume and finish with the model of an
