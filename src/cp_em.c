@@ -486,8 +486,10 @@ static void join(cp_em_t *c, int s, const int *S, double C[][MERGE_MAX * MERGE_M
  * - Components below how->tol times the largest weight go.
  * - The rest are ordered for the prior (order()). */
 static dtf_status prune(void *model, const dtf_em_reshape_t *how, int *removed, int *moved, int **keep,
-                        double **scale, dtf_comm_stats_t *stats) {
+                        double **scale, double **T, int *dense, dtf_comm_stats_t *stats) {
   cp_em_t *c = model;
+  (void)T;
+  *dense = 0;
   int R = c->R, N = c->N, Rn = 0;
   *removed = *moved = 0;
   double w[R], most = 0;
@@ -615,6 +617,20 @@ static dtf_status prune(void *model, const dtf_em_reshape_t *how, int *removed, 
 
 static int rank(const void *model) { return ((const cp_em_t *)model)->R; }
 
+static int ranks(const void *model, int *out) {
+  out[0] = ((const cp_em_t *)model)->R;
+  return 1;
+}
+
+/* rows, their covariances and second moments, the prior, the kernels' work */
+static double memory(const dtf_grid_t *g, const dtf_em_options_t *o, int *width) {
+  double R = o->rank, rows = 0;
+  for (int n = 0; n < g->nmodes; n++) rows += (double)g->len[n];
+  *width = o->rank;
+  return rows * R * 8 + rows * R * (R + 1) * 8 + (g->nmodes + 3) * R * 8 +
+         (double)dtf_rows_gram_work(o->rank) * 8;
+}
+
 static dtf_status describe(void *model, int checkpoint, dtf_state_t *s) {
   cp_em_t *c = model;
   int R = c->R;
@@ -664,8 +680,6 @@ static dtf_status resize(void *model, const dtf_state_t *file) {
   return st;
 }
 
-static const dtf_em_model_ops_t cp_em_ops = {"cp",  create,  destroy,  nblocks, block,        covariance,
-                                             stats, predict, prior,    balance, update_prior, prune,
-                                             rank,  weights, describe, resize};
-
-const dtf_em_model_ops_t *dtf_em_model(const char *name) { return !strcmp(name, "cp") ? &cp_em_ops : NULL; }
+const dtf_em_model_ops_t dtf_cp_em_ops = {"cp",       memory, create,  destroy, nblocks,  block,
+                                          covariance, stats,  predict, prior,   balance,  update_prior,
+                                          prune,      rank,   ranks,   weights, describe, resize};

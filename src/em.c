@@ -20,6 +20,7 @@
 
 #include "dtf/em.h"
 #include "dtf/fault.h"
+#include "dtf/format.h"
 #include "dtf/kernels.h"
 #include "dtf/memory.h"
 #include "dtf/rng.h"
@@ -105,20 +106,19 @@ static int max_D(const dtf_em_t *s) {
 }
 
 double dtf_em_memory(const dtf_grid_t *g, const dtf_tensor_t *train, const dtf_tensor_t *test,
-                     const dtf_em_options_t *o) {
-  double R = o->rank, W = R * (R + 3) / 2, rows = 0, most = 0, own = 0;
+                     const dtf_em_model_ops_t *mops, const dtf_em_options_t *o) {
+  int D = 1;
+  double model = mops->memory(g, o, &D);
+  double W = (double)D * (D + 3) / 2, most = 0, own = 0;
   for (int n = 0; n < g->nmodes; n++) {
-    double share = (double)g->len[n] / (g->size / g->pdims[n]) + 1;
-    rows += (double)g->len[n];
-    own += share;
+    own += (double)g->len[n] / (g->size / g->pdims[n]) + 1;
     if (g->len[n] > most) most = (double)g->len[n];
   }
   double nnz = (double)train->ops->entries(train), ntest = test ? (double)test->ops->entries(test) : 0;
-  /* rows, their posterior covariances and second moments, local and received statistics,
-   * workspaces, predictions, keys */
-  double bytes = rows * R * 8 + rows * R * (R + 1) * 8 + (most * W + most) * 8 + own * W * 8 +
-                 CHUNK * (3 + g->nmodes * 2) * 8.0 + (double)dtf_packed_solve_work(o->rank) * 8 +
-                 (nnz > ntest ? nnz : ntest) * 8 + nnz * 8;
+  /* the model, local and received statistics, the solve, the chunk's workspaces,
+   * predictions, keys */
+  double bytes = model + (most * W + most) * 8 + own * W * 8 + (double)dtf_packed_solve_work(D) * 8 +
+                 CHUNK * (4 + g->nmodes * 2) * 8.0 + (nnz > ntest ? nnz : ntest) * 8 + nnz * 8;
   /* online: running statistics, the batches and their positions in every mode */
   if (o->algorithm == DTF_EM_ONLINE) bytes += own * (W + 1) * 8 + nnz * 4 + nnz * 8 * g->nmodes;
   dtf_allreduce(g->comm, &bytes, 1, MPI_DOUBLE, MPI_MAX, NULL);
@@ -235,12 +235,13 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
   if ((st = dtf_allreduce(g->comm, counts, 2, MPI_INT64_T, MPI_SUM, NULL))) return st;
   if (counts[0] == 0) return dtf_error(DTF_ERR_INPUT, "there are no observed entries to learn from");
   if (o->max_mem > 0) {
-    double need = dtf_em_memory(g, train, test, o);
+    double need = dtf_em_memory(g, train, test, mops, o);
     if (need > o->max_mem)
-      return dtf_error(DTF_ERR_INPUT,
-                       "rank %d needs an estimated %.3g GB per rank (model rows, EM statistics, workspaces), "
-                       "more than the limit of %.3g GB (--max-mem); use a lower rank or more ranks",
-                       o->rank, need / 1e9, o->max_mem / 1e9);
+      return dtf_error(
+          DTF_ERR_INPUT,
+          "this %s model needs an estimated %.3g GB per rank (model rows, EM statistics, workspaces), "
+          "more than the limit of %.3g GB (--max-mem); use a lower rank or more ranks",
+          mops->name, need / 1e9, o->max_mem / 1e9);
   }
   dtf_em_t *s = calloc(1, sizeof *s);
   if (!s) return dtf_error(DTF_ERR_INPUT, "out of memory");
@@ -292,8 +293,8 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
   s->hist_train = calloc((size_t)E, sizeof(double));
   s->hist_sec = calloc((size_t)E, sizeof(double));
   s->hist_rank = calloc((size_t)E, sizeof(double));
-  s->wprev = calloc((size_t)o->rank, sizeof(double));
-  s->wnow = calloc((size_t)o->rank, sizeof(double));
+  s->wprev = calloc((size_t)mops->rank(s->model), sizeof(double));
+  s->wnow = calloc((size_t)mops->rank(s->model), sizeof(double));
   if (!s->touched || !s->counts || !s->x || !s->w || !s->c || !s->y || !s->ids || !s->pinds || !s->pred ||
       !s->keys || !s->hist_test || !s->hist_train || !s->hist_sec || !s->hist_rank || !s->wprev || !s->wnow)
     st = dtf_error(DTF_ERR_INPUT, "out of memory for the EM workspace");
@@ -545,28 +546,39 @@ static dtf_status sweep(dtf_em_t *s, int bid, double scale) {
 }
 
 /* the online statistics of every block follow the model's reshaped coefficients: kept,
- * reordered and rescaled */
-static dtf_status compact_stats(dtf_em_t *s, int **keep, double **scale) {
+ * reordered and rescaled, or (dense) S <- T S T^T, b <- T b */
+static dtf_status compact_stats(dtf_em_t *s, int **keep, double **scale, double **T, int dense) {
   for (int b = 0; b < s->nblocks; b++) {
     dtf_factor_t *f = s->mops->block(s->model, b);
     int Dn = f->R, Do = s->Dstats[b];
     int64_t To = dtf_packed_size(Do), Wo = width(Do), Tn = dtf_packed_size(Dn), Wn = width(Dn);
-    double *row = malloc((size_t)Wn * sizeof(double));
+    double *row = malloc((size_t)(Wn + (dense ? 3 * Do * Do : 0)) * sizeof(double));
     if (!row) return dtf_error(DTF_ERR_INPUT, "out of memory");
+    double *full = row + Wn, *tmp = full + Do * Do, *out = tmp + Do * Do;
     const double *k = scale[b];
     for (int64_t i = 0; i < f->own_len; i++) {
       const double *S = s->stats[b] + i * Wo;
       int64_t idx = 0;
-      for (int r = 0; r < Dn; r++)
-        for (int q = r; q < Dn; q++) {
-          int ro = keep[b][r], qo = keep[b][q];
-          if (ro > qo) {
-            ro = keep[b][q];
-            qo = keep[b][r];
+      if (dense) {
+        for (int r = 0, j = 0; r < Do; r++)
+          for (int q = r; q < Do; q++, j++) full[r * Do + q] = full[q * Do + r] = S[j];
+        dtf_matmul(0, 0, Dn, Do, Do, T[b], full, tmp); /* T S */
+        dtf_matmul(0, 1, Dn, Dn, Do, tmp, T[b], out);  /* (T S) T^T */
+        for (int r = 0; r < Dn; r++)
+          for (int q = r; q < Dn; q++) row[idx++] = out[r * Dn + q];
+        dtf_matmul(0, 0, Dn, 1, Do, T[b], S + To, row + Tn);
+      } else {
+        for (int r = 0; r < Dn; r++)
+          for (int q = r; q < Dn; q++) {
+            int ro = keep[b][r], qo = keep[b][q];
+            if (ro > qo) {
+              ro = keep[b][q];
+              qo = keep[b][r];
+            }
+            row[idx++] = S[(int64_t)ro * Do - (int64_t)ro * (ro - 1) / 2 + (qo - ro)] * k[r] * k[q];
           }
-          row[idx++] = S[(int64_t)ro * Do - (int64_t)ro * (ro - 1) / 2 + (qo - ro)] * k[r] * k[q];
-        }
-      for (int r = 0; r < Dn; r++) row[Tn + r] = S[To + keep[b][r]] * k[r];
+        for (int r = 0; r < Dn; r++) row[Tn + r] = S[To + keep[b][r]] * k[r];
+      }
       /* Wn <= Wo: in place, row i's new place never passes its old one */
       memcpy(s->stats[b] + i * Wn, row, (size_t)Wn * sizeof(double));
     }
@@ -584,25 +596,27 @@ static dtf_status prune(dtf_em_t *s) {
   if (s->opt.algorithm == DTF_EM_ALS || s->warming) return DTF_OK;
   int settled = s->delta < 1e-2;
   dtf_em_reshape_t how = {settled ? s->opt.prune : 0.0, settled ? s->opt.merge : 0.0};
-  int *keep[DTF_MAX_MODES] = {0}, removed = 0, moved = 0;
-  double *scale[DTF_MAX_MODES] = {0};
+  int *keep[DTF_MAX_MODES] = {0}, removed = 0, moved = 0, dense = 0;
+  double *scale[DTF_MAX_MODES] = {0}, *T[DTF_MAX_MODES] = {0};
   dtf_status st = DTF_OK;
   for (int b = 0; b < s->nblocks; b++) {
     size_t D = (size_t)s->mops->block(s->model, b)->R;
-    if (!(keep[b] = malloc(D * sizeof(int))) || !(scale[b] = malloc(D * sizeof(double))))
+    if (!(keep[b] = malloc(D * sizeof(int))) || !(scale[b] = malloc(D * sizeof(double))) ||
+        !(T[b] = malloc(D * D * sizeof(double))))
       st = dtf_error(DTF_ERR_INPUT, "out of memory");
   }
   st = dtf_agree(s->grid->comm, st);
-  if (!st) st = s->mops->prune(s->model, &how, &removed, &moved, keep, scale, &s->comm);
+  if (!st) st = s->mops->prune(s->model, &how, &removed, &moved, keep, scale, T, &dense, &s->comm);
   if (!st && (removed || moved)) {
     s->pruned_now = removed ? removed : -1;
-    if (s->stats[0]) st = compact_stats(s, keep, scale);
+    if (s->stats[0]) st = compact_stats(s, keep, scale, T, dense);
     if (!st) st = ensure_buffers(s);
     st = dtf_agree(s->grid->comm, st);
   }
   for (int b = 0; b < s->nblocks; b++) {
     free(keep[b]);
     free(scale[b]);
+    free(T[b]);
   }
   return st;
 }
@@ -672,6 +686,14 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
     p->bytes_sent = p->bytes_uncompressed = sent;
     p->extra_name[p->nextra] = "effective_rank";
     p->extra[p->nextra++] = R;
+    int rk[DTF_MAX_MODES], nr = s->mops->ranks(s->model, rk);
+    if (nr > 1) {
+      int64_t r64[DTF_MAX_MODES];
+      for (int k = 0; k < nr; k++) r64[k] = rk[k];
+      char dims[48];
+      dtf_format_dims(nr, r64, dims, sizeof dims);
+      snprintf(p->note, sizeof p->note, "bonds %s", dims);
+    }
     for (int k = 0; k < s->lik->nmetrics; k++) {
       p->extra_name[p->nextra] = names[0][k];
       p->extra[p->nextra++] = s->train_m[k];
@@ -780,6 +802,12 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
   return DTF_OK;
 }
 
+extern const dtf_em_model_ops_t dtf_cp_em_ops, dtf_tr_em_ops;
+
+const dtf_em_model_ops_t *dtf_em_model(const char *name) {
+  return !strcmp(name, "cp") ? &dtf_cp_em_ops : !strcmp(name, "tr") ? &dtf_tr_em_ops : NULL;
+}
+
 static const dtf_solver_ops_t em_ops = {"complete", iterate, finished, converged, state, restore};
 
 dtf_solver_t dtf_em_solver(dtf_em_t *s) { return (dtf_solver_t){&em_ops, s}; }
@@ -788,6 +816,7 @@ void dtf_em_summary(const dtf_em_t *s, dtf_em_summary_t *o) {
   memset(o, 0, sizeof *o);
   o->epochs = s->epoch;
   o->rank = s->mops->rank(s->model);
+  o->nranks = s->mops->ranks(s->model, o->ranks);
   o->converged = s->converged;
   o->have_test = s->tv != NULL;
   memcpy(o->train, s->train_m, sizeof o->train);

@@ -28,19 +28,20 @@ typedef enum {
 
 typedef struct {
   dtf_em_algorithm_t algorithm;
-  const dtf_likelihood_t *lik; /* als: gaussian */
-  int rank;                    /* start rank */
-  int max_epochs;              /* default 50 */
-  double tol;                  /* stop when the train loss changes by a smaller fraction (1e-4) */
-  uint64_t seed;               /* initial factors and mini-batch orders */
-  int batches;                 /* online: mini-batches per epoch (default 10) */
-  double kappa, t0;            /* online: step rho = (n + t0)^-kappa (0.7, 1) */
-  double a1, a2;               /* MGP: delta_1 ~ Gamma(a1, 1), delta_l ~ Gamma(a2, 1) (2, 3) */
-  double a0, b0;               /* Gamma prior of the Gaussian noise precision (1, 1e-6) */
-  double prune;                /* drop components below this fraction of the largest (0.01; 0 never) */
-  double merge;                /* fuse components that fewer explain to this fraction (0.995; 0 never) */
-  double reg;                  /* als: ridge added to every row's normal equations (1e-2) */
-  double max_mem;              /* bytes per rank (0: no limit) */
+  const dtf_likelihood_t *lik;   /* als: gaussian */
+  int rank;                      /* start rank (cp); every bond's start rank (tr, unless bond_ranks) */
+  int bond_ranks[DTF_MAX_MODES]; /* tr: start rank of each bond (0: rank) */
+  int max_epochs;                /* default 50 */
+  double tol;                    /* stop when the train loss changes by a smaller fraction (1e-4) */
+  uint64_t seed;                 /* initial factors and mini-batch orders */
+  int batches;                   /* online: mini-batches per epoch (default 10) */
+  double kappa, t0;              /* online: step rho = (n + t0)^-kappa (0.7, 1) */
+  double a1, a2;                 /* MGP: delta_1 ~ Gamma(a1, 1), delta_l ~ Gamma(a2, 1) (2, 3) */
+  double a0, b0;                 /* Gamma prior of the Gaussian noise precision (1, 1e-6) */
+  double prune;                  /* drop components below this fraction of the largest (0.01; 0 never) */
+  double merge;                  /* fuse components that fewer explain to this fraction (0.995; 0 never) */
+  double reg;                    /* als: ridge added to every row's normal equations (1e-2) */
+  double max_mem;                /* bytes per rank (0: no limit) */
   dtf_log_fn log;
   void *ctx;
 } dtf_em_options_t;
@@ -59,7 +60,10 @@ typedef struct {
  * block n is A_n; a row's D coefficients are solved together); the driver owns the
  * likelihood, the statistics and their reductions. */
 typedef struct {
-  const char *name; /* the model attribute of its files: "cp" */
+  const char *name; /* the model attribute of its files: "cp", "tr" */
+  /* Bytes per rank of a model for these options on grid (its rows, covariances and
+   * workspaces), and in *width the most coefficients a row of one block has. */
+  double (*memory)(const dtf_grid_t *grid, const dtf_em_options_t *o, int *width);
   /* A model of o->rank components on grid, initial rows from the counter-based RNG,
    * scaled so that a predictor has the RMS `scale`. Collective. */
   dtf_status (*create)(const dtf_grid_t *grid, const dtf_em_options_t *o, double scale, void **model);
@@ -93,13 +97,19 @@ typedef struct {
   dtf_status (*update_prior)(void *model, dtf_comm_stats_t *stats);
   /* Reshape the components as `how` says (fuse those that are fewer components split,
    * drop those below how->tol times the largest weight, order them for the prior);
-   * *removed counts the components gone, *moved is 1 if the others changed place;
-   * keep[b] (room for D of block b) receives, for each coefficient of block b after,
-   * its index before, and scale[b] the factor its design value was multiplied by.
-   * Collective. */
+   * *removed counts the components gone, *moved is 1 if the others changed. How the
+   * design values of block b after relate to those before: either keep[b] (room for D of
+   * block b) receives, for each coefficient after, its index before, and scale[b] the
+   * factor its design value was multiplied by; or (a model that mixes its coefficients,
+   * as a ring's gauge transform of its bonds) T[b] (room for D x D doubles) receives the
+   * matrix, D after x D before, that maps the design values before to those after, and
+   * *dense is 1. Collective. */
   dtf_status (*prune)(void *model, const dtf_em_reshape_t *how, int *removed, int *moved, int **keep,
-                      double **scale, dtf_comm_stats_t *stats);
+                      double **scale, double **T, int *dense, dtf_comm_stats_t *stats);
   int (*rank)(const void *model);
+  /* The ranks to report: CP its rank (1 value), TR the rank of each bond (N values);
+   * returns how many. */
+  int (*ranks)(const void *model, int *out);
   /* The weight of each component (rank() of them; tensor ring: of every bond's), the
    * same on every rank. Collective. */
   dtf_status (*weights)(void *model, double *w, dtf_comm_stats_t *stats);
@@ -109,17 +119,17 @@ typedef struct {
   dtf_status (*resize)(void *model, const dtf_state_t *file);
 } dtf_em_model_ops_t;
 
-/* The completion model named `name` ("cp"), or NULL. */
+/* The completion model named `name` ("cp", "tr"), or NULL. */
 const dtf_em_model_ops_t *dtf_em_model(const char *name);
 
 /* The driver's state. */
 typedef struct dtf_em dtf_em_t;
 
-/* Estimated bytes per rank (the largest over ranks) of an EM run: model rows, the
- * statistics (online: D (D + 3) / 2 per owned row and block), workspaces, the grouping
- * of the entries. Collective. */
+/* Estimated bytes per rank (the largest over ranks) of an EM run of model: its rows and
+ * workspaces, the statistics (online: D (D + 3) / 2 per owned row and block), the
+ * grouping of the entries. Collective. */
 double dtf_em_memory(const dtf_grid_t *grid, const dtf_tensor_t *train, const dtf_tensor_t *test,
-                     const dtf_em_options_t *o);
+                     const dtf_em_model_ops_t *model, const dtf_em_options_t *o);
 
 /* Prepare a run of model `model` on the observations train (and optionally test, on the
  * same grid). DTF_ERR_INPUT if an observation is not a value of the likelihood (naming
@@ -133,6 +143,7 @@ dtf_solver_t dtf_em_solver(dtf_em_t *s);
 /* What a summary reports: the last epoch's metrics and their histories. */
 typedef struct {
   int epochs, rank, converged;
+  int nranks, ranks[DTF_MAX_MODES]; /* what the model reports (tr: every bond's rank) */
   int have_test;
   double train[DTF_MAX_METRICS], test[DTF_MAX_METRICS];
   double baseline[DTF_MAX_METRICS]; /* the test metrics of the constant train-mean predictor */

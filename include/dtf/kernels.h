@@ -57,6 +57,10 @@ double dtf_cp_norm2(int nmodes, int R, const double *lambda, const double *const
 /* G (R x R) = A^T A for A (rows x R). */
 void dtf_gram(int64_t rows, int R, const double *A, double *G);
 
+/* C (m x n) = op(A) op(B), op(X) = X^T when its flag is set (op(A) is m x k, op(B) k x n;
+ * all row-major and dense). */
+void dtf_matmul(int ta, int tb, int64_t m, int64_t n, int64_t k, const double *A, const double *B, double *C);
+
 /* C (Ra x Rb) = A^T B for A (rows x Ra), B (rows x Rb). */
 void dtf_cross(int64_t rows, int Ra, const double *A, int Rb, const double *B, double *C);
 
@@ -99,6 +103,15 @@ int64_t dtf_rows_gram_work(int R);
 void dtf_rows_gram(int N, int mode, int64_t rows, const int64_t *row_ptr, const int64_t *inds, int64_t count,
                    const int64_t *pos, const double *w, const double *c, const double *const *F, int R,
                    double *out, int64_t ldo, unsigned char *touched, double *work);
+
+/* The same with tensor-ring design rows (dtf_tr_design of core `mode`, D = R_mode
+ * R_{mode+1} coefficients): row i of out gains the packed D x D Gram and the D-vector
+ * right-hand side. work: dtf_tr_rows_gram_work doubles. */
+int64_t dtf_tr_rows_gram_work(int N, const int *ranks, int mode);
+void dtf_tr_rows_gram(int N, int mode, int64_t rows, const int64_t *row_ptr, const int64_t *inds,
+                      int64_t count, const int64_t *pos, const double *w, const double *c, const int *ranks,
+                      const double *const *cores, double *out, int64_t ldo, unsigned char *touched,
+                      double *work);
 
 /* Tensor-ring contractions (src/kernels/tr.c). Core k (dims[k] rows of R_k x R_{k+1},
  * row-major, R_N = R_0) is cores[k]; x(i) = trace(G_0[i_0] ... G_{N-1}[i_{N-1}]).

@@ -20,7 +20,7 @@ extern "C" {
 typedef struct {
   int iteration;               /* 1-based */
   const char *metric;          /* the value's name: "fit", "loss", "rmse" */
-  double value;                /* the metric after this iteration */
+  double value;                /* the metric after this iteration (NaN: not computed this time) */
   double delta;                /* |value - previous value| */
   double seconds;              /* wall time of this iteration */
   uint64_t bytes_sent;         /* bytes this rank sent in this iteration */
@@ -28,6 +28,7 @@ typedef struct {
   int nextra;                  /* further named values of this iteration (printed, summarised) */
   const char *extra_name[DTF_PROGRESS_EXTRA];
   double extra[DTF_PROGRESS_EXTRA];
+  char note[64]; /* further text for the progress line ("bonds 3x4x2x3"), or empty */
 } dtf_progress_t;
 
 typedef struct {

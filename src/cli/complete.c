@@ -8,20 +8,24 @@
 
 static const char *intro =
     "usage: mpirun -np N dtf complete INPUT -r R [--holdout F | --test T] [options]\n"
+    "       mpirun -np N dtf complete INPUT --model tr (--ranks AxBxC | -r R) [options]\n"
     "\n"
-    "Fill in the missing entries of a partly observed tensor with a CP model learned by\n"
-    "distributed EM: a shrinkage prior (multiplicative gamma process) drops the components\n"
-    "the data do not need, so -r is a start rank; Gaussian, Bernoulli (0/1) and Poisson\n"
-    "(count) data. INPUT: a dense dataset file.h5:/X with NaN for missing entries (or with\n"
+    "Fill in the missing entries of a partly observed tensor with a CP or tensor-ring model\n"
+    "learned by distributed EM: a shrinkage prior (multiplicative gamma process, over the\n"
+    "components of CP or of each bond of the ring) drops the components the data do not need,\n"
+    "so -r and --ranks are start ranks; Gaussian, Bernoulli (0/1) and Poisson (count) data. INPUT: a dense "
+    "dataset file.h5:/X with NaN for missing entries (or with\n"
     "--mask), a COO group file.h5:/G or a FROSTT file X.tns, whose listed entries are the\n"
     "observations (a listed zero is an observed zero; an unlisted entry is missing).\n"
     "\n"
     "Progress (rank 0, stderr), one line per epoch: the headline test metric (train without\n"
-    "test entries), then the effective rank and every train and test metric.\n";
+    "test entries), then the effective rank (a ring: the sum of its bonds, and the bonds) and\n"
+    "every train and test metric.\n";
 
 static const cli_accept_t accepted[] = {
-    {OPT_RANK, "start rank (required, >= 1); components are pruned during the run (--prune)"},
+    {OPT_RANK, "start rank (>= 1); components are pruned during the run (--prune); tr: every bond's"},
     {OPT_MODEL, NULL},
+    {OPT_RANKS, "tr: the start rank of each bond"},
     {OPT_LIKELIHOOD, NULL},
     {OPT_ALGORITHM, NULL},
     {OPT_MASK, NULL},
@@ -36,7 +40,7 @@ static const cli_accept_t accepted[] = {
     {OPT_MERGE, NULL},
     {OPT_REG, NULL},
     {OPT_GRID, NULL},
-    {OPT_OUTPUT, "write the model (CP, with its likelihood) to FILE (docs/formats.md)"},
+    {OPT_OUTPUT, "write the model (CP or tensor ring, with its likelihood) to FILE (docs/formats.md)"},
     {OPT_DUPLICATES, NULL},
     {OPT_SUM_DUPLICATES, NULL},
     {OPT_CHECKPOINT, NULL},
@@ -49,6 +53,7 @@ static const cli_accept_t accepted[] = {
 typedef struct {
   dtf_em_t *em;
   const dtf_em_options_t *opt;
+  const char *model;
   int64_t n_train, n_test;
 } job_t;
 
@@ -57,7 +62,7 @@ static void summary(dtf_json_t *j, void *ctx) {
   dtf_em_summary_t s;
   dtf_em_summary(b->em, &s);
   const dtf_likelihood_t *lik = b->opt->lik;
-  dtf_json_string(j, "model", "cp");
+  dtf_json_string(j, "model", b->model);
   dtf_json_string(j, "likelihood", b->opt->algorithm == DTF_EM_ALS ? "gaussian" : lik->name);
   dtf_json_string(j, "algorithm",
                   b->opt->algorithm == DTF_EM_ONLINE  ? "online"
@@ -65,6 +70,13 @@ static void summary(dtf_json_t *j, void *ctx) {
                                                       : "als");
   dtf_json_int(j, "rank", b->opt->rank);
   dtf_json_int(j, "effective_rank", s.rank);
+  if (s.nranks > 1) {
+    int64_t r[DTF_MAX_MODES];
+    for (int k = 0; k < s.nranks; k++) r[k] = s.ranks[k];
+    dtf_json_int_array(j, "effective_bond_ranks", r, s.nranks);
+    for (int k = 0; k < s.nranks; k++) r[k] = b->opt->bond_ranks[k];
+    dtf_json_int_array(j, "start_bond_ranks", r, s.nranks);
+  }
   dtf_json_int(j, "train_entries", b->n_train);
   dtf_json_int(j, "test_entries", b->n_test);
   dtf_json_int(j, "seed", (int64_t)b->opt->seed);
@@ -95,7 +107,14 @@ int cli_complete(cli_t *c, int argc, char **argv) {
       .iters = 50, .tol = 1e-4, .batches = 10, .kappa = 0.7, .prune = 1e-2, .merge = 0.995, .reg = 1e-2};
   int rc = cli_parse(c, argc, argv, accepted, sizeof accepted / sizeof accepted[0], intro, &o);
   if (rc >= 0) return rc;
-  if ((rc = cli_input_and_rank(c, &o)) >= 0) return rc;
+  int tr = o.model && !strcmp(o.model, "tr");
+  if (o.ranks && !tr) return cli_usage(c, "--ranks gives the bonds of --model tr");
+  if (o.npos != 1)
+    return cli_usage(c, o.npos ? "expected one INPUT, got '%s' too" : "missing INPUT",
+                     o.npos ? o.pos[1] : "");
+  if (!tr && !o.given[OPT_RANK]) return cli_usage(c, "missing --rank (-r)");
+  if (tr && !o.ranks == !o.given[OPT_RANK])
+    return cli_usage(c, "give the start bond ranks of --model tr with --ranks AxBxC or -r R (one of them)");
   if (o.test && o.given[OPT_HOLDOUT]) return cli_usage(c, "--holdout and --test exclude each other");
   if ((o.resume || o.every) && !o.checkpoint)
     return cli_usage(c, "--resume and --checkpoint-every need --checkpoint FILE");
@@ -155,7 +174,14 @@ int cli_complete(cli_t *c, int argc, char **argv) {
     train = all;
     all = NULL;
   }
-  job_t job = {NULL, &eo, 0, 0};
+  job_t job = {NULL, &eo, tr ? "tr" : "cp", 0, 0};
+  if (!st && tr) {
+    if (o.ranks) st = dtf_tr_parse_ranks(o.ranks, g->nmodes, eo.bond_ranks);
+    for (int n = 0; !st && n < g->nmodes; n++) {
+      if (!o.ranks) eo.bond_ranks[n] = (int)o.rank;
+      if (eo.bond_ranks[n] > eo.rank) eo.rank = eo.bond_ranks[n];
+    }
+  }
   if (!st) st = dtf_observed_count(g, train, &job.n_train);
   if (!st && test) st = dtf_observed_count(g, test, &job.n_test);
   if (!st && test && job.n_test == 0)
@@ -167,15 +193,24 @@ int cli_complete(cli_t *c, int argc, char **argv) {
                                                      : "ALS";
     char batches[64] = "";
     if (eo.algorithm == DTF_EM_ONLINE) snprintf(batches, sizeof batches, ", %d mini-batches", eo.batches);
-    cli_progress(c, "complete: cp rank %d (start), %s likelihood, %s%s, at most %d epochs, seed %llu\n",
-                 eo.rank, eo.algorithm == DTF_EM_ALS ? "least-squares" : eo.lik->name, alg, batches,
-                 eo.max_epochs, (unsigned long long)eo.seed);
+    char start[80];
+    if (tr) {
+      int64_t r[DTF_MAX_MODES];
+      for (int n = 0; n < g->nmodes; n++) r[n] = eo.bond_ranks[n];
+      char dims[64];
+      dtf_format_dims(g->nmodes, r, dims, sizeof dims);
+      snprintf(start, sizeof start, "tr bonds %s", dims);
+    } else
+      snprintf(start, sizeof start, "cp rank %d", eo.rank);
+    cli_progress(c, "complete: %s (start), %s likelihood, %s%s, at most %d epochs, seed %llu\n", start,
+                 eo.algorithm == DTF_EM_ALS ? "least-squares" : eo.lik->name, alg, batches, eo.max_epochs,
+                 (unsigned long long)eo.seed);
     cli_progress(c, "train entries %lld, test entries %lld%s\n", (long long)job.n_train,
                  (long long)job.n_test,
                  o.given[OPT_HOLDOUT] ? " (--holdout)"
                  : o.test             ? " (--test)"
                                       : "");
-    st = dtf_em_init(g, train, test, dtf_em_model(o.model ? o.model : "cp"), &eo, &job.em);
+    st = dtf_em_init(g, train, test, dtf_em_model(job.model), &eo, &job.em);
   }
   if (st)
     rc = cli_fail(c, st);

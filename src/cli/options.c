@@ -55,7 +55,7 @@ static const def_t defs[OPT_COUNT] = {
                      "each entry's index and --seed (the same for any number of ranks)"},
     [OPT_TEST] = {"test", 0, 1, "--test INPUT",
                   "test entries: another partly observed tensor of the same shape"},
-    [OPT_MODEL] = {"model", 0, 1, "--model cp", "the model (default cp)"},
+    [OPT_MODEL] = {"model", 0, 1, "--model cp|tr", "the model: CP (default) or tensor ring (with --ranks)"},
     [OPT_LIKELIHOOD] = {"likelihood", 0, 1, "--likelihood L",
                         "gaussian (default), bernoulli (0/1 data, logit link) or poisson (counts, log link)"},
     [OPT_ALGORITHM] = {"algorithm", 0, 1, "--algorithm A",
@@ -190,7 +190,8 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
   case OPT_TEST: o->test = arg; break;
   case OPT_AT: o->at = arg; break;
   case OPT_MODEL:
-    if (strcmp(arg, "cp")) return cli_usage(c, "--model must be cp, not '%s'", arg);
+    if (strcmp(arg, "cp") && strcmp(arg, "tr"))
+      return cli_usage(c, "--model must be cp or tr, not '%s'", arg);
     o->model = arg;
     break;
   case OPT_LIKELIHOOD:

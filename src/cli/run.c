@@ -1,6 +1,7 @@
 /* The one run loop of every solver subcommand: resume, iterate with progress lines,
  * checkpoints (every K iterations, and on a signal, then exit 75), the model file, the
  * result line and the JSON summary. A subcommand builds its solver and calls cli_run. */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,9 +127,13 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
       used += (size_t)snprintf(more + used, sizeof more - used, "%s%s %.5g", used ? "  " : "  | ",
                                p.extra_name[k], p.extra[k]);
     }
+    if (p.note[0]) snprintf(more + used, sizeof more - used, "%s%s", used ? "  " : "  | ", p.note);
     last = p;
-    cli_progress(c, "iter %-4d %s %.5f  delta %.1e  %.4f s  comm %s%s%s\n", p.iteration, p.metric, p.value,
-                 p.delta, p.seconds, b, u, more);
+    char v[64] = "-       ", d[32] = "-";
+    if (!isnan(p.value)) snprintf(v, sizeof v, "%.5f", p.value);
+    if (!isnan(p.delta)) snprintf(d, sizeof d, "%.1e", p.delta);
+    cli_progress(c, "iter %-4d %s %s  delta %s  %.4f s  comm %s%s%s\n", p.iteration, p.metric, v, d,
+                 p.seconds, b, u, more);
     if (!o->checkpoint) continue;
     /* every rank must take the same branch: agree on whether any rank was signalled */
     int sig = stop_signal;

@@ -12,6 +12,11 @@ void dtf_cross(int64_t rows, int Ra, const double *A, int Rb, const double *B, d
   blas_gemm(1, 0, Ra, Rb, rows, 1.0, A, Ra, B, Rb, 0.0, C, Rb);
 }
 
+void dtf_matmul(int ta, int tb, int64_t m, int64_t n, int64_t k, const double *A, const double *B,
+                double *C) {
+  blas_gemm(ta, tb, m, n, k, 1.0, A, ta ? m : k, B, tb ? k : n, 0.0, C, n);
+}
+
 double dtf_norm(int64_t n, const double *x) { return blas_nrm2(n, x); }
 
 double dtf_pow2_scale(double norm) {

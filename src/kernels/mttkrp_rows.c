@@ -63,13 +63,40 @@ enum { GRAM_BUF = 64 };
 
 int64_t dtf_rows_gram_work(int R) { return (int64_t)(GRAM_BUF + R) * R; }
 
-DTF_KERNEL void dtf_rows_gram(int N, int mode, int64_t rows, const int64_t *row_ptr, const int64_t *inds,
-                              int64_t count, const int64_t *pos, const double *w, const double *c,
-                              const double *const *F, int R, double *out, int64_t ldo, unsigned char *touched,
-                              double *work) {
+/* What forms one observation's design row h (D doubles) from its indices ix. */
+typedef struct {
+  int N, mode;
+  const double *const *F; /* CP: the factors' block rows; TR: the cores' */
+  const int *ranks;       /* TR: the bond ranks */
+  double *work;           /* TR: the design row's products */
+} design_t;
+
+static inline void cp_design(const design_t *d, const int64_t *ix, int R, double *restrict h) {
+  int first = d->mode == 0 ? 1 : 0;
+  const double *restrict a = d->F[first] + ix[first] * R;
+  for (int r = 0; r < R; r++) h[r] = a[r];
+  for (int n = first + 1; n < d->N; n++) {
+    if (n == d->mode) continue;
+    const double *restrict b = d->F[n] + ix[n] * R;
+    for (int r = 0; r < R; r++) h[r] *= b[r];
+  }
+}
+
+static inline void tr_design(const design_t *d, const int64_t *ix, int R, double *restrict h) {
+  (void)R;
+  dtf_tr_design(d->N, d->mode, d->ranks, d->F, ix, h, d->work);
+}
+
+/* The Gram and right-hand side of each listed row's design rows (see dtf_rows_gram);
+ * inlined into each caller with its design function. */
+static inline void rows_gram(const design_t *d,
+                             void (*design)(const design_t *, const int64_t *, int, double *), int64_t rows,
+                             const int64_t *row_ptr, const int64_t *inds, int64_t count, const int64_t *pos,
+                             const double *w, const double *c, int R, double *out, int64_t ldo,
+                             unsigned char *touched, double *work) {
   if (count == 0) return;
+  int N = d->N;
   double *buf = work, *G = work + GRAM_BUF * R;
-  int first = mode == 0 ? 1 : 0;
   int64_t i = first_row(rows, row_ptr, pos ? pos[0] : 0);
   for (int64_t k = 0; k < count;) {
     int64_t p = pos ? pos[k] : k;
@@ -80,15 +107,8 @@ DTF_KERNEL void dtf_rows_gram(int N, int mode, int64_t rows, const int64_t *row_
     for (; k < count; k++) {
       int64_t q = pos ? pos[k] : k;
       if (q >= end) break;
-      const int64_t *ix = inds + q * N;
       double *restrict h = buf + (int64_t)nb * R;
-      const double *restrict a = F[first] + ix[first] * R;
-      for (int r = 0; r < R; r++) h[r] = a[r];
-      for (int n = first + 1; n < N; n++) {
-        if (n == mode) continue;
-        const double *restrict b = F[n] + ix[n] * R;
-        for (int r = 0; r < R; r++) h[r] *= b[r];
-      }
+      design(d, inds + q * N, R, h);
       for (int r = 0; r < R; r++) rhs[r] += c[k] * h[r];
       if (w) {
         double s = sqrt(w[k]);
@@ -110,4 +130,28 @@ DTF_KERNEL void dtf_rows_gram(int N, int mode, int64_t rows, const int64_t *row_
     for (int r = 0, j = 0; gram && r < R; r++)
       for (int u = r; u < R; u++, j++) o[j] += G[r * R + u];
   }
+}
+
+DTF_KERNEL void dtf_rows_gram(int N, int mode, int64_t rows, const int64_t *row_ptr, const int64_t *inds,
+                              int64_t count, const int64_t *pos, const double *w, const double *c,
+                              const double *const *F, int R, double *out, int64_t ldo, unsigned char *touched,
+                              double *work) {
+  design_t d = {N, mode, F, NULL, NULL};
+  rows_gram(&d, cp_design, rows, row_ptr, inds, count, pos, w, c, R, out, ldo, touched, work);
+}
+
+int64_t dtf_tr_rows_gram_work(int N, const int *ranks, int mode) {
+  int Rmax = 1, D = ranks[mode] * ranks[(mode + 1) % N];
+  for (int n = 0; n < N; n++)
+    if (ranks[n] > Rmax) Rmax = ranks[n];
+  return dtf_rows_gram_work(D) + 2 * (int64_t)Rmax * Rmax;
+}
+
+void dtf_tr_rows_gram(int N, int mode, int64_t rows, const int64_t *row_ptr, const int64_t *inds,
+                      int64_t count, const int64_t *pos, const double *w, const double *c, const int *ranks,
+                      const double *const *cores, double *out, int64_t ldo, unsigned char *touched,
+                      double *work) {
+  int D = ranks[mode] * ranks[(mode + 1) % N];
+  design_t d = {N, mode, cores, ranks, work + dtf_rows_gram_work(D)};
+  rows_gram(&d, tr_design, rows, row_ptr, inds, count, pos, w, c, D, out, ldo, touched, work);
 }

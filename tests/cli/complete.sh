@@ -8,6 +8,10 @@
 #   resume             checkpoint and resume: bit for bit the uninterrupted run
 #   kinetic FILE       ../shared/data/kinetic.h5, 10% of its observed entries held out: ALS and EM
 #   eval-predict       eval --test gives complete's test metrics; predict gives the model's values
+#   tr CASE            --model tr on a planted ring (bonds 3x4x2x3, noise sd 0.1, 90% missing):
+#                        planted: started at bonds 8, the bonds come back to 3x4x2x3, test RMSE <= 1.15 sd
+#                        ranks: 1-4 ranks agree (online and batch); resume: bit for bit;
+#                        eval: eval --test gives complete's metrics, the model file is a ring
 . "$(dirname "$0")/lib.sh"
 set -e
 case=$1
@@ -157,6 +161,82 @@ for a in ("als", "online"):
     s = json.load(open(f"{a}.json"))
     print(a, "test rmse", s["test_rmse"], "constant", s["baseline_test_rmse"], "rank", s.get("effective_rank"))
     assert s["test_rmse"] < 0.1 * s["baseline_test_rmse"], a'
+  ;;
+tr)
+  "$PYTHON" - <<'PY'
+import numpy as np, h5py
+rng = np.random.default_rng(7)
+dims, R = [30, 28, 26, 24], [3, 4, 2, 3]
+G = [rng.standard_normal((R[n], dims[n], R[(n + 1) % 4])) for n in range(4)]
+X = np.einsum("aib,bjc,ckd,dla->ijkl", *G)
+X /= X.std()
+Y = X + 0.1 * rng.standard_normal(X.shape)
+obs = rng.random(X.shape) >= 0.9
+test = obs & (rng.random(X.shape) < 0.1)
+for part, m in (("train", obs & ~test), ("test", test)):
+    with h5py.File(f"r_{part}.h5", "w") as f: f["X"] = np.where(m, Y, np.nan)
+PY
+  case $2 in
+  planted)
+    DTF_RUN_TIMEOUT=280 dtfrun 2 complete r_train.h5 --test r_test.h5 --model tr -r 8 -i 40 --json s.json
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "complete: exit $RC"; }
+    tail -2 err.txt
+    "$PYTHON" -c '
+import json; s = json.load(open("s.json"))
+print("test rmse", s["test_rmse"], "bonds", s["effective_bond_ranks"], "from", s["start_bond_ranks"])
+assert s["test_rmse"] <= 1.15 * 0.1, s["test_rmse"]
+assert s["effective_bond_ranks"] == [3, 4, 2, 3], s["effective_bond_ranks"]
+assert s["model"] == "tr" and s["start_bond_ranks"] == [8, 8, 8, 8]'
+    ;;
+  ranks)
+    for a in online batch; do
+      for np in 1 2 3 4; do
+        dtfrun $np complete r_train.h5 --test r_test.h5 --model tr --ranks 4x5x3x4 -i 4 --tol 0 --algorithm $a \
+          --json $a$np.json -q
+        [ "$RC" -eq 0 ] || { cat err.txt; fail "$a on $np ranks: exit $RC"; }
+      done
+    done
+    "$PYTHON" -c '
+import json
+for a in ("online", "batch"):
+    v = [json.load(open(f"{a}{n}.json"))["test_rmse"] for n in (1, 2, 3, 4)]; print(a, v)
+    assert all(abs(x - v[0]) <= 1e-9 * v[0] for x in v), (a, v)'
+    ;;
+  resume)
+    dtfrun 2 complete r_train.h5 --test r_test.h5 --model tr -r 5 -i 8 --tol 0 --json full.json -q
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "full run: exit $RC"; }
+    dtfrun 2 complete r_train.h5 --test r_test.h5 --model tr -r 5 -i 4 --tol 0 --checkpoint c.h5 --checkpoint-every 4 -q
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "first half: exit $RC"; }
+    dtfrun 2 complete r_train.h5 --test r_test.h5 --model tr -r 5 -i 8 --tol 0 --checkpoint c.h5 --resume --json half.json
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "resume: exit $RC"; }
+    grep -q "resumed from c.h5 at iteration 4" err.txt || { cat err.txt; fail "did not resume"; }
+    "$PYTHON" -c '
+import json; a, b = (json.load(open(f)) for f in ("full.json", "half.json"))
+print(a["test_rmse"], b["test_rmse"], a["effective_bond_ranks"], b["effective_bond_ranks"])
+assert a["test_rmse"] == b["test_rmse"] and a["effective_bond_ranks"] == b["effective_bond_ranks"]'
+    ;;
+  eval)
+    dtfrun 2 complete r_train.h5 --test r_test.h5 --model tr --ranks 3x4x2x3 -i 10 -o m.h5 --json s.json -q
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "complete: exit $RC"; }
+    dtfrun 3 eval m.h5 --test r_test.h5 --json e.json
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "eval --test: exit $RC"; }
+    "$PYTHON" - <<'PY'
+import json, h5py, numpy as np
+s, e = json.load(open("s.json")), json.load(open("e.json"))
+assert abs(s["test_rmse"] - e["test_rmse"]) <= 1e-9 * s["test_rmse"], (s["test_rmse"], e["test_rmse"])
+m = h5py.File("m.h5")
+assert m.attrs["model"] == b"tr" and m.attrs["likelihood"] == b"gaussian", dict(m.attrs)
+G = [m[f"core_{n}"][:] for n in range(4)]
+x = h5py.File("r_test.h5")["X"][:]
+idx = np.argwhere(~np.isnan(x))
+pred = np.einsum("aib,bjc,ckd,dla->ijkl", *G)[tuple(idx.T)]
+rmse = np.sqrt(np.mean((pred - x[tuple(idx.T)]) ** 2))
+assert abs(rmse - s["test_rmse"]) <= 1e-9 * rmse, (rmse, s["test_rmse"])
+print("eval --test", e["test_rmse"], "== complete", s["test_rmse"], "== numpy on the model file", rmse)
+PY
+    ;;
+  *) fail "unknown tr case $2" ;;
+  esac
   ;;
 *) fail "unknown case $case" ;;
 esac
