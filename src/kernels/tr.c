@@ -64,7 +64,99 @@ static void right_ranks(int N, int from, const int *ranks, int *out) {
   out[N - from] = ranks[0];
 }
 
+/* The first and the last core have all other modes on one side. Those are split in two
+ * groups at mode m, so that no chain spans all of them:
+ *   core 0:     X [i0][tA][tB] (A = modes 1..m-1, B = m..N-1); Y = X . chain_B, then for
+ *               each i0 the contraction of Y[i0] with chain_A;
+ *   core N-1:   X [tA][tB][i] (A = modes 0..m-1, B = m..N-2); T = chain_A^T X, then for
+ *               each closing-bond value the contraction of T with chain_B.
+ * edge_split picks m so that the chains and the intermediate are smallest. */
+static int edge_split(int N, const int64_t *dims, int n) {
+  int best = -1;
+  double best_size = 0;
+  if (n == 0)
+    for (int m = 2; m < N; m++) {
+      double PA = (double)prod(dims, 1, m), PB = (double)prod(dims, m, N),
+             size = PA * (double)dims[0] + PA + PB;
+      if (best < 0 || size < best_size) best = m, best_size = size;
+    }
+  else
+    for (int m = 1; m < N - 1; m++) {
+      double PA = (double)prod(dims, 0, m), PB = (double)prod(dims, m, N - 1),
+             size = PB * (double)dims[N - 1] + PA + PB;
+      if (best < 0 || size < best_size) best = m, best_size = size;
+    }
+  return best;
+}
+
+/* sizes (doubles) of an edge core's chains (with their work), the intermediate, the
+ * transposed chain and the per-value product */
+static int64_t edge_work(int N, const int64_t *dims, const int *ranks, int n) {
+  int m = edge_split(N, dims, n), rr[DTF_MAX_MODES + 1];
+  int64_t In = dims[n];
+  if (n == 0) {
+    int64_t PA = prod(dims, 1, m);
+    right_ranks(N, m, ranks, rr);
+    int64_t cb = dtf_tr_chain_size(N - m, dims + m, rr) + dtf_tr_chain_work(N - m, dims + m, rr);
+    int64_t ca =
+        dtf_tr_chain_size(m - 1, dims + 1, ranks + 1) + dtf_tr_chain_work(m - 1, dims + 1, ranks + 1);
+    int64_t Y = In * PA * ranks[m] * ranks[0], AT = PA * ranks[m] * ranks[1];
+    return Y + AT + (cb > ca ? cb : ca);
+  }
+  int64_t PB = prod(dims, m, N - 1);
+  int64_t ca = dtf_tr_chain_size(m, dims, ranks) + dtf_tr_chain_work(m, dims, ranks);
+  int64_t cb =
+      dtf_tr_chain_size(N - 1 - m, dims + m, ranks + m) + dtf_tr_chain_work(N - 1 - m, dims + m, ranks + m);
+  int64_t T = (int64_t)ranks[0] * ranks[m] * PB * In, BT = PB * ranks[m] * ranks[n], C = In * ranks[n];
+  return T + BT + C + (cb > ca ? cb : ca);
+}
+
+static void edge_contract(int N, const int64_t *dims, const double *X, int n, const double *const *cores,
+                          const int *ranks, double *out, double *work) {
+  int m = edge_split(N, dims, n), rr[DTF_MAX_MODES + 1], R0 = ranks[0];
+  int64_t In = dims[n];
+  if (n == 0) {
+    int R1 = ranks[1], Rm = ranks[m];
+    int64_t PA = prod(dims, 1, m), PB = prod(dims, m, N), K = PA * Rm;
+    double *Y = work, *AT = Y + In * PA * Rm * R0, *chain = AT + PA * Rm * R1;
+    /* chain_B [tB][am][a0]; Y [(i0, tA)][(am, a0)] = X (I0 PA x PB) . chain_B (PB x Rm R0) */
+    right_ranks(N, m, ranks, rr);
+    dtf_tr_chain(N - m, dims + m, rr, cores + m, chain, chain + dtf_tr_chain_size(N - m, dims + m, rr));
+    blas_gemm(0, 0, In * PA, (int64_t)Rm * R0, PB, 1.0, X, PB, chain, (int64_t)Rm * R0, 0.0, Y,
+              (int64_t)Rm * R0);
+    /* chain_A [tA][a1][am], kept as AT [(tA, am)][a1] */
+    dtf_tr_chain(m - 1, dims + 1, ranks + 1, cores + 1, chain,
+                 chain + dtf_tr_chain_size(m - 1, dims + 1, ranks + 1));
+    for (int64_t t = 0; t < PA; t++)
+      for (int a = 0; a < R1; a++)
+        for (int b = 0; b < Rm; b++) AT[(t * Rm + b) * R1 + a] = chain[(t * R1 + a) * Rm + b];
+    /* out[i0] [a0][a1] = Y[i0]^T (R0 x K) . AT (K x R1) */
+    for (int64_t i = 0; i < In; i++)
+      blas_gemm(1, 0, R0, R1, K, 1.0, Y + i * K * R0, R0, AT, R1, 0.0, out + i * R0 * R1, R1);
+    return;
+  }
+  int Rm = ranks[m], Rn = ranks[n];
+  int64_t PA = prod(dims, 0, m), PB = prod(dims, m, N - 1), K = (int64_t)Rm * PB;
+  double *T = work, *BT = T + (int64_t)R0 * Rm * PB * In, *C = BT + PB * Rm * Rn, *chain = C + In * Rn;
+  /* chain_A [tA][a0][am]; T [(a0, am)][(tB, i)] = chain_A^T (R0 Rm x PA) . X (PA x PB In) */
+  dtf_tr_chain(m, dims, ranks, cores, chain, chain + dtf_tr_chain_size(m, dims, ranks));
+  blas_gemm(1, 0, (int64_t)R0 * Rm, PB * In, PA, 1.0, chain, (int64_t)R0 * Rm, X, PB * In, 0.0, T, PB * In);
+  /* chain_B [tB][am][an], kept as BT [(am, tB)][an] */
+  dtf_tr_chain(N - 1 - m, dims + m, ranks + m, cores + m, chain,
+               chain + dtf_tr_chain_size(N - 1 - m, dims + m, ranks + m));
+  for (int64_t t = 0; t < PB; t++)
+    for (int a = 0; a < Rm; a++)
+      memcpy(BT + ((int64_t)a * PB + t) * Rn, chain + (t * Rm + a) * Rn, (size_t)Rn * sizeof(double));
+  /* for each a0: C (In x Rn) = T[a0]^T (In x K) . BT (K x Rn); out [i][an][a0] */
+  for (int a = 0; a < R0; a++) {
+    blas_gemm(1, 0, In, Rn, K, 1.0, T + (int64_t)a * K * In, In, BT, Rn, 0.0, C, Rn);
+    for (int64_t i = 0; i < In; i++)
+      for (int b = 0; b < Rn; b++) out[(i * Rn + b) * R0 + a] = C[i * Rn + b];
+  }
+}
+
 int64_t dtf_tr_dense_work(int N, const int64_t *dims, const int *ranks, int n) {
+  if (N >= 3 && (n == 0 || n == N - 1)) return edge_work(N, dims, ranks, n);
   int rr[DTF_MAX_MODES + 1], R0 = ranks[0], Rn = ranks[n], Rn1 = n + 1 < N ? ranks[n + 1] : R0;
   int64_t In = dims[n], Pr = prod(dims, n + 1, N), right = 0, chain = 0, left = 0;
   if (n + 1 < N) { /* Right transposed, beside the room its chain is built in */
@@ -80,6 +172,10 @@ int64_t dtf_tr_dense_work(int N, const int64_t *dims, const int *ranks, int n) {
 
 void dtf_tr_dense_contract(int N, const int64_t *dims, const double *X, int n, const double *const *cores,
                            const int *ranks, double *out, double *work) {
+  if (N >= 3 && (n == 0 || n == N - 1)) {
+    edge_contract(N, dims, X, n, cores, ranks, out, work);
+    return;
+  }
   int rr[DTF_MAX_MODES + 1], R0 = ranks[0], Rn = ranks[n], Rn1 = n + 1 < N ? ranks[n + 1] : R0;
   int64_t In = dims[n], Pl = prod(dims, 0, n), Pr = prod(dims, n + 1, N);
   double *right = NULL, *w = work;
