@@ -5,48 +5,12 @@
  *
  * Effective rates count the nominal work, N x 2 x |X| x R flops per sweep (|X| the whole
  * tensor); a dimension tree does less, so the effective rate can exceed DGEMM's. */
-#include <cblas.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtf/dtf.h"
-#include "timer.h"
-
-static int parse_dims(const char *s, int64_t *d) {
-  int n = 0;
-  char *end;
-  while (n < DTF_MAX_MODES) {
-    d[n++] = strtoll(s, &end, 10);
-    if (*end != 'x') break;
-    s = end + 1;
-  }
-  return n;
-}
-
-/* Best of a few square DGEMMs of size n on every rank at once, GFLOP/s per rank. */
-static double dgemm_rate(int n, MPI_Comm comm) {
-  double *A = malloc((size_t)n * n * sizeof(double)), *B = malloc((size_t)n * n * sizeof(double)),
-         *C = malloc((size_t)n * n * sizeof(double));
-  for (int64_t i = 0; i < (int64_t)n * n; i++) {
-    A[i] = dtf_rng_uniform(1, 1, 0, (uint64_t)i);
-    B[i] = dtf_rng_uniform(1, 2, 0, (uint64_t)i);
-  }
-  double best = 0;
-  for (int rep = 0; rep < 4; rep++) {
-    MPI_Barrier(comm);
-    double t0 = dtf_now();
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, A, n, B, n, 0.0, C, n);
-    double dt = dtf_now() - t0;
-    if (rep > 0 && 2.0 * n * n * (double)n / dt / 1e9 > best) best = 2.0 * n * n * (double)n / dt / 1e9;
-  }
-  free(A);
-  free(B);
-  free(C);
-  MPI_Allreduce(MPI_IN_PLACE, &best, 1, MPI_DOUBLE, MPI_MIN, comm);
-  return best;
-}
+#include "bench_common.h"
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
@@ -60,7 +24,7 @@ int main(int argc, char **argv) {
                                        {0, 0, 0, 0}};
   int opt;
   while ((opt = getopt_long(argc, argv, "d:r:i:g:", opts, NULL)) != -1) {
-    if (opt == 'd') N = parse_dims(optarg, dims);
+    if (opt == 'd') N = bench_parse_dims(optarg, dims);
     if (opt == 'r') R = atoi(optarg);
     if (opt == 'i') iters = atoi(optarg);
     if (opt == 'g') grid_text = optarg;
@@ -87,7 +51,7 @@ int main(int argc, char **argv) {
     nloc *= (double)g->len[k];
   }
 
-  double gemm = dgemm_rate(2000, MPI_COMM_WORLD);
+  double gemm = bench_dgemm_rate(2000, MPI_COMM_WORLD);
 
   /* local MTTKRP, each mode on its own (partials rebuilt every call) */
   double mode_rate[DTF_MAX_MODES];

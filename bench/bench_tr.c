@@ -6,48 +6,12 @@
  *
  * Rates count the floating-point operations of the GEMMs the contraction does (the chains
  * of the other cores, Left^T X, the per-bond products): the work, not a nominal figure. */
-#include <cblas.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtf/dtf.h"
-#include "timer.h"
-
-static int parse_dims(const char *s, int64_t *d) {
-  int n = 0;
-  char *end;
-  while (n < DTF_MAX_MODES) {
-    d[n++] = strtoll(s, &end, 10);
-    if (*end != 'x') break;
-    s = end + 1;
-  }
-  return n;
-}
-
-/* Best of a few square DGEMMs of size n on every rank at once, GFLOP/s per rank. */
-static double dgemm_rate(int n, MPI_Comm comm) {
-  double *A = malloc((size_t)n * n * sizeof(double)), *B = malloc((size_t)n * n * sizeof(double)),
-         *C = malloc((size_t)n * n * sizeof(double));
-  for (int64_t i = 0; i < (int64_t)n * n; i++) {
-    A[i] = dtf_rng_uniform(1, 1, 0, (uint64_t)i);
-    B[i] = dtf_rng_uniform(1, 2, 0, (uint64_t)i);
-  }
-  double best = 0;
-  for (int rep = 0; rep < 4; rep++) {
-    MPI_Barrier(comm);
-    double t0 = dtf_now();
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, A, n, B, n, 0.0, C, n);
-    double dt = dtf_now() - t0;
-    if (rep > 0 && 2.0 * n * n * (double)n / dt / 1e9 > best) best = 2.0 * n * n * (double)n / dt / 1e9;
-  }
-  free(A);
-  free(B);
-  free(C);
-  MPI_Allreduce(MPI_IN_PLACE, &best, 1, MPI_DOUBLE, MPI_MIN, comm);
-  return best;
-}
+#include "bench_common.h"
 
 static double prod(const int64_t *d, int from, int to) {
   double p = 1;
@@ -91,7 +55,7 @@ int main(int argc, char **argv) {
                                        {0, 0, 0, 0}};
   int opt;
   while ((opt = getopt_long(argc, argv, "d:b:i:j:", opts, NULL)) != -1) {
-    if (opt == 'd') N = parse_dims(optarg, dims);
+    if (opt == 'd') N = bench_parse_dims(optarg, dims);
     if (opt == 'b') B = atoi(optarg);
     if (opt == 'i') iters = atoi(optarg);
     if (opt == 'j') J = atoll(optarg);
@@ -110,7 +74,7 @@ int main(int argc, char **argv) {
   int ranks[DTF_MAX_MODES];
   for (int n = 0; n < N; n++) ranks[n] = B;
 
-  double gemm = dgemm_rate(2000, MPI_COMM_WORLD);
+  double gemm = bench_dgemm_rate(2000, MPI_COMM_WORLD);
 
   /* each core's local contraction on its own (after one warm-up call per core) */
   double mode_rate[DTF_MAX_MODES], sweep_flops = 0;

@@ -314,25 +314,12 @@ static dtf_status op_state(void *impl, int checkpoint, dtf_state_t *out) {
 
 static dtf_status op_restore(void *impl, const dtf_state_t *file, dtf_state_read_fn read, void *ctx) {
   dtf_cp_als_t *s = impl;
-  int64_t it = 0, conv = 0;
-  double fit = 0, delta = 0;
-  if (dtf_state_get_int(file, "iterations", &it) || dtf_state_get_int(file, "converged", &conv) ||
-      dtf_state_get_real(file, "fit", &fit) || dtf_state_get_real(file, "delta", &delta))
-    return dtf_error(DTF_ERR_INPUT,
-                     "the checkpoint lacks the CP-ALS state (iterations, converged, fit, delta)");
-  if (it < 1 || it > s->opt.max_iters)
-    return dtf_error(DTF_ERR_INPUT, "the checkpoint is at iteration %lld; this run allows %d (-i)",
-                     (long long)it, s->opt.max_iters);
-  s->iteration = (int)it;
-  dtf_state_t *fields = malloc(sizeof *fields);
-  if (!fields) return dtf_error(DTF_ERR_INPUT, "out of memory");
-  dtf_status st = op_state(s, 1, fields);
-  if (!st) st = read(fields, ctx);
-  free(fields);
+  double fit = 0;
+  dtf_status st = dtf_solver_restore_scalars(file, "CP-ALS", s->opt.max_iters, &s->iteration, &s->converged,
+                                             &fit, &s->delta);
+  if (!st) st = dtf_solver_restore_fields(op_state, s, read, ctx);
   if (st) return st;
   s->fit = s->model.fit = fit;
-  s->delta = delta;
-  s->converged = (int)conv;
   s->model.iterations = s->iteration;
   for (int r = 0; r < s->opt.rank; r++) s->lambda_s[r] = s->model.lambda[r] * s->scale;
   invalidate(s);

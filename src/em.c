@@ -783,12 +783,7 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
   st = dtf_agree(s->grid->comm, st);
   if (st) return st;
   s->epoch = (int)it;
-  dtf_state_t *fields = malloc(sizeof *fields);
-  if (!fields) return dtf_error(DTF_ERR_INPUT, "out of memory");
-  st = state(s, 1, fields);
-  if (!st) st = read(fields, ctx);
-  free(fields);
-  if (st) return st;
+  if ((st = dtf_solver_restore_fields(state, s, read, ctx))) return st;
   if (!dtf_state_get_real(file, "noise_precision", &beta)) s->beta = beta;
   int64_t warming = 1;
   dtf_state_get_int(file, "warming", &warming);

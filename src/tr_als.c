@@ -599,25 +599,12 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
 
 static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn read, void *ctx) {
   dtf_tr_als_t *s = impl;
-  int64_t it = 0, conv = 0;
-  double fit = 0, delta = 0;
-  if (dtf_state_get_int(file, "iterations", &it) || dtf_state_get_int(file, "converged", &conv) ||
-      dtf_state_get_real(file, "fit", &fit) || dtf_state_get_real(file, "delta", &delta))
-    return dtf_error(DTF_ERR_INPUT,
-                     "the checkpoint lacks the TR-ALS state (iterations, converged, fit, delta)");
-  if (it < 1 || it > s->opt.max_iters)
-    return dtf_error(DTF_ERR_INPUT, "the checkpoint is at iteration %lld; this run allows %d (-i)",
-                     (long long)it, s->opt.max_iters);
-  s->iteration = (int)it;
-  dtf_state_t *fields = malloc(sizeof *fields);
-  if (!fields) return dtf_error(DTF_ERR_INPUT, "out of memory");
-  dtf_status st = state(s, 1, fields);
-  if (!st) st = read(fields, ctx);
-  free(fields);
+  double fit = 0;
+  dtf_status st = dtf_solver_restore_scalars(file, "TR-ALS", s->opt.max_iters, &s->iteration, &s->converged,
+                                             &fit, &s->delta);
+  if (!st) st = dtf_solver_restore_fields(state, s, read, ctx);
   if (st) return st;
   s->last_fit = s->fit = s->model.fit = fit;
-  s->delta = delta;
-  s->converged = (int)conv;
   s->model.iterations = s->iteration;
   for (int n = 0; n < s->grid->nmodes; n++) s->lev_valid[n] = 0;
   return DTF_OK;

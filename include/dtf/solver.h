@@ -59,6 +59,17 @@ typedef int (*dtf_progress_fn)(const dtf_progress_t *p, void *ctx);
  * (DTF_INTERRUPTED). Collective. */
 dtf_status dtf_solver_run(const dtf_solver_t *s, dtf_progress_fn progress, void *ctx);
 
+/* For a solver's restore: the scalars an ALS solver checkpoints (attributes iterations,
+ * converged, fit, delta), DTF_ERR_INPUT if one is missing (naming `what`, "CP-ALS") or the
+ * iteration is outside 1..max_iters. */
+dtf_status dtf_solver_restore_scalars(const dtf_state_t *file, const char *what, int max_iters,
+                                      int *iteration, int *converged, double *fit, double *delta);
+
+/* For a solver's restore: its arrays, read through the manifest its own state(impl, 1,
+ * ...) describes (call it once the scalars the manifest depends on are set). */
+dtf_status dtf_solver_restore_fields(dtf_status (*state)(void *impl, int checkpoint, dtf_state_t *out),
+                                     void *impl, dtf_state_read_fn read, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -183,6 +183,10 @@ typedef struct {
 dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *opt, cli_loaded_t *info,
                            dtf_grid_t **grid, dtf_tensor_t **tensor);
 void cli_loaded_free(cli_loaded_t *info);
+/* What cp and tr share before their solver: the input and the outputs (--output,
+ * --checkpoint, --json) checked, the tensor loaded (finite dense, or sparse by the
+ * --duplicates rule and --permute). Returns -1 to go on, else the exit code. */
+int cli_solver_input(cli_t *c, const cli_opts_t *o, cli_loaded_t *in, dtf_grid_t **g, dtf_tensor_t **t);
 /* Add the keys describing the loaded input to a summary. */
 void cli_json_input(dtf_json_t *j, const char *input, const dtf_tensor_t *t, const cli_loaded_t *in,
                     int permute);

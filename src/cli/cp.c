@@ -47,24 +47,12 @@ int cli_cp(cli_t *c, int argc, char **argv) {
   int rc = cli_parse(c, argc, argv, accepted, sizeof accepted / sizeof accepted[0], intro, &o);
   if (rc >= 0) return rc;
   if ((rc = cli_input_and_rank(c, &o)) >= 0) return rc;
-  if ((o.resume || o.every) && !o.checkpoint)
-    return cli_usage(c, "--resume and --checkpoint-every need --checkpoint FILE");
   const char *input = o.pos[0];
-
-  cli_files_t files = {0};
-  dtf_status st = cli_files_input(&files, input);
-  if (st) return cli_fail(c, st);
-  cli_files_output(&files, o.output, NULL, DTF_OUT_MODEL, "--output", 0);
-  cli_files_output(&files, o.checkpoint, NULL, DTF_OUT_MODEL, "--checkpoint", 0);
-  cli_files_output(&files, c->json, NULL, DTF_OUT_TEXT, "--json", 0);
-  if ((rc = cli_files_check(c, &files, o.force))) return rc;
-
   dtf_grid_t *g;
   dtf_tensor_t *t;
   cli_loaded_t in;
-  cli_load_t lo = {o.grid, 1, o.duplicates, o.permute, o.seed, 0, NULL, NULL};
-  st = cli_load_tensor(c, input, &lo, &in, &g, &t);
-  if (st) return cli_fail(c, st);
+  if ((rc = cli_solver_input(c, &o, &in, &g, &t)) >= 0) return rc;
+  dtf_status st;
 
   dtf_cp_options_t co;
   dtf_cp_options_default(&co);

@@ -197,3 +197,20 @@ void cli_json_input(dtf_json_t *j, const char *input, const dtf_tensor_t *t, con
     dtf_json_int(j, "duplicates_combined", in->duplicates);
   }
 }
+
+int cli_solver_input(cli_t *c, const cli_opts_t *o, cli_loaded_t *in, dtf_grid_t **g, dtf_tensor_t **t) {
+  if ((o->resume || o->every) && !o->checkpoint)
+    return cli_usage(c, "--resume and --checkpoint-every need --checkpoint FILE");
+  const char *input = o->pos[0];
+  cli_files_t files = {0};
+  dtf_status st = cli_files_input(&files, input);
+  if (st) return cli_fail(c, st);
+  cli_files_output(&files, o->output, NULL, DTF_OUT_MODEL, "--output", 0);
+  cli_files_output(&files, o->checkpoint, NULL, DTF_OUT_MODEL, "--checkpoint", 0);
+  cli_files_output(&files, c->json, NULL, DTF_OUT_TEXT, "--json", 0);
+  int rc = cli_files_check(c, &files, o->force);
+  if (rc) return rc;
+  cli_load_t lo = {o->grid, 1, o->duplicates, o->permute, o->seed, 0, NULL, NULL};
+  st = cli_load_tensor(c, input, &lo, in, g, t);
+  return st ? cli_fail(c, st) : -1;
+}

@@ -74,25 +74,13 @@ int cli_tr(cli_t *c, int argc, char **argv) {
                      o.npos ? o.pos[1] : "");
   if (!o.ranks == !o.given[OPT_RANK])
     return cli_usage(c, "give the bond ranks with --ranks AxBxC or -r R (one of them)");
-  if ((o.resume || o.every) && !o.checkpoint)
-    return cli_usage(c, "--resume and --checkpoint-every need --checkpoint FILE");
   if (o.given[OPT_FIT_EVERY] && !o.sampled) return cli_usage(c, "--fit-every applies to --sampled runs only");
   const char *input = o.pos[0];
-
-  cli_files_t files = {0};
-  dtf_status st = cli_files_input(&files, input);
-  if (st) return cli_fail(c, st);
-  cli_files_output(&files, o.output, NULL, DTF_OUT_MODEL, "--output", 0);
-  cli_files_output(&files, o.checkpoint, NULL, DTF_OUT_MODEL, "--checkpoint", 0);
-  cli_files_output(&files, c->json, NULL, DTF_OUT_TEXT, "--json", 0);
-  if ((rc = cli_files_check(c, &files, o.force))) return rc;
-
   dtf_grid_t *g;
   dtf_tensor_t *t;
   cli_loaded_t in;
-  cli_load_t lo = {o.grid, 1, o.duplicates, o.permute, o.seed, 0, NULL, NULL};
-  st = cli_load_tensor(c, input, &lo, &in, &g, &t);
-  if (st) return cli_fail(c, st);
+  if ((rc = cli_solver_input(c, &o, &in, &g, &t)) >= 0) return rc;
+  dtf_status st = DTF_OK;
 
   dtf_tr_options_t to;
   dtf_tr_options_default(&to);
