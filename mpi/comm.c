@@ -10,6 +10,7 @@
 static void count(dtf_comm_stats_t *stats, uint64_t bytes) {
   if (stats) {
     stats->bytes_sent += bytes;
+    stats->bytes_uncompressed += bytes;
     stats->collectives += 1;
   }
 }
@@ -39,6 +40,23 @@ dtf_status dtf_allreduce_sum(MPI_Comm comm, double *buf, int64_t n, dtf_comm_sta
   if (rc != MPI_SUCCESS) return mpi_fail(rc, "Allreduce");
   /* reduce-scatter + allgather: 2 (p-1)/p n doubles */
   count(stats, (uint64_t)(2.0 * (double)(p - 1) / p * (double)n * sizeof(double)));
+  return DTF_OK;
+}
+
+dtf_status dtf_allgather_bytes(MPI_Comm comm, const void *send, int n, void *recv, dtf_comm_stats_t *stats) {
+  int p, me;
+  MPI_Comm_size(comm, &p);
+  MPI_Comm_rank(comm, &me);
+  if (p == 1) {
+    memcpy(recv, send, (size_t)n);
+    return DTF_OK;
+  }
+  dtf_status st;
+  if (injected("Allgather", &st)) return st;
+  int rc = MPI_Allgather(send, n, MPI_BYTE, recv, n, MPI_BYTE, comm);
+  if (rc != MPI_SUCCESS) return mpi_fail(rc, "Allgather");
+  /* ring: every rank forwards p - 1 parts */
+  count(stats, (uint64_t)(p - 1) * (uint64_t)n);
   return DTF_OK;
 }
 

@@ -156,6 +156,19 @@ static dtf_status dense_fibre(dtf_tensor_t *t, int mode, const int64_t *ix, doub
   return DTF_OK;
 }
 
+static dtf_status dense_values_at(dtf_tensor_t *t, int64_t count, const int64_t *inds, double *out,
+                                  unsigned char *stored) {
+  const dense_t *d = t->impl;
+  int N = t->nmodes;
+  for (int64_t k = 0; k < count; k++) {
+    int64_t lin = 0;
+    for (int m = 0; m < N; m++) lin = lin * t->dims[m] + inds[k * N + m];
+    out[k] = d->X[lin];
+    stored[k] = 1;
+  }
+  return DTF_OK;
+}
+
 static void dense_destroy(dtf_tensor_t *t) {
   dense_t *d = t->impl;
   free(d->X);
@@ -174,6 +187,7 @@ static const dtf_tensor_ops_t dense_ops = {"dense",
                                            dense_tr_contract,
                                            dense_tr_workspace,
                                            dense_fibre,
+                                           dense_values_at,
                                            dense_destroy,
                                            0};
 

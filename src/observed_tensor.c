@@ -98,14 +98,26 @@ static dtf_status obs_tr_contract(dtf_tensor_t *t, int mode, const double *const
   return DTF_OK;
 }
 
+static dtf_status fibre_index(dtf_tensor_t *t, int mode) {
+  observed_t *s = t->impl;
+  if (s->fibres[mode].tup) return DTF_OK;
+  return dtf_fibre_index_build(t->nmodes, mode, s->v.nnz, s->inds, s->vals, &s->fibres[mode]);
+}
+
 static dtf_status obs_fibre(dtf_tensor_t *t, int mode, const int64_t *ix, double *out) {
   observed_t *s = t->impl;
-  if (!s->fibres[mode].tup) {
-    dtf_status st = dtf_fibre_index_build(t->nmodes, mode, s->v.nnz, s->inds, s->vals, &s->fibres[mode]);
-    if (st) return st;
-  }
-  dtf_fibre_index_get(&s->fibres[mode], t->nmodes, mode, ix, t->dims[mode], out);
-  return DTF_OK;
+  dtf_status st = fibre_index(t, mode);
+  if (!st) dtf_fibre_index_get(&s->fibres[mode], t->nmodes, mode, ix, t->dims[mode], out);
+  return st;
+}
+
+static dtf_status obs_values_at(dtf_tensor_t *t, int64_t count, const int64_t *inds, double *out,
+                                unsigned char *stored) {
+  observed_t *s = t->impl;
+  dtf_status st = fibre_index(t, 0);
+  for (int64_t k = 0; !st && k < count; k++)
+    out[k] = dtf_fibre_index_value(&s->fibres[0], t->nmodes, 0, inds + k * t->nmodes, &stored[k]);
+  return st;
 }
 
 static void obs_destroy(dtf_tensor_t *t) {
@@ -124,10 +136,19 @@ static void obs_destroy(dtf_tensor_t *t) {
 }
 
 /* observed zeros are data: they count in the fingerprint */
-static const dtf_tensor_ops_t observed_ops = {"observed",    obs_mttkrp,      obs_norm,
-                                              obs_workspace, obs_entries,     obs_entries_get,
-                                              obs_mttkrp_w,  obs_tr_contract, dtf_tr_entries_workspace,
-                                              obs_fibre,     obs_destroy,     1};
+static const dtf_tensor_ops_t observed_ops = {"observed",
+                                              obs_mttkrp,
+                                              obs_norm,
+                                              obs_workspace,
+                                              obs_entries,
+                                              obs_entries_get,
+                                              obs_mttkrp_w,
+                                              obs_tr_contract,
+                                              dtf_tr_entries_workspace,
+                                              obs_fibre,
+                                              obs_values_at,
+                                              obs_destroy,
+                                              1};
 
 dtf_status dtf_observed_tensor_create(int N, const int64_t *start, const int64_t *dims, int64_t nnz,
                                       int64_t *inds, double *vals, dtf_tensor_t **out) {

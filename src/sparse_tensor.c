@@ -129,7 +129,8 @@ static dtf_status sparse_tr_contract(dtf_tensor_t *t, int mode, const double *co
   return DTF_OK;
 }
 
-static dtf_status sparse_fibre(dtf_tensor_t *t, int mode, const int64_t *ix, double *out) {
+/* the fibre index of mode, built the first time */
+static dtf_status fibre_index(dtf_tensor_t *t, int mode) {
   sparse_t *s = t->impl;
   int N = t->nmodes;
   if (!s->fibres[mode].tup) {
@@ -144,8 +145,23 @@ static dtf_status sparse_fibre(dtf_tensor_t *t, int mode, const int64_t *ix, dou
     free(vals);
     if (st) return st;
   }
-  dtf_fibre_index_get(&s->fibres[mode], N, mode, ix, t->dims[mode], out);
   return DTF_OK;
+}
+
+static dtf_status sparse_fibre(dtf_tensor_t *t, int mode, const int64_t *ix, double *out) {
+  sparse_t *s = t->impl;
+  dtf_status st = fibre_index(t, mode);
+  if (!st) dtf_fibre_index_get(&s->fibres[mode], t->nmodes, mode, ix, t->dims[mode], out);
+  return st;
+}
+
+static dtf_status sparse_values_at(dtf_tensor_t *t, int64_t count, const int64_t *inds, double *out,
+                                   unsigned char *stored) {
+  sparse_t *s = t->impl;
+  dtf_status st = fibre_index(t, 0);
+  for (int64_t k = 0; !st && k < count; k++)
+    out[k] = dtf_fibre_index_value(&s->fibres[0], t->nmodes, 0, inds + k * t->nmodes, &stored[k]);
+  return st;
 }
 
 static void sparse_destroy(dtf_tensor_t *t) {
@@ -170,6 +186,7 @@ static const dtf_tensor_ops_t sparse_ops = {"sparse",
                                             sparse_tr_contract,
                                             dtf_tr_entries_workspace,
                                             sparse_fibre,
+                                            sparse_values_at,
                                             sparse_destroy,
                                             0};
 

@@ -86,19 +86,42 @@ static int compare_prefix(const int64_t *t, const int64_t *key, int n) {
   return 0;
 }
 
-void dtf_fibre_index_get(const dtf_fibre_index_t *fi, int N, int mode, const int64_t *ix, int64_t len,
-                         double *out) {
-  int64_t key[DTF_MAX_MODES], lo = 0, hi = fi->nnz;
+/* the first tuple whose other indices are not below ix's */
+static int64_t first_of_fibre(const dtf_fibre_index_t *fi, int N, int mode, const int64_t *ix, int64_t *key) {
+  int64_t lo = 0, hi = fi->nnz;
   for (int m = 0, k = 0; m < N; m++)
     if (m != mode) key[k++] = ix[m];
-  memset(out, 0, (size_t)len * sizeof(double));
-  while (lo < hi) { /* the first tuple not below the key */
+  while (lo < hi) {
     int64_t mid = lo + (hi - lo) / 2;
     if (compare_prefix(fi->tup + mid * (N + 1), key, N - 1) < 0)
       lo = mid + 1;
     else
       hi = mid;
   }
+  return lo;
+}
+
+double dtf_fibre_index_value(const dtf_fibre_index_t *fi, int N, int mode, const int64_t *ix,
+                             unsigned char *stored) {
+  int64_t key[DTF_MAX_MODES];
+  *stored = 0;
+  for (int64_t lo = first_of_fibre(fi, N, mode, ix, key); lo < fi->nnz; lo++) {
+    const int64_t *t = fi->tup + lo * (N + 1);
+    if (compare_prefix(t, key, N - 1) || t[N - 1] > ix[mode]) break;
+    if (t[N - 1] == ix[mode]) {
+      double v;
+      memcpy(&v, &t[N], sizeof v);
+      *stored = 1;
+      return v;
+    }
+  }
+  return 0.0;
+}
+
+void dtf_fibre_index_get(const dtf_fibre_index_t *fi, int N, int mode, const int64_t *ix, int64_t len,
+                         double *out) {
+  int64_t key[DTF_MAX_MODES], lo = first_of_fibre(fi, N, mode, ix, key);
+  memset(out, 0, (size_t)len * sizeof(double));
   for (; lo < fi->nnz; lo++) {
     const int64_t *t = fi->tup + lo * (N + 1);
     if (compare_prefix(t, key, N - 1)) break;

@@ -17,6 +17,7 @@ extern "C" {
  * docs/algorithms.md. */
 typedef struct {
   uint64_t bytes_sent;
+  uint64_t bytes_uncompressed; /* what the plain collectives would have sent (compress.h) */
   uint64_t collectives;
 } dtf_comm_stats_t;
 
@@ -39,6 +40,9 @@ dtf_status dtf_allreduce(MPI_Comm comm, void *buf, int n, MPI_Datatype type, MPI
 /* The 2-norm of a vector split over the ranks, from each rank's norm of its part:
  * sqrt(sum local^2) without overflow or underflow. Collective. */
 dtf_status dtf_allreduce_norm(MPI_Comm comm, double local, double *global, dtf_comm_stats_t *stats);
+
+/* Every rank's n bytes of send, in rank order, into recv (size x n bytes). */
+dtf_status dtf_allgather_bytes(MPI_Comm comm, const void *send, int n, void *recv, dtf_comm_stats_t *stats);
 
 /* Rank root's first `bytes` bytes of buf to every rank of comm. Collective. */
 dtf_status dtf_bcast(MPI_Comm comm, void *buf, int bytes, int root);

@@ -79,6 +79,12 @@ dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double
 int64_t dtf_sym_eigen_work(int n);
 dtf_status dtf_sym_eigen(int n, double *A, double *w, double *work);
 
+/* out (rows of R) += w[k] * Hadamard_{n != mode} F[n](inds(k, n), :) added to row
+ * inds(k, mode), over count entries in any order (inds: count x N block-local indices):
+ * the MTTKRP of a list of weighted entries (a gradient sample). */
+void dtf_coo_mttkrp(int N, int mode, int64_t count, const int64_t *inds, const double *w,
+                    const double *const *F, int R, double *out);
+
 /* Row statistics of the completion solvers. A symmetric D x D matrix is kept packed: its
  * upper triangle row by row, dtf_packed_size(D) = D (D + 1) / 2 doubles. */
 int64_t dtf_packed_size(int D);

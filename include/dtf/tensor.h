@@ -48,6 +48,10 @@ typedef struct {
   /* out (dims[mode]) = the block's mode-`mode` fibre through the block-local index ix (its
    * entry in `mode` ignored): the values, 0 where nothing is stored. */
   dtf_status (*fibre)(dtf_tensor_t *t, int mode, const int64_t *ix, double *out);
+  /* The values at count block-local indices inds (count x nmodes): out[k] the value and
+   * stored[k] 1 if the entry is stored (a dense block stores every cell), else out[k] 0. */
+  dtf_status (*values_at)(dtf_tensor_t *t, int64_t count, const int64_t *inds, double *out,
+                          unsigned char *stored);
   void (*destroy)(dtf_tensor_t *t);
   /* 1 if a stored zero is data (an observed zero), not the zero of an unstored entry */
   int zeros_are_data;
@@ -105,6 +109,9 @@ dtf_status dtf_fibre_index_build(int N, int mode, int64_t nnz, const int64_t *in
 /* out (len doubles, zeroed here) receives the fibre through ix (its entry in mode ignored). */
 void dtf_fibre_index_get(const dtf_fibre_index_t *fi, int N, int mode, const int64_t *ix, int64_t len,
                          double *out);
+/* The value at the full index ix (*stored 0 and 0.0 if none). */
+double dtf_fibre_index_value(const dtf_fibre_index_t *fi, int N, int mode, const int64_t *ix,
+                             unsigned char *stored);
 void dtf_fibre_index_free(dtf_fibre_index_t *fi);
 
 /* tr_workspace_bytes of the kinds that contract entry by entry: one design row and its

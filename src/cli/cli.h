@@ -19,6 +19,7 @@ typedef struct {
 int cli_generate(cli_t *c, int argc, char **argv);
 int cli_cp(cli_t *c, int argc, char **argv);
 int cli_tr(cli_t *c, int argc, char **argv);
+int cli_gcp(cli_t *c, int argc, char **argv);
 int cli_info(cli_t *c, int argc, char **argv);
 int cli_eval(cli_t *c, int argc, char **argv);
 int cli_convert(cli_t *c, int argc, char **argv);
@@ -63,6 +64,12 @@ typedef enum {
   OPT_SAMPLED,
   OPT_FIT_EVERY,
   OPT_INIT,
+  OPT_LOSS,
+  OPT_OPTIMIZER,
+  OPT_LR,
+  OPT_COMPRESS,
+  OPT_SAMPLE,
+  OPT_STEPS,
   OPT_JSON,
   OPT_QUIET,
   OPT_HELP,
@@ -85,6 +92,10 @@ typedef struct {
   int64_t batches;
   const char *ranks, *init; /* --ranks AxBxC (parsed against the tensor's modes), --init */
   int64_t sampled, fit_every;
+  const char *loss, *optimizer; /* gcp */
+  dtf_compress_spec_t compress;
+  double lr;
+  int64_t sample, steps;
   int npos; /* positional arguments */
   char **pos;
 } cli_opts_t;
@@ -162,7 +173,8 @@ typedef struct {
   dtf_dup_rule_t duplicates; /* sparse: what to do with equal coordinates */
   int permute;               /* sparse: relabel every mode's indices at random (seeded) */
   uint64_t seed;
-  int observed;           /* an observed-entry tensor: unlisted sparse entries and NaN are missing */
+  int observed;           /* 1: an observed-entry tensor (unlisted sparse entries and NaN are missing);
+                           * 2: a dense input is one if a cell is NaN or a mask is given */
   const char *mask;       /* observed, dense: the mask dataset (NULL: NaN marks missing) */
   const dtf_grid_t *onto; /* read onto this grid (the shapes must agree), not a new one */
 } cli_load_t;

@@ -48,6 +48,7 @@ static const cli_accept_t accepted[] = {
     {OPT_RESUME, NULL},
     {OPT_MAX_MEM, NULL},
     {OPT_FORCE, NULL},
+    {OPT_COMPRESS, "refused unless none: complete exchanges sufficient statistics, not gradients"},
 };
 
 typedef struct {
@@ -107,6 +108,10 @@ int cli_complete(cli_t *c, int argc, char **argv) {
       .iters = 50, .tol = 1e-4, .batches = 10, .kappa = 0.7, .prune = 1e-2, .merge = 0.995, .reg = 1e-2};
   int rc = cli_parse(c, argc, argv, accepted, sizeof accepted / sizeof accepted[0], intro, &o);
   if (rc >= 0) return rc;
+  if (o.given[OPT_COMPRESS] && o.compress.kind != DTF_COMPRESS_NONE)
+    return cli_usage(
+        c, "--compress applies to gradient exchanges (dtf gcp); dtf complete sums the rows' sufficient "
+           "statistics, and a compressed sum would bias every M-step: there is no error to feed back");
   int tr = o.model && !strcmp(o.model, "tr");
   if (o.ranks && !tr) return cli_usage(c, "--ranks gives the bonds of --model tr");
   if (o.npos != 1)

@@ -1,5 +1,6 @@
 /* Reading a tensor onto the process grid: dense datasets by hyperslab, sparse COO groups
  * and .tns files in parallel, their entries sent to the ranks whose blocks hold them. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,7 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
     if (!st && o->grid) st = dtf_grid_parse(o->grid, all.nmodes, pd);
     if (!st) st = dtf_grid_create(MPI_COMM_WORLD, all.nmodes, all.dims, o->grid ? pd : NULL, grid);
   }
-  dtf_comm_stats_t cs = {0, 0};
+  dtf_comm_stats_t cs = {0, 0, 0};
   double t1 = dtf_now();
   if (!st) st = dtf_distribute_coo(*grid, &all, &mine, &cs);
   dtf_coo_free(&all);
@@ -63,7 +64,7 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
   if (!st)
     st = dtf_agree(MPI_COMM_WORLD, dtf_coo_duplicates(&mine, o->duplicates, (*grid)->start, what, &merged));
   double t3 = dtf_now();
-  if (!st && o->observed) {
+  if (!st && o->observed == 1) {
     st = dtf_observed_tensor_create(mine.nmodes, (*grid)->start, (*grid)->len, mine.nnz, mine.inds, mine.vals,
                                     tensor);
     mine.inds = NULL; /* the tensor owns them now */
@@ -84,7 +85,7 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
   dtf_allreduce(MPI_COMM_WORLD, &n, 1, MPI_INT64_T, MPI_SUM, NULL);
   dtf_allreduce(MPI_COMM_WORLD, &merged, 1, MPI_INT64_T, MPI_SUM, NULL);
   info->entries = n;
-  if (o->observed) info->observed = n;
+  if (o->observed == 1) info->observed = n;
   info->duplicates = merged;
   double cells = 1;
   for (int k = 0; k < (*grid)->nmodes; k++) cells *= (double)(*grid)->dims[k];
@@ -93,14 +94,14 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
   dtf_grid_format(*grid, gt, sizeof gt);
   dtf_format_bytes((double)cs.bytes_sent, b, sizeof b);
   cli_progress(c, "read %s: %s %s, %lld %s (density %.3g) in %.2f s on %d rank%s, grid %s\n", what,
-               o->observed ? "partly observed" : "sparse", d, (long long)n,
-               o->observed ? "observed entries" : "entries", (double)n / cells, dtf_now() - t0, c->size,
+               o->observed == 1 ? "partly observed" : "sparse", d, (long long)n,
+               o->observed == 1 ? "observed entries" : "entries", (double)n / cells, dtf_now() - t0, c->size,
                c->size == 1 ? "" : "s", gt);
   cli_progress(c, "entry imbalance %.2f (max/avg per rank)%s, %s sent to owners\n",
                n ? (double)most * c->size / (double)n : 1.0, o->permute ? " after random relabelling" : "",
                b);
   cli_progress(c, "rank 0: read %.2f s, distributed %.2f s, duplicate check %.2f s, %s %.2f s\n", t1 - t0,
-               t2 - t1, t3 - t2, o->observed ? "grouping" : "CSF trees", t4 - t3);
+               t2 - t1, t3 - t2, o->observed == 1 ? "grouping" : "CSF trees", t4 - t3);
   if (merged)
     cli_progress(c, "combined %lld entries with equal coordinates into others (--duplicates %s)\n",
                  (long long)merged, dtf_dup_rule_name(o->duplicates));
@@ -139,13 +140,22 @@ dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *
   uint8_t *mask = NULL;
   double t0 = dtf_now();
   st = dtf_h5_dense_read(*grid, spec, &local);
-  if (!st && o->observed && o->mask) {
+  int observed = o->observed == 1;
+  if (!st && o->observed == 2) { /* partly observed if a mask is given or a cell is NaN */
+    int any = o->mask != NULL;
+    int64_t cells = 1;
+    for (int k = 0; k < nmodes; k++) cells *= (*grid)->len[k];
+    for (int64_t k = 0; !any && k < cells; k++) any = isnan(local[k]);
+    st = dtf_allreduce(MPI_COMM_WORLD, &any, 1, MPI_INT, MPI_MAX, NULL);
+    observed = any;
+  }
+  if (!st && observed && o->mask) {
     dtf_spec_t ms;
     st = dtf_spec_parse(o->mask, "/mask", &ms);
     if (!st) st = dtf_h5_mask_read(*grid, &ms, what, &mask);
   }
-  if (!st && o->finite && !o->observed) st = dtf_dense_require_finite(*grid, local, what);
-  if (!st && o->observed) {
+  if (!st && o->finite && !observed) st = dtf_dense_require_finite(*grid, local, what);
+  if (!st && observed) {
     st = dtf_agree(MPI_COMM_WORLD,
                    dtf_observed_from_dense(nmodes, (*grid)->start, (*grid)->len, local, mask, what, tensor));
     free(local);
@@ -161,7 +171,7 @@ dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *
   }
   info->entries = 1;
   for (int k = 0; k < nmodes; k++) info->entries *= dims[k];
-  if (o->observed) {
+  if (observed) {
     int64_t n = (*tensor)->ops->entries(*tensor);
     dtf_allreduce(MPI_COMM_WORLD, &n, 1, MPI_INT64_T, MPI_SUM, NULL);
     info->observed = n;
@@ -172,7 +182,7 @@ dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *
   dtf_grid_format(*grid, gt, sizeof gt);
   cli_progress(c, "read %s: %s float%d (%s) in %.2f s on %d rank%s, grid %s\n", what, d, *elem_bytes * 8, b,
                dtf_now() - t0, c->size, c->size == 1 ? "" : "s", gt);
-  if (o->observed)
+  if (observed)
     cli_progress(c, "observed entries: %lld of %lld (%.1f%%, %s)\n", (long long)info->observed,
                  (long long)info->entries, 100.0 * (double)info->observed / (double)info->entries,
                  o->mask ? "1 in the mask" : "the cells that are not NaN");

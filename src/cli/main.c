@@ -15,6 +15,8 @@ typedef struct {
 static const command_t commands[] = {
     {"generate", cli_generate, "write a synthetic low-rank tensor (dense, or sparse with --nnz) in parallel"},
     {"cp", cli_cp, "CP decomposition by alternating least squares (CP-ALS), dense or sparse"},
+    {"gcp", cli_gcp,
+     "generalized CP (gaussian, poisson, bernoulli losses) by SGD, Adam or Adan, compressed exchanges"},
     {"tr", cli_tr, "tensor ring decomposition by alternating least squares (TR-ALS), exact or sampled"},
     {"complete", cli_complete, "fill in a partly observed tensor: CP by distributed (online) EM, rank found"},
     {"eval", cli_eval, "fit of a model file on a tensor, or its test metrics on observed entries (--test)"},

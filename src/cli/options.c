@@ -82,6 +82,18 @@ static const def_t defs[OPT_COUNT] = {
     [OPT_INIT] = {"init", 0, 1, "--init random|svd",
                   "initial cores: normal draws keyed by --seed (default), or TR-SVD of the whole tensor "
                   "(gathered on every rank: small tensors)"},
+    [OPT_LOSS] = {"loss", 0, 1, "--loss L",
+                  "gaussian (default), poisson (counts, log link), poisson-identity (counts, identity link, "
+                  "nonnegative factors) or bernoulli (0/1, logit link)"},
+    [OPT_OPTIMIZER] = {"optimizer", 0, 1, "--optimizer O", "adam (default), adan or sgd (with momentum 0.9)"},
+    [OPT_LR] = {"lr", 0, 1, "--lr A",
+                "step size (default 1e-3); divided by 10 after an epoch whose loss rose"},
+    [OPT_COMPRESS] = {"compress", 0, 1, "--compress C",
+                      "gradient exchanges: none (default), core:M, powersgd:R, topk:FRAC or qsgd:BITS"},
+    [OPT_SAMPLE] = {"sample", 0, 1, "--sample N",
+                    "entries each step reads (default 0: every entry of a dense or partly observed tensor; a "
+                    "sparse tensor needs N: half from its stored entries, half from the others)"},
+    [OPT_STEPS] = {"steps", 0, 1, "--steps K", "steps an epoch (default 100; 10 with every entry)"},
     [OPT_JSON] = {"json", 0, 1, "--json FILE", "write a machine-readable summary"},
     [OPT_QUIET] = {"quiet", 'q', 0, "-q, --quiet", "no progress lines"},
     [OPT_HELP] = {"help", 'h', 0, "-h, --help", "this text"},
@@ -245,6 +257,30 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
     if (strcmp(arg, "random") && strcmp(arg, "svd"))
       return cli_usage(c, "--init must be random or svd, not '%s'", arg);
     o->init = arg;
+    break;
+  case OPT_LOSS:
+    if (!dtf_loss(arg))
+      return cli_usage(c, "--loss must be gaussian, poisson, poisson-identity or bernoulli, not '%s'", arg);
+    o->loss = arg;
+    break;
+  case OPT_OPTIMIZER:
+    if (!dtf_optim(arg)) return cli_usage(c, "--optimizer must be sgd, adam or adan, not '%s'", arg);
+    o->optimizer = arg;
+    break;
+  case OPT_LR:
+    if (cli_double(arg, &o->lr) || !(o->lr > 0))
+      return cli_usage(c, "--lr must be a number > 0, not '%s'", arg);
+    break;
+  case OPT_COMPRESS:
+    if (dtf_compress_parse(arg, &o->compress)) return cli_usage(c, "%s", dtf_error_message());
+    break;
+  case OPT_SAMPLE:
+    if (cli_int(arg, 1, INT64_MAX, &o->sample))
+      return cli_usage(c, "--sample must be an integer >= 1, not '%s'", arg);
+    break;
+  case OPT_STEPS:
+    if (cli_int(arg, 1, 100000000, &o->steps))
+      return cli_usage(c, "--steps must be an integer >= 1, not '%s'", arg);
     break;
   case OPT_JSON: c->json = arg; break;
   case OPT_QUIET: c->quiet = 1; break;

@@ -74,11 +74,13 @@ static dtf_status resume(cli_t *c, const dtf_grid_t *g, const dtf_solver_t *s, c
   if (!st) st = s->ops->restore(s->impl, file, read_fields, &r);
   if (!st) {
     int64_t it = 0;
-    double v = 0;
+    double v = NAN;
     dtf_state_get_int(file, "iterations", &it);
     dtf_state_get_real(file, "fit", &v);
     *start = (int)it;
-    cli_progress(c, "resumed from %s at iteration %d (fit %.5f)\n", o->checkpoint, *start, v);
+    char fit[48] = "";
+    if (isfinite(v)) snprintf(fit, sizeof fit, " (fit %.5f)", v);
+    cli_progress(c, "resumed from %s at iteration %d%s\n", o->checkpoint, *start, fit);
   }
   free(file);
   free(run);
@@ -130,7 +132,8 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
     if (p.note[0]) snprintf(more + used, sizeof more - used, "%s%s", used ? "  " : "  | ", p.note);
     last = p;
     char v[64] = "-       ", d[32] = "-";
-    if (!isnan(p.value)) snprintf(v, sizeof v, "%.5f", p.value);
+    if (!isnan(p.value)) /* fixed point for fits and RMSEs, exponent form for tiny or huge losses */
+      snprintf(v, sizeof v, fabs(p.value) >= 1e-3 && fabs(p.value) < 1e5 ? "%.5f" : "%.4e", p.value);
     if (!isnan(p.delta)) snprintf(d, sizeof d, "%.1e", p.delta);
     cli_progress(c, "iter %-4d %s %s  delta %s  %.4f s  comm %s%s%s\n", p.iteration, p.metric, v, d,
                  p.seconds, b, u, more);
@@ -167,8 +170,10 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
   int iterations = start + n, conv = s->ops->converged(s->impl);
   char cb[32];
   dtf_format_bytes((double)most / ran, cb, sizeof cb);
-  cli_result(c, "%s %.6f after %d iteration%s (%s), %.4g s/iteration, comm %s/iteration per rank%s%s\n",
-             metric, value, iterations, iterations == 1 ? "" : "s", conv ? "converged" : "iteration limit",
+  char vb[48];
+  snprintf(vb, sizeof vb, fabs(value) >= 1e-3 || value == 0 ? "%.6f" : "%.6g", value);
+  cli_result(c, "%s %s after %d iteration%s (%s), %.4g s/iteration, comm %s/iteration per rank%s%s\n", metric,
+             vb, iterations, iterations == 1 ? "" : "s", conv ? "converged" : "iteration limit",
              seconds / ran, cb, o->output ? ", model in " : "", o->output ? o->output : "");
   dtf_json_t *j = cli_json_begin(c, g);
   cli_json_input(j, o->input, t, o->loaded, o->permute);

@@ -155,3 +155,24 @@ void dtf_tr_rows_gram(int N, int mode, int64_t rows, const int64_t *row_ptr, con
   design_t d = {N, mode, cores, ranks, work + dtf_rows_gram_work(D)};
   rows_gram(&d, tr_design, rows, row_ptr, inds, count, pos, w, c, D, out, ldo, touched, work);
 }
+
+DTF_KERNEL void dtf_coo_mttkrp(int N, int mode, int64_t count, const int64_t *inds, const double *w,
+                               const double *const *F, int R, double *out) {
+  int first = mode == 0 ? 1 : 0;
+  for (int64_t k = 0; k < count; k++) {
+    const int64_t *ix = inds + k * N;
+    double *restrict o = out + ix[mode] * R;
+    const double *restrict a = F[first] + ix[first] * R;
+    double t[64];
+    for (int r0 = 0; r0 < R; r0 += 64) { /* 64 columns at a time: the products vectorise */
+      int rc = R - r0 < 64 ? R - r0 : 64;
+      for (int r = 0; r < rc; r++) t[r] = w[k] * a[r0 + r];
+      for (int n = first + 1; n < N; n++) {
+        if (n == mode) continue;
+        const double *restrict b = F[n] + ix[n] * R + r0;
+        for (int r = 0; r < rc; r++) t[r] *= b[r];
+      }
+      for (int r = 0; r < rc; r++) o[r0 + r] += t[r];
+    }
+  }
+}

@@ -3,8 +3,8 @@
 # headers include only the dtf headers of the layers below it:
 #   base     types status memory rng permute coo sort fault format version
 #   kernels  base + kernels csf
-#   mpi      base + kernels + grid comm factor distribute
-#   solvers  mpi + tensor state solver model cp tr generate observed likelihood em (no io)
+#   mpi      base + kernels + grid comm factor distribute compress
+#   solvers  mpi + tensor state solver model cp tr generate observed likelihood em loss optim gcp (no io)
 #   io       base + mpi + state + io                        (no solver, no kernels)
 #   cli      everything
 # and only io/ includes <hdf5.h>. (The build already compiles base and kernels without
@@ -28,8 +28,8 @@ fi
 src=$1
 base="types status memory rng permute coo sort fault format version"
 kernels="$base kernels csf"
-mpi="$kernels grid comm factor distribute"
-solvers="$mpi tensor state solver model cp tr generate observed likelihood em"
+mpi="$kernels grid comm factor distribute compress"
+solvers="$mpi tensor state solver model cp tr generate observed likelihood em loss optim gcp"
 io="$base grid comm factor distribute state io"
 allowed() { # LAYER -> allowed header names
   case $1 in

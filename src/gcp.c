@@ -1,0 +1,706 @@
+/* Distributed GCP. Objective: the mean loss over the tensor's entries (every cell of a
+ * dense or sparse tensor, the observed entries of a partly observed one). A step:
+ *   1. the entries: every one (dense, observed-entry), or a sample drawn from the
+ *      counter-based RNG keyed by (seed, step) and each entry's global index, so that the
+ *      same entries are drawn whatever the grid: uniform over the cells (dense), each
+ *      stored entry with probability S / n (observed), half the sample from the stored
+ *      entries and half from the other cells (sparse: GenTen's stratified sampling, the
+ *      unstored draws that hit a stored entry dropped);
+ *   2. y = w f'(x, m) at those entries, w the estimator's weight;
+ *   3. the gradient of factor n = the MTTKRP of y (the tensor kind's weighted MTTKRP for
+ *      every entry, dtf_coo_mttkrp for a sample) over this rank's block rows;
+ *   4. its sum over the mode's slice by the compressed collective (compress.h): every rank
+ *      of the slice receives the same sum, so each updates all its block rows alike (the
+ *      optimizer's state is kept for every block row of the rank) and no allgather of the
+ *      rows is needed;
+ *   5. the optimizer's update; a nonnegative loss's factors clipped at 0.
+ * Epochs as GenTen's: a fixed number of steps, then the loss on a fixed sample; an epoch
+ * whose loss rose is undone and the step size divided by 10. A rank whose step fails keeps
+ * taking part in every collective with a zero gradient; the status is agreed after the
+ * epoch. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtf/fault.h"
+#include "dtf/gcp.h"
+#include "dtf/kernels.h"
+#include "dtf/memory.h"
+#include "dtf/observed.h"
+#include "dtf/rng.h"
+#include "timer.h"
+
+enum { ALL, UNIFORM, STORED, STRATIFIED }; /* how a step reads the entries */
+enum { CHUNK = 4096 };
+
+typedef struct { /* a list of local entries with weights */
+  int64_t n, cap, *inds;
+  double *x, *w, *m;
+} sample_t;
+
+struct dtf_gcp {
+  const dtf_grid_t *grid;
+  dtf_tensor_t *t;
+  dtf_gcp_options_t opt;
+  int N, R, how;
+  double cells, entries; /* over all ranks: cells, and the entries the mean runs over */
+  double stored;         /* stored entries over all ranks */
+  dtf_cp_model_t model;  /* unit lambda: the factors carry the scale */
+  dtf_cp_model_t out;    /* the model file's copy: normalised, in the original labels */
+  double *ostate[DTF_MAX_MODES], *grad[DTF_MAX_MODES], *sum[DTF_MAX_MODES];
+  dtf_compressor_t *comp[DTF_MAX_MODES];
+  double *save[DTF_MAX_MODES], *osave[DTF_MAX_MODES], *csave[DTF_MAX_MODES];
+  sample_t smp, lsmp;  /* this step's sample, the loss's fixed sample */
+  double *wall, *mall; /* ALL: weights and model values of every local entry */
+  int64_t *ibuf;
+  double *xbuf;
+  unsigned char *found;
+  int64_t steps_done; /* optimizer steps so far (kept ones) */
+  int epoch, fails, converged;
+  double lr, loss, prev_loss, fit, delta;
+  double *hist_loss, *hist_fit, *hist_bytes, *hist_plain;
+  dtf_status sticky;
+  dtf_comm_stats_t comm;
+  double t_grad, t_comm, t_update;
+};
+
+void dtf_gcp_options_default(dtf_gcp_options_t *o) {
+  memset(o, 0, sizeof *o);
+  o->rank = 1;
+  o->loss = dtf_loss("gaussian");
+  o->optim = dtf_optim("adam");
+  o->step = o->optim->defaults;
+  o->compress.kind = DTF_COMPRESS_NONE;
+  o->loss_sample = 100000;
+  o->steps = 100;
+  o->max_epochs = 50;
+  o->tol = 1e-4;
+  o->decay = 0.1;
+  o->max_fails = 10;
+}
+
+static int sampling(const dtf_tensor_t *t, const dtf_gcp_options_t *o, double cells_local) {
+  int observed = t->ops->zeros_are_data, full = (double)t->ops->entries(t) == cells_local;
+  if (observed) return o->sample ? STORED : ALL;
+  if (!full) return STRATIFIED;
+  return o->sample ? UNIFORM : ALL;
+}
+
+double dtf_gcp_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_gcp_options_t *o) {
+  double R = o->rank, rows = 0, most = 0, nloc = (double)t->ops->entries(t), cells = 1;
+  for (int n = 0; n < g->nmodes; n++) {
+    rows += (double)g->len[n];
+    if (g->len[n] > most) most = (double)g->len[n];
+    cells *= (double)g->len[n];
+  }
+  int how = sampling(t, o, cells);
+  double S = (double)o->sample + (double)o->loss_sample, per = (g->nmodes + 3) * 8.0;
+  /* factors (and the file's copy), optimizer state and its saved copy, gradients and sums,
+   * compressor state (at most 3 per row for the residuals and PowerSGD), samples */
+  double bytes =
+      rows * R * 8 * (2 + 2 * o->optim->buffers + 2 + 2 * 3) + S * per + t->ops->workspace_bytes(t, o->rank);
+  if (how == ALL) bytes += nloc * 16 + CHUNK * per;
+  (void)most;
+  dtf_allreduce(g->comm, &bytes, 1, MPI_DOUBLE, MPI_MAX, NULL);
+  return bytes;
+}
+
+static dtf_status grow(sample_t *s, int64_t n, int N) {
+  if (n <= s->cap) return DTF_OK;
+  int64_t cap = n > 2 * s->cap ? n : 2 * s->cap;
+  int64_t *i = realloc(s->inds, (size_t)cap * N * sizeof(int64_t));
+  if (i) s->inds = i;
+  double *x = realloc(s->x, (size_t)cap * sizeof(double));
+  if (x) s->x = x;
+  double *w = realloc(s->w, (size_t)cap * sizeof(double));
+  if (w) s->w = w;
+  double *m = realloc(s->m, (size_t)cap * sizeof(double));
+  if (m) s->m = m;
+  if (!i || !x || !w || !m)
+    return dtf_error(DTF_ERR_INPUT, "out of memory for a sample of %lld entries", (long long)n);
+  s->cap = cap;
+  return DTF_OK;
+}
+
+static void free_sample(sample_t *s) {
+  free(s->inds);
+  free(s->x);
+  free(s->w);
+  free(s->m);
+  memset(s, 0, sizeof *s);
+}
+
+/* global linear index -> block-local indices; 0 if not in this rank's block */
+static int local_of(const dtf_grid_t *g, uint64_t lin, int64_t *ix) {
+  int in = 1;
+  for (int m = g->nmodes - 1; m >= 0; m--) {
+    int64_t i = (int64_t)(lin % (uint64_t)g->dims[m]);
+    lin /= (uint64_t)g->dims[m];
+    ix[m] = i - g->start[m];
+    in &= ix[m] >= 0 && ix[m] < g->len[m];
+  }
+  return in;
+}
+
+/* draw this rank's part of a sample of size S keyed by key into s (see the header) */
+static dtf_status draw(dtf_gcp_t *s, sample_t *out, int64_t S, uint64_t key) {
+  const dtf_grid_t *g = s->grid;
+  int N = s->N;
+  dtf_tensor_t *t = s->t;
+  out->n = 0;
+  dtf_status st = DTF_OK;
+  uint64_t cells = (uint64_t)s->cells;
+  if (s->how == UNIFORM || s->how == STRATIFIED) {
+    /* uniform draws over the cells; stratified: the half from the unstored cells */
+    int64_t draws = s->how == UNIFORM ? S : S - S / 2;
+    double w = s->how == UNIFORM ? 1.0 / (double)S : (s->cells - s->stored) / ((double)draws * s->cells);
+    for (int64_t k = 0; k < draws && !st; k++) {
+      uint64_t lin = dtf_rng_u64(s->opt.seed, DTF_STREAM_GCP, key, (uint64_t)k) % cells;
+      if (!(st = grow(out, out->n + 1, N)) && local_of(g, lin, out->inds + out->n * N)) out->w[out->n++] = w;
+    }
+    if (st) return st;
+    /* values (stratified: drop draws that hit a stored entry) */
+    for (int64_t k0 = 0; k0 < out->n && !st; k0 += CHUNK) {
+      int64_t c = out->n - k0 < CHUNK ? out->n - k0 : CHUNK;
+      st = t->ops->values_at(t, c, out->inds + k0 * N, out->x + k0, s->found);
+      for (int64_t k = 0; s->how == STRATIFIED && k < c; k++)
+        if (s->found[k]) out->w[k0 + k] = 0.0;
+    }
+    if (st || s->how == UNIFORM) return st;
+  }
+  /* Bernoulli draws of the stored entries, each with probability q: weight 1 / (q n) */
+  int64_t want = s->how == STRATIFIED ? S / 2 : S;
+  double q = fmin(1.0, (double)want / s->stored), w = 1.0 / (q * s->entries);
+  int64_t n = t->ops->entries(t);
+  for (int64_t e0 = 0; e0 < n && !st; e0 += CHUNK) {
+    int64_t c = n - e0 < CHUNK ? n - e0 : CHUNK;
+    t->ops->entries_get(t, e0, c, s->ibuf, s->xbuf);
+    for (int64_t k = 0; k < c && !st; k++) {
+      uint64_t ek = dtf_entry_key(N, g->dims, s->ibuf + k * N);
+      if (!(dtf_rng_uniform(s->opt.seed, DTF_STREAM_GCP, key, ek) < q)) continue;
+      if ((st = grow(out, out->n + 1, N))) break;
+      for (int m = 0; m < N; m++) out->inds[out->n * N + m] = s->ibuf[k * N + m] - g->start[m];
+      out->x[out->n] = s->xbuf[k];
+      out->w[out->n++] = w;
+    }
+  }
+  return st;
+}
+
+/* the loss estimate on the fixed sample (ALL: every entry), over all ranks */
+static dtf_status loss_estimate(dtf_gcp_t *s, double *loss) {
+  const dtf_loss_t *L = s->opt.loss;
+  double sum = 0;
+  if (s->how == ALL) {
+    int64_t n = s->t->ops->entries(s->t);
+    for (int64_t e0 = 0; e0 < n; e0 += CHUNK) {
+      int64_t c = n - e0 < CHUNK ? n - e0 : CHUNK;
+      s->t->ops->entries_get(s->t, e0, c, s->ibuf, s->xbuf);
+      for (int64_t k = 0; k < c; k++)
+        for (int m = 0; m < s->N; m++) s->ibuf[k * s->N + m] -= s->grid->start[m];
+      dtf_cp_model_predict(&s->model, c, s->ibuf, s->mall);
+      for (int64_t k = 0; k < c; k++) sum += L->value(s->xbuf[k], s->mall[k]);
+    }
+    sum /= s->entries;
+  } else {
+    sample_t *p = &s->lsmp;
+    dtf_cp_model_predict(&s->model, p->n, p->inds, p->m);
+    for (int64_t k = 0; k < p->n; k++) sum += p->w[k] * L->value(p->x[k], p->m[k]);
+  }
+  dtf_status st = dtf_allreduce_sum(s->grid->comm, &sum, 1, &s->comm);
+  *loss = sum;
+  return st;
+}
+
+/* this rank's part of every factor's gradient, at the entries of step `step` */
+static dtf_status local_gradients(dtf_gcp_t *s, uint64_t step) {
+  const dtf_loss_t *L = s->opt.loss;
+  int N = s->N, R = s->R;
+  const double *F[DTF_MAX_MODES];
+  for (int n = 0; n < N; n++) F[n] = s->model.factors[n].block;
+  dtf_status st = DTF_OK;
+  if (s->how == ALL) { /* y at every entry in the entries view, then the weighted MTTKRPs */
+    int64_t n = s->t->ops->entries(s->t);
+    for (int64_t e0 = 0; e0 < n; e0 += CHUNK) {
+      int64_t c = n - e0 < CHUNK ? n - e0 : CHUNK;
+      s->t->ops->entries_get(s->t, e0, c, s->ibuf, s->xbuf);
+      for (int64_t k = 0; k < c; k++)
+        for (int m = 0; m < N; m++) s->ibuf[k * N + m] -= s->grid->start[m];
+      dtf_cp_model_predict(&s->model, c, s->ibuf, s->mall + e0);
+      for (int64_t k = 0; k < c; k++) s->wall[e0 + k] = L->deriv(s->xbuf[k], s->mall[e0 + k]) / s->entries;
+    }
+    for (int m = 0; !st && m < N; m++) st = s->t->ops->weighted_mttkrp(s->t, m, F, s->wall, R, s->grad[m]);
+    return st;
+  }
+  sample_t *p = &s->smp;
+  if ((st = draw(s, p, s->opt.sample, step))) return st;
+  dtf_cp_model_predict(&s->model, p->n, p->inds, p->m);
+  for (int64_t k = 0; k < p->n; k++) p->m[k] = p->w[k] * L->deriv(p->x[k], p->m[k]);
+  for (int m = 0; m < N; m++) {
+    memset(s->grad[m], 0, (size_t)(s->model.factors[m].block_len * R) * sizeof(double));
+    dtf_coo_mttkrp(N, m, p->n, p->inds, p->m, F, R, s->grad[m]);
+  }
+  return DTF_OK;
+}
+
+static dtf_status one_step(dtf_gcp_t *s) {
+  int N = s->N, R = s->R, B = s->opt.optim->buffers;
+  uint64_t step = (uint64_t)s->steps_done + 1;
+  double t0 = dtf_now();
+  if (!s->sticky) s->sticky = dtf_fault_status("gradient", s->epoch, DTF_ERR_INPUT);
+  if (!s->sticky) s->sticky = local_gradients(s, step);
+  if (s->sticky) /* keep taking part, with nothing to add */
+    for (int m = 0; m < N; m++)
+      memset(s->grad[m], 0, (size_t)(s->model.factors[m].block_len * R) * sizeof(double));
+  double t1 = dtf_now();
+  s->t_grad += t1 - t0;
+  for (int m = 0; m < N; m++) {
+    dtf_status st = dtf_compressed_sum(s->comp[m], s->grad[m], s->sum[m], step, &s->comm);
+    if (st) return st; /* MPI itself failed */
+  }
+  double t2 = dtf_now();
+  s->t_comm += t2 - t1;
+  dtf_optim_params_t p = s->opt.step;
+  p.lr = s->lr;
+  double lower = s->opt.loss->lower;
+  for (int m = 0; m < N; m++) {
+    dtf_factor_t *f = &s->model.factors[m];
+    for (int64_t i = 0; i < f->block_len; i++) {
+      double *a = f->block + i * R;
+      s->opt.optim->step(&p, (int64_t)step, R, a, s->sum[m] + i * R, s->ostate[m] + i * B * R);
+      if (isfinite(lower))
+        for (int r = 0; r < R; r++) a[r] = fmax(a[r], lower);
+    }
+  }
+  s->steps_done++;
+  s->t_update += dtf_now() - t2;
+  return DTF_OK;
+}
+
+/* the state an epoch may have to be undone to: factors, optimizer state, compressors */
+static void keep_epoch(dtf_gcp_t *s, int restore) {
+  int R = s->R, B = s->opt.optim->buffers;
+  for (int m = 0; m < s->N; m++) {
+    dtf_factor_t *f = &s->model.factors[m];
+    size_t fb = (size_t)(f->block_len * R) * sizeof(double);
+    int64_t cl;
+    double *cs = dtf_compressor_state(s->comp[m], &cl);
+    if (restore) {
+      memcpy(f->block, s->save[m], fb);
+      memcpy(s->ostate[m], s->osave[m], fb * B);
+      memcpy(cs, s->csave[m], (size_t)cl * sizeof(double));
+    } else {
+      memcpy(s->save[m], f->block, fb);
+      memcpy(s->osave[m], s->ostate[m], fb * B);
+      memcpy(s->csave[m], cs, (size_t)cl * sizeof(double));
+    }
+  }
+}
+
+static int defined_fit(const dtf_gcp_t *s) {
+  return !strcmp(s->opt.loss->name, "gaussian") && !s->t->ops->zeros_are_data;
+}
+
+static dtf_status iterate(void *impl, dtf_progress_t *p) {
+  dtf_gcp_t *s = impl;
+  double t0 = dtf_now();
+  uint64_t b0 = s->comm.bytes_sent, u0 = s->comm.bytes_uncompressed;
+  int64_t steps0 = s->steps_done;
+  dtf_status st = DTF_OK;
+  s->epoch++;
+  if (isnan(s->prev_loss) && (st = loss_estimate(s, &s->prev_loss))) return st;
+  keep_epoch(s, 0);
+  for (int k = 0; k < s->opt.steps && !st; k++) st = one_step(s);
+  if (st) return st;
+  st = dtf_agree(s->grid->comm, s->sticky);
+  if (!st) st = loss_estimate(s, &s->loss);
+  if (st) return st;
+  if (!isfinite(s->loss) || s->loss > s->prev_loss) { /* undo the epoch, smaller steps */
+    keep_epoch(s, 1);
+    s->steps_done = steps0;
+    s->fails++;
+    s->lr *= s->opt.decay;
+    s->loss = s->prev_loss;
+    s->delta = NAN;
+    s->converged = s->fails > s->opt.max_fails;
+    if (s->opt.log && s->grid->rank == 0) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "epoch %d: the loss rose; undone, step size now %.3g (%d of %d)", s->epoch,
+               s->lr, s->fails, s->opt.max_fails);
+      s->opt.log(msg, s->opt.ctx);
+    }
+  } else {
+    s->delta = fabs(s->prev_loss - s->loss) / fmax(fabs(s->prev_loss), 1e-300);
+    s->prev_loss = s->loss;
+    s->converged = s->epoch > 1 && s->delta < s->opt.tol;
+  }
+  s->fit = NAN;
+  if (defined_fit(s) && (st = dtf_cp_fit(s->grid, s->t, &s->model, &s->fit))) return st;
+  double dt = dtf_now() - t0;
+  int e = s->epoch - 1;
+  if (e < s->opt.max_epochs) {
+    s->hist_loss[e] = s->loss;
+    s->hist_fit[e] = s->fit;
+    s->hist_bytes[e] = (double)s->comm.bytes_sent;
+    s->hist_plain[e] = (double)s->comm.bytes_uncompressed;
+  }
+  if (p) {
+    memset(p, 0, sizeof *p);
+    p->iteration = s->epoch;
+    p->metric = "loss";
+    p->value = s->loss;
+    p->delta = s->delta;
+    p->seconds = dt;
+    p->bytes_sent = s->comm.bytes_sent - b0;
+    p->bytes_uncompressed = s->comm.bytes_uncompressed - u0;
+    if (!isnan(s->fit)) {
+      p->extra_name[p->nextra] = "fit";
+      p->extra[p->nextra++] = s->fit;
+    }
+    p->extra_name[p->nextra] = "step_size";
+    p->extra[p->nextra++] = s->lr;
+  }
+  return DTF_OK;
+}
+
+static int finished(const void *impl) {
+  const dtf_gcp_t *s = impl;
+  return s->converged || s->epoch >= s->opt.max_epochs;
+}
+
+static int converged(const void *impl) { return ((const dtf_gcp_t *)impl)->converged; }
+
+/* the model file's copy: unit columns, the norms in lambda, in the original labels */
+static dtf_status file_model(dtf_gcp_t *s) {
+  const dtf_grid_t *g = s->grid;
+  int N = s->N, R = s->R;
+  dtf_status st = DTF_OK;
+  if (!s->out.lambda) st = dtf_cp_model_init(g, R, &s->out);
+  double *nrm = calloc((size_t)(N * R), sizeof(double));
+  if (!st && !nrm) st = dtf_error(DTF_ERR_INPUT, "out of memory");
+  for (int n = 0; !st && n < N; n++) {
+    const dtf_factor_t *f = &s->model.factors[n];
+    const double *A = dtf_factor_owned(f);
+    for (int64_t i = 0; i < f->own_len; i++)
+      for (int r = 0; r < R; r++) nrm[n * R + r] += A[i * R + r] * A[i * R + r];
+  }
+  if (!st) st = dtf_allreduce_sum(g->comm, nrm, (int64_t)N * R, NULL);
+  for (int r = 0; !st && r < R; r++) {
+    s->out.lambda[r] = 1;
+    for (int n = 0; n < N; n++) s->out.lambda[r] *= sqrt(nrm[n * R + r]);
+  }
+  for (int n = 0; !st && n < N; n++) {
+    dtf_factor_t tmp = s->model.factors[n];
+    double *scaled = dtf_alloc_large((size_t)(tmp.block_len * R) * sizeof(double));
+    if (!scaled) {
+      st = dtf_error(DTF_ERR_INPUT, "out of memory");
+      break;
+    }
+    for (int64_t i = 0; i < tmp.block_len; i++)
+      for (int r = 0; r < R; r++) {
+        double c = sqrt(nrm[n * R + r]);
+        scaled[i * R + r] = c > 0 ? tmp.block[i * R + r] / c : 0.0;
+      }
+    tmp.block = scaled;
+    if (s->opt.row_labels[n])
+      st = dtf_factor_relabel(g, &tmp, s->opt.row_labels[n], &s->out.factors[n], NULL);
+    else
+      memcpy(s->out.factors[n].block, scaled, (size_t)(tmp.block_len * R) * sizeof(double));
+    free(scaled);
+  }
+  free(nrm);
+  s->out.fit = s->fit;
+  s->out.iterations = s->epoch;
+  return st;
+}
+
+dtf_status dtf_gcp_model(dtf_gcp_t *s, const dtf_cp_model_t **model) {
+  dtf_status st = file_model(s);
+  *model = &s->out;
+  return st;
+}
+
+static const char *likelihood_of(const dtf_loss_t *L) {
+  return !strcmp(L->name, "poisson") ? "poisson" : !strcmp(L->name, "bernoulli") ? "bernoulli" : "gaussian";
+}
+
+static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
+  dtf_gcp_t *s = impl;
+  const dtf_grid_t *g = s->grid;
+  char name[48];
+  snprintf(name, sizeof name, "gcp-%s-%s", s->opt.loss->name, s->opt.optim->name);
+  dtf_state_init(out, name, "cp", checkpoint, g->nmodes, g->dims);
+  if (!checkpoint) {
+    dtf_status st = file_model(s);
+    if (st) return st;
+    dtf_cp_model_describe(&s->out, out);
+  } else {
+    s->model.fit = s->fit;
+    s->model.iterations = s->epoch;
+    dtf_cp_model_describe(&s->model, out);
+  }
+  dtf_state_text(out, "loss", s->opt.loss->name);
+  if (strcmp(s->opt.loss->name, "poisson-identity"))
+    dtf_state_text(out, "likelihood", likelihood_of(s->opt.loss));
+  dtf_state_text(out, "optimizer", s->opt.optim->name);
+  char comp[48];
+  dtf_compress_format(&s->opt.compress, comp, sizeof comp);
+  dtf_state_text(out, "compress", comp);
+  dtf_state_real(out, "loss_value", DTF_ATTR_STATE, NULL, s->loss);
+  dtf_state_int(out, "seed", DTF_ATTR_OPTION, "--seed", (int64_t)s->opt.seed);
+  dtf_state_int(out, "sample", DTF_ATTR_OPTION, "--sample", s->opt.sample);
+  dtf_state_int(out, "steps", DTF_ATTR_OPTION, "--steps", s->opt.steps);
+  dtf_state_int(out, "converged", DTF_ATTR_STATE, NULL, s->converged);
+  dtf_state_int(out, "epochs", DTF_ATTR_STATE, NULL, s->epoch);
+  if (!checkpoint) return DTF_OK;
+  int R = s->R, B = s->opt.optim->buffers;
+  for (int n = 0; n < g->nmodes; n++) {
+    dtf_factor_t *f = &s->model.factors[n];
+    snprintf(name, sizeof name, "optim_%d", n);
+    dtf_state_rows(out, name, f->rows, (int64_t)B * R, f->block_start, f->block_len, f->own_start, f->own_len,
+                   s->ostate[n]);
+    int64_t cl;
+    double *cs = dtf_compressor_state(s->comp[n], &cl);
+    snprintf(name, sizeof name, "compress_%d", n);
+    if (cl) dtf_state_per_rank(out, name, cl, cs);
+  }
+  dtf_state_real(out, "lr", DTF_ATTR_STATE, NULL, s->lr);
+  dtf_state_real(out, "prev_loss", DTF_ATTR_STATE, NULL, s->prev_loss);
+  dtf_state_real(out, "delta", DTF_ATTR_STATE, NULL, s->delta);
+  dtf_state_int(out, "fails", DTF_ATTR_STATE, NULL, s->fails);
+  dtf_state_int(out, "steps_done", DTF_ATTR_STATE, NULL, s->steps_done);
+  dtf_state_replicated(out, "history_loss", s->epoch, 0, s->hist_loss);
+  dtf_state_replicated(out, "history_fit", s->epoch, 0, s->hist_fit);
+  dtf_state_replicated(out, "history_bytes", s->epoch, 0, s->hist_bytes);
+  dtf_state_replicated(out, "history_plain", s->epoch, 0, s->hist_plain);
+  return DTF_OK;
+}
+
+static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn read, void *ctx) {
+  dtf_gcp_t *s = impl;
+  int64_t e = 0, conv = 0, fails = 0, done = 0;
+  double lr = 0, prev = 0, loss = 0, delta = 0;
+  if (dtf_state_get_int(file, "epochs", &e) || dtf_state_get_int(file, "converged", &conv) ||
+      dtf_state_get_int(file, "fails", &fails) || dtf_state_get_int(file, "steps_done", &done) ||
+      dtf_state_get_real(file, "lr", &lr) || dtf_state_get_real(file, "prev_loss", &prev) ||
+      dtf_state_get_real(file, "loss_value", &loss) || dtf_state_get_real(file, "delta", &delta))
+    return dtf_error(DTF_ERR_INPUT, "the checkpoint lacks the GCP state (epochs, steps_done, lr, loss, ...)");
+  if (e < 1 || e > s->opt.max_epochs)
+    return dtf_error(DTF_ERR_INPUT, "the checkpoint is at epoch %lld; this run allows %d (-i)", (long long)e,
+                     s->opt.max_epochs);
+  s->epoch = (int)e;
+  dtf_status st = dtf_solver_restore_fields(state, s, read, ctx);
+  if (st) return st;
+  s->converged = (int)conv;
+  s->fails = (int)fails;
+  s->steps_done = done;
+  s->lr = lr;
+  s->prev_loss = prev;
+  s->loss = loss;
+  s->delta = delta;
+  return DTF_OK;
+}
+
+static const dtf_solver_ops_t gcp_ops = {"gcp", iterate, finished, converged, state, restore};
+
+dtf_solver_t dtf_gcp_solver(dtf_gcp_t *s) { return (dtf_solver_t){&gcp_ops, s}; }
+
+dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_options_t *o, dtf_gcp_t **out) {
+  *out = NULL;
+  int N = g->nmodes;
+  if (o->rank < 1) return dtf_error(DTF_ERR_USAGE, "the rank must be at least 1, not %d", o->rank);
+  if (o->max_epochs < 1 || o->steps < 1)
+    return dtf_error(DTF_ERR_USAGE, "epochs and steps must be at least 1");
+  if (!(o->step.lr > 0)) return dtf_error(DTF_ERR_USAGE, "the step size must be > 0, not %g", o->step.lr);
+  double cells = 1, cells_local = 1;
+  for (int n = 0; n < N; n++) {
+    cells *= (double)g->dims[n];
+    cells_local *= (double)g->len[n];
+  }
+  int how = sampling(t, o, cells_local);
+  int64_t counts[1] = {t->ops->entries(t)};
+  dtf_status st = dtf_allreduce(g->comm, counts, 1, MPI_INT64_T, MPI_SUM, NULL);
+  if (st) return st;
+  /* one sampling for all ranks: a block of a sparse tensor may happen to be full */
+  int hows[2] = {how == STRATIFIED, 0};
+  if ((st = dtf_allreduce(g->comm, hows, 1, MPI_INT, MPI_MAX, NULL))) return st;
+  if (hows[0] && !t->ops->zeros_are_data) how = STRATIFIED;
+  double stored = (double)counts[0], entries = t->ops->zeros_are_data ? stored : cells;
+  if (how == STRATIFIED && o->sample == 0)
+    return dtf_error(DTF_ERR_USAGE,
+                     "a sparse tensor's gradient is sampled: give --sample N (every one of its %.3g "
+                     "cells would be read at every step)",
+                     cells);
+  if (o->sample < 0 || (double)o->sample > entries)
+    return dtf_error(DTF_ERR_INPUT, "--sample %lld is larger than the tensor's %.17g entries",
+                     (long long)o->sample, entries);
+  if (how == STRATIFIED && o->sample < 2)
+    return dtf_error(DTF_ERR_INPUT,
+                     "--sample must be at least 2 for a sparse tensor (stored and unstored entries)");
+  /* every stored entry must be a value of the loss: name the first bad one */
+  enum { VC = 1024 };
+  int64_t *vi = malloc((size_t)VC * N * sizeof(int64_t));
+  double *vx = malloc(VC * sizeof(double));
+  if (!vi || !vx) st = dtf_error(DTF_ERR_INPUT, "out of memory");
+  for (int64_t e0 = 0; !st && e0 < t->ops->entries(t); e0 += VC) {
+    int64_t c = t->ops->entries(t) - e0 < VC ? t->ops->entries(t) - e0 : VC;
+    t->ops->entries_get(t, e0, c, vi, vx);
+    for (int64_t k = 0; k < c && !st; k++) {
+      const char *why = o->loss->invalid(vx[k]);
+      if (!why) continue;
+      char where[256];
+      size_t used = 0;
+      for (int m = 0; m < N; m++)
+        used += (size_t)snprintf(where + used, sizeof where - used, "%s%lld", m ? ", " : "",
+                                 (long long)(vi[k * N + m] + 1));
+      st = dtf_error(DTF_ERR_INPUT, "entry (%s) is %.17g; the %s loss needs %s", where, vx[k], o->loss->name,
+                     why);
+    }
+  }
+  free(vi);
+  free(vx);
+  st = dtf_agree(g->comm, st);
+  if (st) return st;
+  if (o->max_mem > 0) {
+    double need = dtf_gcp_memory(g, t, o);
+    if (need > o->max_mem)
+      return dtf_error(
+          DTF_ERR_INPUT,
+          "rank %d needs an estimated %.3g GB per rank (factors, optimizer state, samples), more than "
+          "the limit of %.3g GB (--max-mem); use a lower rank or more ranks",
+          o->rank, need / 1e9, o->max_mem / 1e9);
+  }
+  dtf_gcp_t *s = calloc(1, sizeof *s);
+  if (!s) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  s->grid = g;
+  s->t = t;
+  s->opt = *o;
+  s->N = N;
+  s->R = o->rank;
+  s->how = how;
+  s->cells = cells;
+  s->stored = stored;
+  s->entries = entries;
+  s->lr = o->step.lr;
+  s->prev_loss = s->loss = s->fit = s->delta = NAN;
+  int R = o->rank, B = o->optim->buffers;
+  st = dtf_cp_model_init(g, R, &s->model);
+  for (int n = 0; !st && n < N; n++) {
+    int64_t L = s->model.factors[n].block_len, sz = (L ? L : 1) * R;
+    s->ostate[n] = calloc((size_t)(sz * B), sizeof(double));
+    s->osave[n] = malloc((size_t)(sz * B) * sizeof(double));
+    s->grad[n] = dtf_alloc_large((size_t)sz * sizeof(double));
+    s->sum[n] = dtf_alloc_large((size_t)sz * sizeof(double));
+    s->save[n] = malloc((size_t)sz * sizeof(double));
+    if (!s->ostate[n] || !s->osave[n] || !s->grad[n] || !s->sum[n] || !s->save[n])
+      st = dtf_error(DTF_ERR_INPUT, "out of memory for the GCP state");
+    if (!st) st = dtf_compressor_create(&o->compress, g->slice[n], L, R, (uint64_t)n, &s->comp[n]);
+    int64_t cl = 0;
+    if (!st) dtf_compressor_state(s->comp[n], &cl);
+    if (!st && !(s->csave[n] = malloc((size_t)(cl ? cl : 1) * sizeof(double))))
+      st = dtf_error(DTF_ERR_INPUT, "out of memory");
+  }
+  int E = o->max_epochs;
+  s->hist_loss = calloc((size_t)E, sizeof(double));
+  s->hist_fit = calloc((size_t)E, sizeof(double));
+  s->hist_bytes = calloc((size_t)E, sizeof(double));
+  s->hist_plain = calloc((size_t)E, sizeof(double));
+  s->ibuf = malloc((size_t)CHUNK * N * sizeof(int64_t));
+  s->xbuf = malloc(CHUNK * sizeof(double));
+  s->found = malloc(CHUNK);
+  if (!st && (!s->hist_loss || !s->hist_fit || !s->hist_bytes || !s->hist_plain || !s->ibuf || !s->xbuf ||
+              !s->found))
+    st = dtf_error(DTF_ERR_INPUT, "out of memory");
+  if (!st && how == ALL) {
+    int64_t n = t->ops->entries(t);
+    s->wall = dtf_alloc_large((size_t)(n ? n : 1) * sizeof(double));
+    s->mall = dtf_alloc_large((size_t)(n > CHUNK ? n : CHUNK) * sizeof(double));
+    if (!s->wall || !s->mall) st = dtf_error(DTF_ERR_INPUT, "out of memory for the gradient weights");
+  }
+  st = dtf_agree(g->comm, st);
+  /* the loss's fixed sample (its own key: no step draws it) */
+  if (!st && how != ALL) {
+    int64_t S = o->loss_sample > 0 ? o->loss_sample : (int64_t)fmin(entries, 1e6);
+    if ((double)S > entries) S = (int64_t)entries;
+    if (how == STRATIFIED && S < 2) S = 2;
+    st = dtf_agree(g->comm, draw(s, &s->lsmp, S, UINT64_MAX));
+  }
+  if (st) {
+    dtf_gcp_free(s);
+    return st;
+  }
+  /* initial factors: normal draws keyed by (seed, mode, original row, column), scaled so
+   * that the model's values have the loss's scale; nonnegative losses take |draws| */
+  double q[2] = {0, 0};
+  for (int64_t e0 = 0; e0 < t->ops->entries(t); e0 += CHUNK) {
+    int64_t c = t->ops->entries(t) - e0 < CHUNK ? t->ops->entries(t) - e0 : CHUNK;
+    t->ops->entries_get(t, e0, c, s->ibuf, s->xbuf);
+    for (int64_t k = 0; k < c; k++) {
+      q[0] += s->xbuf[k] * s->xbuf[k];
+      q[1] += s->xbuf[k];
+    }
+  }
+  if ((st = dtf_allreduce_sum(g->comm, q, 2, NULL))) {
+    dtf_gcp_free(s);
+    return st;
+  }
+  double rms = sqrt(q[0] / entries), mean = q[1] / entries, scale = o->loss->scale(rms, mean);
+  if (!(scale > 0) || !isfinite(scale)) scale = 1.0;
+  int nonneg = isfinite(o->loss->lower);
+  double c = nonneg ? pow(scale / R, 1.0 / N) / 0.7978845608028654 /* E|z| = sqrt(2/pi) */
+                    : pow(scale * scale / R, 0.5 / N);
+  for (int n = 0; n < N; n++) {
+    dtf_factor_t *f = &s->model.factors[n];
+    dtf_factor_fill_normal(f, o->seed, DTF_STREAM_INIT, o->row_labels[n]);
+    for (int64_t i = 0; i < f->block_len * R; i++)
+      f->block[i] = (nonneg ? fabs(f->block[i]) : f->block[i]) * c;
+  }
+  *out = s;
+  return DTF_OK;
+}
+
+void dtf_gcp_summary(const dtf_gcp_t *s, dtf_gcp_summary_t *o) {
+  memset(o, 0, sizeof *o);
+  o->epochs = s->epoch;
+  o->steps = (int)s->steps_done;
+  o->fails = s->fails;
+  o->converged = s->converged;
+  o->loss = s->loss;
+  o->fit = s->fit;
+  o->lr = s->lr;
+  o->loss_history = s->hist_loss;
+  o->fit_history = s->hist_fit;
+  o->bytes_history = s->hist_bytes;
+  o->plain_history = s->hist_plain;
+  o->t_gradient = s->t_grad;
+  o->t_comm = s->t_comm;
+  o->t_update = s->t_update;
+}
+
+void dtf_gcp_free(dtf_gcp_t *s) {
+  if (!s) return;
+  dtf_cp_model_free(&s->model);
+  if (s->out.lambda) dtf_cp_model_free(&s->out);
+  for (int n = 0; n < DTF_MAX_MODES; n++) {
+    free(s->ostate[n]);
+    free(s->osave[n]);
+    free(s->grad[n]);
+    free(s->sum[n]);
+    free(s->save[n]);
+    free(s->csave[n]);
+    dtf_compressor_free(s->comp[n]);
+  }
+  free_sample(&s->smp);
+  free_sample(&s->lsmp);
+  free(s->wall);
+  free(s->mall);
+  free(s->ibuf);
+  free(s->xbuf);
+  free(s->found);
+  free(s->hist_loss);
+  free(s->hist_fit);
+  free(s->hist_bytes);
+  free(s->hist_plain);
+  free(s);
+}
