@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dtf/comm.h"
+#include "dtf/format.h"
 #include "dtf/io.h"
 #include "dtf/version.h"
 #include "h5util.h"
@@ -42,24 +43,43 @@ static int write_header(hid_t fid, const dtf_grid_t *g, const dtf_state_t *s) {
   return bad;
 }
 
+/* Create the float64 dataset `name` of the extent of sp and write data to it, from the
+ * selection ms (the memory) to that of sp (the file); closes sp and ms. */
+static dtf_status create_write(hid_t fid, const char *file, const char *name, hid_t sp, hid_t ms,
+                               const double *data, dtf_status st) {
+  hid_t did = H5Dcreate2(fid, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (did >= 0) {
+    hid_t dxpl = h5_dxpl_collective();
+    if (H5Dwrite(did, H5T_NATIVE_DOUBLE, ms, sp, dxpl, data) < 0 && !st)
+      st = dtf_error(DTF_ERR_OUTPUT, "writing dataset '%s' of '%s' failed (disk full?)", name, file);
+    H5Pclose(dxpl);
+    H5Dclose(did);
+  } else if (!st)
+    st = dtf_error(DTF_ERR_OUTPUT, "cannot create dataset '%s' in '%s'", name, file);
+  H5Sclose(ms);
+  H5Sclose(sp);
+  return st;
+}
+
 /* a lead x rows x cols rows field: this rank's rows of the middle index */
 static dtf_status write_rows3(hid_t fid, const char *file, const dtf_field_t *f, dtf_status st) {
   hsize_t dims[3] = {(hsize_t)f->lead, (hsize_t)f->rows, (hsize_t)f->cols};
   hid_t sp = H5Screate_simple(3, dims, NULL);
-  hid_t did = H5Dcreate2(fid, f->name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  if (did >= 0) {
-    hid_t ms = h5_select_rows3(sp, f->lead, f->own_start, st ? 0 : f->own_len, f->cols, f->read_len,
-                               f->own_start - f->read_start);
-    hid_t dxpl = h5_dxpl_collective();
-    if (H5Dwrite(did, H5T_NATIVE_DOUBLE, ms, sp, dxpl, f->data) < 0 && !st)
-      st = dtf_error(DTF_ERR_OUTPUT, "writing dataset '%s' of '%s' failed (disk full?)", f->name, file);
-    H5Pclose(dxpl);
-    H5Sclose(ms);
-    H5Dclose(did);
-  } else if (!st)
-    st = dtf_error(DTF_ERR_OUTPUT, "cannot create dataset '%s' in '%s'", f->name, file);
-  H5Sclose(sp);
-  return st;
+  hid_t ms = h5_select_rows3(sp, f->lead, f->own_start, st ? 0 : f->own_len, f->cols, f->read_len,
+                             f->own_start - f->read_start);
+  return create_write(fid, file, f->name, sp, ms, f->data, st);
+}
+
+/* an N-d replicated array: rank 0 writes it whole */
+static dtf_status write_array(hid_t fid, const char *file, const dtf_field_t *f, int me, dtf_status st) {
+  hsize_t dims[DTF_MAX_MODES];
+  for (int k = 0; k < f->ndims; k++) dims[k] = (hsize_t)f->shape[k];
+  hid_t sp = H5Screate_simple(f->ndims, dims, NULL), ms = H5Scopy(sp);
+  if (me != 0 || st || f->rows == 0) {
+    H5Sselect_none(sp);
+    H5Sselect_none(ms);
+  }
+  return create_write(fid, file, f->name, sp, ms, f->data, st);
 }
 
 dtf_status dtf_h5_state_write(const dtf_grid_t *g, const char *file, const dtf_state_t *s) {
@@ -102,6 +122,10 @@ dtf_status dtf_h5_state_write(const dtf_grid_t *g, const char *file, const dtf_s
     int cols = (int)f->cols;
     switch (f->kind) {
     case DTF_FIELD_REPLICATED: /* identical everywhere: rank 0 writes, the others select nothing */
+      if (f->ndims > 0) {
+        st = write_array(fid, file, f, me, st);
+        break;
+      }
       st = h5_write_rows(fid, file, f->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, f->rows, cols, 0,
                          me == 0 ? f->rows : 0, f->data, st);
       break;
@@ -263,6 +287,32 @@ static dtf_status read_rows3(hid_t did, hid_t sp, const char *file, const dtf_fi
   return st ? st : mine;
 }
 
+/* An N-d replicated array: every rank reads it whole. */
+static dtf_status read_array(hid_t did, hid_t sp, const char *file, const dtf_field_t *f, dtf_status st) {
+  hsize_t d[DTF_MAX_MODES] = {0};
+  dtf_status mine = DTF_OK;
+  int nd = H5Sget_simple_extent_ndims(sp), same = nd == f->ndims;
+  if (same && H5Sget_simple_extent_dims(sp, d, NULL) < 0) same = 0;
+  for (int k = 0; same && k < nd; k++) same = (int64_t)d[k] == f->shape[k];
+  if (!same) {
+    char want[160];
+    dtf_format_dims(f->ndims, f->shape, want, sizeof want);
+    mine = dtf_error(DTF_ERR_INPUT, "'%s:/%s' is not of shape %s", file, f->name, want);
+  }
+  if (!mine) mine = h5_check_filters(did, file, f->name);
+  hid_t ms = H5Scopy(sp);
+  if (mine || st || f->rows == 0) {
+    H5Sselect_none(sp);
+    H5Sselect_none(ms);
+  }
+  hid_t dxpl = h5_dxpl_collective();
+  if (H5Dread(did, H5T_NATIVE_DOUBLE, ms, sp, dxpl, f->data) < 0 && !mine)
+    mine = dtf_error(DTF_ERR_INPUT, "reading '%s:/%s' failed (file truncated or damaged?)", file, f->name);
+  H5Pclose(dxpl);
+  H5Sclose(ms);
+  return st ? st : mine;
+}
+
 /* Read one field; every rank makes the same calls (an empty selection after a failure). */
 static dtf_status read_field(hid_t fid, const dtf_grid_t *g, const char *file, const dtf_state_t *peeked,
                              dtf_field_t *f, dtf_status st) {
@@ -270,8 +320,8 @@ static dtf_status read_field(hid_t fid, const dtf_grid_t *g, const char *file, c
   if (H5Lexists(fid, f->name, H5P_DEFAULT) <= 0)
     return st ? st : dtf_error(DTF_ERR_INPUT, "'%s' has no dataset '%s'", file, f->name);
   hid_t did = H5Dopen2(fid, f->name, H5P_DEFAULT), sp = H5Dget_space(did);
-  if (f->lead > 0) {
-    st = read_rows3(did, sp, file, f, st);
+  if (f->lead > 0 || f->ndims > 0) {
+    st = f->ndims > 0 ? read_array(did, sp, file, f, st) : read_rows3(did, sp, file, f, st);
     H5Sclose(sp);
     H5Dclose(did);
     return st;

@@ -92,6 +92,17 @@ dtf_status dtf_reduce_scatter_sum(MPI_Comm comm, const double *in, double *out, 
   return DTF_OK;
 }
 
+dtf_status dtf_sendrecv_doubles(MPI_Comm comm, const double *send, int nsend, int dest, double *recv,
+                                int nrecv, int source, dtf_comm_stats_t *stats) {
+  dtf_status st;
+  if (injected("Sendrecv", &st)) return st;
+  int rc = MPI_Sendrecv(send, nsend, MPI_DOUBLE, dest, 71, recv, nrecv, MPI_DOUBLE, source, 71, comm,
+                        MPI_STATUS_IGNORE);
+  if (rc != MPI_SUCCESS) return mpi_fail(rc, "Sendrecv");
+  count(stats, (uint64_t)nsend * sizeof(double));
+  return DTF_OK;
+}
+
 dtf_status dtf_allgatherv_inplace(MPI_Comm comm, double *buf, const int *counts, const int *displs,
                                   dtf_comm_stats_t *stats) {
   int p, me;

@@ -136,3 +136,11 @@ void dtf_grid_format(const dtf_grid_t *g, char *buf, int size) {
   for (int n = 0; n < g->nmodes && used < size; n++)
     used += snprintf(buf + used, (size_t)(size - used), n ? "x%d" : "%d", g->pdims[n]);
 }
+
+dtf_status dtf_grid_fibre(const dtf_grid_t *g, int mode, MPI_Comm *out) {
+  int keep[DTF_MAX_MODES] = {0};
+  keep[mode] = 1;
+  if (MPI_Cart_sub(g->comm, keep, out) != MPI_SUCCESS)
+    return dtf_error(DTF_ERR_MPI, "MPI_Cart_sub for the mode-%d fibres failed", mode + 1);
+  return DTF_OK;
+}

@@ -179,12 +179,7 @@ static dtf_status cp_create(const dtf_grid_t *g, const dtf_state_t *h, const cha
     free(m);
     return st;
   }
-  double fit = 0;
-  int64_t it = 0;
-  dtf_state_get_real(h, "fit", &fit);
-  dtf_state_get_int(h, "iterations", &it);
-  m->fit = fit;
-  m->iterations = (int)it;
+  dtf_model_progress(h, &m->fit, &m->iterations);
   dtf_state_init(fields, h->solver, "cp", 0, g->nmodes, g->dims);
   dtf_cp_model_describe(m, fields);
   *out = m;

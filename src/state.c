@@ -73,6 +73,16 @@ void dtf_state_per_rank(dtf_state_t *s, const char *name, int64_t len, double *d
   f->data = data;
 }
 
+void dtf_state_array(dtf_state_t *s, const char *name, int ndims, const int64_t *shape, double *data) {
+  int64_t size = 1;
+  for (int k = 0; k < ndims; k++) size *= shape[k];
+  dtf_state_replicated(s, name, size, 0, data);
+  if (!s->nfields || strcmp(s->fields[s->nfields - 1].name, name)) return;
+  dtf_field_t *f = &s->fields[s->nfields - 1];
+  f->ndims = ndims;
+  memcpy(f->shape, shape, (size_t)ndims * sizeof(int64_t));
+}
+
 static dtf_attr_t *new_attr(dtf_state_t *s, const char *name, dtf_attr_type_t type, dtf_attr_role_t role,
                             const char *flag) {
   dtf_attr_t *a = (dtf_attr_t *)dtf_state_attr(s, name); /* set again: the later value wins */

@@ -207,29 +207,17 @@ static void tr_destroy(void *model) {
 static dtf_status tr_create(const dtf_grid_t *g, const dtf_state_t *h, const char *file, void **out,
                             dtf_state_t *fields) {
   *out = NULL;
-  const dtf_attr_t *a = dtf_state_attr(h, "bond_ranks");
   int ranks[DTF_MAX_MODES];
-  if (!a || a->type != DTF_ATTR_INTS || a->n != g->nmodes)
-    return dtf_error(DTF_ERR_INPUT, "'%s': attribute 'bond_ranks' (one per mode) is missing or invalid",
-                     file);
-  for (int n = 0; n < g->nmodes; n++) {
-    if (a->ints[n] < 1 || a->ints[n] > 100000)
-      return dtf_error(DTF_ERR_INPUT, "'%s': bond rank %d is %lld", file, n + 1, (long long)a->ints[n]);
-    ranks[n] = (int)a->ints[n];
-  }
+  dtf_status st = dtf_model_ranks_attr(h, "bond_ranks", g->nmodes, NULL, 100000, file, ranks);
+  if (st) return st;
   dtf_tr_model_t *m = calloc(1, sizeof *m);
   if (!m) return dtf_error(DTF_ERR_INPUT, "out of memory");
-  dtf_status st = dtf_tr_model_init(g, ranks, m);
+  st = dtf_tr_model_init(g, ranks, m);
   if (st) {
     free(m);
     return st;
   }
-  double fit = 0;
-  int64_t it = 0;
-  dtf_state_get_real(h, "fit", &fit);
-  dtf_state_get_int(h, "iterations", &it);
-  m->fit = fit;
-  m->iterations = (int)it;
+  dtf_model_progress(h, &m->fit, &m->iterations);
   dtf_state_init(fields, h->solver, "tr", 0, g->nmodes, g->dims);
   dtf_tr_model_describe(m, 1.0, fields);
   *out = m;

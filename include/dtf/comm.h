@@ -29,6 +29,10 @@ dtf_status dtf_allreduce_sum(MPI_Comm comm, double *buf, int64_t n, dtf_comm_sta
 dtf_status dtf_reduce_scatter_sum(MPI_Comm comm, const double *in, double *out, const int *counts,
                                   dtf_comm_stats_t *stats);
 
+/* Send nsend doubles to dest and receive nrecv from source (a ring shift). */
+dtf_status dtf_sendrecv_doubles(MPI_Comm comm, const double *send, int nsend, int dest, double *recv,
+                                int nrecv, int source, dtf_comm_stats_t *stats);
+
 /* In-place allgatherv of doubles: rank q contributes buf[displs[q] .. +counts[q]). */
 dtf_status dtf_allgatherv_inplace(MPI_Comm comm, double *buf, const int *counts, const int *displs,
                                   dtf_comm_stats_t *stats);

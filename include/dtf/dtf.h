@@ -31,6 +31,7 @@
 #include "dtf/status.h"
 #include "dtf/tensor.h"
 #include "dtf/tr.h"
+#include "dtf/tucker.h"
 #include "dtf/types.h"
 #include "dtf/version.h"
 

@@ -42,6 +42,11 @@ dtf_status dtf_grid_create(MPI_Comm comm, int nmodes, const int64_t *dims, const
                            dtf_grid_t **out);
 void dtf_grid_free(dtf_grid_t *grid);
 
+/* The ranks that share every grid coordinate but the one of `mode` (P_mode of them,
+ * ordered by that coordinate): the owners of one block column of the mode-`mode`
+ * unfolding. Free with MPI_Comm_free. Collective. */
+dtf_status dtf_grid_fibre(const dtf_grid_t *grid, int mode, MPI_Comm *out);
+
 /* "2x1x1" into buf. */
 void dtf_grid_format(const dtf_grid_t *grid, char *buf, int size);
 

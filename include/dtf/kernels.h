@@ -51,6 +51,31 @@ int64_t dtf_cp_full_work(int nmodes, const int64_t *dims, int R);
 void dtf_cp_full(int nmodes, const int64_t *dims, const double *const *factors, int R, double *work,
                  double *out);
 
+/* Tucker (src/kernels/ttm.c). A C-order block of shape dims is viewed in mode n as
+ * A x dims[n] x B (A over the modes before n, B after); its mode-n unfolding X_(n) is
+ * dims[n] x (A B), column j = a B + b. */
+
+/* out (dims[mode] x (j1 - j0), row-major) = scale * columns j0 .. j1-1 of X_(mode). */
+void dtf_unfold_columns(int N, const int64_t *dims, int mode, const double *X, int64_t j0, int64_t j1,
+                        double scale, double *out);
+
+/* C (m x n, ld ldc) += alpha op(A) op(B), row-major with leading dimensions; nothing when
+ * a size is 0. */
+void dtf_gemm_acc(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A, int64_t lda,
+                  const double *B, int64_t ldb, double *C, int64_t ldc);
+
+/* The n-mode product Y = alpha X x_mode op(M): Y is A x rows x B (C order), Y[a][r][b] =
+ * alpha sum_i op(M)[r][i] X[a][i][b], with op(M) = M (rows x dims[mode]) or, trans set,
+ * M^T (M dims[mode] x rows). */
+void dtf_ttm(int N, const int64_t *dims, int mode, const double *X, int trans, const double *M, int64_t rows,
+             double alpha, double *Y);
+
+/* The value of a Tucker model at one index: the core (ranks[0] x .. x ranks[N-1], C
+ * order) contracted with rows[n] (R_n values: the factor rows of the index). work:
+ * dtf_tucker_point_work doubles. */
+int64_t dtf_tucker_point_work(int N, const int *ranks);
+double dtf_tucker_point(int N, const int *ranks, const double *core, const double *const *rows, double *work);
+
 /* ||M||^2 of a CP model from its weights and the R x R Grams of its factors. */
 double dtf_cp_norm2(int nmodes, int R, const double *lambda, const double *const *grams);
 

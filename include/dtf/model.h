@@ -33,6 +33,15 @@ typedef struct {
 /* The model kind named `name` ("cp"), or NULL. */
 const dtf_model_ops_t *dtf_model_kind(const char *name);
 
+/* For a kind's create: the int attribute array `name` of a model file's header, n values
+ * each from 1 to limit[k] (limit NULL: to most), into ranks; DTF_ERR_INPUT naming the file,
+ * the attribute and the value. */
+dtf_status dtf_model_ranks_attr(const dtf_state_t *h, const char *name, int n, const int64_t *limit,
+                                int64_t most, const char *file, int *ranks);
+
+/* The header's fit and iterations (0 where absent). */
+void dtf_model_progress(const dtf_state_t *h, double *fit, int *iterations);
+
 #ifdef __cplusplus
 }
 #endif

@@ -46,6 +46,10 @@ typedef struct {
   /* rows fields: > 0 for a lead x rows x cols array distributed by its middle index (a
    * tensor-ring core, R_n x I_n x R_{n+1}); data then holds lead x read_len x cols */
   int64_t lead;
+  /* replicated fields: > 0 for an array of ndims dimensions of this shape (a Tucker core);
+   * rows then holds its size, cols 0 */
+  int ndims;
+  int64_t shape[DTF_MAX_MODES];
   /* rows fields: data holds rows [read_start, read_start + read_len) (read back into);
    * this rank writes its rows [own_start, own_start + own_len), a part of them */
   int64_t read_start, read_len, own_start, own_len;
@@ -105,6 +109,8 @@ void dtf_state_rows(dtf_state_t *s, const char *name, int64_t rows, int64_t cols
 void dtf_state_rows3(dtf_state_t *s, const char *name, int64_t lead, int64_t rows, int64_t cols,
                      int64_t read_start, int64_t read_len, int64_t own_start, int64_t own_len, double *data);
 void dtf_state_per_rank(dtf_state_t *s, const char *name, int64_t len, double *data);
+/* A replicated array of ndims dimensions (C order), for instance a Tucker core. */
+void dtf_state_array(dtf_state_t *s, const char *name, int ndims, const int64_t *shape, double *data);
 
 /* Add attributes (an attribute set twice keeps the later value); `flag` (options only, else
  * NULL) is the command-line spelling. */

@@ -20,6 +20,8 @@ int cli_generate(cli_t *c, int argc, char **argv);
 int cli_cp(cli_t *c, int argc, char **argv);
 int cli_tr(cli_t *c, int argc, char **argv);
 int cli_gcp(cli_t *c, int argc, char **argv);
+int cli_tucker(cli_t *c, int argc, char **argv);
+int cli_reconstruct(cli_t *c, int argc, char **argv);
 int cli_info(cli_t *c, int argc, char **argv);
 int cli_eval(cli_t *c, int argc, char **argv);
 int cli_convert(cli_t *c, int argc, char **argv);
@@ -70,6 +72,8 @@ typedef enum {
   OPT_COMPRESS,
   OPT_SAMPLE,
   OPT_STEPS,
+  OPT_SLAB,
+  OPT_METHOD,
   OPT_JSON,
   OPT_QUIET,
   OPT_HELP,
@@ -96,7 +100,9 @@ typedef struct {
   dtf_compress_spec_t compress;
   double lr;
   int64_t sample, steps;
-  int npos; /* positional arguments */
+  const char *slab;   /* reconstruct: start:count,... */
+  const char *method; /* tucker: sthosvd or hooi */
+  int npos;           /* positional arguments */
   char **pos;
 } cli_opts_t;
 

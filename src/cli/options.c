@@ -94,6 +94,10 @@ static const def_t defs[OPT_COUNT] = {
                     "entries each step reads (default 0: every entry of a dense or partly observed tensor; a "
                     "sparse tensor needs N: half from its stored entries, half from the others)"},
     [OPT_STEPS] = {"steps", 0, 1, "--steps K", "steps an epoch (default 100; 10 with every entry)"},
+    [OPT_SLAB] = {"slab", 0, 1, "--slab S:C,...",
+                  "only the block of C_n indices from S_n (0-based) in every mode n, e.g. 0:10,5:20,0:64"},
+    [OPT_METHOD] = {"method", 0, 1, "--method M",
+                    "sthosvd (default: one pass over the modes) or hooi (ST-HOSVD, then HOOI sweeps)"},
     [OPT_JSON] = {"json", 0, 1, "--json FILE", "write a machine-readable summary"},
     [OPT_QUIET] = {"quiet", 'q', 0, "-q, --quiet", "no progress lines"},
     [OPT_HELP] = {"help", 'h', 0, "-h, --help", "this text"},
@@ -245,6 +249,12 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
       return cli_usage(c, "--batches must be an integer >= 1, not '%s'", arg);
     break;
   case OPT_RANKS: o->ranks = arg; break;
+  case OPT_SLAB: o->slab = arg; break;
+  case OPT_METHOD:
+    if (strcmp(arg, "sthosvd") && strcmp(arg, "hooi"))
+      return cli_usage(c, "--method must be sthosvd or hooi, not '%s'", arg);
+    o->method = arg;
+    break;
   case OPT_SAMPLED:
     if (cli_int(arg, 1, 100000000, &o->sampled))
       return cli_usage(c, "--sampled must be an integer from 1 to 100000000, not '%s'", arg);

@@ -166,9 +166,19 @@ for name, state in (("tr_checkpoint", "checkpoint"), ("model_tr", "model")):
         f.attrs["bond_ranks"] = np.array([2, 2, 2], dtype=np.int64)
         for n, size in enumerate((6, 5, 4)):
             f[f"core_{n}"] = rng.standard_normal((2, size, 2))
-with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/model_tucker.h5", "w") as f:
-    for k, v in src.attrs.items():
-        f.attrs[k] = v
+# a good Tucker model of good.h5's shape, core 2x2x2
+with h5py.File(f"{d}/model_tucker_good.h5", "w") as f:
     f.attrs["model"] = np.bytes_("tucker")
-    for k in src:
-        f[k] = src[k][...]
+    f.attrs["dims"] = np.array([6, 5, 4], dtype=np.uint64)
+    f.attrs["core_shape"] = np.array([2, 2, 2], dtype=np.int64)
+    f["core"] = rng.standard_normal((2, 2, 2))
+    for n, size in enumerate((6, 5, 4)):
+        f[f"factor_{n}"] = np.linalg.qr(rng.standard_normal((size, 2)))[0]
+# CP's datasets under the kinds "tucker" (it lacks core_shape) and "ht" (a kind dtf does not read)
+for kind in ("tucker", "ht"):
+    with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/model_{kind}.h5", "w") as f:
+        for k, v in src.attrs.items():
+            f.attrs[k] = v
+        f.attrs["model"] = np.bytes_(kind)
+        for k in src:
+            f[k] = src[k][...]

@@ -4,7 +4,7 @@
 #   base     types status memory rng permute coo sort fault format version
 #   kernels  base + kernels csf
 #   mpi      base + kernels + grid comm factor distribute compress
-#   solvers  mpi + tensor state solver model cp tr generate observed likelihood em loss optim gcp (no io)
+#   solvers  mpi + tensor state solver model cp tr generate observed likelihood em loss optim gcp tucker (no io)
 #   io       base + mpi + state + io                        (no solver, no kernels)
 #   cli      everything
 # and only io/ includes <hdf5.h>. (The build already compiles base and kernels without
@@ -29,7 +29,7 @@ src=$1
 base="types status memory rng permute coo sort fault format version"
 kernels="$base kernels csf"
 mpi="$kernels grid comm factor distribute compress"
-solvers="$mpi tensor state solver model cp tr generate observed likelihood em loss optim gcp"
+solvers="$mpi tensor state solver model cp tr generate observed likelihood em loss optim gcp tucker"
 io="$base grid comm factor distribute state io"
 allowed() { # LAYER -> allowed header names
   case $1 in

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The job scripts under a real single-node SLURM (scripts/slurm-local.sh): generate,
-# convert, cp, complete, tr and gcp through `sbatch --wait`, then the requeue path of cp.sbatch: the warning
+# convert, cp, complete, tr, gcp and tucker through `sbatch --wait`, then the requeue path of cp.sbatch: the warning
 # signal SLURM sends before a time limit (here sent at once with scancel), a checkpoint,
 # exit 75, the job requeued, the next run resumed and finished, the same model as an
 # uninterrupted run. Needs root (it starts the daemons); exits 77 (skipped) otherwise.
@@ -29,6 +29,8 @@ DTF_ARGS="-i 5" submit "$src/jobs/tr.sbatch" x.h5 3x3x3 ring.h5
 [ -s ring.h5 ] && grep -q "fit .* after 5 iterations" dtf-tr-*.out || fail "tr.sbatch"
 DTF_ARGS="-i 3 --sample 5000 --compress topk:0.1" submit "$src/jobs/gcp.sbatch" x.h5 3 gcp.h5
 [ -s gcp.h5 ] && grep -q "loss .* after 3 iterations" dtf-gcp-*.out || fail "gcp.sbatch"
+submit "$src/jobs/tucker.sbatch" x.h5 0.1 tucker.h5
+[ -s tucker.h5 ] && grep -q "core [0-9x]*, relative error 0.0" dtf-tucker-*.out || fail "tucker.sbatch"
 
 # requeue LAUNCHER SIGNAL OUT: a long cp.sbatch run, signalled once its first checkpoint
 # exists, must checkpoint, requeue itself, resume and finish with the model of an

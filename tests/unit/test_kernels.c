@@ -232,6 +232,89 @@ static void test_spd_solve(void **state) {
   free(work);
 }
 
+/* the C-order offset of index idx in dims */
+static int64_t offset_of(int N, const int64_t *dims, const int64_t *idx) {
+  int64_t o = 0;
+  for (int k = 0; k < N; k++) o = o * dims[k] + idx[k];
+  return o;
+}
+
+static int next_index(int N, const int64_t *dims, int64_t *idx) {
+  for (int k = N - 1; k >= 0; k--) {
+    if (++idx[k] < dims[k]) return 1;
+    idx[k] = 0;
+  }
+  return 0;
+}
+
+/* Tucker: the unfolding by columns, the n-mode product both ways, and a core contracted with
+ * one row per mode, against naive loops over every index */
+static void test_tucker_kernels(void **state) {
+  (void)state;
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    int N = (int)shapes[s][0];
+    const int64_t *dims = shapes[s] + 1;
+    int64_t total = 1;
+    for (int k = 0; k < N; k++) total *= dims[k];
+    double *X = random_array(total, 70 + s);
+    for (int n = 0; n < N; n++) {
+      int64_t L = dims[n], M = total / L, rows = 3;
+      /* unfold columns [1, M - 1) times 2 against X_(n)(i, j), j the C-order rank of the other indices */
+      double *U = malloc((size_t)(L * M + 1) * sizeof(double));
+      int64_t j0 = M > 2 ? 1 : 0, j1 = M > 2 ? M - 1 : M;
+      dtf_unfold_columns(N, dims, n, X, j0, j1, 2.0, U);
+      int64_t idx[8] = {0};
+      do {
+        int64_t j = 0;
+        for (int k = 0; k < N; k++)
+          if (k != n) j = j * dims[k] + idx[k];
+        if (j >= j0 && j < j1)
+          assert_true(U[idx[n] * (j1 - j0) + (j - j0)] == 2.0 * X[offset_of(N, dims, idx)]);
+      } while (next_index(N, dims, idx));
+      /* Y = 0.5 op(A) x_n X, op(A) = A (rows x L) or A^T (A L x rows) */
+      for (int trans = 0; trans < 2; trans++) {
+        double *A = random_array(rows * L, 90 + n);
+        int64_t yd[8];
+        memcpy(yd, dims, (size_t)N * sizeof(int64_t));
+        yd[n] = rows;
+        double *Y = malloc((size_t)(total / L * rows) * sizeof(double));
+        dtf_ttm(N, dims, n, X, trans, A, rows, 0.5, Y);
+        memset(idx, 0, sizeof idx);
+        do {
+          double ref = 0;
+          int64_t xi[8];
+          memcpy(xi, idx, sizeof xi);
+          for (int64_t i = 0; i < L; i++) {
+            xi[n] = i;
+            ref += (trans ? A[i * rows + idx[n]] : A[idx[n] * L + i]) * X[offset_of(N, dims, xi)];
+          }
+          assert_true(fabs(Y[offset_of(N, yd, idx)] - 0.5 * ref) <= 1e-12 * (1 + fabs(ref)));
+        } while (next_index(N, yd, idx));
+        free(A);
+        free(Y);
+      }
+      free(U);
+    }
+    /* a core of shape dims contracted with one row per mode */
+    int ranks[8];
+    for (int k = 0; k < N; k++) ranks[k] = (int)dims[k];
+    double *rows[8], *work = malloc((size_t)dtf_tucker_point_work(N, ranks) * sizeof(double));
+    for (int k = 0; k < N; k++) rows[k] = random_array(dims[k], 120 + k);
+    double ref = 0;
+    int64_t idx[8] = {0};
+    do {
+      double p = X[offset_of(N, dims, idx)];
+      for (int k = 0; k < N; k++) p *= rows[k][idx[k]];
+      ref += p;
+    } while (next_index(N, dims, idx));
+    double got = dtf_tucker_point(N, ranks, X, (const double *const *)rows, work);
+    assert_true(fabs(got - ref) <= 1e-12 * (1 + fabs(ref)));
+    for (int k = 0; k < N; k++) free(rows[k]);
+    free(work);
+    free(X);
+  }
+}
+
 static void test_rng_is_keyed(void **state) {
   (void)state;
   assert_true(dtf_rng_u64(1, 2, 3, 4) == dtf_rng_u64(1, 2, 3, 4));
@@ -259,6 +342,7 @@ int main(void) {
       cmocka_unit_test(test_cp_full_and_norm),
       cmocka_unit_test(test_spd_solve),
       cmocka_unit_test(test_rng_is_keyed),
+      cmocka_unit_test(test_tucker_kernels),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

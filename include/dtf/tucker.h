@@ -1,0 +1,103 @@
+/* Tucker: the model (a core and one factor per mode, both replicated on every rank) and
+ * the distributed ST-HOSVD solver. x(i_1..i_N) = sum_r core[r_1..r_N] prod_n U_n[i_n][r_n].
+ * docs/algorithms.md gives the distribution of the Grams and n-mode products and their
+ * cost. */
+#ifndef DTF_TUCKER_H
+#define DTF_TUCKER_H
+
+#include <stdint.h>
+
+#include "dtf/comm.h"
+#include "dtf/grid.h"
+#include "dtf/solver.h"
+#include "dtf/state.h"
+#include "dtf/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  int nmodes;
+  int64_t dims[DTF_MAX_MODES];
+  int ranks[DTF_MAX_MODES];       /* the core's shape R_1 x .. x R_N */
+  double *core;                   /* prod R_n doubles, C order */
+  double *factors[DTF_MAX_MODES]; /* I_n x R_n, row-major */
+  int64_t start[DTF_MAX_MODES];   /* this rank's grid block, for block-local indices */
+  double fit;
+  int iterations;
+} dtf_tucker_model_t;
+
+/* Allocate a zero model of core shape `ranks` for the grid's tensor. */
+dtf_status dtf_tucker_model_init(const dtf_grid_t *grid, const int *ranks, dtf_tucker_model_t *m);
+void dtf_tucker_model_free(dtf_tucker_model_t *m);
+
+/* Add the model to a manifest: attributes core_shape, fit, iterations; fields core
+ * (R_1 x .. x R_N) and factor_0 .. factor_{N-1} (I_n x R_n), all replicated. */
+void dtf_tucker_model_describe(dtf_tucker_model_t *m, dtf_state_t *s);
+
+/* x[k] at count block-local indices inds (count x nmodes) of this rank's grid block.
+ * Node-local. */
+void dtf_tucker_model_predict(const dtf_tucker_model_t *m, int64_t count, const int64_t *inds, double *x);
+
+/* This rank's block (start, len; C order) of the model's full tensor, into out. */
+dtf_status dtf_tucker_model_block(const dtf_tucker_model_t *m, const int64_t *start, const int64_t *len,
+                                  double *out);
+
+/* Fit 1 - ||X - M|| / ||X|| of the model on t: <X, M> from the n-mode products of a dense
+ * block with the factors' rows (other kinds: their entries), ||M|| from the core and the
+ * factors' Grams. Collective. */
+dtf_status dtf_tucker_fit(const dtf_grid_t *grid, dtf_tensor_t *t, const dtf_tucker_model_t *m, double *fit);
+
+/* Core shape from "AxBxC" (one per mode, each 1 to I_n); DTF_ERR_USAGE naming the fault. */
+dtf_status dtf_tucker_parse_ranks(const char *text, int nmodes, const int64_t *dims, int *ranks);
+
+typedef struct {
+  int ranks[DTF_MAX_MODES]; /* the core's shape, or all 0 with tol > 0 */
+  double tol;               /* > 0: the smallest ranks with ||X - M|| / ||X|| <= tol (ST-HOSVD's guarantee) */
+  int order[DTF_MAX_MODES]; /* the modes in the order they are truncated */
+  int hooi;                 /* refine by HOOI sweeps after ST-HOSVD */
+  int max_sweeps;           /* HOOI: at most this many sweeps (10) */
+  double hooi_tol;          /* HOOI: stop when the fit changes by less (1e-6) */
+  double max_mem;
+  dtf_log_fn log;
+  void *ctx;
+} dtf_tucker_options_t;
+
+/* Defaults: modes in order 0..N-1, ST-HOSVD only (HOOI: 10 sweeps, 1e-6). */
+void dtf_tucker_options_default(dtf_tucker_options_t *o, int nmodes);
+
+typedef struct dtf_tucker dtf_tucker_t;
+
+/* Bytes per rank (the largest over ranks) of an ST-HOSVD of t: the tensor's copies, the
+ * Gram and its row block, the ring buffers. Collective. */
+double dtf_tucker_memory(const dtf_grid_t *grid, const dtf_tensor_t *t, const dtf_tucker_options_t *o);
+
+/* Prepare an ST-HOSVD of the dense tensor t; refuses other kinds and runs above
+ * o->max_mem before allocating. Collective. */
+dtf_status dtf_tucker_init(const dtf_grid_t *grid, dtf_tensor_t *t, const dtf_tucker_options_t *o,
+                           dtf_tucker_t **out);
+
+/* The solver behind the generic interface: iterations 1..N truncate one mode each
+ * (ST-HOSVD); with hooi, each later iteration is one HOOI sweep over the modes. */
+dtf_solver_t dtf_tucker_solver(dtf_tucker_t *s);
+
+typedef struct {
+  int iterations, converged;
+  const double *fit_history;
+  int ranks[DTF_MAX_MODES];                 /* chosen so far (0: not yet) */
+  double fit;                               /* after the modes truncated so far (exact for ST-HOSVD) */
+  const double *eigenvalues[DTF_MAX_MODES]; /* of each truncated mode's Gram, descending, / ||X||^2 */
+  int64_t neig[DTF_MAX_MODES];
+  double t_gram, t_eig, t_ttm, t_comm;
+  const dtf_tucker_model_t *model; /* the model once finished */
+} dtf_tucker_summary_t;
+
+void dtf_tucker_summary(const dtf_tucker_t *s, dtf_tucker_summary_t *out);
+
+void dtf_tucker_free(dtf_tucker_t *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,82 @@
+/* Tucker's node-local numerics: a block's mode-n unfolding by columns, the n-mode product
+ * (TTM) of a C-order block with a matrix, and the contraction of a core with one row of
+ * every factor. */
+#include <string.h>
+
+#include "blas.h"
+#include "dtf/kernels.h"
+
+/* the modes before and after `mode`: A and B of the block viewed as A x dims[mode] x B */
+static void outer_inner(int N, const int64_t *dims, int mode, int64_t *A, int64_t *B) {
+  *A = *B = 1;
+  for (int k = 0; k < mode; k++) *A *= dims[k];
+  for (int k = mode + 1; k < N; k++) *B *= dims[k];
+}
+
+void dtf_unfold_columns(int N, const int64_t *dims, int mode, const double *X, int64_t j0, int64_t j1,
+                        double scale, double *out) {
+  int64_t A, B, L = dims[mode], c = j1 - j0;
+  outer_inner(N, dims, mode, &A, &B);
+  (void)A;
+  for (int64_t i = 0; i < L; i++) {
+    double *o = out + i * c;
+    int64_t j = j0;
+    while (j < j1) { /* a run of columns within one slab a: contiguous in X */
+      int64_t a = j / B, b = j % B, run = B - b < j1 - j ? B - b : j1 - j;
+      const double *x = X + (a * L + i) * B + b;
+      for (int64_t k = 0; k < run; k++) o[k] = scale * x[k];
+      o += run;
+      j += run;
+    }
+  }
+}
+
+void dtf_gemm_acc(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha, const double *Am,
+                  int64_t lda, const double *Bm, int64_t ldb, double *C, int64_t ldc) {
+  if (m > 0 && n > 0 && k > 0) blas_gemm(ta, tb, m, n, k, alpha, Am, lda, Bm, ldb, 1.0, C, ldc);
+}
+
+void dtf_ttm(int N, const int64_t *dims, int mode, const double *X, int trans, const double *M, int64_t rows,
+             double alpha, double *Y) {
+  int64_t A, B, L = dims[mode];
+  outer_inner(N, dims, mode, &A, &B);
+  if (A * B == 0 || rows == 0) return;
+  if (L == 0) {
+    memset(Y, 0, (size_t)(A * rows * B) * sizeof(double));
+    return;
+  }
+  if (B == 1) { /* the last mode: Y (A x rows) = X (A x L) op(M)^T, one GEMM */
+    blas_gemm(0, !trans, A, rows, L, alpha, X, L, M, trans ? rows : L, 0.0, Y, rows);
+    return;
+  }
+  for (int64_t a = 0; a < A; a++) /* Y_a (rows x B) = op(M) X_a */
+    blas_gemm(trans, 0, rows, B, L, alpha, M, trans ? rows : L, X + a * L * B, B, 0.0, Y + a * rows * B, B);
+}
+
+int64_t dtf_tucker_point_work(int N, const int *ranks) {
+  int64_t s = 1;
+  for (int k = 0; k < N; k++) s *= ranks[k];
+  return 2 * s;
+}
+
+double dtf_tucker_point(int N, const int *ranks, const double *core, const double *const *rows,
+                        double *work) {
+  /* contract the last mode first: v (R_0 .. R_{k-1}) = v (.. R_k) . rows[k] */
+  int64_t s = 1;
+  for (int k = 0; k < N; k++) s *= ranks[k];
+  const double *v = core;
+  double *bufs[2] = {work, work + s};
+  for (int k = N - 1; k >= 0; k--) {
+    int64_t R = ranks[k], outer = s / R;
+    double *o = bufs[(N - 1 - k) & 1];
+    for (int64_t a = 0; a < outer; a++) {
+      const double *x = v + a * R;
+      double t = 0;
+      for (int64_t r = 0; r < R; r++) t += x[r] * rows[k][r];
+      o[a] = t;
+    }
+    v = o;
+    s = outer;
+  }
+  return v[0];
+}

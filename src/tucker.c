@@ -1,0 +1,581 @@
+/* Distributed ST-HOSVD (docs/algorithms.md, "Tucker"). Mode by mode in the chosen order:
+ * the Gram of the current tensor's unfolding (each rank's row block against the blocks of
+ * its fibre passed around a ring, summed over the mode's slice, gathered in the fibre),
+ * its eigenvectors (LAPACK on rank 0, broadcast), the rank from --ranks or the error
+ * tolerance, and the n-mode product with the leading eigenvectors, reduce-scattered in the
+ * fibre so that the truncated mode stays distributed over the same ranks. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtf/fault.h"
+#include "dtf/format.h"
+#include "dtf/kernels.h"
+#include "dtf/memory.h"
+#include "dtf/tucker.h"
+#include "timer.h"
+
+#define RING_CHUNK_DOUBLES (1 << 19) /* 4 MiB a ring buffer */
+
+/* A distributed tensor's block on the grid: this rank's part (C order) of a tensor of
+ * shape dims, at start, len long in each mode. */
+typedef struct {
+  const double *data;
+  double *own; /* data, when this block owns it (freed with the block) */
+  int64_t dims[DTF_MAX_MODES], start[DTF_MAX_MODES], len[DTF_MAX_MODES];
+} block_t;
+
+static void block_free(block_t *b) {
+  free(b->own);
+  b->own = NULL;
+  b->data = NULL;
+}
+
+struct dtf_tucker {
+  const dtf_grid_t *g;
+  dtf_tensor_t *t;
+  dtf_tucker_options_t o;
+  int N;
+  MPI_Comm fibre[DTF_MAX_MODES];
+  double norm, scale, nx2; /* ||X||, the power of two applied, (scale ||X||)^2 */
+  block_t x;               /* the input */
+  block_t cur;             /* ST-HOSVD: the tensor truncated in the modes done so far */
+  int step;                /* ST-HOSVD: modes done; then HOOI sweeps done, plus N */
+  double delta;
+  int converged;
+  double *fit_history;
+  int ranks[DTF_MAX_MODES];
+  double *U[DTF_MAX_MODES];   /* I_n x R_n, for the modes done */
+  double *eig[DTF_MAX_MODES]; /* every eigenvalue of the mode's Gram, descending, / nx2 */
+  int64_t neig[DTF_MAX_MODES];
+  double discarded; /* sum of the eigenvalues left out so far (scaled) */
+  double fit;
+  dtf_tucker_model_t model;
+  int have_model;
+  double t_gram, t_eig, t_ttm, t_comm;
+  dtf_comm_stats_t comm;
+};
+
+void dtf_tucker_options_default(dtf_tucker_options_t *o, int nmodes) {
+  memset(o, 0, sizeof *o);
+  for (int n = 0; n < nmodes; n++) o->order[n] = n;
+  o->max_sweeps = 10;
+  o->hooi_tol = 1e-6;
+}
+
+static int64_t prod_except(int N, const int64_t *d, int mode) {
+  int64_t p = 1;
+  for (int k = 0; k < N; k++)
+    if (k != mode) p *= d[k];
+  return p;
+}
+
+/* ---- the Gram of mode n, replicated: I x I into G ---------------------------------------- */
+
+static dtf_status gram(dtf_tucker_t *s, const block_t *b, int n, double scale, double *G) {
+  const dtf_grid_t *g = s->g;
+  int N = s->N, P = g->pdims[n], me = g->coords[n];
+  int64_t I = b->dims[n], L = b->len[n], M = prod_except(N, b->len, n), maxL = (I + P - 1) / P;
+  int64_t chunk = M < RING_CHUNK_DOUBLES / (maxL ? maxL : 1) ? M : RING_CHUNK_DOUBLES / (maxL ? maxL : 1);
+  if (chunk < 1) chunk = 1;
+  double *rows = calloc((size_t)(L * I + 1), sizeof(double));
+  double *mine = malloc((size_t)(maxL * chunk + 1) * sizeof(double));
+  double *buf[2] = {malloc((size_t)(maxL * chunk + 1) * sizeof(double)),
+                    malloc((size_t)(maxL * chunk + 1) * sizeof(double))};
+  dtf_status st =
+      rows && mine && buf[0] && buf[1] ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for a Gram");
+  st = dtf_agree(g->comm, st);
+  for (int64_t j0 = 0; !st && j0 < M; j0 += chunk) { /* the same column chunks on every rank of the fibre */
+    int64_t c = M - j0 < chunk ? M - j0 : chunk;
+    dtf_unfold_columns(N, b->len, n, b->data, j0, j0 + c, scale, mine);
+    memcpy(buf[0], mine, (size_t)(L * c) * sizeof(double));
+    int have = me, cb = 0;
+    for (int k = 0; !st && k < P; k++) { /* buf[cb] holds the chunk of fibre rank `have` */
+      int64_t off, len;
+      dtf_block_range(I, P, have, &off, &len);
+      dtf_gemm_acc(0, 1, L, len, c, 1.0, mine, c, buf[cb], c, rows + off, I);
+      if (k == P - 1) break;
+      int from = (have - 1 + P) % P;
+      int64_t off2, len2;
+      dtf_block_range(I, P, from, &off2, &len2);
+      st = dtf_sendrecv_doubles(s->fibre[n], buf[cb], (int)(len * c), (me + 1) % P, buf[!cb], (int)(len2 * c),
+                                (me - 1 + P) % P, &s->comm);
+      cb = !cb;
+      have = from;
+    }
+  }
+  if (!st) st = dtf_fault_status("gram", s->step + 1, DTF_ERR_INPUT);
+  st = dtf_agree(g->comm, st);
+  double t0 = dtf_now();
+  if (!st) st = dtf_allreduce_sum(g->slice[n], rows, L * I, &s->comm);
+  int *counts = malloc((size_t)P * 2 * sizeof(int)), *displs = counts + P;
+  if (!st && !counts) st = dtf_error(DTF_ERR_INPUT, "out of memory for a Gram");
+  if (!st) { /* the row blocks of the fibre's ranks into G */
+    for (int q = 0; q < P; q++) {
+      int64_t off, len;
+      dtf_block_range(I, P, q, &off, &len);
+      counts[q] = (int)(len * I);
+      displs[q] = (int)(off * I);
+    }
+    memcpy(G + displs[me], rows, (size_t)(L * I) * sizeof(double));
+    st = dtf_allgatherv_inplace(s->fibre[n], G, counts, displs, &s->comm);
+  }
+  s->t_comm += dtf_now() - t0;
+  free(counts);
+  free(rows);
+  free(mine);
+  free(buf[0]);
+  free(buf[1]);
+  return st;
+}
+
+/* n doubles from rank 0 to every rank, in pieces an int counts */
+static dtf_status bcast_doubles(MPI_Comm comm, double *buf, int64_t n) {
+  dtf_status st = DTF_OK;
+  for (int64_t k = 0; !st && k < n; k += 1 << 26)
+    st = dtf_bcast(comm, buf + k, (int)((n - k < (1 << 26) ? n - k : 1 << 26) * (int64_t)sizeof(double)), 0);
+  return st;
+}
+
+/* ---- eigenvectors and the rank -------------------------------------------------------- */
+
+/* The leading eigenvectors of G (I x I, destroyed) into U (I x R, row-major, allocated),
+ * R from the options; every eigenvalue (descending) into w. On rank 0, broadcast. */
+static dtf_status eigen(dtf_tucker_t *s, int n, int64_t I, int fixed, double *G, double **U, double *w) {
+  const dtf_grid_t *g = s->g;
+  int R = 0;
+  dtf_status st = DTF_OK;
+  if (g->rank == 0) {
+    double *wa = malloc((size_t)I * sizeof(double)),
+           *work = malloc((size_t)dtf_sym_eigen_work((int)I) * sizeof(double));
+    st = wa && work ? dtf_sym_eigen((int)I, G, wa, work)
+                    : dtf_error(DTF_ERR_INPUT, "out of memory for an eigen-decomposition");
+    if (!st) st = dtf_fault_status("eigen", s->step + 1, DTF_ERR_NUMERIC);
+    if (!st) {
+      for (int64_t j = 0; j < I; j++) w[j] = wa[I - 1 - j];
+      if (fixed)
+        R = fixed;
+      else if (s->o.tol > 0) { /* drop the smallest while their sum stays within tol^2 ||X||^2 / N */
+        double budget = s->o.tol * s->o.tol * s->nx2 / s->N, sum = 0;
+        R = (int)I;
+        while (R > 1 && sum + fmax(0.0, w[R - 1]) <= budget) sum += fmax(0.0, w[--R]);
+      } else
+        R = s->o.ranks[n];
+    }
+    free(wa);
+    free(work);
+  }
+  st = dtf_agree(g->comm, st);
+  if (!st) st = dtf_bcast(g->comm, &R, sizeof R, 0);
+  if (!st && !*U) {
+    *U = malloc((size_t)(I * R) * sizeof(double));
+    st = dtf_agree(g->comm, *U ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for a factor"));
+  }
+  if (!st && g->rank == 0)
+    for (int r = 0; r < R;
+         r++) { /* column r: the eigenvector of the r-th largest, its largest entry positive */
+      const double *v = G + (I - 1 - r) * I;
+      int64_t big = 0;
+      for (int64_t i = 1; i < I; i++)
+        if (fabs(v[i]) > fabs(v[big])) big = i;
+      double sg = v[big] < 0 ? -1.0 : 1.0;
+      for (int64_t i = 0; i < I; i++) (*U)[i * R + r] = sg * v[i];
+    }
+  if (!st) st = bcast_doubles(g->comm, *U, I * R);
+  if (!st) st = bcast_doubles(g->comm, w, I);
+  if (!st) s->ranks[n] = R;
+  return st;
+}
+
+/* ---- the n-mode product, reduce-scattered in the fibre ----------------------------------- */
+
+/* out = alpha U^T x_n in (U: I_n x R), out's mode n split over the fibre like any mode */
+static dtf_status ttm(dtf_tucker_t *s, const block_t *in, int n, const double *U, int R, double alpha,
+                      block_t *out) {
+  const dtf_grid_t *g = s->g;
+  int N = s->N, P = g->pdims[n], me = g->coords[n];
+  int64_t L = in->len[n], start = in->start[n], other = prod_except(N, in->len, n);
+  double *send = dtf_alloc_large((size_t)(other * R + 1) * sizeof(double));
+  double *Uq = malloc((size_t)(L * R + 1) * sizeof(double));
+  int *counts = malloc((size_t)P * sizeof(int));
+  int64_t off, len;
+  dtf_block_range(R, P, me, &off, &len);
+  double *next = dtf_alloc_large((size_t)(other * len + 1) * sizeof(double));
+  dtf_status st =
+      send && Uq && counts && next ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for an n-mode product");
+  if (!st && (double)other * R > 2147483647.0)
+    st = dtf_error(DTF_ERR_INPUT,
+                   "an n-mode product of %.3g entries is too large for one reduce-scatter; use more ranks",
+                   (double)other * R);
+  st = dtf_agree(g->comm, st);
+  int64_t pos = 0;
+  for (int q = 0; !st && q < P; q++) { /* the part bound for fibre rank q: rows oq .. oq+lq of U^T X */
+    int64_t oq, lq;
+    dtf_block_range(R, P, q, &oq, &lq);
+    for (int64_t i = 0; i < L; i++)
+      for (int64_t r = 0; r < lq; r++) Uq[i * lq + r] = U[(start + i) * R + oq + r];
+    dtf_ttm(N, in->len, n, in->data, 1, Uq, lq, alpha, send + pos);
+    counts[q] = (int)(other * lq);
+    pos += other * lq;
+  }
+  double t0 = dtf_now();
+  if (!st) st = dtf_reduce_scatter_sum(s->fibre[n], send, next, counts, &s->comm);
+  s->t_comm += dtf_now() - t0;
+  free(send);
+  free(Uq);
+  free(counts);
+  if (st) {
+    free(next);
+    return st;
+  }
+  *out = *in;
+  out->data = out->own = next;
+  out->dims[n] = R;
+  out->start[n] = off;
+  out->len[n] = len;
+  return DTF_OK;
+}
+
+/* ---- the run --------------------------------------------------------------------------- */
+
+/* the full core from every rank's block b (C order), unscaled, into the model; the fit from
+ * ||X||^2 - ||core||^2 (orthonormal factors) or, for ST-HOSVD, the eigenvalues left out */
+static dtf_status assemble(dtf_tucker_t *s, const block_t *b) {
+  int N = s->N;
+  dtf_status st = DTF_OK;
+  if (!s->have_model) {
+    st = dtf_agree(s->g->comm, dtf_tucker_model_init(s->g, s->ranks, &s->model));
+    if (st) return st;
+    s->have_model = 1;
+  }
+  int64_t size = 1, lsize = 1, idx[DTF_MAX_MODES] = {0};
+  for (int k = 0; k < N; k++) {
+    size *= s->ranks[k];
+    lsize *= b->len[k];
+  }
+  memset(s->model.core, 0, (size_t)size * sizeof(double));
+  int64_t run = b->len[N - 1];
+  for (int64_t p = 0; run > 0 && p < lsize; p += run) { /* one run of the last mode at a time */
+    int64_t at = 0;
+    for (int k = 0; k < N; k++) at = at * s->ranks[k] + b->start[k] + (k == N - 1 ? 0 : idx[k]);
+    memcpy(s->model.core + at, b->data + p, (size_t)run * sizeof(double));
+    for (int k = N - 2; k >= 0; k--) {
+      if (++idx[k] < b->len[k]) break;
+      idx[k] = 0;
+    }
+  }
+  st = dtf_allreduce_sum(s->g->comm, s->model.core, size, &s->comm);
+  if (st) return st;
+  double nc2 = 0;
+  for (int64_t k = 0; k < size; k++) {
+    nc2 += s->model.core[k] * s->model.core[k];
+    s->model.core[k] /= s->scale;
+  }
+  for (int k = 0; k < N; k++)
+    memcpy(s->model.factors[k], s->U[k], (size_t)(s->g->dims[k] * s->ranks[k]) * sizeof(double));
+  if (s->step > N) s->fit = 1.0 - sqrt(fmax(0.0, 1.0 - nc2 / s->nx2));
+  s->model.fit = s->fit;
+  s->model.iterations = s->step;
+  return DTF_OK;
+}
+
+/* one ST-HOSVD step: mode order[step] of the truncated tensor */
+static dtf_status sthosvd_step(dtf_tucker_t *s, int n) {
+  int64_t I = s->cur.dims[n];
+  double alpha = s->step == 0 ? s->scale : 1.0, t0 = dtf_now();
+  double *G = dtf_alloc_large((size_t)(I * I) * sizeof(double));
+  s->eig[n] = malloc((size_t)I * sizeof(double));
+  dtf_status st =
+      dtf_agree(s->g->comm, G && s->eig[n] ? DTF_OK
+                                           : dtf_error(DTF_ERR_INPUT,
+                                                       "out of memory for the Gram of mode %d (%lld x %lld)",
+                                                       n + 1, (long long)I, (long long)I));
+  if (!st) st = gram(s, &s->cur, n, alpha, G);
+  double t1 = dtf_now();
+  if (!st) st = eigen(s, n, I, 0, G, &s->U[n], s->eig[n]);
+  free(G);
+  double t2 = dtf_now();
+  block_t next = {0};
+  if (!st) st = ttm(s, &s->cur, n, s->U[n], s->ranks[n], alpha, &next);
+  s->t_gram += t1 - t0;
+  s->t_eig += t2 - t1;
+  s->t_ttm += dtf_now() - t2;
+  if (st) return st;
+  block_free(&s->cur);
+  s->cur = next;
+  s->neig[n] = I;
+  for (int64_t j = s->ranks[n]; j < I; j++) s->discarded += fmax(0.0, s->eig[n][j]);
+  for (int64_t j = 0; j < I; j++) s->eig[n][j] /= s->nx2;
+  s->fit = 1.0 - sqrt(fmin(1.0, s->discarded / s->nx2));
+  s->step++;
+  if (s->step < s->N) return DTF_OK;
+  st = assemble(s, &s->cur);
+  block_free(&s->cur);
+  return st;
+}
+
+/* one HOOI sweep: for each mode, the leading subspace of X x_{k != n} U_k^T */
+static dtf_status hooi_sweep(dtf_tucker_t *s) {
+  int N = s->N;
+  dtf_status st = DTF_OK;
+  block_t y = {0};
+  s->step++;
+  for (int k = 0; !st && k < N; k++) {
+    int n = s->o.order[k];
+    block_t a = s->x, b;
+    double t0 = dtf_now();
+    for (int j = 0; !st && j < N; j++) { /* the products in every other mode, in order */
+      int m = s->o.order[j];
+      if (m == n) continue;
+      st = ttm(s, &a, m, s->U[m], s->ranks[m], a.data == s->x.data ? s->scale : 1.0, &b);
+      if (!st) {
+        block_free(&a);
+        a = b;
+      }
+    }
+    double t1 = dtf_now();
+    int64_t I = s->g->dims[n];
+    double *G = st ? NULL : dtf_alloc_large((size_t)(I * I) * sizeof(double));
+    if (!st) st = dtf_agree(s->g->comm, G ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for a Gram"));
+    if (!st) st = gram(s, &a, n, a.data == s->x.data ? s->scale : 1.0, G);
+    double t2 = dtf_now();
+    if (!st) st = eigen(s, n, I, s->ranks[n], G, &s->U[n], s->eig[n]);
+    free(G);
+    double t3 = dtf_now();
+    if (!st && k == N - 1) st = ttm(s, &a, n, s->U[n], s->ranks[n], a.data == s->x.data ? s->scale : 1.0, &y);
+    if (a.data != s->x.data) block_free(&a);
+    s->t_ttm += (t1 - t0) + (dtf_now() - t3);
+    s->t_gram += t2 - t1;
+    s->t_eig += t3 - t2;
+  }
+  for (int n = 0; !st && n < N; n++)
+    for (int64_t j = 0; j < s->neig[n]; j++) s->eig[n][j] /= s->nx2;
+  if (!st) st = assemble(s, &y);
+  block_free(&y);
+  return st;
+}
+
+static dtf_status iterate(void *impl, dtf_progress_t *p) {
+  dtf_tucker_t *s = impl;
+  double t0 = dtf_now(), before = s->fit;
+  uint64_t b0 = s->comm.bytes_sent;
+  int sweep = s->step >= s->N, n = sweep ? -1 : s->o.order[s->step], first = s->step == 0;
+  int64_t I = n >= 0 ? s->cur.dims[n] : 0;
+  dtf_status st = sweep ? hooi_sweep(s) : sthosvd_step(s, n);
+  if (st) return st;
+  if (!isfinite(s->fit))
+    return dtf_error(DTF_ERR_NUMERIC, "the fit became non-finite at iteration %d", s->step);
+  s->delta = first ? INFINITY : fabs(s->fit - before);
+  if (sweep) s->converged = s->delta < s->o.hooi_tol;
+  s->fit_history[s->step - 1] = s->fit;
+  if (p) {
+    uint64_t sent = s->comm.bytes_sent - b0;
+    *p = (dtf_progress_t){.iteration = s->step,
+                          .metric = "fit",
+                          .value = s->fit,
+                          .delta = s->delta,
+                          .seconds = dtf_now() - t0,
+                          .bytes_sent = sent,
+                          .bytes_uncompressed = sent};
+    if (sweep)
+      snprintf(p->note, sizeof p->note, "hooi sweep %d", s->step - s->N);
+    else
+      snprintf(p->note, sizeof p->note, "mode %d: %lld -> %d", n + 1, (long long)I, s->ranks[n]);
+  }
+  return DTF_OK;
+}
+
+static int finished(const void *impl) {
+  const dtf_tucker_t *s = impl;
+  if (s->step < s->N) return 0;
+  return !s->o.hooi || s->converged || s->step - s->N >= s->o.max_sweeps;
+}
+
+static int converged(const void *impl) {
+  const dtf_tucker_t *s = impl;
+  return s->step >= s->N && (!s->o.hooi || s->converged);
+}
+
+static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
+  dtf_tucker_t *s = impl;
+  if (checkpoint && !s->o.hooi)
+    return dtf_error(DTF_ERR_USAGE, "ST-HOSVD is one pass over the modes: it has no checkpoint");
+  dtf_state_init(out, s->o.hooi ? "hooi" : "sthosvd", "tucker", checkpoint, s->N, s->g->dims);
+  if (s->have_model) dtf_tucker_model_describe(&s->model, out);
+  int64_t order[DTF_MAX_MODES], want[DTF_MAX_MODES] = {0};
+  for (int k = 0; k < s->N; k++) {
+    order[k] = s->o.order[k];
+    want[k] = s->o.tol > 0 ? 0 : s->o.ranks[k];
+  }
+  dtf_state_ints(out, "mode_order", DTF_ATTR_OPTION, "--order", order, s->N);
+  dtf_state_ints(out, "ranks_asked", DTF_ATTR_OPTION, "--ranks", want, s->N);
+  dtf_state_real(out, "tol", DTF_ATTR_OPTION, "--tol", s->o.tol);
+  if (!checkpoint) return DTF_OK;
+  dtf_state_int(out, "converged", DTF_ATTR_STATE, NULL, s->converged);
+  dtf_state_real(out, "delta", DTF_ATTR_STATE, NULL, s->delta);
+  dtf_state_replicated(out, "fit_history", s->step, 0, s->fit_history);
+  return DTF_OK;
+}
+
+static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn read, void *ctx) {
+  dtf_tucker_t *s = impl;
+  int N = s->N;
+  const dtf_attr_t *a = dtf_state_attr(file, "core_shape");
+  if (!a || a->type != DTF_ATTR_INTS || a->n != N)
+    return dtf_error(DTF_ERR_INPUT, "the checkpoint has no valid attribute 'core_shape'");
+  for (int n = 0; n < N; n++) {
+    if (a->ints[n] < 1 || a->ints[n] > s->g->dims[n])
+      return dtf_error(DTF_ERR_INPUT, "the checkpoint's core rank %d is %lld", n + 1, (long long)a->ints[n]);
+    s->ranks[n] = (int)a->ints[n];
+  }
+  int it = 0, conv = 0;
+  double fit = 0, delta = 0;
+  dtf_status st = dtf_solver_restore_scalars(file, "HOOI", N + s->o.max_sweeps, &it, &conv, &fit, &delta);
+  if (!st && it < N) st = dtf_error(DTF_ERR_INPUT, "the checkpoint's iteration %d is inside ST-HOSVD", it);
+  if (st) return st;
+  s->step = it;
+  s->converged = conv;
+  s->fit = fit;
+  s->delta = delta;
+  st = dtf_agree(s->g->comm, dtf_tucker_model_init(s->g, s->ranks, &s->model));
+  if (st) return st;
+  s->have_model = 1;
+  st = dtf_solver_restore_fields(state, s, read, ctx);
+  for (int n = 0; !st && n < N; n++) {
+    int64_t I = s->g->dims[n];
+    free(s->U[n]);
+    free(s->eig[n]);
+    s->U[n] = malloc((size_t)(I * s->ranks[n]) * sizeof(double));
+    s->eig[n] = calloc((size_t)I, sizeof(double));
+    s->neig[n] = I;
+    if (!s->U[n] || !s->eig[n])
+      st = dtf_error(DTF_ERR_INPUT, "out of memory");
+    else
+      memcpy(s->U[n], s->model.factors[n], (size_t)(I * s->ranks[n]) * sizeof(double));
+  }
+  block_free(&s->cur);
+  return dtf_agree(s->g->comm, st);
+}
+
+static const dtf_solver_ops_t tucker_ops = {"sthosvd", iterate, finished, converged, state, restore};
+
+dtf_solver_t dtf_tucker_solver(dtf_tucker_t *s) { return (dtf_solver_t){&tucker_ops, s}; }
+
+double dtf_tucker_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_tucker_options_t *o) {
+  int N = g->nmodes;
+  int64_t len[DTF_MAX_MODES], dims[DTF_MAX_MODES];
+  memcpy(len, t->dims, sizeof len);
+  memcpy(dims, g->dims, sizeof dims);
+  double most = 0, cells = 1, cur = 0; /* cur: the truncated block held besides the input */
+  for (int k = 0; k < N; k++) cells *= (double)len[k];
+  for (int k = 0; k < N; k++) {
+    int n = o->order[k];
+    double I = (double)dims[n], P = g->pdims[n], L = (double)len[n], other = cells / (L > 0 ? L : 1);
+    double R = o->tol > 0 ? I : o->ranks[n], Lnew = ceil(R / P);
+    double step = 8.0 * (I * I + L * I + I + 26.0 * I + 3.0 * ceil(I / P) * fmin(other, RING_CHUNK_DOUBLES));
+    double prod = 8.0 * (other * R + other * Lnew);
+    if (cur + fmax(step, prod) > most) most = cur + fmax(step, prod);
+    cur = 8.0 * other * Lnew;
+    cells = other * Lnew;
+    len[n] = (int64_t)Lnew;
+    dims[n] = (int64_t)R;
+  }
+  double core = 8.0, fac = 0;
+  for (int k = 0; k < N; k++) {
+    core *= o->tol > 0 ? (double)g->dims[k] : o->ranks[k];
+    fac += 8.0 * (double)g->dims[k] * (o->tol > 0 ? (double)g->dims[k] : o->ranks[k]);
+  }
+  most = fmax(most, cur + core + fac);
+  double all = most;
+  dtf_allreduce(g->comm, &all, 1, MPI_DOUBLE, MPI_MAX, NULL);
+  return all;
+}
+
+dtf_status dtf_tucker_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_tucker_options_t *o,
+                           dtf_tucker_t **out) {
+  *out = NULL;
+  int N = g->nmodes;
+  if (strcmp(t->ops->name, "dense"))
+    return dtf_error(DTF_ERR_USAGE, "dtf tucker reads dense tensors; this one is %s", t->ops->name);
+  if (!(o->tol > 0) && !(o->tol == 0)) return dtf_error(DTF_ERR_USAGE, "--tol must be in (0, 1)");
+  int seen = 0;
+  for (int k = 0; k < N; k++) {
+    int n = o->order[k];
+    if (n < 0 || n >= N || (seen >> n & 1))
+      return dtf_error(DTF_ERR_USAGE, "the mode order must name every mode once");
+    seen |= 1 << n;
+    if (!(o->tol > 0) && (o->ranks[n] < 1 || o->ranks[n] > g->dims[n]))
+      return dtf_error(DTF_ERR_USAGE, "core rank %d is %d; it must be from 1 to the mode's %lld", n + 1,
+                       o->ranks[n], (long long)g->dims[n]);
+  }
+  double need = dtf_tucker_memory(g, t, o);
+  if (o->max_mem > 0 && need > o->max_mem) {
+    char a[32], b[32];
+    dtf_format_bytes(need, a, sizeof a);
+    dtf_format_bytes(o->max_mem, b, sizeof b);
+    return dtf_error(
+        DTF_ERR_INPUT,
+        "ST-HOSVD needs about %s per rank (the replicated Grams and the truncated blocks), more than the "
+        "%s allowed (--max-mem); use more ranks",
+        a, b);
+  }
+  dtf_tucker_t *s = calloc(1, sizeof *s);
+  if (!s) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  s->g = g;
+  s->t = t;
+  s->o = *o;
+  s->N = N;
+  s->x.data = dtf_dense_tensor_data(t);
+  memcpy(s->x.dims, g->dims, sizeof s->x.dims);
+  memcpy(s->x.start, g->start, sizeof s->x.start);
+  memcpy(s->x.len, g->len, sizeof s->x.len);
+  s->cur = s->x;
+  s->fit_history = calloc((size_t)(N + (o->hooi ? o->max_sweeps : 0)), sizeof(double));
+  for (int n = 0; n < N; n++) s->fibre[n] = MPI_COMM_NULL;
+  dtf_status st = DTF_OK;
+  if (!s->fit_history) st = dtf_error(DTF_ERR_INPUT, "out of memory");
+  for (int n = 0; !st && n < N; n++) st = dtf_grid_fibre(g, n, &s->fibre[n]);
+  if (!st) st = dtf_tensor_norm(g, t, &s->norm);
+  if (!st && !(s->norm > 0))
+    st = dtf_error(DTF_ERR_INPUT, "the tensor is all zeros: it has no Tucker decomposition");
+  if (st) {
+    dtf_tucker_free(s);
+    return st;
+  }
+  s->scale = dtf_pow2_scale(s->norm);
+  s->nx2 = (s->norm * s->scale) * (s->norm * s->scale);
+  *out = s;
+  return DTF_OK;
+}
+
+void dtf_tucker_summary(const dtf_tucker_t *s, dtf_tucker_summary_t *out) {
+  memset(out, 0, sizeof *out);
+  out->iterations = s->step;
+  out->fit = s->fit;
+  for (int n = 0; n < s->N; n++) {
+    out->ranks[n] = s->U[n] ? s->ranks[n] : 0;
+    out->eigenvalues[n] = s->eig[n];
+    out->neig[n] = s->U[n] ? s->neig[n] : 0;
+  }
+  out->t_gram = s->t_gram;
+  out->t_eig = s->t_eig;
+  out->t_ttm = s->t_ttm;
+  out->t_comm = s->t_comm;
+  out->fit_history = s->fit_history;
+  out->converged = s->step >= s->N && (!s->o.hooi || s->converged);
+  out->model = s->have_model ? &s->model : NULL;
+}
+
+void dtf_tucker_free(dtf_tucker_t *s) {
+  if (!s) return;
+  for (int n = 0; n < s->N; n++) {
+    if (s->fibre[n] != MPI_COMM_NULL) MPI_Comm_free(&s->fibre[n]);
+    free(s->U[n]);
+    free(s->eig[n]);
+  }
+  block_free(&s->cur);
+  free(s->fit_history);
+  if (s->have_model) dtf_tucker_model_free(&s->model);
+  free(s);
+}

@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# tucker.sh CASE: dtf tucker (distributed ST-HOSVD) against numpy.
+#   svd            full ranks: every mode's eigenvalues are the squared singular values of the
+#                  unfolding (numpy's SVD, relative 1e-9); ranks 5x4x3x3: each factor spans the
+#                  subspace of numpy's ST-HOSVD (projectors within 1e-8), the core and the error match
+#   tol            noisy tensors, EPS 0.05, 0.1, 0.3: the error of the written model (numpy) is at
+#                  most EPS and equals the reported one; no rank could be smaller by the rule
+#   ranks          1, 2, 3 and 4 ranks give the same error (relative 1e-9) and, with --tol, the same core
+#   eval-predict   eval gives tucker's fit, predict the model's values (numpy), info the core's shape
+#   scaled         a tensor times 1e150 and 1e-160: the same error (relative 1e-9)
+#   reconstruct    the full reconstruction equals numpy's; a slab (3 ranks) equals the same block
+#                  of the full one (2 ranks), bit for bit
+#   hooi           HOOI sweeps after ST-HOSVD: the error after each sweep equals numpy's HOOI
+#                  from the same start (relative 1e-9), never rises; 1-4 ranks agree
+#   hooi-resume    HOOI checkpointed after 2 sweeps and resumed ends bit for bit where an
+#                  uninterrupted run does
+#   fault          a failed Gram on one rank: every rank exits 2, no hang, no model
+. "$(dirname "$0")/lib.sh"
+set -e
+case=$1
+make() { # make NAME DIMS NOISE [SCALE]: a Tucker tensor with core 6x5x4x4 and decaying spectrum, plus noise
+  "$PYTHON" - "$@" <<'PY'
+import sys, numpy as np, h5py
+name, dims, noise = sys.argv[1], [int(d) for d in sys.argv[2].split("x")], float(sys.argv[3])
+scale = float(sys.argv[4]) if len(sys.argv) > 4 else 1.0
+rng = np.random.default_rng(5)
+core = rng.standard_normal((6, 5, 4, 4)) * np.exp(-0.4 * np.add.outer(np.add.outer(np.arange(6), np.arange(5)), np.add.outer(np.arange(4), np.arange(4))))
+U = [np.linalg.qr(rng.standard_normal((d, r)))[0] for d, r in zip(dims, core.shape)]
+X = np.einsum("abcd,ia,jb,kc,ld->ijkl", core, *U)
+X = X + noise * X.std() * rng.standard_normal(X.shape)
+with h5py.File(f"{name}.h5", "w") as f: f["X"] = X * scale
+PY
+}
+case $case in
+svd)
+  make t 14x12x10x9 0.05
+  dtfrun 2 tucker t.h5 --ranks 14x12x10x9 --json full.json -o full.h5
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "tucker full ranks: exit $RC"; }
+  dtfrun 3 tucker t.h5 --ranks 5x4x3x3 --json s.json -o m.h5
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "tucker 5x4x3x3: exit $RC"; }
+  tail -2 err.txt
+  "$PYTHON" - <<'PY'
+import json, numpy as np, h5py
+X = h5py.File("t.h5")["X"][...]
+nx = np.linalg.norm(X)
+unf = lambda T, n: np.moveaxis(T, n, 0).reshape(T.shape[n], -1)
+full = json.load(open("full.json"))
+for n in range(4):
+    ev = np.array(full[f"eigenvalues_{n}"]) * nx ** 2
+    sv = np.linalg.svd(unf(X, n), compute_uv=False) ** 2
+    assert np.allclose(ev, sv, rtol=1e-9, atol=1e-12 * sv[0]), (n, ev[:4], sv[:4])
+print("eigenvalues = squared singular values of every unfolding")
+# numpy's ST-HOSVD, modes in order
+R, Y, Us = (5, 4, 3, 3), X.copy(), []
+for n in range(4):
+    u = np.linalg.svd(unf(Y, n), full_matrices=False)[0][:, :R[n]]
+    Us.append(u)
+    Y = np.moveaxis(np.tensordot(u.T, np.moveaxis(Y, n, 0), axes=1), 0, n)
+m = h5py.File("m.h5")
+for n in range(4):
+    F = m[f"factor_{n}"][...]
+    assert F.shape == (X.shape[n], R[n])
+    d = np.abs(F @ F.T - Us[n] @ Us[n].T).max()
+    assert d < 1e-8, (n, d)
+    assert np.abs(F.T @ F - np.eye(R[n])).max() < 1e-12
+G = m["core"][...]
+M = np.einsum("abcd,ia,jb,kc,ld->ijkl", G, *[m[f"factor_{n}"][...] for n in range(4)])
+err = np.linalg.norm(X - M) / nx
+ref = np.linalg.norm(X - np.einsum("abcd,ia,jb,kc,ld->ijkl", Y, *Us)) / nx
+s = json.load(open("s.json"))
+print("error", err, "numpy ST-HOSVD", ref, "reported", s["relative_error"])
+assert abs(err - ref) <= 1e-9 * ref and abs(s["relative_error"] - ref) <= 1e-8 * ref
+assert abs(np.linalg.norm(G) - np.linalg.norm(Y)) <= 1e-10 * np.linalg.norm(Y)
+PY
+  ;;
+tol)
+  make t 16x14x12x10 0.1
+  for eps in 0.05 0.1 0.3; do
+    dtfrun 2 tucker t.h5 --tol $eps --json s$eps.json -o m$eps.h5
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "tucker --tol $eps: exit $RC"; }
+    tail -1 err.txt
+    "$PYTHON" - $eps <<'PY'
+import json, sys, numpy as np, h5py
+eps = float(sys.argv[1])
+X = h5py.File("t.h5")["X"][...]
+m = h5py.File(f"m{eps}.h5")
+M = np.einsum("abcd,ia,jb,kc,ld->ijkl", m["core"][...], *[m[f"factor_{n}"][...] for n in range(4)])
+err = np.linalg.norm(X - M) / np.linalg.norm(X)
+s = json.load(open(f"s{eps}.json"))
+print("tol", eps, "ranks", s["ranks"], "error", err)
+assert err <= eps, (err, eps)
+assert abs(err - s["relative_error"]) <= 1e-8 * err
+# the rule: each mode's left-out eigenvalues (of the tensor as truncated so far) sum to at most
+# eps^2/N of ||X||^2, and one more left out would exceed it
+for n in range(4):
+    ev, r = np.array(s[f"eigenvalues_{n}"]), s["ranks"][n]
+    assert ev[r:].clip(0).sum() <= eps ** 2 / 4 * (1 + 1e-12)
+    assert r == 1 or ev[r - 1:].clip(0).sum() > eps ** 2 / 4
+PY
+  done
+  ;;
+ranks)
+  make t 13x11x10x9 0.1
+  for np in 1 2 3 4; do
+    dtfrun $np tucker t.h5 --ranks 4x4x3x3 --json r$np.json -q
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "tucker on $np ranks: exit $RC"; }
+    dtfrun $np tucker t.h5 --tol 0.2 --json e$np.json -q
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "tucker --tol on $np ranks: exit $RC"; }
+  done
+  "$PYTHON" - <<'PY'
+import json
+for kind in "re":
+    s = [json.load(open(f"{kind}{n}.json")) for n in (1, 2, 3, 4)]
+    v = [x["relative_error"] for x in s]
+    print(kind, v, [x["ranks"] for x in s], [x["grid"] for x in s])
+    assert all(abs(a - v[0]) <= 1e-9 * v[0] for a in v), v
+    assert all(x["ranks"] == s[0]["ranks"] for x in s)
+PY
+  ;;
+eval-predict)
+  make t 12x10x9x8 0.05
+  dtfrun 2 tucker t.h5 --ranks 4x4x3x3 -o m.h5 --json s.json -q
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "tucker: exit $RC"; }
+  dtfrun 3 eval m.h5 t.h5 --json e.json
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "eval: exit $RC"; }
+  dtfrun 1 info m.h5
+  grep -q "tucker model, dims 12x10x9x8" out.txt || { cat out.txt; fail "info does not name the model"; }
+  "$PYTHON" - <<'PY'
+import numpy as np, h5py
+rng = np.random.default_rng(1)
+with open("at.tns", "w") as f:
+    for _ in range(50): f.write(" ".join(str(rng.integers(1, d + 1)) for d in (12, 10, 9, 8)) + " 0\n")
+PY
+  dtfrun 2 predict m.h5 --at at.tns -o p.tns
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "predict: exit $RC"; }
+  "$PYTHON" - <<'PY'
+import json, numpy as np, h5py
+s, e = json.load(open("s.json")), json.load(open("e.json"))
+print("tucker fit", s["fit"], "eval fit", e["fit"])
+assert abs(s["fit"] - e["fit"]) <= 1e-9, (s["fit"], e["fit"])
+m = h5py.File("m.h5")
+M = np.einsum("abcd,ia,jb,kc,ld->ijkl", m["core"][...], *[m[f"factor_{n}"][...] for n in range(4)])
+rows = [l.split() for l in open("p.tns")]
+assert len(rows) == 50
+for r in rows:
+    idx = tuple(int(i) - 1 for i in r[:4])
+    assert abs(float(r[4]) - M[idx]) <= 1e-12 * np.abs(M).max(), (idx, r[4], M[idx])
+print("predict = the model's values at 50 indices")
+PY
+  ;;
+scaled)
+  for s in 1 1e150 1e-160; do
+    make t$s 12x10x9x8 0.1 $s
+    dtfrun 2 tucker t$s.h5 --tol 0.2 --json s$s.json -q
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "tucker on the tensor times $s: exit $RC"; }
+  done
+  "$PYTHON" - <<'PY'
+import json
+v = [json.load(open(f"s{s}.json")) for s in ("1", "1e150", "1e-160")]
+e = [x["relative_error"] for x in v]
+print(e, [x["ranks"] for x in v])
+assert all(abs(a - e[0]) <= 1e-9 * e[0] for a in e) and all(x["ranks"] == v[0]["ranks"] for x in v)
+PY
+  ;;
+reconstruct)
+  make t 12x10x9x8 0.05
+  dtfrun 2 tucker t.h5 --ranks 4x4x3x3 -o m.h5 -q
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "tucker: exit $RC"; }
+  dtfrun 2 reconstruct m.h5 -o full.h5
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "reconstruct: exit $RC"; }
+  dtfrun 3 reconstruct m.h5 -o slab.h5:/part --slab 2:7,0:10,4:5,1:1
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "reconstruct --slab: exit $RC"; }
+  cat out.txt
+  "$PYTHON" - <<'PY'
+import numpy as np, h5py
+m = h5py.File("m.h5")
+M = np.einsum("abcd,ia,jb,kc,ld->ijkl", m["core"][...], *[m[f"factor_{n}"][...] for n in range(4)])
+F, S = h5py.File("full.h5")["X"][...], h5py.File("slab.h5")["part"][...]
+assert F.shape == M.shape and S.shape == (7, 10, 5, 1), (F.shape, S.shape)
+assert np.abs(F - M).max() <= 1e-12 * np.abs(M).max()
+assert np.array_equal(S, F[2:9, :, 4:9, 1:2]), np.abs(S - F[2:9, :, 4:9, 1:2]).max()
+print("full = numpy's, the slab = its block of the full one")
+PY
+  ;;
+hooi)
+  make t 12x10x9x8 0.3
+  for np in 1 2 3 4; do
+    dtfrun $np tucker t.h5 --ranks 3x3x2x2 --method hooi -i 4 --json h$np.json -o m$np.h5
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "tucker --method hooi on $np ranks: exit $RC"; }
+  done
+  tail -3 err.txt
+  "$PYTHON" - <<'PY'
+import json, numpy as np, h5py
+X = h5py.File("t.h5")["X"][...]
+nx = np.linalg.norm(X)
+unf = lambda T, n: np.moveaxis(T, n, 0).reshape(T.shape[n], -1)
+ttm = lambda T, U, n: np.moveaxis(np.tensordot(U.T, np.moveaxis(T, n, 0), axes=1), 0, n)
+R, Y, U = (3, 3, 2, 2), X.copy(), []
+for n in range(4):
+    U.append(np.linalg.svd(unf(Y, n), full_matrices=False)[0][:, :R[n]])
+    Y = ttm(Y, U[n], n)
+errs = [np.sqrt(max(0, nx ** 2 - np.linalg.norm(Y) ** 2)) / nx]
+for sweep in range(4):
+    for n in range(4):
+        Z = X
+        for k in range(4):
+            if k != n: Z = ttm(Z, U[k], k)
+        U[n] = np.linalg.svd(unf(Z, n), full_matrices=False)[0][:, :R[n]]
+    G = ttm(Z, U[3], 3)
+    errs.append(np.sqrt(max(0, nx ** 2 - np.linalg.norm(G) ** 2)) / nx)
+h = json.load(open("h1.json"))
+got = [1 - f for f in h["fit_history"][3:]]
+print("numpy HOOI errors", errs, "\ndtf", got)
+assert len(got) == len(errs) and all(abs(a - b) <= 1e-9 * b for a, b in zip(got, errs))
+assert all(b <= a * (1 + 1e-12) for a, b in zip(got, got[1:])), "the error rose"
+assert got[-1] < got[0], "HOOI did not improve on ST-HOSVD"
+v = [json.load(open(f"h{n}.json"))["fit"] for n in (1, 2, 3, 4)]
+print("1-4 ranks", v)
+assert all(abs(a - v[0]) <= 1e-9 * abs(v[0]) for a in v), v
+m = h5py.File("m2.h5")
+M = np.einsum("abcd,ia,jb,kc,ld->ijkl", m["core"][...], *[m[f"factor_{n}"][...] for n in range(4)])
+assert abs(np.linalg.norm(X - M) / nx - got[-1]) <= 1e-9 * got[-1]
+PY
+  ;;
+hooi-resume)
+  make t 12x10x9x8 0.3
+  dtfrun 2 tucker t.h5 --ranks 3x3x2x2 --method hooi -i 5 --json full.json -o full.h5
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "uninterrupted: exit $RC"; }
+  dtfrun 2 tucker t.h5 --ranks 3x3x2x2 --method hooi -i 2 --checkpoint c.h5 --checkpoint-every 1 -q
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "first part: exit $RC"; }
+  dtfrun 2 tucker t.h5 --ranks 3x3x2x2 --method hooi -i 5 --checkpoint c.h5 --resume --json r.json -o r.h5
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "resumed: exit $RC"; }
+  grep -q "resumed from c.h5 at iteration 6" err.txt || { cat err.txt; fail "did not resume at iteration 6"; }
+  dtfrun 2 tucker t.h5 --ranks 3x3x3x2 --method hooi -i 5 --checkpoint c.h5 --resume
+  [ "$RC" -eq 2 ] || { cat err.txt; fail "a checkpoint of other ranks was not refused (exit $RC)"; }
+  grep -q "was made with --ranks" err.txt || { cat err.txt; fail "no message naming --ranks"; }
+  "$PYTHON" - <<'PY'
+import json, numpy as np, h5py
+a, b = json.load(open("full.json")), json.load(open("r.json"))
+print(a["fit_history"], b["fit_history"])
+assert a["fit_history"] == b["fit_history"] and a["fit"] == b["fit"]
+fa, fb = h5py.File("full.h5"), h5py.File("r.h5")
+assert all(np.array_equal(fa[k][...], fb[k][...]) for k in ["core"] + [f"factor_{n}" for n in range(4)])
+print("resumed = uninterrupted, bit for bit")
+PY
+  ;;
+fault)
+  make t 12x10x9x8 0.1
+  for np in 2 3; do
+    DTF_FAULT=1:2:gram dtfrun $np tucker t.h5 -r 3 -o m.h5
+    [ "$RC" -eq 2 ] || { cat err.txt; fail "np=$np: exit $RC, expected 2"; }
+    grep -q "fault injected" err.txt || { cat err.txt; fail "no message"; }
+    [ ! -e m.h5 ] || fail "a model was written"
+  done
+  ;;
+*) fail "unknown case $case" ;;
+esac
