@@ -103,6 +103,17 @@ dtf_status dtf_sendrecv_doubles(MPI_Comm comm, const double *send, int nsend, in
   return DTF_OK;
 }
 
+dtf_status dtf_gatherv_doubles(MPI_Comm comm, const double *in, int n, int root, double *out,
+                               const int *counts, const int *displs, dtf_comm_stats_t *stats) {
+  dtf_status st;
+  if (injected("Gatherv", &st)) return st;
+  int me, rc = MPI_Comm_rank(comm, &me);
+  rc = MPI_Gatherv(in, n, MPI_DOUBLE, out, counts, displs, MPI_DOUBLE, root, comm);
+  if (rc != MPI_SUCCESS) return mpi_fail(rc, "Gatherv");
+  if (me != root) count(stats, (uint64_t)n * sizeof(double));
+  return DTF_OK;
+}
+
 dtf_status dtf_allgatherv_inplace(MPI_Comm comm, double *buf, const int *counts, const int *displs,
                                   dtf_comm_stats_t *stats) {
   int p, me;

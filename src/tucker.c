@@ -13,6 +13,7 @@
 #include "dtf/format.h"
 #include "dtf/kernels.h"
 #include "dtf/memory.h"
+#include "dtf/scalapack.h"
 #include "dtf/tucker.h"
 #include "timer.h"
 
@@ -71,20 +72,18 @@ static int64_t prod_except(int N, const int64_t *d, int mode) {
   return p;
 }
 
-/* ---- the Gram of mode n, replicated: I x I into G ---------------------------------------- */
+/* ---- the Gram of mode n: this rank's rows (L x I) of it ------------------------------------ */
 
-static dtf_status gram(dtf_tucker_t *s, const block_t *b, int n, double scale, double *G) {
+static dtf_status gram(dtf_tucker_t *s, const block_t *b, int n, double scale, double *rows) {
   const dtf_grid_t *g = s->g;
   int N = s->N, P = g->pdims[n], me = g->coords[n];
   int64_t I = b->dims[n], L = b->len[n], M = prod_except(N, b->len, n), maxL = (I + P - 1) / P;
   int64_t chunk = M < RING_CHUNK_DOUBLES / (maxL ? maxL : 1) ? M : RING_CHUNK_DOUBLES / (maxL ? maxL : 1);
   if (chunk < 1) chunk = 1;
-  double *rows = calloc((size_t)(L * I + 1), sizeof(double));
   double *mine = malloc((size_t)(maxL * chunk + 1) * sizeof(double));
   double *buf[2] = {malloc((size_t)(maxL * chunk + 1) * sizeof(double)),
                     malloc((size_t)(maxL * chunk + 1) * sizeof(double))};
-  dtf_status st =
-      rows && mine && buf[0] && buf[1] ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for a Gram");
+  dtf_status st = mine && buf[0] && buf[1] ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for a Gram");
   st = dtf_agree(g->comm, st);
   for (int64_t j0 = 0; !st && j0 < M; j0 += chunk) { /* the same column chunks on every rank of the fibre */
     int64_t c = M - j0 < chunk ? M - j0 : chunk;
@@ -109,21 +108,7 @@ static dtf_status gram(dtf_tucker_t *s, const block_t *b, int n, double scale, d
   st = dtf_agree(g->comm, st);
   double t0 = dtf_now();
   if (!st) st = dtf_allreduce_sum(g->slice[n], rows, L * I, &s->comm);
-  int *counts = malloc((size_t)P * 2 * sizeof(int)), *displs = counts + P;
-  if (!st && !counts) st = dtf_error(DTF_ERR_INPUT, "out of memory for a Gram");
-  if (!st) { /* the row blocks of the fibre's ranks into G */
-    for (int q = 0; q < P; q++) {
-      int64_t off, len;
-      dtf_block_range(I, P, q, &off, &len);
-      counts[q] = (int)(len * I);
-      displs[q] = (int)(off * I);
-    }
-    memcpy(G + displs[me], rows, (size_t)(L * I) * sizeof(double));
-    st = dtf_allgatherv_inplace(s->fibre[n], G, counts, displs, &s->comm);
-  }
   s->t_comm += dtf_now() - t0;
-  free(counts);
-  free(rows);
   free(mine);
   free(buf[0]);
   free(buf[1]);
@@ -140,52 +125,139 @@ static dtf_status bcast_doubles(MPI_Comm comm, double *buf, int64_t n) {
 
 /* ---- eigenvectors and the rank -------------------------------------------------------- */
 
-/* The leading eigenvectors of G (I x I, destroyed) into U (I x R, row-major, allocated),
- * R from the options; every eigenvalue (descending) into w. On rank 0, broadcast. */
-static dtf_status eigen(dtf_tucker_t *s, int n, int64_t I, int fixed, double *G, double **U, double *w) {
+/* R for mode n from the eigenvalues w (descending): fixed, the tolerance's rule, or --ranks */
+static int choose_rank(const dtf_tucker_t *s, int n, int fixed, const double *w, int64_t I) {
+  if (fixed) return fixed;
+  if (!(s->o.tol > 0)) return s->o.ranks[n];
+  /* drop the smallest while their sum stays within tol^2 ||X||^2 / N */
+  double budget = s->o.tol * s->o.tol * s->nx2 / s->N, sum = 0;
+  int R = (int)I;
+  while (R > 1 && sum + fmax(0.0, w[R - 1]) <= budget) sum += fmax(0.0, w[--R]);
+  return R;
+}
+
+typedef struct {
+  const dtf_tucker_t *s;
+  int n, fixed;
+  int64_t I;
+  double *desc; /* I: the eigenvalues, descending */
+} chooser_t;
+
+static int choose_cb(const double *w, void *ctx) { /* w ascending, as ScaLAPACK returns it */
+  chooser_t *c = ctx;
+  for (int64_t j = 0; j < c->I; j++) c->desc[j] = w[c->I - 1 - j];
+  return choose_rank(c->s, c->n, c->fixed, c->desc, c->I);
+}
+
+/* column r of U (I x R): its largest entry made positive */
+static void fix_signs(int64_t I, int R, double *U) {
+  for (int r = 0; r < R; r++) {
+    int64_t big = 0;
+    for (int64_t i = 1; i < I; i++)
+      if (fabs(U[i * R + r]) > fabs(U[big * R + r])) big = i;
+    if (U[big * R + r] < 0)
+      for (int64_t i = 0; i < I; i++) U[i * R + r] = -U[i * R + r];
+  }
+}
+
+/* which eigensolver a mode of I indices gets on P ranks */
+static int use_scalapack(const dtf_tucker_options_t *o, int64_t I, int P) {
+  if (o->eig != DTF_EIG_AUTO) return o->eig == DTF_EIG_SCALAPACK;
+  return o->max_mem > 0 && 8.0 * (double)I * (double)I > 0.25 * o->max_mem && P > 1;
+}
+
+/* The leading eigenvectors of mode n's Gram, whose rows (L x I from row off) this rank
+ * holds (rows: freed here), into *U (I x R, allocated unless given), R from choose_rank; every eigenvalue
+ * (descending) into w. LAPACK: the rows gathered on rank 0, solved there and broadcast.
+ * ScaLAPACK: the rows redistributed over every rank (dtf_scalapack_eigen). */
+static dtf_status eigen(dtf_tucker_t *s, int n, int64_t I, int64_t L, int64_t off, int fixed, double *rows,
+                        double **U, double *w) {
   const dtf_grid_t *g = s->g;
-  int R = 0;
+  int R = 0, P = g->pdims[n],
+      root = 1; /* root: in the fibre through rank 0, whose rows cover the Gram once */
+  for (int k = 0; k < s->N; k++)
+    if (k != n) root &= g->coords[k] == 0;
   dtf_status st = DTF_OK;
-  if (g->rank == 0) {
-    double *wa = malloc((size_t)I * sizeof(double)),
-           *work = malloc((size_t)dtf_sym_eigen_work((int)I) * sizeof(double));
-    st = wa && work ? dtf_sym_eigen((int)I, G, wa, work)
-                    : dtf_error(DTF_ERR_INPUT, "out of memory for an eigen-decomposition");
-    if (!st) st = dtf_fault_status("eigen", s->step + 1, DTF_ERR_NUMERIC);
-    if (!st) {
-      for (int64_t j = 0; j < I; j++) w[j] = wa[I - 1 - j];
-      if (fixed)
-        R = fixed;
-      else if (s->o.tol > 0) { /* drop the smallest while their sum stays within tol^2 ||X||^2 / N */
-        double budget = s->o.tol * s->o.tol * s->nx2 / s->N, sum = 0;
-        R = (int)I;
-        while (R > 1 && sum + fmax(0.0, w[R - 1]) <= budget) sum += fmax(0.0, w[--R]);
-      } else
-        R = s->o.ranks[n];
+  double *V = NULL; /* I x R */
+  if (use_scalapack(&s->o, I, g->size)) {
+    double *desc = malloc((size_t)I * sizeof(double));
+    chooser_t c = {s, n, fixed, I, desc};
+    st = dtf_agree(g->comm, desc ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory"));
+    if (!st)
+      st = dtf_scalapack_eigen(g->comm, I, root, off, L, rows, choose_cb, &c, w, &V, &R, &s->comm);
+    else
+      free(rows);
+    rows = NULL;                                          /* freed there */
+    if (!st) memcpy(w, desc, (size_t)I * sizeof(double)); /* descending */
+    free(desc);
+    if (!st) fix_signs(I, R, V);
+  } else {
+    double *G = NULL;
+    int *counts = NULL, *displs = NULL;
+    if (g->rank == 0) {
+      G = dtf_alloc_large((size_t)(I * I) * sizeof(double));
+      counts = malloc((size_t)P * 2 * sizeof(int));
+      if (!G || !counts)
+        st = dtf_error(DTF_ERR_INPUT, "out of memory for the Gram of mode %d (%lld x %lld)", n + 1,
+                       (long long)I, (long long)I);
+      else {
+        displs = counts + P;
+        for (int q = 0; q < P; q++) {
+          int64_t o, l;
+          dtf_block_range(I, P, q, &o, &l);
+          counts[q] = (int)(l * I);
+          displs[q] = (int)(o * I);
+        }
+      }
     }
-    free(wa);
-    free(work);
+    st = dtf_agree(g->comm, st);
+    double t0 = dtf_now();
+    if (!st && root)
+      st = dtf_gatherv_doubles(s->fibre[n], rows, (int)(L * I), 0, G, counts, displs, &s->comm);
+    s->t_comm += dtf_now() - t0;
+    st = dtf_agree(g->comm, st);
+    if (!st && g->rank == 0) {
+      double *wa = malloc((size_t)I * sizeof(double)),
+             *work = malloc((size_t)dtf_sym_eigen_work((int)I) * sizeof(double));
+      st = wa && work ? dtf_sym_eigen((int)I, G, wa, work)
+                      : dtf_error(DTF_ERR_INPUT, "out of memory for an eigen-decomposition");
+      if (!st) {
+        for (int64_t j = 0; j < I; j++) w[j] = wa[I - 1 - j];
+        R = choose_rank(s, n, fixed, w, I);
+        V = malloc((size_t)(I * R) * sizeof(double));
+        if (!V) st = dtf_error(DTF_ERR_INPUT, "out of memory for a factor");
+        for (int r = 0; !st && r < R; r++)
+          for (int64_t i = 0; i < I; i++) V[i * R + r] = G[(I - 1 - r) * I + i];
+        if (!st) fix_signs(I, R, V);
+      }
+      free(wa);
+      free(work);
+    }
+    free(G);
+    free(counts);
+    free(rows);
+    rows = NULL;
+    st = dtf_agree(g->comm, st);
+    if (!st) st = dtf_bcast(g->comm, &R, sizeof R, 0);
+    if (!st && g->rank != 0 && !(V = malloc((size_t)(I * R) * sizeof(double))))
+      st = dtf_error(DTF_ERR_INPUT, "out of memory for a factor");
+    st = dtf_agree(g->comm, st);
+    if (!st) st = bcast_doubles(g->comm, V, I * R);
+    if (!st) st = bcast_doubles(g->comm, w, I);
   }
+  if (!st) st = dtf_fault_status("eigen", s->step + 1, DTF_ERR_NUMERIC);
   st = dtf_agree(g->comm, st);
-  if (!st) st = dtf_bcast(g->comm, &R, sizeof R, 0);
-  if (!st && !*U) {
-    *U = malloc((size_t)(I * R) * sizeof(double));
-    st = dtf_agree(g->comm, *U ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for a factor"));
+  if (st) {
+    free(V);
+    return st;
   }
-  if (!st && g->rank == 0)
-    for (int r = 0; r < R;
-         r++) { /* column r: the eigenvector of the r-th largest, its largest entry positive */
-      const double *v = G + (I - 1 - r) * I;
-      int64_t big = 0;
-      for (int64_t i = 1; i < I; i++)
-        if (fabs(v[i]) > fabs(v[big])) big = i;
-      double sg = v[big] < 0 ? -1.0 : 1.0;
-      for (int64_t i = 0; i < I; i++) (*U)[i * R + r] = sg * v[i];
-    }
-  if (!st) st = bcast_doubles(g->comm, *U, I * R);
-  if (!st) st = bcast_doubles(g->comm, w, I);
-  if (!st) s->ranks[n] = R;
-  return st;
+  if (*U) { /* HOOI: the same R, into the factor */
+    memcpy(*U, V, (size_t)(I * R) * sizeof(double));
+    free(V);
+  } else
+    *U = V;
+  s->ranks[n] = R;
+  return DTF_OK;
 }
 
 /* ---- the n-mode product, reduce-scattered in the fibre ----------------------------------- */
@@ -282,19 +354,21 @@ static dtf_status assemble(dtf_tucker_t *s, const block_t *b) {
 
 /* one ST-HOSVD step: mode order[step] of the truncated tensor */
 static dtf_status sthosvd_step(dtf_tucker_t *s, int n) {
-  int64_t I = s->cur.dims[n];
+  int64_t I = s->cur.dims[n], L = s->cur.len[n];
   double alpha = s->step == 0 ? s->scale : 1.0, t0 = dtf_now();
-  double *G = dtf_alloc_large((size_t)(I * I) * sizeof(double));
+  double *rows = calloc((size_t)(L * I + 1), sizeof(double));
   s->eig[n] = malloc((size_t)I * sizeof(double));
-  dtf_status st =
-      dtf_agree(s->g->comm, G && s->eig[n] ? DTF_OK
-                                           : dtf_error(DTF_ERR_INPUT,
-                                                       "out of memory for the Gram of mode %d (%lld x %lld)",
-                                                       n + 1, (long long)I, (long long)I));
-  if (!st) st = gram(s, &s->cur, n, alpha, G);
+  dtf_status st = rows && s->eig[n]
+                      ? DTF_OK
+                      : dtf_error(DTF_ERR_INPUT, "out of memory for the Gram of mode %d (%lld x %lld)", n + 1,
+                                  (long long)I, (long long)I);
+  st = dtf_agree(s->g->comm, st);
+  if (!st) st = gram(s, &s->cur, n, alpha, rows);
   double t1 = dtf_now();
-  if (!st) st = eigen(s, n, I, 0, G, &s->U[n], s->eig[n]);
-  free(G);
+  if (!st)
+    st = eigen(s, n, I, L, s->cur.start[n], 0, rows, &s->U[n], s->eig[n]);
+  else
+    free(rows);
   double t2 = dtf_now();
   block_t next = {0};
   if (!st) st = ttm(s, &s->cur, n, s->U[n], s->ranks[n], alpha, &next);
@@ -335,13 +409,15 @@ static dtf_status hooi_sweep(dtf_tucker_t *s) {
       }
     }
     double t1 = dtf_now();
-    int64_t I = s->g->dims[n];
-    double *G = st ? NULL : dtf_alloc_large((size_t)(I * I) * sizeof(double));
-    if (!st) st = dtf_agree(s->g->comm, G ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for a Gram"));
-    if (!st) st = gram(s, &a, n, a.data == s->x.data ? s->scale : 1.0, G);
+    int64_t I = s->g->dims[n], L = a.len[n];
+    double *rows = st ? NULL : calloc((size_t)(L * I + 1), sizeof(double));
+    if (!st) st = dtf_agree(s->g->comm, rows ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for a Gram"));
+    if (!st) st = gram(s, &a, n, a.data == s->x.data ? s->scale : 1.0, rows);
     double t2 = dtf_now();
-    if (!st) st = eigen(s, n, I, s->ranks[n], G, &s->U[n], s->eig[n]);
-    free(G);
+    if (!st)
+      st = eigen(s, n, I, L, a.start[n], s->ranks[n], rows, &s->U[n], s->eig[n]);
+    else
+      free(rows);
     double t3 = dtf_now();
     if (!st && k == N - 1) st = ttm(s, &a, n, s->U[n], s->ranks[n], a.data == s->x.data ? s->scale : 1.0, &y);
     if (a.data != s->x.data) block_free(&a);
@@ -473,7 +549,11 @@ double dtf_tucker_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_t
     int n = o->order[k];
     double I = (double)dims[n], P = g->pdims[n], L = (double)len[n], other = cells / (L > 0 ? L : 1);
     double R = o->tol > 0 ? I : o->ranks[n], Lnew = ceil(R / P);
-    double step = 8.0 * (I * I + L * I + I + 26.0 * I + 3.0 * ceil(I / P) * fmin(other, RING_CHUNK_DOUBLES));
+    double ring = 8.0 * (L * I + 3.0 * ceil(I / P) * fmin(other, RING_CHUNK_DOUBLES));
+    double solve = use_scalapack(o, (int64_t)I, g->size)
+                       ? 8.0 * L * I + dtf_scalapack_eigen_bytes((int64_t)I, g->size)
+                       : 8.0 * (L * I + I * I + 36.0 * I + I * R);
+    double step = fmax(ring, solve);
     double prod = 8.0 * (other * R + other * Lnew);
     if (cur + fmax(step, prod) > most) most = cur + fmax(step, prod);
     cur = 8.0 * other * Lnew;
@@ -487,7 +567,9 @@ double dtf_tucker_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_t
     fac += 8.0 * (double)g->dims[k] * (o->tol > 0 ? (double)g->dims[k] : o->ranks[k]);
   }
   most = fmax(most, cur + core + fac);
-  double all = most;
+  double input = 8.0;
+  for (int k = 0; k < N; k++) input *= (double)t->dims[k];
+  double all = most + input;
   dtf_allreduce(g->comm, &all, 1, MPI_DOUBLE, MPI_MAX, NULL);
   return all;
 }
@@ -510,15 +592,21 @@ dtf_status dtf_tucker_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_tucke
                        o->ranks[n], (long long)g->dims[n]);
   }
   double need = dtf_tucker_memory(g, t, o);
+  int64_t big = 0;
+  for (int n = 0; n < N; n++)
+    if (g->dims[n] > big) big = g->dims[n];
   if (o->max_mem > 0 && need > o->max_mem) {
     char a[32], b[32];
     dtf_format_bytes(need, a, sizeof a);
     dtf_format_bytes(o->max_mem, b, sizeof b);
     return dtf_error(
         DTF_ERR_INPUT,
-        "ST-HOSVD needs about %s per rank (the replicated Grams and the truncated blocks), more than the "
-        "%s allowed (--max-mem); use more ranks",
-        a, b);
+        "ST-HOSVD needs about %s per rank (the Grams: the largest is %lld x %lld, %s; the truncated "
+        "blocks), more than the %s allowed (--max-mem); use more ranks%s",
+        a, (long long)big, (long long)big,
+        use_scalapack(o, big, g->size) ? "spread over every rank by ScaLAPACK"
+                                       : "held whole by rank 0 for LAPACK",
+        b, use_scalapack(o, big, g->size) ? "" : ", or --eig scalapack to spread it over them");
   }
   dtf_tucker_t *s = calloc(1, sizeof *s);
   if (!s) return dtf_error(DTF_ERR_INPUT, "out of memory");

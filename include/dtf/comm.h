@@ -33,6 +33,10 @@ dtf_status dtf_reduce_scatter_sum(MPI_Comm comm, const double *in, double *out, 
 dtf_status dtf_sendrecv_doubles(MPI_Comm comm, const double *send, int nsend, int dest, double *recv,
                                 int nrecv, int source, dtf_comm_stats_t *stats);
 
+/* Rank root receives rank q's n doubles at out + displs[q] (counts[q] of them). */
+dtf_status dtf_gatherv_doubles(MPI_Comm comm, const double *in, int n, int root, double *out,
+                               const int *counts, const int *displs, dtf_comm_stats_t *stats);
+
 /* In-place allgatherv of doubles: rank q contributes buf[displs[q] .. +counts[q]). */
 dtf_status dtf_allgatherv_inplace(MPI_Comm comm, double *buf, const int *counts, const int *displs,
                                   dtf_comm_stats_t *stats);

@@ -52,8 +52,14 @@ dtf_status dtf_tucker_fit(const dtf_grid_t *grid, dtf_tensor_t *t, const dtf_tuc
 /* Core shape from "AxBxC" (one per mode, each 1 to I_n); DTF_ERR_USAGE naming the fault. */
 dtf_status dtf_tucker_parse_ranks(const char *text, int nmodes, const int64_t *dims, int *ranks);
 
+/* The eigensolver of each mode's Gram: automatic (ScaLAPACK when the Gram would take more
+ * than a quarter of max_mem and there are several ranks), LAPACK on rank 0, or ScaLAPACK
+ * over every rank. */
+typedef enum { DTF_EIG_AUTO, DTF_EIG_LAPACK, DTF_EIG_SCALAPACK } dtf_eig_path_t;
+
 typedef struct {
   int ranks[DTF_MAX_MODES]; /* the core's shape, or all 0 with tol > 0 */
+  dtf_eig_path_t eig;
   double tol;               /* > 0: the smallest ranks with ||X - M|| / ||X|| <= tol (ST-HOSVD's guarantee) */
   int order[DTF_MAX_MODES]; /* the modes in the order they are truncated */
   int hooi;                 /* refine by HOOI sweeps after ST-HOSVD */

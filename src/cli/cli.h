@@ -74,6 +74,7 @@ typedef enum {
   OPT_STEPS,
   OPT_SLAB,
   OPT_METHOD,
+  OPT_EIG,
   OPT_JSON,
   OPT_QUIET,
   OPT_HELP,
@@ -102,6 +103,7 @@ typedef struct {
   int64_t sample, steps;
   const char *slab;   /* reconstruct: start:count,... */
   const char *method; /* tucker: sthosvd or hooi */
+  const char *eig;    /* tucker: lapack or scalapack */
   int npos;           /* positional arguments */
   char **pos;
 } cli_opts_t;

@@ -98,6 +98,9 @@ static const def_t defs[OPT_COUNT] = {
                   "only the block of C_n indices from S_n (0-based) in every mode n, e.g. 0:10,5:20,0:64"},
     [OPT_METHOD] = {"method", 0, 1, "--method M",
                     "sthosvd (default: one pass over the modes) or hooi (ST-HOSVD, then HOOI sweeps)"},
+    [OPT_EIG] = {"eig", 0, 1, "--eig E",
+                 "each mode's eigenvectors: lapack (rank 0) or scalapack (every rank); default: ScaLAPACK "
+                 "when the Gram would take more than a quarter of --max-mem"},
     [OPT_JSON] = {"json", 0, 1, "--json FILE", "write a machine-readable summary"},
     [OPT_QUIET] = {"quiet", 'q', 0, "-q, --quiet", "no progress lines"},
     [OPT_HELP] = {"help", 'h', 0, "-h, --help", "this text"},
@@ -250,6 +253,11 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
     break;
   case OPT_RANKS: o->ranks = arg; break;
   case OPT_SLAB: o->slab = arg; break;
+  case OPT_EIG:
+    if (strcmp(arg, "lapack") && strcmp(arg, "scalapack"))
+      return cli_usage(c, "--eig must be lapack or scalapack, not '%s'", arg);
+    o->eig = arg;
+    break;
   case OPT_METHOD:
     if (strcmp(arg, "sthosvd") && strcmp(arg, "hooi"))
       return cli_usage(c, "--method must be sthosvd or hooi, not '%s'", arg);

@@ -26,6 +26,7 @@ static const cli_accept_t accepted[] = {
     {OPT_RANK, "every core rank R (instead of --ranks)"},
     {OPT_TOL, "relative error EPS in (0, 1): the ranks are the smallest that guarantee it"},
     {OPT_METHOD, NULL},
+    {OPT_EIG, NULL},
     {OPT_ITERS, "hooi: at most N sweeps after ST-HOSVD (default 10)"},
     {OPT_GRID, NULL},
     {OPT_OUTPUT, NULL},
@@ -111,6 +112,7 @@ int cli_tucker(cli_t *c, int argc, char **argv) {
     }
   to.tol = o.given[OPT_TOL] ? o.tol : 0;
   to.hooi = hooi;
+  to.eig = !o.eig ? DTF_EIG_AUTO : !strcmp(o.eig, "lapack") ? DTF_EIG_LAPACK : DTF_EIG_SCALAPACK;
   to.max_sweeps = (int)o.iters;
   to.max_mem = o.given[OPT_MAX_MEM] ? o.max_mem : cli_default_max_mem();
   to.log = cli_log;
@@ -127,8 +129,11 @@ int cli_tucker(cli_t *c, int argc, char **argv) {
       dtf_format_dims(g->nmodes, r, shape, sizeof shape);
       snprintf(what, sizeof what, "core %s", shape);
     }
-    cli_progress(c, "tucker %s, %s, eigenvectors by LAPACK\n", hooi ? "st-hosvd then hooi" : "st-hosvd",
-                 what);
+    cli_progress(c, "tucker %s, %s, eigenvectors by %s\n", hooi ? "st-hosvd then hooi" : "st-hosvd", what,
+                 to.eig == DTF_EIG_LAPACK ? "LAPACK on rank 0"
+                 : to.eig == DTF_EIG_SCALAPACK
+                     ? "ScaLAPACK on every rank"
+                     : "LAPACK, or ScaLAPACK for a Gram above a quarter of --max-mem");
     if (hooi)
       cli_progress(c, "  at most %d hooi sweeps, until the fit changes by less than %.0e\n", to.max_sweeps,
                    to.hooi_tol);

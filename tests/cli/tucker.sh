@@ -14,6 +14,10 @@
 #                  from the same start (relative 1e-9), never rises; 1-4 ranks agree
 #   hooi-resume    HOOI checkpointed after 2 sweeps and resumed ends bit for bit where an
 #                  uninterrupted run does
+#   scalapack      the LAPACK and ScaLAPACK eigen paths at 1-4 ranks: the same error (relative
+#                  1e-9), ranks (--tol) and factor subspaces (1e-9), ST-HOSVD and HOOI
+#   memory         a 1200-index mode at 8 ranks under --max-mem 11M: the LAPACK path is refused
+#                  naming the Gram, the automatic choice takes ScaLAPACK and matches numpy
 #   fault          a failed Gram on one rank: every rank exits 2, no hang, no model
 . "$(dirname "$0")/lib.sh"
 set -e
@@ -242,6 +246,59 @@ assert a["fit_history"] == b["fit_history"] and a["fit"] == b["fit"]
 fa, fb = h5py.File("full.h5"), h5py.File("r.h5")
 assert all(np.array_equal(fa[k][...], fb[k][...]) for k in ["core"] + [f"factor_{n}" for n in range(4)])
 print("resumed = uninterrupted, bit for bit")
+PY
+  ;;
+scalapack)
+  make t 13x11x10x9 0.1
+  for np in 1 2 3 4; do
+    for e in lapack scalapack; do
+      dtfrun $np tucker t.h5 --tol 0.2 --eig $e --json t$e$np.json -o t$e$np.h5 -q
+      [ "$RC" -eq 0 ] || { cat err.txt; fail "--eig $e on $np ranks: exit $RC"; }
+      dtfrun $np tucker t.h5 --ranks 4x4x3x3 --method hooi -i 2 --eig $e --json h$e$np.json -q
+      [ "$RC" -eq 0 ] || { cat err.txt; fail "hooi --eig $e on $np ranks: exit $RC"; }
+    done
+  done
+  "$PYTHON" - <<'PY'
+import json, numpy as np, h5py
+for kind in "th":
+    runs = [json.load(open(f"{kind}{e}{n}.json")) for e in ("lapack", "scalapack") for n in (1, 2, 3, 4)]
+    v = [r["relative_error"] for r in runs]
+    print(kind, v)
+    assert all(abs(a - v[0]) <= 1e-9 * v[0] for a in v) and all(r["ranks"] == runs[0]["ranks"] for r in runs)
+ref = h5py.File("tlapack1.h5")
+for n in (2, 3, 4):
+    m = h5py.File(f"tscalapack{n}.h5")
+    for k in range(4):
+        A, B = ref[f"factor_{k}"][...], m[f"factor_{k}"][...]
+        assert np.abs(A @ A.T - B @ B.T).max() < 1e-9, (n, k)
+        assert np.abs(A - B).max() < 1e-7, (n, k)  # the same signs too
+print("LAPACK and ScaLAPACK: the same errors, ranks and factors")
+PY
+  ;;
+memory)
+  "$PYTHON" - <<'PY'
+import numpy as np, h5py
+rng = np.random.default_rng(2)
+U = np.linalg.qr(rng.standard_normal((1200, 6)))[0]
+X = np.einsum("abc,ia,jb,kc->ijk", rng.standard_normal((6, 5, 5)), U, rng.standard_normal((8, 5)), rng.standard_normal((8, 5)))
+h5py.File("big.h5", "w")["X"] = X + 0.01 * X.std() * rng.standard_normal(X.shape)
+PY
+  DTF_RUN_TIMEOUT=200 dtfrun 8 tucker big.h5 --ranks 6x5x5 --eig lapack --max-mem 11M -o m.h5
+  [ "$RC" -eq 2 ] || { cat err.txt; fail "the LAPACK path was not refused (exit $RC)"; }
+  grep -q "the largest is 1200 x 1200, held whole by rank 0 for LAPACK" err.txt || { cat err.txt; fail "message"; }
+  [ ! -e m.h5 ] || fail "a model was written"
+  DTF_RUN_TIMEOUT=200 dtfrun 8 tucker big.h5 --ranks 6x5x5 --max-mem 11M -o m.h5 --json s.json
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "the automatic path: exit $RC"; }
+  grep -q "ScaLAPACK for a Gram above a quarter of --max-mem" err.txt || { cat err.txt; fail "no path named"; }
+  "$PYTHON" - <<'PY'
+import json, numpy as np, h5py
+X = h5py.File("big.h5")["X"][...]
+m = h5py.File("m.h5")
+M = np.einsum("abc,ia,jb,kc->ijk", m["core"][...], *[m[f"factor_{n}"][...] for n in range(3)])
+err = np.linalg.norm(X - M) / np.linalg.norm(X)
+s = json.load(open("s.json"))
+print("error", err, "reported", s["relative_error"], "peak rss", s["peak_rss_bytes_max"])
+assert abs(err - s["relative_error"]) <= 1e-8 * err and err < 0.011
 PY
   ;;
 fault)

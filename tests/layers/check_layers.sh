@@ -3,7 +3,7 @@
 # headers include only the dtf headers of the layers below it:
 #   base     types status memory rng permute coo sort fault format version
 #   kernels  base + kernels csf
-#   mpi      base + kernels + grid comm factor distribute compress
+#   mpi      base + kernels + grid comm factor distribute compress scalapack
 #   solvers  mpi + tensor state solver model cp tr generate observed likelihood em loss optim gcp tucker (no io)
 #   io       base + mpi + state + io                        (no solver, no kernels)
 #   cli      everything
@@ -28,7 +28,7 @@ fi
 src=$1
 base="types status memory rng permute coo sort fault format version"
 kernels="$base kernels csf"
-mpi="$kernels grid comm factor distribute compress"
+mpi="$kernels grid comm factor distribute compress scalapack"
 solvers="$mpi tensor state solver model cp tr generate observed likelihood em loss optim gcp tucker"
 io="$base grid comm factor distribute state io"
 allowed() { # LAYER -> allowed header names
