@@ -51,6 +51,7 @@ struct dtf_tucker {
   double *eig[DTF_MAX_MODES]; /* every eigenvalue of the mode's Gram, descending, / nx2 */
   int64_t neig[DTF_MAX_MODES];
   double discarded; /* sum of the eigenvalues left out so far (scaled) */
+  double budget_bound, t_budget;
   double fit;
   dtf_tucker_model_t model;
   int have_model;
@@ -352,8 +353,42 @@ static dtf_status assemble(dtf_tucker_t *s, const block_t *b) {
   return DTF_OK;
 }
 
+/* --budget: every mode's spectrum of the input, then the shape of least HOSVD bound that
+ * fits the budget (dtf_tucker_budget_shape) becomes the ranks of the ST-HOSVD */
+static dtf_status budget_shape(dtf_tucker_t *s) {
+  int N = s->N;
+  double t0 = dtf_now(), *w[DTF_MAX_MODES] = {0};
+  dtf_status st = DTF_OK;
+  for (int n = 0; !st && n < N; n++) {
+    int64_t I = s->x.dims[n], L = s->x.len[n];
+    double *rows = calloc((size_t)(L * I + 1), sizeof(double)), *V = NULL;
+    w[n] = malloc((size_t)I * sizeof(double));
+    st = dtf_agree(s->g->comm, rows && w[n] ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for a Gram"));
+    if (!st) st = gram(s, &s->x, n, s->scale, rows);
+    if (!st)
+      st = eigen(s, n, I, L, s->x.start[n], 1, rows, &V, w[n]);
+    else
+      free(rows);
+    free(V);
+  }
+  if (!st) {
+    double best = dtf_tucker_budget_shape(N, s->g->dims, (const double *const *)w, s->o.budget, s->o.ranks);
+    if (best < 0)
+      st = dtf_error(DTF_ERR_USAGE, "--budget %.0f is smaller than the smallest Tucker model", s->o.budget);
+    else
+      s->budget_bound = sqrt(best / s->nx2);
+  }
+  for (int n = 0; n < N; n++) free(w[n]);
+  s->t_budget = dtf_now() - t0;
+  return st;
+}
+
 /* one ST-HOSVD step: mode order[step] of the truncated tensor */
 static dtf_status sthosvd_step(dtf_tucker_t *s, int n) {
+  if (s->step == 0 && s->o.budget > 0) {
+    dtf_status st = budget_shape(s);
+    if (st) return st;
+  }
   int64_t I = s->cur.dims[n], L = s->cur.len[n];
   double alpha = s->step == 0 ? s->scale : 1.0, t0 = dtf_now();
   double *rows = calloc((size_t)(L * I + 1), sizeof(double));
@@ -538,6 +573,13 @@ static const dtf_solver_ops_t tucker_ops = {"sthosvd", iterate, finished, conver
 
 dtf_solver_t dtf_tucker_solver(dtf_tucker_t *s) { return (dtf_solver_t){&tucker_ops, s}; }
 
+/* the largest rank mode n may get: the given one, or what the tolerance or budget allows */
+static double max_rank(const dtf_tucker_options_t *o, int n, int64_t I) {
+  if (o->tol > 0) return (double)I;
+  if (o->budget > 0) return fmin((double)I, floor(o->budget / (double)I));
+  return o->ranks[n];
+}
+
 double dtf_tucker_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_tucker_options_t *o) {
   int N = g->nmodes;
   int64_t len[DTF_MAX_MODES], dims[DTF_MAX_MODES];
@@ -548,7 +590,7 @@ double dtf_tucker_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_t
   for (int k = 0; k < N; k++) {
     int n = o->order[k];
     double I = (double)dims[n], P = g->pdims[n], L = (double)len[n], other = cells / (L > 0 ? L : 1);
-    double R = o->tol > 0 ? I : o->ranks[n], Lnew = ceil(R / P);
+    double R = max_rank(o, n, dims[n]), Lnew = ceil(R / P);
     double ring = 8.0 * (L * I + 3.0 * ceil(I / P) * fmin(other, RING_CHUNK_DOUBLES));
     double solve = use_scalapack(o, (int64_t)I, g->size)
                        ? 8.0 * L * I + dtf_scalapack_eigen_bytes((int64_t)I, g->size)
@@ -563,9 +605,10 @@ double dtf_tucker_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_t
   }
   double core = 8.0, fac = 0;
   for (int k = 0; k < N; k++) {
-    core *= o->tol > 0 ? (double)g->dims[k] : o->ranks[k];
-    fac += 8.0 * (double)g->dims[k] * (o->tol > 0 ? (double)g->dims[k] : o->ranks[k]);
+    core *= max_rank(o, k, g->dims[k]);
+    fac += 8.0 * (double)g->dims[k] * max_rank(o, k, g->dims[k]);
   }
+  if (o->budget > 0) core = fmin(core, 8.0 * o->budget);
   most = fmax(most, cur + core + fac);
   double input = 8.0;
   for (int k = 0; k < N; k++) input *= (double)t->dims[k];
@@ -580,14 +623,26 @@ dtf_status dtf_tucker_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_tucke
   int N = g->nmodes;
   if (strcmp(t->ops->name, "dense"))
     return dtf_error(DTF_ERR_USAGE, "dtf tucker reads dense tensors; this one is %s", t->ops->name);
-  if (!(o->tol > 0) && !(o->tol == 0)) return dtf_error(DTF_ERR_USAGE, "--tol must be in (0, 1)");
+  if (!(o->tol >= 0 && o->tol < 1)) return dtf_error(DTF_ERR_USAGE, "--tol must be in (0, 1)");
+  if (o->hooi && o->max_sweeps < 1) return dtf_error(DTF_ERR_USAGE, "HOOI needs at least one sweep (-i)");
+  double smallest = 1;
+  for (int n = 0; n < N; n++) smallest += (double)g->dims[n];
+  if (o->budget > 0 && o->budget < smallest) {
+    char d[160];
+    dtf_format_dims(N, g->dims, d, sizeof d);
+    return dtf_error(
+        DTF_ERR_USAGE,
+        "--budget %.0f is too small: the smallest Tucker model of this %s tensor (a 1 x ... x 1 core "
+        "and one column per factor) has %.0f numbers",
+        o->budget, d, smallest);
+  }
   int seen = 0;
   for (int k = 0; k < N; k++) {
     int n = o->order[k];
     if (n < 0 || n >= N || (seen >> n & 1))
       return dtf_error(DTF_ERR_USAGE, "the mode order must name every mode once");
     seen |= 1 << n;
-    if (!(o->tol > 0) && (o->ranks[n] < 1 || o->ranks[n] > g->dims[n]))
+    if (!(o->tol > 0) && !(o->budget > 0) && (o->ranks[n] < 1 || o->ranks[n] > g->dims[n]))
       return dtf_error(DTF_ERR_USAGE, "core rank %d is %d; it must be from 1 to the mode's %lld", n + 1,
                        o->ranks[n], (long long)g->dims[n]);
   }
@@ -650,6 +705,8 @@ void dtf_tucker_summary(const dtf_tucker_t *s, dtf_tucker_summary_t *out) {
   out->t_eig = s->t_eig;
   out->t_ttm = s->t_ttm;
   out->t_comm = s->t_comm;
+  out->budget_bound = s->budget_bound;
+  out->t_budget = s->t_budget;
   out->fit_history = s->fit_history;
   out->converged = s->step >= s->N && (!s->o.hooi || s->converged);
   out->model = s->have_model ? &s->model : NULL;

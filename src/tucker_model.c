@@ -226,6 +226,74 @@ dtf_status dtf_tucker_fit(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_tucker
   return st;
 }
 
+typedef struct {
+  int N;
+  const int64_t *dims;
+  double budget, best;
+  double *tail[DTF_MAX_MODES]; /* tail[n][r]: the eigenvalues of mode n from index r on */
+  int cur[DTF_MAX_MODES], *out;
+} search_t;
+
+/* modes k.. given the core product and factor sizes so far; acc: the tails so far */
+static void search(search_t *z, int k, double core, double fac, double acc) {
+  int N = z->N;
+  double rest_fac = 0; /* the remaining modes at rank 1 */
+  for (int j = k + 1; j < N; j++) rest_fac += (double)z->dims[j];
+  if (k == N - 1) { /* the largest rank that fits */
+    double room = z->budget - fac, per = core + (double)z->dims[k];
+    int64_t R = (int64_t)floor(room / per);
+    if (R > z->dims[k]) R = z->dims[k];
+    if (R < 1) return;
+    double v = acc + z->tail[k][R];
+    if (v < z->best) {
+      z->best = v;
+      z->cur[k] = (int)R;
+      memcpy(z->out, z->cur, (size_t)N * sizeof(int));
+    }
+    return;
+  }
+  /* the most rank k can take with the rest at 1 */
+  double rest_core_min = 1;
+  int64_t most = z->dims[k];
+  while (most >= 1 && core * most * rest_core_min + fac + (double)z->dims[k] * most + rest_fac > z->budget)
+    most--;
+  for (int64_t R = most; R >= 1; R--) {
+    double a = acc + z->tail[k][R];
+    /* a lower bound on the rest: each remaining mode at the largest rank its factor alone allows */
+    double lb = 0, room = z->budget - fac - (double)z->dims[k] * R - core * R;
+    for (int j = k + 1; j < N; j++) {
+      int64_t r = (int64_t)floor(room / (double)z->dims[j]);
+      if (r > z->dims[j]) r = z->dims[j];
+      if (r < 1) r = 1;
+      lb += z->tail[j][r];
+    }
+    if (a + lb >= z->best) continue;
+    z->cur[k] = (int)R;
+    search(z, k + 1, core * R, fac + (double)z->dims[k] * R, a);
+  }
+}
+
+double dtf_tucker_budget_shape(int N, const int64_t *dims, const double *const *eig, double budget,
+                               int *ranks) {
+  double smallest = 1;
+  for (int n = 0; n < N; n++) smallest += (double)dims[n];
+  if (budget < smallest) return -1;
+  search_t z = {N, dims, budget, INFINITY, {0}, {0}, ranks};
+  int ok = 1;
+  for (int n = 0; n < N; n++) {
+    z.tail[n] = malloc((size_t)(dims[n] + 1) * sizeof(double));
+    if (!z.tail[n]) {
+      ok = 0;
+      continue;
+    }
+    z.tail[n][dims[n]] = 0;
+    for (int64_t r = dims[n] - 1; r >= 0; r--) z.tail[n][r] = z.tail[n][r + 1] + fmax(0.0, eig[n][r]);
+  }
+  if (ok) search(&z, 0, 1.0, 0.0, 0.0);
+  for (int n = 0; n < N; n++) free(z.tail[n]);
+  return ok ? z.best : -1;
+}
+
 dtf_status dtf_tucker_parse_ranks(const char *text, int nmodes, const int64_t *dims, int *ranks) {
   int n = 0;
   const char *p = text;

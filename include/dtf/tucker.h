@@ -49,6 +49,14 @@ dtf_status dtf_tucker_model_block(const dtf_tucker_model_t *m, const int64_t *st
  * factors' Grams. Collective. */
 dtf_status dtf_tucker_fit(const dtf_grid_t *grid, dtf_tensor_t *t, const dtf_tucker_model_t *m, double *fit);
 
+/* The core shape R (1 <= R_n <= dims[n]) minimising sum_n sum_{j >= R_n} eig[n][j] (each
+ * mode's eigenvalues, descending: the HOSVD error bound, squared) subject to
+ * prod R_n + sum I_n R_n <= budget, found exactly by a depth-first search over modes 1..N-1
+ * (the last mode takes the largest rank that fits) pruned by a bound on the remaining
+ * modes. Returns the bound's value, or -1 if even rank 1 does not fit. Node-local. */
+double dtf_tucker_budget_shape(int N, const int64_t *dims, const double *const *eig, double budget,
+                               int *ranks);
+
 /* Core shape from "AxBxC" (one per mode, each 1 to I_n); DTF_ERR_USAGE naming the fault. */
 dtf_status dtf_tucker_parse_ranks(const char *text, int nmodes, const int64_t *dims, int *ranks);
 
@@ -60,7 +68,8 @@ typedef enum { DTF_EIG_AUTO, DTF_EIG_LAPACK, DTF_EIG_SCALAPACK } dtf_eig_path_t;
 typedef struct {
   int ranks[DTF_MAX_MODES]; /* the core's shape, or all 0 with tol > 0 */
   dtf_eig_path_t eig;
-  double tol;               /* > 0: the smallest ranks with ||X - M|| / ||X|| <= tol (ST-HOSVD's guarantee) */
+  double tol;    /* > 0: the smallest ranks with ||X - M|| / ||X|| <= tol (ST-HOSVD's guarantee) */
+  double budget; /* > 0: the shape of least HOSVD error bound with core + factors <= budget numbers */
   int order[DTF_MAX_MODES]; /* the modes in the order they are truncated */
   int hooi;                 /* refine by HOOI sweeps after ST-HOSVD */
   int max_sweeps;           /* HOOI: at most this many sweeps (10) */
@@ -96,6 +105,8 @@ typedef struct {
   const double *eigenvalues[DTF_MAX_MODES]; /* of each truncated mode's Gram, descending, / ||X||^2 */
   int64_t neig[DTF_MAX_MODES];
   double t_gram, t_eig, t_ttm, t_comm;
+  double budget_bound;             /* with a budget: the chosen shape's HOSVD bound on the relative error */
+  double t_budget;                 /* the spectra of every mode and the search */
   const dtf_tucker_model_t *model; /* the model once finished */
 } dtf_tucker_summary_t;
 

@@ -75,6 +75,7 @@ typedef enum {
   OPT_SLAB,
   OPT_METHOD,
   OPT_EIG,
+  OPT_BUDGET,
   OPT_JSON,
   OPT_QUIET,
   OPT_HELP,
@@ -104,6 +105,7 @@ typedef struct {
   const char *slab;   /* reconstruct: start:count,... */
   const char *method; /* tucker: sthosvd or hooi */
   const char *eig;    /* tucker: lapack or scalapack */
+  double budget;      /* tucker: numbers in the core and factors */
   int npos;           /* positional arguments */
   char **pos;
 } cli_opts_t;

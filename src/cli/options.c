@@ -101,6 +101,9 @@ static const def_t defs[OPT_COUNT] = {
     [OPT_EIG] = {"eig", 0, 1, "--eig E",
                  "each mode's eigenvectors: lapack (rank 0) or scalapack (every rank); default: ScaLAPACK "
                  "when the Gram would take more than a quarter of --max-mem"},
+    [OPT_BUDGET] =
+        {"budget", 0, 1, "--budget P",
+         "the core shape of least HOSVD error bound whose core and factors hold at most P numbers"},
     [OPT_JSON] = {"json", 0, 1, "--json FILE", "write a machine-readable summary"},
     [OPT_QUIET] = {"quiet", 'q', 0, "-q, --quiet", "no progress lines"},
     [OPT_HELP] = {"help", 'h', 0, "-h, --help", "this text"},
@@ -253,6 +256,10 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
     break;
   case OPT_RANKS: o->ranks = arg; break;
   case OPT_SLAB: o->slab = arg; break;
+  case OPT_BUDGET:
+    if (cli_double(arg, &o->budget) || !(o->budget >= 1 && o->budget <= 1e18))
+      return cli_usage(c, "--budget must be a number of parameters from 1 to 1e18, not '%s'", arg);
+    break;
   case OPT_EIG:
     if (strcmp(arg, "lapack") && strcmp(arg, "scalapack"))
       return cli_usage(c, "--eig must be lapack or scalapack, not '%s'", arg);

@@ -25,6 +25,7 @@ static const cli_accept_t accepted[] = {
     {OPT_RANKS, "the core's shape R_1 x ... x R_N (1 <= R_n <= I_n)"},
     {OPT_RANK, "every core rank R (instead of --ranks)"},
     {OPT_TOL, "relative error EPS in (0, 1): the ranks are the smallest that guarantee it"},
+    {OPT_BUDGET, NULL},
     {OPT_METHOD, NULL},
     {OPT_EIG, NULL},
     {OPT_ITERS, "hooi: at most N sweeps after ST-HOSVD (default 10)"},
@@ -65,6 +66,11 @@ static void summary(dtf_json_t *j, void *ctx) {
   dtf_json_number(j, "parameters", params);
   dtf_json_number(j, "compression", cells / params);
   dtf_json_number(j, "relative_error", 1.0 - sm.fit);
+  if (x->o->budget > 0) {
+    dtf_json_number(j, "budget", x->o->budget);
+    dtf_json_number(j, "budget_bound", sm.budget_bound);
+    dtf_json_number(j, "time_budget_s", sm.t_budget);
+  }
   for (int n = 0; n < x->nmodes; n++) {
     char key[48];
     snprintf(key, sizeof key, "eigenvalues_%d", n);
@@ -85,9 +91,10 @@ int cli_tucker(cli_t *c, int argc, char **argv) {
   if (o.npos != 1)
     return cli_usage(c, o.npos ? "expected one INPUT, got '%s' too" : "missing INPUT",
                      o.npos ? o.pos[1] : "");
-  if ((o.ranks != NULL) + o.given[OPT_RANK] + o.given[OPT_TOL] != 1)
+  if ((o.ranks != NULL) + o.given[OPT_RANK] + o.given[OPT_TOL] + o.given[OPT_BUDGET] != 1)
     return cli_usage(
-        c, "give the core's shape with --ranks AxBxC or -r R, or an error with --tol EPS (one of them)");
+        c, "give the core's shape with --ranks AxBxC or -r R, an error with --tol EPS, or a size with "
+           "--budget P (one of them)");
   if (o.given[OPT_TOL] && !(o.tol > 0 && o.tol < 1))
     return cli_usage(c, "--tol must be a relative error in (0, 1), not %g", o.tol);
   int hooi = o.method && !strcmp(o.method, "hooi");
@@ -112,6 +119,7 @@ int cli_tucker(cli_t *c, int argc, char **argv) {
     }
   to.tol = o.given[OPT_TOL] ? o.tol : 0;
   to.hooi = hooi;
+  to.budget = o.given[OPT_BUDGET] ? o.budget : 0;
   to.eig = !o.eig ? DTF_EIG_AUTO : !strcmp(o.eig, "lapack") ? DTF_EIG_LAPACK : DTF_EIG_SCALAPACK;
   to.max_sweeps = (int)o.iters;
   to.max_mem = o.given[OPT_MAX_MEM] ? o.max_mem : cli_default_max_mem();
@@ -122,6 +130,8 @@ int cli_tucker(cli_t *c, int argc, char **argv) {
     char what[160];
     if (to.tol > 0)
       snprintf(what, sizeof what, "ranks for a relative error of at most %.3g", to.tol);
+    else if (to.budget > 0)
+      snprintf(what, sizeof what, "the shape of least error bound within %.0f numbers", to.budget);
     else {
       int64_t r[DTF_MAX_MODES] = {0};
       for (int n = 0; n < g->nmodes; n++) r[n] = to.ranks[n];
@@ -161,6 +171,11 @@ int cli_tucker(cli_t *c, int argc, char **argv) {
       dtf_format_dims(g->nmodes, r, shape, sizeof shape);
       cli_result(c, "core %s, relative error %.4g, %.0f parameters (%.4gx smaller than the tensor)\n", shape,
                  1.0 - sm.fit, params, cells / params);
+      if (to.budget > 0)
+        cli_result(
+            c,
+            "budget %.0f: the HOSVD bound of this shape is %.4g (the spectra and the search took %.3g s)\n",
+            to.budget, sm.budget_bound, sm.t_budget);
     }
   }
   dtf_tucker_free(s);

@@ -14,6 +14,8 @@
 #                  from the same start (relative 1e-9), never rises; 1-4 ranks agree
 #   hooi-resume    HOOI checkpointed after 2 sweeps and resumed ends bit for bit where an
 #                  uninterrupted run does
+#   budget         --budget P for several P: the shape equals a brute-force search over every
+#                  shape (numpy's spectra), its bound is reported, the error is at most the bound
 #   scalapack      the LAPACK and ScaLAPACK eigen paths at 1-4 ranks: the same error (relative
 #                  1e-9), ranks (--tol) and factor subspaces (1e-9), ST-HOSVD and HOOI
 #   memory         a 1200-index mode at 8 ranks under --max-mem 11M: the LAPACK path is refused
@@ -246,6 +248,38 @@ assert a["fit_history"] == b["fit_history"] and a["fit"] == b["fit"]
 fa, fb = h5py.File("full.h5"), h5py.File("r.h5")
 assert all(np.array_equal(fa[k][...], fb[k][...]) for k in ["core"] + [f"factor_{n}" for n in range(4)])
 print("resumed = uninterrupted, bit for bit")
+PY
+  ;;
+budget)
+  make t 10x9x8x7 0.2
+  for p in 60 200 500 1500; do
+    dtfrun 2 tucker t.h5 --budget $p --json b$p.json -o m$p.h5
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "tucker --budget $p: exit $RC"; }
+    tail -1 out.txt
+  done
+  "$PYTHON" - <<'PY'
+import itertools, json, numpy as np, h5py
+X = h5py.File("t.h5")["X"][...]
+nx2 = np.linalg.norm(X) ** 2
+unf = lambda T, n: np.moveaxis(T, n, 0).reshape(T.shape[n], -1)
+tails = []
+for n in range(4):
+    ev = np.linalg.svd(unf(X, n), compute_uv=False) ** 2
+    tails.append([ev[r:].sum() for r in range(X.shape[n] + 1)])
+for p in (60, 200, 500, 1500):
+    best, arg = None, None
+    for R in itertools.product(*[range(1, d + 1) for d in X.shape]):
+        if np.prod(R) + sum(r * d for r, d in zip(R, X.shape)) > p: continue
+        v = sum(tails[n][R[n]] for n in range(4))
+        if best is None or v < best: best, arg = v, R
+    s = json.load(open(f"b{p}.json"))
+    m = h5py.File(f"m{p}.h5")
+    M = np.einsum("abcd,ia,jb,kc,ld->ijkl", m["core"][...], *[m[f"factor_{n}"][...] for n in range(4)])
+    err = np.linalg.norm(X - M) / np.sqrt(nx2)
+    print(p, "brute force", arg, np.sqrt(best / nx2), "dtf", s["ranks"], s["budget_bound"], "error", err)
+    assert tuple(s["ranks"]) == arg, (s["ranks"], arg)
+    assert abs(s["budget_bound"] - np.sqrt(best / nx2)) <= 1e-9 * np.sqrt(best / nx2)
+    assert s["parameters"] <= p and err <= s["budget_bound"] * (1 + 1e-12)
 PY
   ;;
 scalapack)
