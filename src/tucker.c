@@ -13,6 +13,7 @@
 #include "dtf/format.h"
 #include "dtf/kernels.h"
 #include "dtf/memory.h"
+#include "dtf/rng.h"
 #include "dtf/scalapack.h"
 #include "dtf/tucker.h"
 #include "timer.h"
@@ -63,6 +64,7 @@ void dtf_tucker_options_default(dtf_tucker_options_t *o, int nmodes) {
   memset(o, 0, sizeof *o);
   for (int n = 0; n < nmodes; n++) o->order[n] = n;
   o->max_sweeps = 10;
+  o->oversample = 10;
   o->hooi_tol = 1e-6;
 }
 
@@ -150,14 +152,16 @@ static int choose_cb(const double *w, void *ctx) { /* w ascending, as ScaLAPACK 
   return choose_rank(c->s, c->n, c->fixed, c->desc, c->I);
 }
 
-/* column r of U (I x R): its largest entry made positive */
-static void fix_signs(int64_t I, int R, double *U) {
+/* column r of U (I x R): its largest entry made positive; the same columns of V (K x R,
+ * may be NULL) flipped with it */
+static void fix_signs(int64_t I, int R, double *U, int64_t K, double *V) {
   for (int r = 0; r < R; r++) {
     int64_t big = 0;
     for (int64_t i = 1; i < I; i++)
       if (fabs(U[i * R + r]) > fabs(U[big * R + r])) big = i;
-    if (U[big * R + r] < 0)
-      for (int64_t i = 0; i < I; i++) U[i * R + r] = -U[i * R + r];
+    if (U[big * R + r] >= 0) continue;
+    for (int64_t i = 0; i < I; i++) U[i * R + r] = -U[i * R + r];
+    for (int64_t i = 0; V && i < K; i++) V[i * R + r] = -V[i * R + r];
   }
 }
 
@@ -191,7 +195,7 @@ static dtf_status eigen(dtf_tucker_t *s, int n, int64_t I, int64_t L, int64_t of
     rows = NULL;                                          /* freed there */
     if (!st) memcpy(w, desc, (size_t)I * sizeof(double)); /* descending */
     free(desc);
-    if (!st) fix_signs(I, R, V);
+    if (!st) fix_signs(I, R, V, 0, NULL);
   } else {
     double *G = NULL;
     int *counts = NULL, *displs = NULL;
@@ -229,7 +233,7 @@ static dtf_status eigen(dtf_tucker_t *s, int n, int64_t I, int64_t L, int64_t of
         if (!V) st = dtf_error(DTF_ERR_INPUT, "out of memory for a factor");
         for (int r = 0; !st && r < R; r++)
           for (int64_t i = 0; i < I; i++) V[i * R + r] = G[(I - 1 - r) * I + i];
-        if (!st) fix_signs(I, R, V);
+        if (!st) fix_signs(I, R, V, 0, NULL);
       }
       free(wa);
       free(work);
@@ -353,6 +357,165 @@ static dtf_status assemble(dtf_tucker_t *s, const block_t *b) {
   return DTF_OK;
 }
 
+/* ---- the randomized range finder ------------------------------------------------------- */
+
+/* orthonormal columns spanning Z (I x k, row-major, in place) by two rounds of the
+ * eigen-decomposition of Z^T Z; returns the columns kept (those of eigenvalue above
+ * 1e-13 of the largest), moved to the front */
+static int orthonormalize(int64_t I, int k, double *Z, double *tmp) {
+  double *C = malloc((size_t)k * k * sizeof(double)), *w = malloc((size_t)k * sizeof(double)),
+         *work = malloc((size_t)dtf_sym_eigen_work(k) * sizeof(double)),
+         *V = malloc((size_t)k * k * sizeof(double));
+  int kept = k;
+  for (int round = 0; round < 2 && C && w && work && V; round++) {
+    dtf_matmul(1, 0, kept, kept, I, Z, Z, C); /* Z^T Z (Z: I x kept, leading dimension kept) */
+    if (dtf_sym_eigen(kept, C, w, work)) break;
+    int keep = 0;
+    for (int j = kept - 1; j >= 0; j--) /* largest first */
+      if (w[j] > 1e-13 * w[kept - 1]) {
+        for (int i = 0; i < kept; i++) V[i * kept + keep] = C[(int64_t)j * kept + i] / sqrt(w[j]);
+        keep++;
+      }
+    /* tmp (I x keep) = Z V, then back into Z with leading dimension keep */
+    for (int64_t i = 0; i < I; i++)
+      for (int c = 0; c < keep; c++) {
+        double t = 0;
+        for (int j = 0; j < kept; j++) t += Z[i * kept + j] * V[j * kept + c];
+        tmp[i * keep + c] = t;
+      }
+    memcpy(Z, tmp, (size_t)(I * keep) * sizeof(double));
+    kept = keep;
+  }
+  free(C);
+  free(w);
+  free(work);
+  free(V);
+  return kept;
+}
+
+/* One randomized step for mode n of the block cur: Z = Y_(n) Omega with a Khatri-Rao test
+ * matrix (one Gaussian I_k x width matrix per other mode, keyed by global index), Q its
+ * orthonormal basis, W = Q^T x_n Y, the eigen-decomposition of W's small Gram; the rank from
+ * the exact residual ||Y||^2 - ||U^T Y_(n)||^2 (the sketch doubled while --tol is not met),
+ * U = Q V. *next receives V_R^T x_n W = U^T x_n Y, w the kq eigenvalues (zeros after), and
+ * *outside the energy of Y outside the sketch's span. alpha: the scale applied to Y. */
+static dtf_status randomized(dtf_tucker_t *s, int n, double alpha, int fixed, double **U, double *w,
+                             int64_t *neig, double *outside, block_t *next) {
+  const dtf_grid_t *g = s->g;
+  block_t *y = &s->cur;
+  int N = s->N, P = g->pdims[n];
+  int64_t I = y->dims[n], L = y->len[n], cells = 1;
+  for (int k = 0; k < N; k++) cells *= y->len[k];
+  double ny2 = 0; /* ||alpha Y||^2 */
+  for (int64_t i = 0; i < cells; i++) ny2 += (alpha * y->data[i]) * (alpha * y->data[i]);
+  dtf_status st = dtf_allreduce_sum(g->comm, &ny2, 1, &s->comm);
+  int want = fixed ? fixed : s->o.tol > 0 ? 0 : s->o.ranks[n];
+  int width = want ? want + s->o.oversample : 32;
+  if (width > I) width = (int)I;
+  double budget = s->o.tol * s->o.tol * s->nx2 / N;
+  for (;;) {
+    double *om[DTF_MAX_MODES] = {0}, *Z = NULL, *tmp = NULL, *work = NULL;
+    int ok = 1;
+    for (int k = 0; k < N; k++) { /* this rank's rows of every test matrix */
+      if (k == n) continue;
+      om[k] = malloc((size_t)(y->len[k] * width + 1) * sizeof(double));
+      ok &= om[k] != NULL;
+      for (int64_t i = 0; ok && i < y->len[k]; i++)
+        for (int c = 0; c < width; c++)
+          om[k][i * width + c] = dtf_rng_normal(s->o.seed, DTF_STREAM_SKETCH, (uint64_t)(s->step * N + k),
+                                                (uint64_t)(y->start[k] + i) * 1048576u + (uint64_t)c);
+    }
+    Z = calloc((size_t)(I * width), sizeof(double));
+    tmp = malloc((size_t)(I * width) * sizeof(double));
+    int64_t wl = dtf_dense_mttkrp_work(N, y->len, n, width);
+    work = malloc((size_t)(wl + 1) * sizeof(double));
+    ok &= Z && tmp && work;
+    st = dtf_agree(g->comm, st ? st : ok ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for a sketch"));
+    int64_t off = y->start[n];
+    if (!st && cells > 0) {
+      const double *f[DTF_MAX_MODES];
+      for (int k = 0; k < N; k++) f[k] = om[k];
+      dtf_dense_mttkrp(N, y->len, y->data, n, f, width, work, Z + off * width);
+      for (int64_t i = 0; i < L * width; i++) Z[off * width + i] *= alpha;
+    }
+    /* every rank's rows of Z summed over the slice, then the row blocks over the fibre */
+    if (!st) st = dtf_allreduce_sum(g->slice[n], Z + off * width, L * width, &s->comm);
+    int *counts = malloc((size_t)P * 2 * sizeof(int)), *displs = counts ? counts + P : NULL;
+    if (!st && !counts) st = dtf_error(DTF_ERR_INPUT, "out of memory");
+    for (int q = 0; !st && q < P; q++) {
+      int64_t o, l;
+      dtf_block_range(I, P, q, &o, &l);
+      counts[q] = (int)(l * width);
+      displs[q] = (int)(o * width);
+    }
+    if (!st) st = dtf_allgatherv_inplace(s->fibre[n], Z, counts, displs, &s->comm);
+    free(counts);
+    for (int k = 0; k < N; k++) free(om[k]);
+    free(work);
+    int kq = st ? 0 : orthonormalize(I, width, Z, tmp); /* the same on every rank: Z is */
+    free(tmp);
+    /* W = Q^T x_n Y, distributed like a truncated mode of kq indices; its Gram kq x kq */
+    block_t W = {0};
+    if (!st) st = ttm(s, y, n, Z, kq, alpha, &W);
+    double *rows = NULL, *V = NULL, *ev = malloc((size_t)(kq + 1) * sizeof(double));
+    if (!st) {
+      rows = calloc((size_t)(W.len[n] * kq + 1), sizeof(double));
+      st = dtf_agree(g->comm, rows && ev ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory"));
+    }
+    int R = 0;
+    if (!st) st = gram(s, &W, n, 1.0, rows);
+    if (!st) { /* all of V (kq x kq) from LAPACK on rank 0 (fixed = kq), then the rank */
+      st = eigen(s, n, kq, W.len[n], W.start[n], kq, rows, &V, ev);
+      rows = NULL;
+    }
+    int done = 1;
+    if (!st) {
+      if (want)
+        R = want;
+      else { /* the exact residual of the first R columns of U = Q V: ||Y||^2 - sum_{j<R} ev_j */
+        double kept = 0;
+        R = 0;
+        while (R < kq && ny2 - kept > budget) kept += fmax(0.0, ev[R++]);
+        if (ny2 - kept > budget && kq < I && width < I) done = 0; /* not met: a wider sketch */
+        if (R < 1) R = 1;
+      }
+      if (R > kq) R = kq;
+    }
+    if (!st && done) {
+      double *Uo = malloc((size_t)(I * R) * sizeof(double)), *VR = malloc((size_t)(kq * R) * sizeof(double));
+      st = dtf_agree(g->comm, Uo && VR ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory"));
+      if (!st) {
+        for (int64_t i = 0; i < kq; i++)
+          for (int r = 0; r < R; r++) VR[i * R + r] = V[i * kq + r];
+        dtf_matmul(0, 0, I, R, kq, Z, VR, Uo); /* U = Q V_R */
+        fix_signs(I, R, Uo, kq, VR);           /* the same flips in V_R, so that next = U^T x_n Y */
+        st = ttm(s, &W, n, VR, R, 1.0, next);
+      }
+      if (!st) {
+        free(*U);
+        *U = Uo;
+        s->ranks[n] = R;
+        double seen = 0;
+        for (int64_t j = 0; j < I; j++) {
+          w[j] = j < kq ? ev[j] : 0;
+          seen += fmax(0.0, w[j]);
+        }
+        *neig = kq;
+        *outside = fmax(0.0, ny2 - seen);
+      } else
+        free(Uo);
+      free(VR);
+    }
+    free(V);
+    free(ev);
+    free(rows);
+    free(Z);
+    block_free(&W);
+    if (st || done) return st;
+    width = width * 2 > I ? (int)I : width * 2;
+  }
+}
+
 /* --budget: every mode's spectrum of the input, then the shape of least HOSVD bound that
  * fits the budget (dtf_tucker_budget_shape) becomes the ranks of the ST-HOSVD */
 static dtf_status budget_shape(dtf_tucker_t *s) {
@@ -383,11 +546,41 @@ static dtf_status budget_shape(dtf_tucker_t *s) {
   return st;
 }
 
+/* after mode n (I indices) was truncated: the discarded eigenvalues (and what lies outside
+ * a sketch), the fit, and after the last mode the core */
+static dtf_status after_step(dtf_tucker_t *s, int n, int64_t I, double outside) {
+  s->discarded += outside; /* randomized: the energy the sketch did not see */
+  for (int64_t j = s->ranks[n]; j < I; j++) s->discarded += fmax(0.0, s->eig[n][j]);
+  for (int64_t j = 0; j < I; j++) s->eig[n][j] /= s->nx2;
+  s->fit = 1.0 - sqrt(fmin(1.0, s->discarded / s->nx2));
+  s->step++;
+  if (s->step < s->N) return DTF_OK;
+  dtf_status st = assemble(s, &s->cur);
+  block_free(&s->cur);
+  return st;
+}
+
 /* one ST-HOSVD step: mode order[step] of the truncated tensor */
 static dtf_status sthosvd_step(dtf_tucker_t *s, int n) {
   if (s->step == 0 && s->o.budget > 0) {
     dtf_status st = budget_shape(s);
     if (st) return st;
+  }
+  if (s->o.eig == DTF_EIG_RANDOMIZED) {
+    int64_t I = s->cur.dims[n];
+    double t0 = dtf_now();
+    block_t next = {0};
+    s->eig[n] = calloc((size_t)I, sizeof(double));
+    dtf_status st = dtf_agree(s->g->comm, s->eig[n] ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory"));
+    double outside = 0;
+    if (!st)
+      st = randomized(s, n, s->step == 0 ? s->scale : 1.0, 0, &s->U[n], s->eig[n], &s->neig[n], &outside,
+                      &next);
+    s->t_ttm += dtf_now() - t0;
+    if (st) return st;
+    block_free(&s->cur);
+    s->cur = next;
+    return after_step(s, n, I, outside);
   }
   int64_t I = s->cur.dims[n], L = s->cur.len[n];
   double alpha = s->step == 0 ? s->scale : 1.0, t0 = dtf_now();
@@ -414,14 +607,7 @@ static dtf_status sthosvd_step(dtf_tucker_t *s, int n) {
   block_free(&s->cur);
   s->cur = next;
   s->neig[n] = I;
-  for (int64_t j = s->ranks[n]; j < I; j++) s->discarded += fmax(0.0, s->eig[n][j]);
-  for (int64_t j = 0; j < I; j++) s->eig[n][j] /= s->nx2;
-  s->fit = 1.0 - sqrt(fmin(1.0, s->discarded / s->nx2));
-  s->step++;
-  if (s->step < s->N) return DTF_OK;
-  st = assemble(s, &s->cur);
-  block_free(&s->cur);
-  return st;
+  return after_step(s, n, I, 0.0);
 }
 
 /* one HOOI sweep: for each mode, the leading subspace of X x_{k != n} U_k^T */

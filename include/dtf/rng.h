@@ -23,7 +23,9 @@ enum {
   DTF_STREAM_MISSING = 10,   /* missing cells of `dtf generate --missing`: a = linear index */
   DTF_STREAM_TR_SAMPLE = 11, /* sampled TR-ALS draws: a = iteration * N + core, b = draw * N + mode */
   DTF_STREAM_COMPRESS = 12,  /* compressed collectives: directions, rounding, PowerSGD's first Q */
-  DTF_STREAM_GCP = 13        /* gcp's samples: a = step, b = draw (or the entry key) */
+  DTF_STREAM_GCP = 13,       /* gcp's samples: a = step, b = draw (or the entry key) */
+  DTF_STREAM_SKETCH =
+      14 /* tucker's randomized sketches: a = sketched mode * N + mode, b = row * 2^20 + col */
 };
 
 /* 64 random bits for the key (seed, stream, a, b). */

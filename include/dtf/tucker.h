@@ -61,15 +61,17 @@ double dtf_tucker_budget_shape(int N, const int64_t *dims, const double *const *
 dtf_status dtf_tucker_parse_ranks(const char *text, int nmodes, const int64_t *dims, int *ranks);
 
 /* The eigensolver of each mode's Gram: automatic (ScaLAPACK when the Gram would take more
- * than a quarter of max_mem and there are several ranks), LAPACK on rank 0, or ScaLAPACK
- * over every rank. */
-typedef enum { DTF_EIG_AUTO, DTF_EIG_LAPACK, DTF_EIG_SCALAPACK } dtf_eig_path_t;
+ * than a quarter of max_mem and there are several ranks), LAPACK on rank 0, ScaLAPACK
+ * over every rank, or no Gram at all: a randomized range finder of the unfolding. */
+typedef enum { DTF_EIG_AUTO, DTF_EIG_LAPACK, DTF_EIG_SCALAPACK, DTF_EIG_RANDOMIZED } dtf_eig_path_t;
 
 typedef struct {
   int ranks[DTF_MAX_MODES]; /* the core's shape, or all 0 with tol > 0 */
   dtf_eig_path_t eig;
-  double tol;    /* > 0: the smallest ranks with ||X - M|| / ||X|| <= tol (ST-HOSVD's guarantee) */
-  double budget; /* > 0: the shape of least HOSVD error bound with core + factors <= budget numbers */
+  int oversample; /* randomized: columns of the sketch beyond the rank (10) */
+  uint64_t seed;  /* randomized: the test matrices' draws (0) */
+  double tol;     /* > 0: the smallest ranks with ||X - M|| / ||X|| <= tol (ST-HOSVD's guarantee) */
+  double budget;  /* > 0: the shape of least HOSVD error bound with core + factors <= budget numbers */
   int order[DTF_MAX_MODES]; /* the modes in the order they are truncated */
   int hooi;                 /* refine by HOOI sweeps after ST-HOSVD */
   int max_sweeps;           /* HOOI: at most this many sweeps (10) */

@@ -76,6 +76,7 @@ typedef enum {
   OPT_METHOD,
   OPT_EIG,
   OPT_BUDGET,
+  OPT_OVERSAMPLE,
   OPT_JSON,
   OPT_QUIET,
   OPT_HELP,
@@ -106,6 +107,7 @@ typedef struct {
   const char *method; /* tucker: sthosvd or hooi */
   const char *eig;    /* tucker: lapack or scalapack */
   double budget;      /* tucker: numbers in the core and factors */
+  int64_t oversample; /* tucker --eig randomized: sketch columns beyond the rank */
   int npos;           /* positional arguments */
   char **pos;
 } cli_opts_t;

@@ -98,9 +98,13 @@ static const def_t defs[OPT_COUNT] = {
                   "only the block of C_n indices from S_n (0-based) in every mode n, e.g. 0:10,5:20,0:64"},
     [OPT_METHOD] = {"method", 0, 1, "--method M",
                     "sthosvd (default: one pass over the modes) or hooi (ST-HOSVD, then HOOI sweeps)"},
-    [OPT_EIG] = {"eig", 0, 1, "--eig E",
-                 "each mode's eigenvectors: lapack (rank 0) or scalapack (every rank); default: ScaLAPACK "
-                 "when the Gram would take more than a quarter of --max-mem"},
+    [OPT_EIG] =
+        {"eig", 0, 1, "--eig E",
+         "each mode's factor: lapack (the Gram's eigenvectors on rank 0), scalapack (on every rank) or "
+         "randomized (a range finder of the unfolding, no Gram); default: ScaLAPACK when the Gram would "
+         "take more than a quarter of --max-mem, else LAPACK"},
+    [OPT_OVERSAMPLE] = {"oversample", 0, 1, "--oversample P",
+                        "randomized: sketch columns beyond the rank (default 10)"},
     [OPT_BUDGET] =
         {"budget", 0, 1, "--budget P",
          "the core shape of least HOSVD error bound whose core and factors hold at most P numbers"},
@@ -260,9 +264,13 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
     if (cli_double(arg, &o->budget) || !(o->budget >= 1 && o->budget <= 1e18))
       return cli_usage(c, "--budget must be a number of parameters from 1 to 1e18, not '%s'", arg);
     break;
+  case OPT_OVERSAMPLE:
+    if (cli_int(arg, 0, 100000, &o->oversample))
+      return cli_usage(c, "--oversample must be an integer from 0 to 100000, not '%s'", arg);
+    break;
   case OPT_EIG:
-    if (strcmp(arg, "lapack") && strcmp(arg, "scalapack"))
-      return cli_usage(c, "--eig must be lapack or scalapack, not '%s'", arg);
+    if (strcmp(arg, "lapack") && strcmp(arg, "scalapack") && strcmp(arg, "randomized"))
+      return cli_usage(c, "--eig must be lapack, scalapack or randomized, not '%s'", arg);
     o->eig = arg;
     break;
   case OPT_METHOD:

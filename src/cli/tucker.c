@@ -28,6 +28,8 @@ static const cli_accept_t accepted[] = {
     {OPT_BUDGET, NULL},
     {OPT_METHOD, NULL},
     {OPT_EIG, NULL},
+    {OPT_OVERSAMPLE, NULL},
+    {OPT_SEED, "randomized: seed of the test matrices (default 0); the same for any number of ranks"},
     {OPT_ITERS, "hooi: at most N sweeps after ST-HOSVD (default 10)"},
     {OPT_GRID, NULL},
     {OPT_OUTPUT, NULL},
@@ -98,6 +100,8 @@ int cli_tucker(cli_t *c, int argc, char **argv) {
   if (o.given[OPT_TOL] && !(o.tol > 0 && o.tol < 1))
     return cli_usage(c, "--tol must be a relative error in (0, 1), not %g", o.tol);
   int hooi = o.method && !strcmp(o.method, "hooi");
+  if ((o.given[OPT_OVERSAMPLE] || o.given[OPT_SEED]) && !(o.eig && !strcmp(o.eig, "randomized")))
+    return cli_usage(c, "%s applies to --eig randomized", o.given[OPT_SEED] ? "--seed" : "--oversample");
   if (!hooi && (o.checkpoint || o.given[OPT_ITERS]))
     return cli_usage(c, "%s applies to --method hooi (ST-HOSVD is one pass)",
                      o.checkpoint ? "--checkpoint" : "-i");
@@ -120,7 +124,12 @@ int cli_tucker(cli_t *c, int argc, char **argv) {
   to.tol = o.given[OPT_TOL] ? o.tol : 0;
   to.hooi = hooi;
   to.budget = o.given[OPT_BUDGET] ? o.budget : 0;
-  to.eig = !o.eig ? DTF_EIG_AUTO : !strcmp(o.eig, "lapack") ? DTF_EIG_LAPACK : DTF_EIG_SCALAPACK;
+  to.eig = !o.eig                        ? DTF_EIG_AUTO
+           : !strcmp(o.eig, "lapack")    ? DTF_EIG_LAPACK
+           : !strcmp(o.eig, "scalapack") ? DTF_EIG_SCALAPACK
+                                         : DTF_EIG_RANDOMIZED;
+  if (o.given[OPT_OVERSAMPLE]) to.oversample = (int)o.oversample;
+  to.seed = o.seed;
   to.max_sweeps = (int)o.iters;
   to.max_mem = o.given[OPT_MAX_MEM] ? o.max_mem : cli_default_max_mem();
   to.log = cli_log;
@@ -139,11 +148,11 @@ int cli_tucker(cli_t *c, int argc, char **argv) {
       dtf_format_dims(g->nmodes, r, shape, sizeof shape);
       snprintf(what, sizeof what, "core %s", shape);
     }
-    cli_progress(c, "tucker %s, %s, eigenvectors by %s\n", hooi ? "st-hosvd then hooi" : "st-hosvd", what,
-                 to.eig == DTF_EIG_LAPACK ? "LAPACK on rank 0"
-                 : to.eig == DTF_EIG_SCALAPACK
-                     ? "ScaLAPACK on every rank"
-                     : "LAPACK, or ScaLAPACK for a Gram above a quarter of --max-mem");
+    static const char *paths[] = {
+        "eigenvectors by LAPACK, or ScaLAPACK for a Gram above a quarter of --max-mem",
+        "eigenvectors by LAPACK on rank 0", "eigenvectors by ScaLAPACK on every rank",
+        "a randomized range finder (Khatri-Rao sketches, no Gram)"};
+    cli_progress(c, "tucker %s, %s, %s\n", hooi ? "st-hosvd then hooi" : "st-hosvd", what, paths[to.eig]);
     if (hooi)
       cli_progress(c, "  at most %d hooi sweeps, until the fit changes by less than %.0e\n", to.max_sweeps,
                    to.hooi_tol);

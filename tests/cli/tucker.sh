@@ -18,6 +18,9 @@
 #                  shape (numpy's spectra), its bound is reported, the error is at most the bound
 #   scalapack      the LAPACK and ScaLAPACK eigen paths at 1-4 ranks: the same error (relative
 #                  1e-9), ranks (--tol) and factor subspaces (1e-9), ST-HOSVD and HOOI
+#   randomized     --eig randomized: with ranks, the error within 1.05 x the exact path's; with
+#                  --tol, the error at most EPS, also where the sketch must grow past 32 columns;
+#                  1-4 ranks agree (relative 1e-9)
 #   memory         a 1200-index mode at 8 ranks under --max-mem 11M: the LAPACK path is refused
 #                  naming the Gram, the automatic choice takes ScaLAPACK and matches numpy
 #   fault          a failed Gram on one rank: every rank exits 2, no hang, no model
@@ -307,6 +310,38 @@ for n in (2, 3, 4):
         assert np.abs(A @ A.T - B @ B.T).max() < 1e-9, (n, k)
         assert np.abs(A - B).max() < 1e-7, (n, k)  # the same signs too
 print("LAPACK and ScaLAPACK: the same errors, ranks and factors")
+PY
+  ;;
+randomized)
+  make t 16x14x12x10 0.1
+  dtfrun 2 tucker t.h5 --ranks 5x4x4x3 --eig lapack --json exact.json -q
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "exact: exit $RC"; }
+  for np in 1 2 3 4; do
+    dtfrun $np tucker t.h5 --ranks 5x4x4x3 --eig randomized --json r$np.json -q
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "randomized on $np ranks: exit $RC"; }
+  done
+  "$PYTHON" - <<'PY'
+import numpy as np, h5py
+rng = np.random.default_rng(8)
+X = rng.standard_normal((70, 12, 10)) * np.exp(-0.05 * np.arange(70))[:, None, None]
+h5py.File("wide.h5", "w")["X"] = X
+PY
+  dtfrun 2 tucker wide.h5 --tol 0.15 --eig randomized --json w.json -o w.h5
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "randomized --tol: exit $RC"; }
+  "$PYTHON" - <<'PY'
+import json, numpy as np, h5py
+e = json.load(open("exact.json"))["relative_error"]
+v = [json.load(open(f"r{n}.json"))["relative_error"] for n in (1, 2, 3, 4)]
+print("exact", e, "randomized", v)
+assert all(abs(a - v[0]) <= 1e-9 * v[0] for a in v) and v[0] <= 1.05 * e
+s = json.load(open("w.json"))
+X = h5py.File("wide.h5")["X"][...]
+m = h5py.File("w.h5")
+M = np.einsum("abc,ia,jb,kc->ijk", m["core"][...], *[m[f"factor_{n}"][...] for n in range(3)])
+err = np.linalg.norm(X - M) / np.linalg.norm(X)
+print("tol 0.15: ranks", s["ranks"], "sketch of mode 1", len(s["eigenvalues_0"]), "error", err, s["relative_error"])
+assert err <= 0.15 and abs(err - s["relative_error"]) <= 1e-8 * err
+assert len(s["eigenvalues_0"]) > 32, "the sketch did not grow"
 PY
   ;;
 memory)
