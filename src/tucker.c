@@ -778,10 +778,13 @@ double dtf_tucker_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_t
     double I = (double)dims[n], P = g->pdims[n], L = (double)len[n], other = cells / (L > 0 ? L : 1);
     double R = max_rank(o, n, dims[n]), Lnew = ceil(R / P);
     double ring = 8.0 * (L * I + 3.0 * ceil(I / P) * fmin(other, RING_CHUNK_DOUBLES));
+    double K = fmin(I, (o->tol > 0 ? fmin(I, 64) : R) + o->oversample); /* a sketch's columns */
     double solve = use_scalapack(o, (int64_t)I, g->size)
                        ? 8.0 * L * I + dtf_scalapack_eigen_bytes((int64_t)I, g->size)
                        : 8.0 * (L * I + I * I + 36.0 * I + I * R);
-    double step = fmax(ring, solve);
+    if (o->eig == DTF_EIG_RANDOMIZED) /* no Gram: the sketch, its basis, the MTTKRP's Khatri-Rao workspace */
+      solve = 8.0 * (2 * I * K + 2 * other * K);
+    double step = o->eig == DTF_EIG_RANDOMIZED ? solve : fmax(ring, solve);
     double prod = 8.0 * (other * R + other * Lnew);
     if (cur + fmax(step, prod) > most) most = cur + fmax(step, prod);
     cur = 8.0 * other * Lnew;
