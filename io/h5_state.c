@@ -268,6 +268,18 @@ static void shape(int64_t rows, int64_t cols, char *buf, size_t size) {
     snprintf(buf, size, "%lld", (long long)rows);
 }
 
+/* Read field f's data from the selection of sp into that of ms (closed here); st: an earlier
+ * failure, mine: this field's. */
+static dtf_status read_selected(hid_t did, hid_t sp, hid_t ms, const char *file, const dtf_field_t *f,
+                                dtf_status st, dtf_status mine) {
+  hid_t dxpl = h5_dxpl_collective();
+  if (H5Dread(did, H5T_NATIVE_DOUBLE, ms, sp, dxpl, f->data) < 0 && !mine)
+    mine = dtf_error(DTF_ERR_INPUT, "reading '%s:/%s' failed (file truncated or damaged?)", file, f->name);
+  H5Pclose(dxpl);
+  H5Sclose(ms);
+  return st ? st : mine;
+}
+
 /* A lead x rows x cols rows field: this rank's rows [read_start, read_start + read_len). */
 static dtf_status read_rows3(hid_t did, hid_t sp, const char *file, const dtf_field_t *f, dtf_status st) {
   hsize_t d[3] = {0, 0, 0};
@@ -279,12 +291,7 @@ static dtf_status read_rows3(hid_t did, hid_t sp, const char *file, const dtf_fi
   if (!mine) mine = h5_check_filters(did, file, f->name);
   hid_t ms =
       h5_select_rows3(sp, f->lead, f->read_start, mine || st ? 0 : f->read_len, f->cols, f->read_len, 0);
-  hid_t dxpl = h5_dxpl_collective();
-  if (H5Dread(did, H5T_NATIVE_DOUBLE, ms, sp, dxpl, f->data) < 0 && !mine)
-    mine = dtf_error(DTF_ERR_INPUT, "reading '%s:/%s' failed (file truncated or damaged?)", file, f->name);
-  H5Pclose(dxpl);
-  H5Sclose(ms);
-  return st ? st : mine;
+  return read_selected(did, sp, ms, file, f, st, mine);
 }
 
 /* An N-d replicated array: every rank reads it whole. */
@@ -305,12 +312,7 @@ static dtf_status read_array(hid_t did, hid_t sp, const char *file, const dtf_fi
     H5Sselect_none(sp);
     H5Sselect_none(ms);
   }
-  hid_t dxpl = h5_dxpl_collective();
-  if (H5Dread(did, H5T_NATIVE_DOUBLE, ms, sp, dxpl, f->data) < 0 && !mine)
-    mine = dtf_error(DTF_ERR_INPUT, "reading '%s:/%s' failed (file truncated or damaged?)", file, f->name);
-  H5Pclose(dxpl);
-  H5Sclose(ms);
-  return st ? st : mine;
+  return read_selected(did, sp, ms, file, f, st, mine);
 }
 
 /* Read one field; every rank makes the same calls (an empty selection after a failure). */

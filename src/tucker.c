@@ -639,6 +639,7 @@ static dtf_status hooi_sweep(dtf_tucker_t *s) {
       st = eigen(s, n, I, L, a.start[n], s->ranks[n], rows, &s->U[n], s->eig[n]);
     else
       free(rows);
+    s->neig[n] = I;
     double t3 = dtf_now();
     if (!st && k == N - 1) st = ttm(s, &a, n, s->U[n], s->ranks[n], a.data == s->x.data ? s->scale : 1.0, &y);
     if (a.data != s->x.data) block_free(&a);

@@ -374,3 +374,35 @@ static void tk_predict(const void *m, int64_t count, const int64_t *inds, double
 }
 
 const dtf_model_ops_t dtf_tucker_model_ops = {"tucker", tk_create, tk_check, tk_fit, tk_predict, tk_destroy};
+
+dtf_status dtf_tucker_parse_order(const char *text, int N, const int64_t *dims, dtf_tucker_options_t *o) {
+  if (!strcmp(text, "auto")) {
+    double key[DTF_MAX_MODES];
+    for (int n = 0; n < N; n++) {
+      key[n] = o->ranks[n] > 0 && !(o->tol > 0) && !(o->budget > 0) ? (double)dims[n] / o->ranks[n]
+                                                                    : (double)dims[n];
+      o->order[n] = n;
+    }
+    for (int a = 1; a < N; a++) /* stable insertion sort, largest key first */
+      for (int b = a; b > 0 && key[o->order[b]] > key[o->order[b - 1]]; b--) {
+        int t = o->order[b];
+        o->order[b] = o->order[b - 1];
+        o->order[b - 1] = t;
+      }
+    return DTF_OK;
+  }
+  int n = 0, seen = 0;
+  const char *p = text;
+  while (*p) {
+    char *end;
+    long v = strtol(p, &end, 10);
+    if (end == p || v < 1 || v > N || (*end && *end != ',') || (seen >> (v - 1) & 1) || n == N)
+      return dtf_error(DTF_ERR_USAGE, "--order '%s': expected auto or each of the modes 1..%d once, as in %s",
+                       text, N, N == 3 ? "3,1,2" : "2,1,3,...");
+    seen |= 1 << (v - 1);
+    o->order[n++] = (int)v - 1;
+    p = *end ? end + 1 : end;
+  }
+  if (n != N) return dtf_error(DTF_ERR_USAGE, "--order '%s' names %d modes; this tensor has %d", text, n, N);
+  return DTF_OK;
+}

@@ -116,6 +116,11 @@ void dtf_tucker_summary(const dtf_tucker_t *s, dtf_tucker_summary_t *out);
 
 void dtf_tucker_free(dtf_tucker_t *s);
 
+/* o->order from "auto" (the modes by decreasing I_n / R_n with o->ranks given, by
+ * decreasing I_n otherwise; ties in mode order) or 1-based modes "3,1,2" (each once);
+ * DTF_ERR_USAGE naming the fault. */
+dtf_status dtf_tucker_parse_order(const char *text, int nmodes, const int64_t *dims, dtf_tucker_options_t *o);
+
 #ifdef __cplusplus
 }
 #endif

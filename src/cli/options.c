@@ -103,6 +103,10 @@ static const def_t defs[OPT_COUNT] = {
          "each mode's factor: lapack (the Gram's eigenvectors on rank 0), scalapack (on every rank) or "
          "randomized (a range finder of the unfolding, no Gram); default: ScaLAPACK when the Gram would "
          "take more than a quarter of --max-mem, else LAPACK"},
+    [OPT_ORDER] =
+        {"order", 0, 1, "--order O",
+         "the order in which ST-HOSVD truncates the modes: 1-based modes such as 3,1,2, or auto "
+         "(the largest I_n / R_n first; the largest I_n with --tol or --budget); default 1,2,...,N"},
     [OPT_OVERSAMPLE] = {"oversample", 0, 1, "--oversample P",
                         "randomized: sketch columns beyond the rank (default 10)"},
     [OPT_BUDGET] =
@@ -264,6 +268,7 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
     if (cli_double(arg, &o->budget) || !(o->budget >= 1 && o->budget <= 1e18))
       return cli_usage(c, "--budget must be a number of parameters from 1 to 1e18, not '%s'", arg);
     break;
+  case OPT_ORDER: o->order = arg; break;
   case OPT_OVERSAMPLE:
     if (cli_int(arg, 0, 100000, &o->oversample))
       return cli_usage(c, "--oversample must be an integer from 0 to 100000, not '%s'", arg);

@@ -28,6 +28,7 @@ static const cli_accept_t accepted[] = {
     {OPT_BUDGET, NULL},
     {OPT_METHOD, NULL},
     {OPT_EIG, NULL},
+    {OPT_ORDER, NULL},
     {OPT_OVERSAMPLE, NULL},
     {OPT_SEED, "randomized: seed of the test matrices (default 0); the same for any number of ranks"},
     {OPT_ITERS, "hooi: at most N sweeps after ST-HOSVD (default 10)"},
@@ -132,6 +133,7 @@ int cli_tucker(cli_t *c, int argc, char **argv) {
   to.seed = o.seed;
   to.max_sweeps = (int)o.iters;
   to.max_mem = o.given[OPT_MAX_MEM] ? o.max_mem : cli_default_max_mem();
+  if (!st && o.order) st = dtf_tucker_parse_order(o.order, g->nmodes, g->dims, &to);
   to.log = cli_log;
   to.ctx = c;
   dtf_tucker_t *s = NULL;

@@ -3,6 +3,8 @@
 #   svd            full ranks: every mode's eigenvalues are the squared singular values of the
 #                  unfolding (numpy's SVD, relative 1e-9); ranks 5x4x3x3: each factor spans the
 #                  subspace of numpy's ST-HOSVD (projectors within 1e-8), the core and the error match
+#   order          --order 3,1,4,2: the error of numpy's ST-HOSVD in that order; --order auto
+#                  takes the modes by decreasing I_n / R_n
 #   tol            noisy tensors, EPS 0.05, 0.1, 0.3: the error of the written model (numpy) is at
 #                  most EPS and equals the reported one; no rank could be smaller by the rule
 #   ranks          1, 2, 3 and 4 ranks give the same error (relative 1e-9) and, with --tol, the same core
@@ -80,6 +82,29 @@ s = json.load(open("s.json"))
 print("error", err, "numpy ST-HOSVD", ref, "reported", s["relative_error"])
 assert abs(err - ref) <= 1e-9 * ref and abs(s["relative_error"] - ref) <= 1e-8 * ref
 assert abs(np.linalg.norm(G) - np.linalg.norm(Y)) <= 1e-10 * np.linalg.norm(Y)
+PY
+  ;;
+order)
+  make t 14x12x10x9 0.1
+  dtfrun 2 tucker t.h5 --ranks 3x6x2x5 --order 3,1,4,2 --json o.json -q
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "--order 3,1,4,2: exit $RC"; }
+  dtfrun 3 tucker t.h5 --ranks 3x6x2x5 --order auto --json a.json -q
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "--order auto: exit $RC"; }
+  "$PYTHON" - <<'PY'
+import json, numpy as np, h5py
+X = h5py.File("t.h5")["X"][...]
+unf = lambda T, n: np.moveaxis(T, n, 0).reshape(T.shape[n], -1)
+def st(order, R=(3, 6, 2, 5)):
+    Y = X
+    for n in order:
+        u = np.linalg.svd(unf(Y, n), full_matrices=False)[0][:, :R[n]]
+        Y = np.moveaxis(np.tensordot(u.T, np.moveaxis(Y, n, 0), axes=1), 0, n)
+    return np.sqrt(max(0, np.linalg.norm(X) ** 2 - np.linalg.norm(Y) ** 2)) / np.linalg.norm(X)
+o, a = json.load(open("o.json")), json.load(open("a.json"))
+print("order", o["mode_order"], o["relative_error"], st([2, 0, 3, 1]), "auto", a["mode_order"], a["relative_error"])
+assert o["mode_order"] == [2, 0, 3, 1] and abs(o["relative_error"] - st([2, 0, 3, 1])) <= 1e-9 * o["relative_error"]
+assert a["mode_order"] == [2, 0, 1, 3], a["mode_order"]  # I/R: 14/3, 12/6, 10/2, 9/5
+assert abs(a["relative_error"] - st([2, 0, 1, 3])) <= 1e-9 * a["relative_error"]
 PY
   ;;
 tol)
