@@ -88,6 +88,13 @@ static dtf_status gram(dtf_tucker_t *s, const block_t *b, int n, double scale, d
                     malloc((size_t)(maxL * chunk + 1) * sizeof(double))};
   dtf_status st = mine && buf[0] && buf[1] ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for a Gram");
   st = dtf_agree(g->comm, st);
+  /* a mode not split over the fibre, entries in a safe range: SYRKs straight on the block
+   * (no packing), the scale applied to the products */
+  int direct = P == 1 && s->norm > 1e-140 && s->norm < 1e140;
+  if (!st && direct) {
+    dtf_unfold_gram(N, b->len, n, b->data, scale * scale, rows);
+    M = 0; /* done */
+  }
   for (int64_t j0 = 0; !st && j0 < M; j0 += chunk) { /* the same column chunks on every rank of the fibre */
     int64_t c = M - j0 < chunk ? M - j0 : chunk;
     dtf_unfold_columns(N, b->len, n, b->data, j0, j0 + c, scale, mine);
@@ -96,7 +103,10 @@ static dtf_status gram(dtf_tucker_t *s, const block_t *b, int n, double scale, d
     for (int k = 0; !st && k < P; k++) { /* buf[cb] holds the chunk of fibre rank `have` */
       int64_t off, len;
       dtf_block_range(I, P, have, &off, &len);
-      dtf_gemm_acc(0, 1, L, len, c, 1.0, mine, c, buf[cb], c, rows + off, I);
+      if (k == 0) /* the diagonal block: half the flops */
+        dtf_syrk_acc(L, c, mine, rows + off, I);
+      else
+        dtf_gemm_acc(0, 1, L, len, c, 1.0, mine, c, buf[cb], c, rows + off, I);
       if (k == P - 1) break;
       int from = (have - 1 + P) % P;
       int64_t off2, len2;
@@ -107,6 +117,7 @@ static dtf_status gram(dtf_tucker_t *s, const block_t *b, int n, double scale, d
       have = from;
     }
   }
+  dtf_symmetrize_upper(L, rows + b->start[n], I);
   if (!st) st = dtf_fault_status("gram", s->step + 1, DTF_ERR_INPUT);
   st = dtf_agree(g->comm, st);
   double t0 = dtf_now();
@@ -273,12 +284,13 @@ static dtf_status ttm(dtf_tucker_t *s, const block_t *in, int n, const double *U
   const dtf_grid_t *g = s->g;
   int N = s->N, P = g->pdims[n], me = g->coords[n];
   int64_t L = in->len[n], start = in->start[n], other = prod_except(N, in->len, n);
-  double *send = dtf_alloc_large((size_t)(other * R + 1) * sizeof(double));
-  double *Uq = malloc((size_t)(L * R + 1) * sizeof(double));
-  int *counts = malloc((size_t)P * sizeof(int));
   int64_t off, len;
   dtf_block_range(R, P, me, &off, &len);
   double *next = dtf_alloc_large((size_t)(other * len + 1) * sizeof(double));
+  /* with one rank in the fibre the product is the result: no second buffer */
+  double *send = P == 1 ? next : dtf_alloc_large((size_t)(other * R + 1) * sizeof(double));
+  double *Uq = malloc((size_t)(L * R + 1) * sizeof(double));
+  int *counts = malloc((size_t)P * sizeof(int));
   dtf_status st =
       send && Uq && counts && next ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for an n-mode product");
   if (!st && (double)other * R > 2147483647.0)
@@ -297,9 +309,9 @@ static dtf_status ttm(dtf_tucker_t *s, const block_t *in, int n, const double *U
     pos += other * lq;
   }
   double t0 = dtf_now();
-  if (!st) st = dtf_reduce_scatter_sum(s->fibre[n], send, next, counts, &s->comm);
+  if (!st && P > 1) st = dtf_reduce_scatter_sum(s->fibre[n], send, next, counts, &s->comm);
   s->t_comm += dtf_now() - t0;
-  free(send);
+  if (send != next) free(send);
   free(Uq);
   free(counts);
   if (st) {

@@ -406,3 +406,24 @@ dtf_status dtf_tucker_parse_order(const char *text, int N, const int64_t *dims, 
   if (n != N) return dtf_error(DTF_ERR_USAGE, "--order '%s' names %d modes; this tensor has %d", text, n, N);
   return DTF_OK;
 }
+
+int dtf_tucker_grid(int P, int N, const int64_t *dims, const int *order, int *pdims) {
+  int f[64], nf = 0;
+  for (int p = 2, q = P; q > 1 && nf < 64; p++)
+    while (q % p == 0 && nf < 64) {
+      f[nf++] = p;
+      q /= p;
+    }
+  for (int n = 0; n < N; n++) pdims[n] = 1;
+  for (int k = nf - 1; k >= 0; k--) { /* the largest factor first: to the mode of most indices per rank */
+    int best = -1;                    /* ties to the mode truncated later */
+    for (int j = 0; j < N; j++) {
+      int n = order[j];
+      if ((int64_t)pdims[n] * f[k] > dims[n]) continue;
+      if (best < 0 || (double)dims[n] / pdims[n] >= (double)dims[best] / pdims[best]) best = n;
+    }
+    if (best < 0) return -1;
+    pdims[best] *= f[k];
+  }
+  return 0;
+}

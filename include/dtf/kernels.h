@@ -64,6 +64,17 @@ void dtf_unfold_columns(int N, const int64_t *dims, int mode, const double *X, i
 void dtf_gemm_acc(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A, int64_t lda,
                   const double *B, int64_t ldb, double *C, int64_t ldc);
 
+/* The upper triangle of C (n x n, leading dimension ldc) += A A^T for A (n x k, row-major):
+ * half a GEMM's flops for a Gram's diagonal block. dtf_symmetrize_upper copies the upper
+ * triangle to the lower. */
+void dtf_syrk_acc(int64_t n, int64_t k, const double *A, double *C, int64_t ldc);
+void dtf_symmetrize_upper(int64_t n, double *C, int64_t ldc);
+
+/* G (dims[mode] x dims[mode]) += alpha X_(mode) X_(mode)^T, by SYRKs on the block as it is
+ * (one per slab of the modes before `mode`; one for the last mode): the whole Gram of a
+ * block, symmetric. */
+void dtf_unfold_gram(int N, const int64_t *dims, int mode, const double *X, double alpha, double *G);
+
 /* The n-mode product Y = alpha X x_mode op(M): Y is A x rows x B (C order), Y[a][r][b] =
  * alpha sum_i op(M)[r][i] X[a][i][b], with op(M) = M (rows x dims[mode]) or, trans set,
  * M^T (M dims[mode] x rows). */

@@ -116,6 +116,14 @@ void dtf_tucker_summary(const dtf_tucker_t *s, dtf_tucker_summary_t *out);
 
 void dtf_tucker_free(dtf_tucker_t *s);
 
+/* The process grid for an ST-HOSVD of a tensor of shape dims on P ranks (TuckerMPI's
+ * rule): P's prime factors, largest first, each to the mode with the most indices per
+ * rank, ties to the mode truncated later (order), P_n at most I_n. Among equal modes the
+ * first, largest Grams and products then need no exchange within a fibre, while a mode
+ * much larger than the others is split and its Gram's rows with it. 0, or -1 if P cannot
+ * be placed. */
+int dtf_tucker_grid(int P, int N, const int64_t *dims, const int *order, int *pdims);
+
 /* o->order from "auto" (the modes by decreasing I_n / R_n with o->ranks given, by
  * decreasing I_n otherwise; ties in mode order) or 1-based modes "3,1,2" (each once);
  * DTF_ERR_USAGE naming the fault. */

@@ -106,6 +106,25 @@ int cli_tucker(cli_t *c, int argc, char **argv) {
   if (!hooi && (o.checkpoint || o.given[OPT_ITERS]))
     return cli_usage(c, "%s applies to --method hooi (ST-HOSVD is one pass)",
                      o.checkpoint ? "--checkpoint" : "-i");
+  /* without --grid: the processes on the modes truncated last (dtf_tucker_grid) */
+  char grid[128];
+  dtf_spec_t spec;
+  int nmodes = 0, eb = 0;
+  int64_t dims[DTF_MAX_MODES];
+  if (!o.grid && !dtf_spec_parse(o.pos[0], "/X", &spec) && !dtf_is_tns(spec.file) &&
+      !dtf_h5_dense_info(MPI_COMM_WORLD, &spec, &nmodes, dims, &eb)) {
+    dtf_tucker_options_t order;
+    dtf_tucker_options_default(&order, nmodes);
+    if (o.order && o.ranks) dtf_tucker_parse_ranks(o.ranks, nmodes, dims, order.ranks);
+    if (o.order) dtf_tucker_parse_order(o.order, nmodes, dims, &order);
+    int pd[DTF_MAX_MODES];
+    if (!dtf_tucker_grid(c->size, nmodes, dims, order.order, pd)) {
+      int64_t p64[DTF_MAX_MODES];
+      for (int n = 0; n < nmodes; n++) p64[n] = pd[n];
+      dtf_format_dims(nmodes, p64, grid, sizeof grid);
+      o.grid = grid;
+    }
+  }
   dtf_grid_t *g;
   dtf_tensor_t *t;
   cli_loaded_t in;

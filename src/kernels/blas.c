@@ -46,6 +46,18 @@ void blas_syrk_upper(int64_t k, int64_t n, const double *A, double *C) {
   cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, 1.0, A, (int)n, 1.0, C, (int)n);
 }
 
+void blas_syrk_rows(int64_t n, int64_t k, double alpha, const double *A, int64_t lda, double *C,
+                    int64_t ldc) {
+  if (k == 0 || n == 0) return;
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)k, alpha, A, (int)lda, 1.0, C, (int)ldc);
+}
+
+void blas_syrk_cols(int64_t n, int64_t k, double alpha, const double *A, int64_t lda, double *C,
+                    int64_t ldc) {
+  if (k == 0 || n == 0) return;
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, alpha, A, (int)lda, 1.0, C, (int)ldc);
+}
+
 int lapack_cholesky(int n, double *A) {
   int info = 0;
   dpotrf_("L", &n, A, &n, &info, 1);

@@ -17,6 +17,14 @@ void blas_gram(int64_t k, int64_t n, const double *A, double *C);
 /* The upper triangle of C (n x n, row-major) += A^T A for A (k x n) row-major. */
 void blas_syrk_upper(int64_t k, int64_t n, const double *A, double *C);
 
+/* The upper triangle of C (n x n, leading dimension ldc) += alpha A A^T for A (n x k,
+ * leading dimension lda) row-major. */
+void blas_syrk_rows(int64_t n, int64_t k, double alpha, const double *A, int64_t lda, double *C, int64_t ldc);
+
+/* The upper triangle of C (n x n, leading dimension ldc) += alpha A^T A for A (k x n,
+ * leading dimension lda) row-major. */
+void blas_syrk_cols(int64_t n, int64_t k, double alpha, const double *A, int64_t lda, double *C, int64_t ldc);
+
 /* Cholesky factorisation of a symmetric n x n matrix in place; returns LAPACK's info. */
 int lapack_cholesky(int n, double *A);
 

@@ -36,6 +36,26 @@ void dtf_gemm_acc(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha,
   if (m > 0 && n > 0 && k > 0) blas_gemm(ta, tb, m, n, k, alpha, Am, lda, Bm, ldb, 1.0, C, ldc);
 }
 
+void dtf_syrk_acc(int64_t n, int64_t k, const double *A, double *C, int64_t ldc) {
+  blas_syrk_rows(n, k, 1.0, A, k, C, ldc);
+}
+
+void dtf_symmetrize_upper(int64_t n, double *C, int64_t ldc) {
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < i; j++) C[i * ldc + j] = C[j * ldc + i];
+}
+
+void dtf_unfold_gram(int N, const int64_t *dims, int mode, const double *X, double alpha, double *G) {
+  int64_t A, B, L = dims[mode];
+  outer_inner(N, dims, mode, &A, &B);
+  if (L == 0 || A * B == 0) return;
+  if (B == 1) /* the last mode: X is A x L, G += X^T X */
+    blas_syrk_cols(L, A, alpha, X, L, G, L);
+  else
+    for (int64_t a = 0; a < A; a++) blas_syrk_rows(L, B, alpha, X + a * L * B, B, G, L);
+  dtf_symmetrize_upper(L, G, L);
+}
+
 void dtf_ttm(int N, const int64_t *dims, int mode, const double *X, int trans, const double *M, int64_t rows,
              double alpha, double *Y) {
   int64_t A, B, L = dims[mode];
