@@ -144,3 +144,7 @@ dtf_status dtf_grid_fibre(const dtf_grid_t *g, int mode, MPI_Comm *out) {
     return dtf_error(DTF_ERR_MPI, "MPI_Cart_sub for the mode-%d fibres failed", mode + 1);
   return DTF_OK;
 }
+
+void dtf_grid_fibre_free(MPI_Comm *comm) {
+  if (*comm != MPI_COMM_NULL) MPI_Comm_free(comm);
+}

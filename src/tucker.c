@@ -917,7 +917,7 @@ void dtf_tucker_summary(const dtf_tucker_t *s, dtf_tucker_summary_t *out) {
 void dtf_tucker_free(dtf_tucker_t *s) {
   if (!s) return;
   for (int n = 0; n < s->N; n++) {
-    if (s->fibre[n] != MPI_COMM_NULL) MPI_Comm_free(&s->fibre[n]);
+    dtf_grid_fibre_free(&s->fibre[n]);
     free(s->U[n]);
     free(s->eig[n]);
   }

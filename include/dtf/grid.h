@@ -44,8 +44,10 @@ void dtf_grid_free(dtf_grid_t *grid);
 
 /* The ranks that share every grid coordinate but the one of `mode` (P_mode of them,
  * ordered by that coordinate): the owners of one block column of the mode-`mode`
- * unfolding. Free with MPI_Comm_free. Collective. */
+ * unfolding. Free with dtf_grid_fibre_free. Collective. */
 dtf_status dtf_grid_fibre(const dtf_grid_t *grid, int mode, MPI_Comm *out);
+/* Free a communicator from dtf_grid_fibre (MPI_COMM_NULL: nothing to do). Collective. */
+void dtf_grid_fibre_free(MPI_Comm *comm);
 
 /* "2x1x1" into buf. */
 void dtf_grid_format(const dtf_grid_t *grid, char *buf, int size);
