@@ -220,3 +220,56 @@ dtf_status dtf_gather_doubles(MPI_Comm comm, const double *in, int n, int root, 
   if (me != root) count(stats, (uint64_t)n * sizeof(double));
   return DTF_OK;
 }
+
+dtf_status dtf_alltoallv_records(MPI_Comm comm, const int64_t *send, const int64_t *counts, int width,
+                                 int64_t **recv, int64_t *nrecv, dtf_comm_stats_t *stats) {
+  int p, me;
+  MPI_Comm_size(comm, &p);
+  MPI_Comm_rank(comm, &me);
+  *recv = NULL;
+  *nrecv = 0;
+  int64_t *rcount = calloc((size_t)p, sizeof(int64_t));
+  int *sc = malloc((size_t)p * 4 * sizeof(int));
+  dtf_status st = rcount && sc ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for an exchange");
+  if (!st) injected("Alltoall", &st);
+  st = dtf_agree(comm, st);
+  if (!st) {
+    int rc = MPI_Alltoall(counts, 1, MPI_INT64_T, rcount, 1, MPI_INT64_T, comm);
+    if (rc != MPI_SUCCESS) st = mpi_fail(rc, "Alltoall");
+  }
+  int *sd = sc + p, *rc = sc + 2 * p, *rd = sc + 3 * p;
+  int64_t sent = 0, total = 0, away = 0;
+  for (int q = 0; !st && q < p; q++) {
+    sc[q] = (int)counts[q];
+    rc[q] = (int)rcount[q];
+    sd[q] = (int)sent;
+    rd[q] = (int)total;
+    sent += counts[q];
+    total += rcount[q];
+    if (q != me) away += counts[q];
+    if (sent > INT32_MAX || total > INT32_MAX)
+      st = dtf_error(DTF_ERR_INPUT, "more than 2^31 records a rank in one exchange; use more ranks");
+  }
+  if (!st && !(*recv = malloc((size_t)(total ? total : 1) * (size_t)width * sizeof(int64_t))))
+    st =
+        dtf_error(DTF_ERR_INPUT, "out of memory receiving %lld records of %d words", (long long)total, width);
+  st = dtf_agree(comm, st);
+  if (!st) {
+    MPI_Datatype rec;
+    MPI_Type_contiguous(width, MPI_INT64_T, &rec);
+    MPI_Type_commit(&rec);
+    int r = MPI_Alltoallv(send, sc, sd, rec, *recv, rc, rd, rec, comm);
+    MPI_Type_free(&rec);
+    if (r != MPI_SUCCESS) st = mpi_fail(r, "Alltoallv");
+    count(stats, (uint64_t)away * (uint64_t)width * sizeof(int64_t));
+  }
+  st = dtf_agree(comm, st);
+  if (st) {
+    free(*recv);
+    *recv = NULL;
+  } else
+    *nrecv = total;
+  free(rcount);
+  free(sc);
+  return st;
+}

@@ -123,6 +123,12 @@ dtf_status dtf_grid_create(MPI_Comm comm, int nmodes, const int64_t *dims, const
   return DTF_OK;
 }
 
+int dtf_grid_rank(const dtf_grid_t *g, const int *coords) {
+  int r = 0;
+  MPI_Cart_rank(g->comm, coords, &r);
+  return r;
+}
+
 void dtf_grid_free(dtf_grid_t *g) {
   if (!g) return;
   for (int n = 0; n < g->nmodes; n++) MPI_Comm_free(&g->slice[n]);

@@ -15,6 +15,7 @@
 #include "dtf/memory.h"
 #include "dtf/rng.h"
 #include "dtf/scalapack.h"
+#include "dtf/semisparse.h"
 #include "dtf/tucker.h"
 #include "timer.h"
 
@@ -43,7 +44,12 @@ struct dtf_tucker {
   double norm, scale, nx2; /* ||X||, the power of two applied, (scale ||X||)^2 */
   block_t x;               /* the input */
   block_t cur;             /* ST-HOSVD: the tensor truncated in the modes done so far */
-  int step;                /* ST-HOSVD: modes done; then HOOI sweeps done, plus N */
+  int sparse;              /* a sparse input: its entries and their products as records */
+  int64_t nnz;             /* this rank's entries */
+  int64_t *inds;           /* nnz x N global indices */
+  double *vals;
+  dtf_semi_t semi; /* ST-HOSVD: the sparse tensor truncated in the modes done so far */
+  int step;        /* ST-HOSVD: modes done; then HOOI sweeps done, plus N */
   double delta;
   int converged;
   double *fit_history;
@@ -326,11 +332,117 @@ static dtf_status ttm(dtf_tucker_t *s, const block_t *in, int n, const double *U
   return DTF_OK;
 }
 
+/* ---- sparse tensors: the semi-sparse records (semisparse.h) ------------------------------ */
+
+typedef struct {
+  const dtf_tucker_t *s;
+  const dtf_semi_t *x;
+  int n;
+} owner_t;
+
+/* whether this rank's copy of a group multiplies it (exchange() sends each group to one
+ * rank of every slice of mode n): the copy in slice (h / S) mod P_n; a group with no key
+ * but mode n's, on every rank, multiplies on the first rank of slice 0 */
+static int multiplies(const int64_t *rec, void *ctx) {
+  const owner_t *o = ctx;
+  const dtf_grid_t *g = o->s->g;
+  int Pn = g->pdims[o->n], S = g->size / Pn;
+  if (o->x->nk == 1) return g->coords[o->n] == 0 && g->slice_rank[o->n] == 0;
+  return (int)((dtf_semi_group_hash(o->x, rec) / (uint64_t)S) % (uint64_t)Pn) == g->coords[o->n];
+}
+
+/* The records of x (freed here) to the ranks that need their groups for mode n: a group
+ * to rank (q, h mod S) of every slice q of mode n (S ranks a slice, h the group's hash),
+ * so that the rows of each slice's block see every group whole; the last group (no key
+ * but mode n's) to every rank. *out: the records received, sorted and merged. */
+static dtf_status exchange(dtf_tucker_t *s, dtf_semi_t *x, int n, dtf_semi_t *out) {
+  const dtf_grid_t *g = s->g;
+  int N = s->N, Pn = g->pdims[n], S = g->size / Pn, all = x->nk == 1, copies = all ? g->size : Pn;
+  int64_t W = dtf_semi_width(x);
+  int *rank_of = malloc((size_t)g->size * sizeof(int));
+  int64_t *counts = calloc((size_t)g->size, sizeof(int64_t)), *at = calloc((size_t)g->size, sizeof(int64_t));
+  int64_t *send = dtf_alloc_large((size_t)(x->n * copies * W + 1) * sizeof(int64_t));
+  dtf_status st = rank_of && counts && at && send
+                      ? DTF_OK
+                      : dtf_error(DTF_ERR_INPUT, "out of memory sending %lld records", (long long)x->n);
+  for (int q = 0; !st && q < Pn; q++)
+    for (int t = 0; t < S; t++) { /* slice position t: the other coordinates, the last fastest */
+      int c[DTF_MAX_MODES], rem = t;
+      c[n] = q;
+      for (int m = N - 1; m >= 0; m--)
+        if (m != n) {
+          c[m] = rem % g->pdims[m];
+          rem /= g->pdims[m];
+        }
+      rank_of[q * S + t] = dtf_grid_rank(g, c);
+    }
+  for (int pass = 0; !st && pass < 2; pass++) { /* count, then place */
+    for (int64_t k = 0; k < x->n; k++) {
+      const int64_t *r = x->rec + k * W;
+      int t = all ? 0 : (int)(dtf_semi_group_hash(x, r) % (uint64_t)S);
+      for (int c = 0; c < copies; c++) {
+        int d = all ? c : rank_of[c * S + t];
+        if (pass)
+          memcpy(send + at[d]++ * W, r, (size_t)W * sizeof(int64_t));
+        else
+          counts[d]++;
+      }
+    }
+    int64_t sum = 0;
+    for (int q = 0; !pass && q < g->size; q++) {
+      at[q] = sum;
+      sum += counts[q];
+    }
+  }
+  st = dtf_agree(g->comm, st);
+  *out = *x;
+  out->rec = NULL;
+  out->n = 0;
+  dtf_semi_free(x);
+  double t0 = dtf_now();
+  if (!st) st = dtf_alltoallv_records(g->comm, send, counts, (int)W, &out->rec, &out->n, &s->comm);
+  s->t_comm += dtf_now() - t0;
+  free(send);
+  free(rank_of);
+  free(counts);
+  free(at);
+  if (!st) st = dtf_agree(g->comm, dtf_semi_sort_merge(out));
+  if (st) dtf_semi_free(out);
+  return st;
+}
+
+/* The rows of mode n's Gram this rank holds (L x I, as gram() gives them) from the records
+ * of x (freed here); *got: the records as exchanged, for the n-mode product */
+static dtf_status sparse_gram(dtf_tucker_t *s, dtf_semi_t *x, int n, double *rows, dtf_semi_t *got) {
+  const dtf_grid_t *g = s->g;
+  int S = g->size / g->pdims[n];
+  int64_t I = g->dims[n], L = g->len[n], off = 0, len = L;
+  dtf_semi_key_last(x, n);
+  dtf_status st = exchange(s, x, n, got);
+  if (st) return st;
+  if (got->nk == 1) /* every rank of the slice has the one group: each its share of the rows */
+    dtf_block_range(L, S, g->slice_rank[n], &off, &len);
+  st = dtf_semi_gram_rows(got, I, g->start[n] + off, len, rows + off * I);
+  if (!st) st = dtf_fault_status("gram", s->step + 1, DTF_ERR_INPUT);
+  st = dtf_agree(g->comm, st);
+  double t0 = dtf_now();
+  if (!st) st = dtf_allreduce_sum(g->slice[n], rows, L * I, &s->comm);
+  s->t_comm += dtf_now() - t0;
+  if (st) dtf_semi_free(got);
+  return st;
+}
+
+/* the records of the input, scaled */
+static dtf_status sparse_records(dtf_tucker_t *s, dtf_semi_t *out) {
+  return dtf_agree(s->g->comm, dtf_semi_from_entries(s->N, s->nnz, s->inds, s->vals, s->scale, out));
+}
+
 /* ---- the run --------------------------------------------------------------------------- */
 
-/* the full core from every rank's block b (C order), unscaled, into the model; the fit from
- * ||X||^2 - ||core||^2 (orthonormal factors) or, for ST-HOSVD, the eigenvalues left out */
-static dtf_status assemble(dtf_tucker_t *s, const block_t *b) {
+/* the full core from every rank's block b (C order) or, for a sparse input, the records of
+ * x (no key left), unscaled, into the model; the fit from ||X||^2 - ||core||^2 (orthonormal
+ * factors) or, for ST-HOSVD, the eigenvalues left out */
+static dtf_status assemble(dtf_tucker_t *s, const block_t *b, const dtf_semi_t *x) {
   int N = s->N;
   dtf_status st = DTF_OK;
   if (!s->have_model) {
@@ -341,10 +453,11 @@ static dtf_status assemble(dtf_tucker_t *s, const block_t *b) {
   int64_t size = 1, lsize = 1, idx[DTF_MAX_MODES] = {0};
   for (int k = 0; k < N; k++) {
     size *= s->ranks[k];
-    lsize *= b->len[k];
+    lsize *= b ? b->len[k] : 0;
   }
   memset(s->model.core, 0, (size_t)size * sizeof(double));
-  int64_t run = b->len[N - 1];
+  if (x) dtf_semi_core(x, N, 1.0, s->model.core);
+  int64_t run = b ? b->len[N - 1] : 0;
   for (int64_t p = 0; run > 0 && p < lsize; p += run) { /* one run of the last mode at a time */
     int64_t at = 0;
     for (int k = 0; k < N; k++) at = at * s->ranks[k] + b->start[k] + (k == N - 1 ? 0 : idx[k]);
@@ -539,9 +652,15 @@ static dtf_status budget_shape(dtf_tucker_t *s) {
     double *rows = calloc((size_t)(L * I + 1), sizeof(double)), *V = NULL;
     w[n] = malloc((size_t)I * sizeof(double));
     st = dtf_agree(s->g->comm, rows && w[n] ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for a Gram"));
-    if (!st) st = gram(s, &s->x, n, s->scale, rows);
+    if (!st && s->sparse) {
+      dtf_semi_t x, got;
+      st = sparse_records(s, &x);
+      if (!st) st = sparse_gram(s, &x, n, rows, &got);
+      dtf_semi_free(&got);
+    } else if (!st)
+      st = gram(s, &s->x, n, s->scale, rows);
     if (!st)
-      st = eigen(s, n, I, L, s->x.start[n], 1, rows, &V, w[n]);
+      st = eigen(s, n, I, L, s->g->start[n], 1, rows, &V, w[n]);
     else
       free(rows);
     free(V);
@@ -567,8 +686,9 @@ static dtf_status after_step(dtf_tucker_t *s, int n, int64_t I, double outside) 
   s->fit = 1.0 - sqrt(fmin(1.0, s->discarded / s->nx2));
   s->step++;
   if (s->step < s->N) return DTF_OK;
-  dtf_status st = assemble(s, &s->cur);
+  dtf_status st = s->sparse ? assemble(s, NULL, &s->semi) : assemble(s, &s->cur, NULL);
   block_free(&s->cur);
+  dtf_semi_free(&s->semi);
   return st;
 }
 
@@ -603,7 +723,12 @@ static dtf_status sthosvd_step(dtf_tucker_t *s, int n) {
                       : dtf_error(DTF_ERR_INPUT, "out of memory for the Gram of mode %d (%lld x %lld)", n + 1,
                                   (long long)I, (long long)I);
   st = dtf_agree(s->g->comm, st);
-  if (!st) st = gram(s, &s->cur, n, alpha, rows);
+  dtf_semi_t got = {0}, semi = {0}; /* a sparse input: the records as exchanged, and their product */
+  if (!st && s->sparse) {
+    if (s->step == 0) st = sparse_records(s, &s->semi);
+    if (!st) st = sparse_gram(s, &s->semi, n, rows, &got);
+  } else if (!st)
+    st = gram(s, &s->cur, n, alpha, rows);
   double t1 = dtf_now();
   if (!st)
     st = eigen(s, n, I, L, s->cur.start[n], 0, rows, &s->U[n], s->eig[n]);
@@ -611,28 +736,43 @@ static dtf_status sthosvd_step(dtf_tucker_t *s, int n) {
     free(rows);
   double t2 = dtf_now();
   block_t next = {0};
-  if (!st) st = ttm(s, &s->cur, n, s->U[n], s->ranks[n], alpha, &next);
+  owner_t own = {s, &got, n};
+  if (!st && s->sparse)
+    st = dtf_agree(s->g->comm, dtf_semi_ttm(&got, s->U[n], s->ranks[n], multiplies, &own, &semi));
+  else if (!st)
+    st = ttm(s, &s->cur, n, s->U[n], s->ranks[n], alpha, &next);
+  dtf_semi_free(&got);
   s->t_gram += t1 - t0;
   s->t_eig += t2 - t1;
   s->t_ttm += dtf_now() - t2;
   if (st) return st;
-  block_free(&s->cur);
-  s->cur = next;
+  if (s->sparse)
+    s->semi = semi;
+  else {
+    block_free(&s->cur);
+    s->cur = next;
+  }
   s->neig[n] = I;
   return after_step(s, n, I, 0.0);
 }
 
-/* one HOOI sweep: for each mode, the leading subspace of X x_{k != n} U_k^T */
+/* one HOOI sweep: for each mode, the leading subspace of X x_{k != n} U_k^T (a sparse
+ * input: from every entry at once, records keyed by the index in mode n) */
 static dtf_status hooi_sweep(dtf_tucker_t *s) {
   int N = s->N;
   dtf_status st = DTF_OK;
   block_t y = {0};
+  dtf_semi_t core = {0};
   s->step++;
   for (int k = 0; !st && k < N; k++) {
     int n = s->o.order[k];
     block_t a = s->x, b;
+    dtf_semi_t ys = {0}, got = {0};
     double t0 = dtf_now();
-    for (int j = 0; !st && j < N; j++) { /* the products in every other mode, in order */
+    if (s->sparse)
+      st = dtf_agree(s->g->comm, dtf_semi_ttmc(N, s->nnz, s->inds, s->vals, s->scale, n,
+                                               (const double *const *)s->U, s->ranks, &ys));
+    for (int j = 0; !st && !s->sparse && j < N; j++) { /* the products in every other mode, in order */
       int m = s->o.order[j];
       if (m == n) continue;
       st = ttm(s, &a, m, s->U[m], s->ranks[m], a.data == s->x.data ? s->scale : 1.0, &b);
@@ -645,7 +785,11 @@ static dtf_status hooi_sweep(dtf_tucker_t *s) {
     int64_t I = s->g->dims[n], L = a.len[n];
     double *rows = st ? NULL : calloc((size_t)(L * I + 1), sizeof(double));
     if (!st) st = dtf_agree(s->g->comm, rows ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for a Gram"));
-    if (!st) st = gram(s, &a, n, a.data == s->x.data ? s->scale : 1.0, rows);
+    if (!st && s->sparse)
+      st = sparse_gram(s, &ys, n, rows, &got);
+    else if (!st)
+      st = gram(s, &a, n, a.data == s->x.data ? s->scale : 1.0, rows);
+    dtf_semi_free(&ys);
     double t2 = dtf_now();
     if (!st)
       st = eigen(s, n, I, L, a.start[n], s->ranks[n], rows, &s->U[n], s->eig[n]);
@@ -653,16 +797,22 @@ static dtf_status hooi_sweep(dtf_tucker_t *s) {
       free(rows);
     s->neig[n] = I;
     double t3 = dtf_now();
-    if (!st && k == N - 1) st = ttm(s, &a, n, s->U[n], s->ranks[n], a.data == s->x.data ? s->scale : 1.0, &y);
-    if (a.data != s->x.data) block_free(&a);
+    owner_t own = {s, &got, n};
+    if (!st && k == N - 1)
+      st = s->sparse
+               ? dtf_agree(s->g->comm, dtf_semi_ttm(&got, s->U[n], s->ranks[n], multiplies, &own, &core))
+               : ttm(s, &a, n, s->U[n], s->ranks[n], a.data == s->x.data ? s->scale : 1.0, &y);
+    dtf_semi_free(&got);
+    if (!s->sparse && a.data != s->x.data) block_free(&a);
     s->t_ttm += (t1 - t0) + (dtf_now() - t3);
     s->t_gram += t2 - t1;
     s->t_eig += t3 - t2;
   }
   for (int n = 0; !st && n < N; n++)
     for (int64_t j = 0; j < s->neig[n]; j++) s->eig[n][j] /= s->nx2;
-  if (!st) st = assemble(s, &y);
+  if (!st) st = s->sparse ? assemble(s, NULL, &core) : assemble(s, &y, NULL);
   block_free(&y);
+  dtf_semi_free(&core);
   return st;
 }
 
@@ -779,7 +929,52 @@ static double max_rank(const dtf_tucker_options_t *o, int n, int64_t I) {
   return o->ranks[n];
 }
 
+/* bytes of a mode's eigen-decomposition of I indices, L rows a rank, R kept */
+static double solve_bytes(const dtf_tucker_options_t *o, double I, double L, double R, int P) {
+  return use_scalapack(o, (int64_t)I, P) ? 8.0 * L * I + dtf_scalapack_eigen_bytes((int64_t)I, P)
+                                         : 8.0 * (L * I + I * I + 36.0 * I + I * R);
+}
+
+/* dtf_tucker_memory of a sparse input: the entries, then per mode the records sent, received
+ * and sorted (ST-HOSVD: a group to one rank of each of P_n slices; the last, and HOOI's, to
+ * every rank), the Gram's rows and its eigen-decomposition */
+static double sparse_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_tucker_options_t *o) {
+  int N = g->nmodes, size = g->size;
+  double local = (double)t->ops->entries(t), nnz = local, most = 0, keys, Pv = 1;
+  dtf_allreduce(g->comm, &nnz, 1, MPI_DOUBLE, MPI_SUM, NULL);
+  keys = nnz;
+  int done[DTF_MAX_MODES] = {0};
+  for (int k = 0; k < N; k++) {
+    int n = o->order[k], nk = N - k;
+    double I = (double)g->dims[n], R = max_rank(o, n, g->dims[n]), cells = 1; /* the tensor, if dense */
+    for (int m = 0; m < N; m++) cells *= done[m] ? max_rank(o, m, g->dims[m]) : (double)g->dims[m];
+    double W = nk + fmin(Pv, cells / keys); /* words a record, on average */
+    double mine = k == 0 ? local : keys / size, copies = nk > 1 ? g->pdims[n] : size;
+    double recv = nk > 1 ? keys * copies / size : keys;
+    double step = 8.0 * W * (mine * copies + 2 * recv) + solve_bytes(o, I, (double)g->len[n], R, size);
+    most = fmax(most, step);
+    done[n] = 1;
+    double rest = 1;
+    for (int m = 0; m < N; m++)
+      if (!done[m]) rest *= (double)g->dims[m];
+    keys = fmin(keys, rest);
+    Pv *= R;
+  }
+  for (int n = 0; o->hooi && n < N; n++) { /* X x_{m != n} U_m^T: records keyed by mode n, to every rank */
+    double I = (double)g->dims[n], Pn = 1;
+    for (int m = 0; m < N; m++)
+      if (m != n) Pn *= max_rank(o, m, g->dims[m]);
+    double step = 8.0 * (1 + Pn) * (fmin(local, I) * size + 2 * fmin(nnz, size * I)) +
+                  solve_bytes(o, I, (double)g->len[n], max_rank(o, n, g->dims[n]), size);
+    most = fmax(most, step);
+  }
+  double all = most + 8.0 * local * (N + 1);
+  dtf_allreduce(g->comm, &all, 1, MPI_DOUBLE, MPI_MAX, NULL);
+  return all;
+}
+
 double dtf_tucker_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_tucker_options_t *o) {
+  if (!strcmp(t->ops->name, "sparse")) return sparse_memory(g, t, o);
   int N = g->nmodes;
   int64_t len[DTF_MAX_MODES], dims[DTF_MAX_MODES];
   memcpy(len, t->dims, sizeof len);
@@ -792,9 +987,7 @@ double dtf_tucker_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_t
     double R = max_rank(o, n, dims[n]), Lnew = ceil(R / P);
     double ring = 8.0 * (L * I + 3.0 * ceil(I / P) * fmin(other, RING_CHUNK_DOUBLES));
     double K = fmin(I, (o->tol > 0 ? fmin(I, 64) : R) + o->oversample); /* a sketch's columns */
-    double solve = use_scalapack(o, (int64_t)I, g->size)
-                       ? 8.0 * L * I + dtf_scalapack_eigen_bytes((int64_t)I, g->size)
-                       : 8.0 * (L * I + I * I + 36.0 * I + I * R);
+    double solve = solve_bytes(o, I, L, R, g->size);
     if (o->eig == DTF_EIG_RANDOMIZED) /* no Gram: the sketch, its basis, the MTTKRP's Khatri-Rao workspace */
       solve = 8.0 * (2 * I * K + 2 * other * K);
     double step = o->eig == DTF_EIG_RANDOMIZED ? solve : fmax(ring, solve);
@@ -823,8 +1016,14 @@ dtf_status dtf_tucker_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_tucke
                            dtf_tucker_t **out) {
   *out = NULL;
   int N = g->nmodes;
-  if (strcmp(t->ops->name, "dense"))
-    return dtf_error(DTF_ERR_USAGE, "dtf tucker reads dense tensors; this one is %s", t->ops->name);
+  int sparse = !strcmp(t->ops->name, "sparse");
+  if (strcmp(t->ops->name, "dense") && !sparse)
+    return dtf_error(DTF_ERR_USAGE, "dtf tucker reads dense and sparse tensors; this one is %s",
+                     t->ops->name);
+  if (sparse && o->eig == DTF_EIG_RANDOMIZED)
+    return dtf_error(DTF_ERR_USAGE,
+                     "--eig randomized sketches dense tensors; a sparse tensor's Grams come from its "
+                     "entries (use --eig lapack or scalapack)");
   if (!(o->tol >= 0 && o->tol < 1)) return dtf_error(DTF_ERR_USAGE, "--tol must be in (0, 1)");
   if (o->hooi && o->max_sweeps < 1) return dtf_error(DTF_ERR_USAGE, "HOOI needs at least one sweep (-i)");
   double smallest = 1;
@@ -859,11 +1058,12 @@ dtf_status dtf_tucker_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_tucke
     return dtf_error(
         DTF_ERR_INPUT,
         "ST-HOSVD needs about %s per rank (the Grams: the largest is %lld x %lld, %s; the truncated "
-        "blocks), more than the %s allowed (--max-mem); use more ranks%s",
+        "%s), more than the %s allowed (--max-mem); use more ranks%s",
         a, (long long)big, (long long)big,
         use_scalapack(o, big, g->size) ? "spread over every rank by ScaLAPACK"
                                        : "held whole by rank 0 for LAPACK",
-        b, use_scalapack(o, big, g->size) ? "" : ", or --eig scalapack to spread it over them");
+        sparse ? "tensor's records" : "blocks", b,
+        use_scalapack(o, big, g->size) ? "" : ", or --eig scalapack to spread it over them");
   }
   dtf_tucker_t *s = calloc(1, sizeof *s);
   if (!s) return dtf_error(DTF_ERR_INPUT, "out of memory");
@@ -871,7 +1071,8 @@ dtf_status dtf_tucker_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_tucke
   s->t = t;
   s->o = *o;
   s->N = N;
-  s->x.data = dtf_dense_tensor_data(t);
+  s->sparse = sparse;
+  s->x.data = sparse ? NULL : dtf_dense_tensor_data(t);
   memcpy(s->x.dims, g->dims, sizeof s->x.dims);
   memcpy(s->x.start, g->start, sizeof s->x.start);
   memcpy(s->x.len, g->len, sizeof s->x.len);
@@ -881,6 +1082,14 @@ dtf_status dtf_tucker_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_tucke
   dtf_status st = DTF_OK;
   if (!s->fit_history) st = dtf_error(DTF_ERR_INPUT, "out of memory");
   for (int n = 0; !st && n < N; n++) st = dtf_grid_fibre(g, n, &s->fibre[n]);
+  if (!st && sparse) { /* the entries, with global indices */
+    s->nnz = t->ops->entries(t);
+    s->inds = malloc((size_t)(s->nnz * N + 1) * sizeof(int64_t));
+    s->vals = malloc((size_t)(s->nnz + 1) * sizeof(double));
+    st = s->inds && s->vals ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for the entries");
+    if (!st) t->ops->entries_get(t, 0, s->nnz, s->inds, s->vals);
+    st = dtf_agree(g->comm, st);
+  }
   if (!st) st = dtf_tensor_norm(g, t, &s->norm);
   if (!st && !(s->norm > 0))
     st = dtf_error(DTF_ERR_INPUT, "the tensor is all zeros: it has no Tucker decomposition");
@@ -922,6 +1131,9 @@ void dtf_tucker_free(dtf_tucker_t *s) {
     free(s->eig[n]);
   }
   block_free(&s->cur);
+  dtf_semi_free(&s->semi);
+  free(s->inds);
+  free(s->vals);
   free(s->fit_history);
   if (s->have_model) dtf_tucker_model_free(&s->model);
   free(s);

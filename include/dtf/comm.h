@@ -63,6 +63,13 @@ dtf_status dtf_allgather_int64(MPI_Comm comm, int64_t *buf, int n);
 dtf_status dtf_gather_doubles(MPI_Comm comm, const double *in, int n, int root, double **out, int64_t *total,
                               dtf_comm_stats_t *stats);
 
+/* All-to-all of records of `width` int64 words: send holds counts[q] records for rank q,
+ * rank after rank; *recv (malloc'd, freed by the caller) receives every rank's records
+ * for this one, in rank order, *nrecv of them. Fails collectively (out of memory, more than
+ * 2^31 records a rank). Collective. */
+dtf_status dtf_alltoallv_records(MPI_Comm comm, const int64_t *send, const int64_t *counts, int width,
+                                 int64_t **recv, int64_t *nrecv, dtf_comm_stats_t *stats);
+
 /* The ranks of comm that share this rank's node (MPI_COMM_TYPE_SHARED). Collective. */
 int dtf_ranks_on_node(MPI_Comm comm);
 

@@ -49,6 +49,9 @@ dtf_status dtf_grid_fibre(const dtf_grid_t *grid, int mode, MPI_Comm *out);
 /* Free a communicator from dtf_grid_fibre (MPI_COMM_NULL: nothing to do). Collective. */
 void dtf_grid_fibre_free(MPI_Comm *comm);
 
+/* The grid rank at coordinates coords. */
+int dtf_grid_rank(const dtf_grid_t *grid, const int *coords);
+
 /* "2x1x1" into buf. */
 void dtf_grid_format(const dtf_grid_t *grid, char *buf, int size);
 

@@ -26,6 +26,13 @@
 #   memory         a 1200-index mode at 8 ranks under --max-mem 11M: the LAPACK path is refused
 #                  naming the Gram, the automatic choice takes ScaLAPACK and matches numpy
 #   fault          a failed Gram on one rank: every rank exits 2, no hang, no model
+#   sparse         a Tucker tensor with 70% of its entries zeroed, as FROSTT text and as a dense
+#                  dataset: ST-HOSVD and HOOI of the text at 1 and 4 ranks give the dense path's
+#                  fit after each step, eigenvalues, core and factors (relative 1e-9); --tol (by
+#                  ScaLAPACK) the same ranks, --budget the same shape; eval of the model gives its
+#                  fit; a failed Gram exits 2 on every rank
+#   aminoacid DIR  DIR/aminoacid.tns and DIR/aminoacid.h5 (../shared/data), HOOI 3x3x3: the same
+#                  error from the sparse and the dense path
 . "$(dirname "$0")/lib.sh"
 set -e
 case=$1
@@ -403,6 +410,76 @@ fault)
     grep -q "fault injected" err.txt || { cat err.txt; fail "no message"; }
     [ ! -e m.h5 ] || fail "a model was written"
   done
+  ;;
+sparse)
+  "$PYTHON" - <<'PY'
+import numpy as np, h5py
+rng = np.random.default_rng(9)
+core = rng.standard_normal((4, 3, 3, 2))
+U = [np.linalg.qr(rng.standard_normal((d, r)))[0] for d, r in zip((11, 9, 8, 7), core.shape)]
+X = np.einsum("abcd,ia,jb,kc,ld->ijkl", core, *U)
+X[rng.random(X.shape) < 0.7] = 0
+with h5py.File("d.h5", "w") as f: f["X"] = X
+with open("s.tns", "w") as f:
+    for ix in zip(*np.nonzero(X)):
+        f.write(" ".join(str(i + 1) for i in ix) + " %.17g\n" % X[ix])
+PY
+  run() { # run NP INPUT NAME ARGS...: a tucker run that must succeed
+    local np=$1 in=$2 name=$3; shift 3
+    dtfrun "$np" tucker "$in" --json "$name.json" -o "$name.h5" "$@"
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "tucker $in $* at $np ranks: exit $RC"; }
+  }
+  run 2 d.h5 dense --ranks 4x3x3x2 --method hooi -i 3
+  for np in 1 4; do run $np s.tns sparse$np --ranks 4x3x3x2 --method hooi -i 3; done
+  run 3 d.h5 dtol --tol 0.2
+  run 3 s.tns stol --tol 0.2 --eig scalapack
+  run 2 d.h5 dbud --budget 120
+  run 3 s.tns sbud --budget 120
+  dtfrun 2 eval sparse4.h5 s.tns --json eval.json
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "eval of the sparse model: exit $RC"; }
+  "$PYTHON" - <<'PY'
+import json, numpy as np, h5py
+J = lambda n: json.load(open(n + ".json"))
+close = lambda a, b, tol=1e-9: np.allclose(a, b, rtol=tol, atol=tol * np.abs(b).max())
+d = J("dense")
+m = h5py.File("dense.h5")
+for np_ in (1, 4):
+    s = J(f"sparse{np_}")
+    # ST-HOSVD (the first 4 entries), then the HOOI sweeps
+    assert len(s["fit_history"]) == len(d["fit_history"]) and close(s["fit_history"], d["fit_history"]), (np_, s["fit_history"], d["fit_history"])
+    for n in range(4):
+        assert close(s[f"eigenvalues_{n}"], d[f"eigenvalues_{n}"]), (np_, n)
+    h = h5py.File(f"sparse{np_}.h5")
+    assert close(h["core"][...], m["core"][...]), np_
+    for n in range(4):
+        assert close(h[f"factor_{n}"][...], m[f"factor_{n}"][...]), (np_, n)
+print("the text at 1 and 4 ranks = the dense path: ST-HOSVD fit %.12f, after HOOI %.12f" % (d["fit_history"][3], d["fit_history"][-1]))
+a, b = J("dtol"), J("stol")
+assert a["ranks"] == b["ranks"] and abs(a["relative_error"] - b["relative_error"]) <= 1e-9, (a["ranks"], b["ranks"])
+assert b["relative_error"] <= 0.2
+a, b = J("dbud"), J("sbud")
+assert a["ranks"] == b["ranks"] and abs(a["budget_bound"] - b["budget_bound"]) <= 1e-9, (a["ranks"], b["ranks"])
+e = J("eval")
+assert abs(e["fit"] - d["fit_history"][-1]) <= 1e-9, (e["fit"], d["fit_history"][-1])
+print("--tol ranks", J("stol")["ranks"], "(ScaLAPACK), budget shape", b["ranks"], ": the same as dense; eval gives the fit")
+PY
+  DTF_FAULT=1:2:gram dtfrun 2 tucker s.tns -r 2 -o f.h5
+  [ "$RC" -eq 2 ] || { cat err.txt; fail "sparse fault: exit $RC, expected 2"; }
+  [ ! -e f.h5 ] || fail "a model was written after a fault"
+  ;;
+aminoacid)
+  run() {
+    dtfrun 2 tucker "$1" --ranks 3x3x3 --method hooi -i 3 --json "$2.json"
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "tucker $1: exit $RC"; }
+  }
+  run "$2/aminoacid.h5" dense
+  run "$2/aminoacid.tns" sparse
+  "$PYTHON" - <<'PY'
+import json
+a, b = (json.load(open(n + ".json")) for n in ("dense", "sparse"))
+assert abs(a["relative_error"] - b["relative_error"]) <= 1e-9, (a["relative_error"], b["relative_error"])
+print("aminoacid 3x3x3 HOOI: the .tns and the .h5 give error %.10f" % b["relative_error"])
+PY
   ;;
 *) fail "unknown case $case" ;;
 esac
