@@ -239,10 +239,9 @@ static dtf_status eigen(dtf_tucker_t *s, int n, int64_t I, int64_t L, int64_t of
     s->t_comm += dtf_now() - t0;
     st = dtf_agree(g->comm, st);
     if (!st && g->rank == 0) {
-      double *wa = malloc((size_t)I * sizeof(double)),
-             *work = malloc((size_t)dtf_sym_eigen_work((int)I) * sizeof(double));
-      st = wa && work ? dtf_sym_eigen((int)I, G, wa, work)
-                      : dtf_error(DTF_ERR_INPUT, "out of memory for an eigen-decomposition");
+      double *wa = malloc((size_t)I * sizeof(double));
+      st = wa ? dtf_sym_eigen_large((int)I, G, wa)
+              : dtf_error(DTF_ERR_INPUT, "out of memory for an eigen-decomposition");
       if (!st) {
         for (int64_t j = 0; j < I; j++) w[j] = wa[I - 1 - j];
         R = choose_rank(s, n, fixed, w, I);
@@ -253,7 +252,6 @@ static dtf_status eigen(dtf_tucker_t *s, int n, int64_t I, int64_t L, int64_t of
         if (!st) fix_signs(I, R, V, 0, NULL);
       }
       free(wa);
-      free(work);
     }
     free(G);
     free(counts);
@@ -931,8 +929,9 @@ static double max_rank(const dtf_tucker_options_t *o, int n, int64_t I) {
 
 /* bytes of a mode's eigen-decomposition of I indices, L rows a rank, R kept */
 static double solve_bytes(const dtf_tucker_options_t *o, double I, double L, double R, int P) {
-  return use_scalapack(o, (int64_t)I, P) ? 8.0 * L * I + dtf_scalapack_eigen_bytes((int64_t)I, P)
-                                         : 8.0 * (L * I + I * I + 36.0 * I + I * R);
+  return use_scalapack(o, (int64_t)I, P)
+             ? 8.0 * L * I + dtf_scalapack_eigen_bytes((int64_t)I, P)
+             : 8.0 * (L * I + I * I + I + I * R) + dtf_sym_eigen_large_bytes((int)I);
 }
 
 /* dtf_tucker_memory of a sparse input: the entries, then per mode the records sent, received

@@ -6,14 +6,16 @@
 #include "cli.h"
 
 static const char *intro =
-    "usage: mpirun -np N dtf tucker INPUT (--ranks AxBxC | -r R | --tol EPS) [--method sthosvd|hooi] "
+    "usage: mpirun -np N dtf tucker INPUT (--ranks AxBxC | -r R | --tol EPS | --budget P) [--method "
+    "sthosvd|hooi] "
     "[options]\n"
     "\n"
     "Tucker decomposition by distributed sequentially truncated HOSVD (ST-HOSVD):\n"
     "X ~ core x_1 U_1 x_2 U_2 ... x_N U_N, U_n of shape I_n x R_n with orthonormal columns, the\n"
     "core R_1 x ... x R_N. Mode by mode: the Gram of the unfolding, its leading eigenvectors\n"
     "(LAPACK), and the n-mode product that shrinks the mode. INPUT is a dense dataset\n"
-    "file.h5:/dataset. With --tol EPS each mode keeps the fewest eigenvectors whose left-out\n"
+    "file.h5:/dataset or a sparse tensor (file.tns, or a COO group), never densified. With --tol EPS each "
+    "mode keeps the fewest eigenvectors whose left-out\n"
     "eigenvalues sum to at most EPS^2 ||X||^2 / N, so that ||X - M|| <= EPS ||X||. With\n"
     "--method hooi, HOOI sweeps refine the ST-HOSVD factors (same ranks) until the fit changes by\n"
     "less than 1e-6 or -i sweeps; they checkpoint and resume.\n"

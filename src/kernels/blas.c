@@ -11,6 +11,9 @@ void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, c
              const int *ldb, int *info, size_t len);
 void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,
             double *work, const int *lwork, int *info, size_t len1, size_t len2);
+void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,
+             double *work, const int *lwork, int *iwork, const int *liwork, int *info, size_t len1,
+             size_t len2);
 
 void blas_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A, int64_t lda,
                const double *B, int64_t ldb, double beta, double *C, int64_t ldc) {
@@ -74,5 +77,11 @@ int lapack_cholesky_solve(int n, const double *L, int64_t nrhs, double *B) {
 int lapack_symmetric_eigen(int n, double *A, double *w, double *work, int lwork) {
   int info = 0;
   dsyev_("V", "L", &n, A, &n, w, work, &lwork, &info, 1, 1);
+  return info;
+}
+
+int lapack_symmetric_eigen_dc(int n, double *A, double *w, double *work, int lwork, int *iwork, int liwork) {
+  int info = 0;
+  dsyevd_("V", "L", &n, A, &n, w, work, &lwork, iwork, &liwork, &info, 1, 1);
   return info;
 }

@@ -35,4 +35,8 @@ int lapack_cholesky_solve(int n, const double *L, int64_t nrhs, double *B);
  * contiguous n-vector), w the eigenvalues ascending. work of lwork doubles. */
 int lapack_symmetric_eigen(int n, double *A, double *w, double *work, int lwork);
 
+/* The same by divide and conquer (dsyevd: several times faster for large n, more
+ * workspace): work of lwork doubles, iwork of liwork ints (dtf_sym_eigen_large sizes them). */
+int lapack_symmetric_eigen_dc(int n, double *A, double *w, double *work, int lwork, int *iwork, int liwork);
+
 #endif

@@ -1,10 +1,12 @@
 /* Gram matrices and the R x R normal-equation solves of ALS. */
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "blas.h"
 #include "dtf/kernels.h"
+#include "dtf/memory.h"
 
 void dtf_gram(int64_t rows, int R, const double *A, double *G) { blas_gram(rows, R, A, G); }
 
@@ -84,6 +86,29 @@ dtf_status dtf_sym_eigen(int n, double *A, double *w, double *work) {
   if (lapack_symmetric_eigen(n, A, w, work, (int)EIGEN_LWORK(n)) != 0)
     return dtf_error(DTF_ERR_NUMERIC, "a symmetric eigen-decomposition (LAPACK dsyev) failed");
   return DTF_OK;
+}
+
+/* dsyevd's workspace for eigenvectors: 1 + 6n + 2n^2 doubles, 3 + 5n ints */
+#define DC_LWORK(n) (1 + 6 * (int64_t)(n) + 2 * (int64_t)(n) * (n))
+#define DC_LIWORK(n) (3 + 5 * (int64_t)(n))
+
+double dtf_sym_eigen_large_bytes(int n) { return 8.0 * (double)DC_LWORK(n) + 4.0 * (double)DC_LIWORK(n); }
+
+dtf_status dtf_sym_eigen_large(int n, double *A, double *w) {
+  for (int64_t i = 0; i < (int64_t)n * n; i++)
+    if (!isfinite(A[i])) return dtf_error(DTF_ERR_NUMERIC, "a symmetric eigenproblem has a non-finite entry");
+  if (DC_LWORK(n) > INT32_MAX)
+    return dtf_error(DTF_ERR_INPUT, "an eigenproblem of order %d is too large for LAPACK", n);
+  double *work = dtf_alloc_large((size_t)DC_LWORK(n) * sizeof(double));
+  int *iwork = malloc((size_t)DC_LIWORK(n) * sizeof(int));
+  dtf_status st = work && iwork
+                      ? DTF_OK
+                      : dtf_error(DTF_ERR_INPUT, "out of memory for an eigen-decomposition of order %d", n);
+  if (!st && lapack_symmetric_eigen_dc(n, A, w, work, (int)DC_LWORK(n), iwork, (int)DC_LIWORK(n)) != 0)
+    st = dtf_error(DTF_ERR_NUMERIC, "a symmetric eigen-decomposition (LAPACK dsyevd) failed");
+  free(work);
+  free(iwork);
+  return st;
 }
 
 int64_t dtf_packed_solve_work(int D) { return (int64_t)D * D + dtf_spd_solve_work(D); }
