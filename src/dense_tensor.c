@@ -216,6 +216,8 @@ dtf_status dtf_dense_tensor_wrap(int nmodes, const int64_t *start, const int64_t
 
 const double *dtf_dense_tensor_data(const dtf_tensor_t *t) { return ((const dense_t *)t->impl)->X; }
 
+double *dtf_dense_tensor_spend(dtf_tensor_t *t) { return ((dense_t *)t->impl)->X; }
+
 dtf_status dtf_dense_require_finite(const dtf_grid_t *g, const double *local, const char *what) {
   int64_t n = 1;
   for (int k = 0; k < g->nmodes; k++) n *= g->len[k];

@@ -20,18 +20,20 @@
 #include "timer.h"
 
 #define RING_CHUNK_DOUBLES (1 << 19) /* 4 MiB a ring buffer */
+#define TTM_CHUNK 4096               /* columns an in-place n-mode product takes at a time */
 
 /* A distributed tensor's block on the grid: this rank's part (C order) of a tensor of
  * shape dims, at start, len long in each mode. */
 typedef struct {
   const double *data;
   double *own; /* data, when this block owns it (freed with the block) */
+  double *mut; /* data, when an n-mode product may overwrite it */
   int64_t dims[DTF_MAX_MODES], start[DTF_MAX_MODES], len[DTF_MAX_MODES];
 } block_t;
 
 static void block_free(block_t *b) {
   free(b->own);
-  b->own = NULL;
+  b->own = b->mut = NULL;
   b->data = NULL;
 }
 
@@ -282,9 +284,31 @@ static dtf_status eigen(dtf_tucker_t *s, int n, int64_t I, int64_t L, int64_t of
 
 /* ---- the n-mode product, reduce-scattered in the fibre ----------------------------------- */
 
-/* out = alpha U^T x_n in (U: I_n x R), out's mode n split over the fibre like any mode */
-static dtf_status ttm(dtf_tucker_t *s, const block_t *in, int n, const double *U, int R, double alpha,
+/* out = alpha U^T x_n in (U: I_n x R), out's mode n split over the fibre like any mode. With
+ * inplace, a mode on one rank of its fibre, and a block that may be overwritten, the product
+ * is written over the block (dtf_ttm_inplace): out takes in's buffer and in is left empty. */
+static dtf_status ttm(dtf_tucker_t *s, block_t *in, int n, const double *U, int R, double alpha, int inplace,
                       block_t *out) {
+  if (inplace && in->mut && s->g->pdims[n] == 1) {
+    int64_t L = in->len[n], chunk = TTM_CHUNK;
+    double *Uq = malloc((size_t)(L * R + 1) * sizeof(double)),
+           *work = malloc((size_t)(R * chunk + 1) * sizeof(double));
+    dtf_status st = dtf_agree(
+        s->g->comm, Uq && work ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for an n-mode product"));
+    if (!st) {
+      for (int64_t i = 0; i < L; i++)
+        memcpy(Uq + i * R, U + (in->start[n] + i) * R, (size_t)R * sizeof(double));
+      dtf_ttm_inplace(s->N, in->len, n, in->mut, Uq, R, alpha, work, chunk);
+      *out = *in;
+      out->dims[n] = out->len[n] = R;
+      out->start[n] = 0;
+      in->own = in->mut = NULL;
+      in->data = NULL;
+    }
+    free(Uq);
+    free(work);
+    return st;
+  }
   const dtf_grid_t *g = s->g;
   int N = s->N, P = g->pdims[n], me = g->coords[n];
   int64_t L = in->len[n], start = in->start[n], other = prod_except(N, in->len, n);
@@ -323,7 +347,7 @@ static dtf_status ttm(dtf_tucker_t *s, const block_t *in, int n, const double *U
     return st;
   }
   *out = *in;
-  out->data = out->own = next;
+  out->data = out->own = out->mut = next;
   out->dims[n] = R;
   out->start[n] = off;
   out->len[n] = len;
@@ -551,7 +575,7 @@ static dtf_status randomized(dtf_tucker_t *s, int n, double alpha, int fixed, do
     Z = calloc((size_t)(I * width), sizeof(double));
     tmp = malloc((size_t)(I * width) * sizeof(double));
     int64_t wl = dtf_dense_mttkrp_work(N, y->len, n, width);
-    work = malloc((size_t)(wl + 1) * sizeof(double));
+    work = dtf_alloc_large((size_t)(wl + 1) * sizeof(double));
     ok &= Z && tmp && work;
     st = dtf_agree(g->comm, st ? st : ok ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for a sketch"));
     int64_t off = y->start[n];
@@ -579,7 +603,7 @@ static dtf_status randomized(dtf_tucker_t *s, int n, double alpha, int fixed, do
     free(tmp);
     /* W = Q^T x_n Y, distributed like a truncated mode of kq indices; its Gram kq x kq */
     block_t W = {0};
-    if (!st) st = ttm(s, y, n, Z, kq, alpha, &W);
+    if (!st) st = ttm(s, y, n, Z, kq, alpha, 0, &W);
     double *rows = NULL, *V = NULL, *ev = malloc((size_t)(kq + 1) * sizeof(double));
     if (!st) {
       rows = calloc((size_t)(W.len[n] * kq + 1), sizeof(double));
@@ -612,7 +636,7 @@ static dtf_status randomized(dtf_tucker_t *s, int n, double alpha, int fixed, do
           for (int r = 0; r < R; r++) VR[i * R + r] = V[i * kq + r];
         dtf_matmul(0, 0, I, R, kq, Z, VR, Uo); /* U = Q V_R */
         fix_signs(I, R, Uo, kq, VR);           /* the same flips in V_R, so that next = U^T x_n Y */
-        st = ttm(s, &W, n, VR, R, 1.0, next);
+        st = ttm(s, &W, n, VR, R, 1.0, 0, next);
       }
       if (!st) {
         free(*U);
@@ -738,7 +762,7 @@ static dtf_status sthosvd_step(dtf_tucker_t *s, int n) {
   if (!st && s->sparse)
     st = dtf_agree(s->g->comm, dtf_semi_ttm(&got, s->U[n], s->ranks[n], multiplies, &own, &semi));
   else if (!st)
-    st = ttm(s, &s->cur, n, s->U[n], s->ranks[n], alpha, &next);
+    st = ttm(s, &s->cur, n, s->U[n], s->ranks[n], alpha, 1, &next);
   dtf_semi_free(&got);
   s->t_gram += t1 - t0;
   s->t_eig += t2 - t1;
@@ -773,7 +797,7 @@ static dtf_status hooi_sweep(dtf_tucker_t *s) {
     for (int j = 0; !st && !s->sparse && j < N; j++) { /* the products in every other mode, in order */
       int m = s->o.order[j];
       if (m == n) continue;
-      st = ttm(s, &a, m, s->U[m], s->ranks[m], a.data == s->x.data ? s->scale : 1.0, &b);
+      st = ttm(s, &a, m, s->U[m], s->ranks[m], a.data == s->x.data ? s->scale : 1.0, 1, &b);
       if (!st) {
         block_free(&a);
         a = b;
@@ -799,7 +823,7 @@ static dtf_status hooi_sweep(dtf_tucker_t *s) {
     if (!st && k == N - 1)
       st = s->sparse
                ? dtf_agree(s->g->comm, dtf_semi_ttm(&got, s->U[n], s->ranks[n], multiplies, &own, &core))
-               : ttm(s, &a, n, s->U[n], s->ranks[n], a.data == s->x.data ? s->scale : 1.0, &y);
+               : ttm(s, &a, n, s->U[n], s->ranks[n], a.data == s->x.data ? s->scale : 1.0, 1, &y);
     dtf_semi_free(&got);
     if (!s->sparse && a.data != s->x.data) block_free(&a);
     s->t_ttm += (t1 - t0) + (dtf_now() - t3);
@@ -979,6 +1003,7 @@ double dtf_tucker_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_t
   memcpy(len, t->dims, sizeof len);
   memcpy(dims, g->dims, sizeof dims);
   double most = 0, cells = 1, cur = 0; /* cur: the truncated block held besides the input */
+  int inplace = o->overwrite_input && !o->hooi;
   for (int k = 0; k < N; k++) cells *= (double)len[k];
   for (int k = 0; k < N; k++) {
     int n = o->order[k];
@@ -990,9 +1015,12 @@ double dtf_tucker_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_t
     if (o->eig == DTF_EIG_RANDOMIZED) /* no Gram: the sketch, its basis, the MTTKRP's Khatri-Rao workspace */
       solve = 8.0 * (2 * I * K + 2 * other * K);
     double step = o->eig == DTF_EIG_RANDOMIZED ? solve : fmax(ring, solve);
-    double prod = 8.0 * (other * R + other * Lnew);
+    /* written over the block (ttm's in-place case), or a send buffer and the result */
+    inplace = inplace && P == 1 && o->eig != DTF_EIG_RANDOMIZED;
+    double prod = inplace ? 8.0 * R * TTM_CHUNK : 8.0 * (other * R + other * Lnew);
     if (cur + fmax(step, prod) > most) most = cur + fmax(step, prod);
-    cur = 8.0 * other * Lnew;
+    if (!inplace) cur = 8.0 * other * Lnew;
+    inplace = 1; /* a block of the solver's own */
     cells = other * Lnew;
     len[n] = (int64_t)Lnew;
     dims[n] = (int64_t)R;
@@ -1076,6 +1104,7 @@ dtf_status dtf_tucker_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_tucke
   memcpy(s->x.start, g->start, sizeof s->x.start);
   memcpy(s->x.len, g->len, sizeof s->x.len);
   s->cur = s->x;
+  if (o->overwrite_input && !o->hooi && !sparse) s->cur.mut = dtf_dense_tensor_spend(t);
   s->fit_history = calloc((size_t)(N + (o->hooi ? o->max_sweeps : 0)), sizeof(double));
   for (int n = 0; n < N; n++) s->fibre[n] = MPI_COMM_NULL;
   dtf_status st = DTF_OK;

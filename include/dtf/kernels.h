@@ -81,6 +81,13 @@ void dtf_unfold_gram(int N, const int64_t *dims, int mode, const double *X, doub
 void dtf_ttm(int N, const int64_t *dims, int mode, const double *X, int trans, const double *M, int64_t rows,
              double alpha, double *Y);
 
+/* dtf_ttm with trans set (M: dims[mode] x rows, rows <= dims[mode]) written over X: Y takes
+ * the first A rows B doubles of X's buffer. Column chunks of `chunk` (rows of A for the last
+ * mode) pass through work (rows x chunk doubles); each chunk's result lands only where X
+ * was read already. */
+void dtf_ttm_inplace(int N, const int64_t *dims, int mode, double *X, const double *M, int64_t rows,
+                     double alpha, double *work, int64_t chunk);
+
 /* The value of a Tucker model at one index: the core (ranks[0] x .. x ranks[N-1], C
  * order) contracted with rows[n] (R_n values: the factor rows of the index). work:
  * dtf_tucker_point_work doubles. */

@@ -74,6 +74,11 @@ dtf_status dtf_dense_tensor_wrap(int nmodes, const int64_t *start, const int64_t
 /* The entries of a dense tensor made by dtf_dense_tensor_wrap. */
 const double *dtf_dense_tensor_data(const dtf_tensor_t *t);
 
+/* The same entries, for a caller that overwrites them (an ST-HOSVD that truncates its input
+ * in place): the tensor is spent, its values, norm and caches no longer agree, and it may
+ * only be freed afterwards. */
+double *dtf_dense_tensor_spend(dtf_tensor_t *t);
+
 /* A sparse local block as a tensor: nnz entries with block-local 0-based indices inds
  * (nnz x nmodes, row-major, each < dims) and values vals, copied into one CSF tree per
  * mode (the inputs are not kept). Equal coordinates add up (the loaders resolve them

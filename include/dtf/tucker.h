@@ -77,6 +77,7 @@ typedef struct {
   int max_sweeps;           /* HOOI: at most this many sweeps (10) */
   double hooi_tol;          /* HOOI: stop when the fit changes by less (1e-6) */
   double max_mem;
+  int overwrite_input; /* ST-HOSVD of a dense input may truncate it in place (dtf_dense_tensor_spend) */
   dtf_log_fn log;
   void *ctx;
 } dtf_tucker_options_t;

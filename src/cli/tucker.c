@@ -154,6 +154,7 @@ int cli_tucker(cli_t *c, int argc, char **argv) {
   to.seed = o.seed;
   to.max_sweeps = (int)o.iters;
   to.max_mem = o.given[OPT_MAX_MEM] ? o.max_mem : cli_default_max_mem();
+  to.overwrite_input = 1; /* the input is not read again once the run starts */
   if (!st && o.order) st = dtf_tucker_parse_order(o.order, g->nmodes, g->dims, &to);
   to.log = cli_log;
   to.ctx = c;

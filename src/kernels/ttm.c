@@ -73,6 +73,34 @@ void dtf_ttm(int N, const int64_t *dims, int mode, const double *X, int trans, c
     blas_gemm(trans, 0, rows, B, L, alpha, M, trans ? rows : L, X + a * L * B, B, 0.0, Y + a * rows * B, B);
 }
 
+void dtf_ttm_inplace(int N, const int64_t *dims, int mode, double *X, const double *M, int64_t rows,
+                     double alpha, double *work, int64_t chunk) {
+  int64_t A, B, L = dims[mode];
+  outer_inner(N, dims, mode, &A, &B);
+  if (A * B == 0 || rows == 0) return;
+  if (L == 0) {
+    memset(X, 0, (size_t)(A * rows * B) * sizeof(double));
+    return;
+  }
+  if (B == 1) { /* the last mode: rows a0.. of Y (A x rows) = X[a0..] (c x L) M */
+    for (int64_t a0 = 0; a0 < A; a0 += chunk) {
+      int64_t c = A - a0 < chunk ? A - a0 : chunk;
+      blas_gemm(0, 0, c, rows, L, alpha, X + a0 * L, L, M, rows, 0.0, work, rows);
+      memcpy(X + a0 * rows, work, (size_t)(c * rows) * sizeof(double));
+    }
+    return;
+  }
+  /* slab a, columns j0..: Y_a[:, j0..] (rows x c) = M^T X_a[:, j0..]; row r lands on X_a's row
+   * r - a (L - rows) (or an earlier slab), in columns this chunk has read */
+  for (int64_t a = 0; a < A; a++)
+    for (int64_t j0 = 0; j0 < B; j0 += chunk) {
+      int64_t c = B - j0 < chunk ? B - j0 : chunk;
+      blas_gemm(1, 0, rows, c, L, alpha, M, rows, X + a * L * B + j0, B, 0.0, work, c);
+      for (int64_t r = 0; r < rows; r++)
+        memmove(X + (a * rows + r) * B + j0, work + r * c, (size_t)c * sizeof(double));
+    }
+}
+
 int64_t dtf_tucker_point_work(int N, const int *ranks) {
   int64_t s = 1;
   for (int k = 0; k < N; k++) s *= ranks[k];

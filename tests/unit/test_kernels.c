@@ -247,8 +247,9 @@ static int next_index(int N, const int64_t *dims, int64_t *idx) {
   return 0;
 }
 
-/* Tucker: the unfolding by columns, the n-mode product both ways, and a core contracted with
- * one row per mode, against naive loops over every index */
+/* Tucker: the unfolding by columns, the n-mode product both ways (and written over its
+ * input, in chunks of 1 and 2), and a core contracted with one row per mode, against naive
+ * loops over every index */
 static void test_tucker_kernels(void **state) {
   (void)state;
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -290,6 +291,17 @@ static void test_tucker_kernels(void **state) {
           }
           assert_true(fabs(Y[offset_of(N, yd, idx)] - 0.5 * ref) <= 1e-12 * (1 + fabs(ref)));
         } while (next_index(N, yd, idx));
+        if (trans && rows <= L) /* the same product written over a copy of X, chunks of 1 and 2 */
+          for (int64_t chunk = 1; chunk <= 2; chunk++) {
+            double *Z = malloc((size_t)total * sizeof(double)),
+                   *w = malloc((size_t)(rows * chunk) * sizeof(double));
+            memcpy(Z, X, (size_t)total * sizeof(double));
+            dtf_ttm_inplace(N, dims, n, Z, A, rows, 0.5, w, chunk);
+            for (int64_t k = 0; k < total / L * rows; k++)
+              assert_true(fabs(Z[k] - Y[k]) <= 1e-13 * (1 + fabs(Y[k])));
+            free(Z);
+            free(w);
+          }
         free(A);
         free(Y);
       }
