@@ -70,7 +70,7 @@ for (code, np_), t in med.items():
 PY
 
 echo
-echo "== a ${BIG} x 60 x 60 tensor at 8 ranks, --max-mem 400M: the replicated Gram (LAPACK) against ScaLAPACK"
+echo "== a ${BIG} x 60 x 60 tensor at 8 ranks, --max-mem 400M: the replicated Gram (LAPACK) against ScaLAPACK and the randomized path"
 if [ ! -s big.h5 ]; then
   /usr/bin/python3 - "$BIG" <<'PY'
 import sys, numpy as np, h5py
@@ -83,6 +83,10 @@ fi
 mpirun -np 8 --oversubscribe "$D" tucker big.h5 --ranks 10x8x8 --eig lapack --max-mem 400M -q 2>&1 | grep "error:" || true
 mpirun -np 8 --oversubscribe "$D" tucker big.h5 --ranks 10x8x8 --max-mem 400M --json big.json -q
 /usr/bin/python3 -c 'import json; d = json.load(open("big.json")); print("ScaLAPACK (automatic):", round(d["time_solve_s"], 2), "s, relative error %.4g," % d["relative_error"], "peak RSS %.0f MB per rank (max)" % (d["peak_rss_bytes_max"] / 1e6), ", Gram + eigen %.2f s" % (d["time_gram_s"] + d["time_eigen_s"]))'
+for q in 0 1; do # no Gram at all: the randomized range finder, without and with a power iteration
+  mpirun -np 8 --oversubscribe "$D" tucker big.h5 --ranks 10x8x8 --eig randomized --power $q --max-mem 400M --json bigr$q.json -q >/dev/null
+  /usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print("randomized, --power", sys.argv[2] + ":", round(d["time_solve_s"], 2), "s, relative error %.6g," % d["relative_error"], "peak RSS %.0f MB per rank (max)" % (d["peak_rss_bytes_max"] / 1e6))' bigr$q.json $q
+done
 
 echo
 echo "== --budget against the greedy rule (a 40^4 slice of the tensor, spectra by numpy)"

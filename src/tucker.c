@@ -540,6 +540,57 @@ static int orthonormalize(int64_t I, int k, double *Z, double *tmp) {
   return kept;
 }
 
+/* A power iteration's product: Z (I x k, on every rank) = alpha Y_(n) W_(n)^T for W =
+ * Q^T x_n Y (its mode n split over the fibre like a truncated mode): W's parts gathered in
+ * the fibre, one GEMM per slab (dtf_unfold_cross), summed over the slice, the row blocks
+ * gathered over the fibre. */
+static dtf_status power_product(dtf_tucker_t *s, const block_t *y, const block_t *W, int n, int k,
+                                double alpha, double *Z) {
+  const dtf_grid_t *g = s->g;
+  int N = s->N, P = g->pdims[n];
+  int64_t I = y->dims[n], L = y->len[n], other = prod_except(N, y->len, n), A = 1, B = 1;
+  for (int m = 0; m < n; m++) A *= y->len[m];
+  B = other / (A ? A : 1);
+  double *full = P == 1 ? NULL : dtf_alloc_large((size_t)(2 * other * k + 1) * sizeof(double));
+  int *counts = malloc((size_t)P * 2 * sizeof(int)), *displs = counts ? counts + P : NULL;
+  dtf_status st = dtf_agree(g->comm, (P == 1 || full) && counts
+                                         ? DTF_OK
+                                         : dtf_error(DTF_ERR_INPUT, "out of memory for a power iteration"));
+  const double *Wf = W->data;
+  if (!st && P > 1) { /* the parts, one after another, then into one block of k in mode n */
+    double *parts = full + other * k;
+    for (int q = 0; q < P; q++) {
+      int64_t o, l;
+      dtf_block_range(k, P, q, &o, &l);
+      counts[q] = (int)(l * other);
+      displs[q] = (int)(o * other);
+    }
+    memcpy(parts + displs[g->coords[n]], W->data, (size_t)counts[g->coords[n]] * sizeof(double));
+    st = dtf_allgatherv_inplace(s->fibre[n], parts, counts, displs, &s->comm);
+    for (int q = 0; !st && q < P; q++) {
+      int64_t o, l;
+      dtf_block_range(k, P, q, &o, &l);
+      for (int64_t a = 0; a < A; a++)
+        memcpy(full + (a * k + o) * B, parts + displs[q] + a * l * B, (size_t)(l * B) * sizeof(double));
+    }
+    Wf = full;
+  }
+  int64_t off = y->start[n];
+  memset(Z, 0, (size_t)(I * k) * sizeof(double));
+  if (!st) dtf_unfold_cross(N, y->len, n, y->data, Wf, k, alpha, Z + off * k);
+  if (!st) st = dtf_allreduce_sum(g->slice[n], Z + off * k, L * k, &s->comm);
+  for (int q = 0; !st && q < P; q++) {
+    int64_t o, l;
+    dtf_block_range(I, P, q, &o, &l);
+    counts[q] = (int)(l * k);
+    displs[q] = (int)(o * k);
+  }
+  if (!st) st = dtf_allgatherv_inplace(s->fibre[n], Z, counts, displs, &s->comm);
+  free(full);
+  free(counts);
+  return st;
+}
+
 /* One randomized step for mode n of the block cur: Z = Y_(n) Omega with a Khatri-Rao test
  * matrix (one Gaussian I_k x width matrix per other mode, keyed by global index), Q its
  * orthonormal basis, W = Q^T x_n Y, the eigen-decomposition of W's small Gram; the rank from
@@ -600,6 +651,13 @@ static dtf_status randomized(dtf_tucker_t *s, int n, double alpha, int fixed, do
     for (int k = 0; k < N; k++) free(om[k]);
     free(work);
     int kq = st ? 0 : orthonormalize(I, width, Z, tmp); /* the same on every rank: Z is */
+    for (int it = 0; !st && it < s->o.power; it++) {    /* Q <- orth(Y_(n) Y_(n)^T Q) */
+      block_t Wp = {0};
+      st = ttm(s, y, n, Z, kq, alpha, 0, &Wp);
+      if (!st) st = power_product(s, y, &Wp, n, kq, alpha, Z);
+      block_free(&Wp);
+      if (!st) kq = orthonormalize(I, kq, Z, tmp);
+    }
     free(tmp);
     /* W = Q^T x_n Y, distributed like a truncated mode of kq indices; its Gram kq x kq */
     block_t W = {0};
@@ -1082,6 +1140,13 @@ dtf_status dtf_tucker_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_tucke
     char a[32], b[32];
     dtf_format_bytes(need, a, sizeof a);
     dtf_format_bytes(o->max_mem, b, sizeof b);
+    if (o->eig == DTF_EIG_RANDOMIZED)
+      return dtf_error(
+          DTF_ERR_INPUT,
+          "ST-HOSVD needs about %s per rank (the sketches and the truncated blocks%s), more than "
+          "the %s allowed (--max-mem); use more ranks%s",
+          a, o->tol > 0 ? ", counted at full rank since --tol may keep every index" : "", b,
+          o->tol > 0 ? ", or --ranks" : "");
     return dtf_error(
         DTF_ERR_INPUT,
         "ST-HOSVD needs about %s per rank (the Grams: the largest is %lld x %lld, %s; the truncated "

@@ -88,6 +88,12 @@ void dtf_ttm(int N, const int64_t *dims, int mode, const double *X, int trans, c
 void dtf_ttm_inplace(int N, const int64_t *dims, int mode, double *X, const double *M, int64_t rows,
                      double alpha, double *work, int64_t chunk);
 
+/* Z (dims[mode] x k, row-major) += alpha X_(mode) W_(mode)^T for a block X of shape dims and
+ * a block W of the same shape but k in `mode` (C order both): a power iteration's product
+ * Y Y^T Q from W = Q^T x_mode Y. */
+void dtf_unfold_cross(int N, const int64_t *dims, int mode, const double *X, const double *W, int64_t k,
+                      double alpha, double *Z);
+
 /* The value of a Tucker model at one index: the core (ranks[0] x .. x ranks[N-1], C
  * order) contracted with rows[n] (R_n values: the factor rows of the index). work:
  * dtf_tucker_point_work doubles. */

@@ -69,6 +69,7 @@ typedef struct {
   int ranks[DTF_MAX_MODES]; /* the core's shape, or all 0 with tol > 0 */
   dtf_eig_path_t eig;
   int oversample; /* randomized: columns of the sketch beyond the rank (10) */
+  int power;      /* randomized: power iterations, each a product with Y_(n) Y_(n)^T (0) */
   uint64_t seed;  /* randomized: the test matrices' draws (0) */
   double tol;     /* > 0: the smallest ranks with ||X - M|| / ||X|| <= tol (ST-HOSVD's guarantee) */
   double budget;  /* > 0: the shape of least HOSVD error bound with core + factors <= budget numbers */

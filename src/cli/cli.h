@@ -77,6 +77,7 @@ typedef enum {
   OPT_EIG,
   OPT_BUDGET,
   OPT_OVERSAMPLE,
+  OPT_POWER,
   OPT_ORDER,
   OPT_JSON,
   OPT_QUIET,
@@ -109,6 +110,7 @@ typedef struct {
   const char *eig;    /* tucker: lapack or scalapack */
   double budget;      /* tucker: numbers in the core and factors */
   int64_t oversample; /* tucker --eig randomized: sketch columns beyond the rank */
+  int64_t power;      /* tucker --eig randomized: power iterations */
   const char *order;  /* tucker: auto or 1-based modes, "2,1,3" */
   int npos;           /* positional arguments */
   char **pos;

@@ -109,6 +109,9 @@ static const def_t defs[OPT_COUNT] = {
          "(the largest I_n / R_n first; the largest I_n with --tol or --budget); default 1,2,...,N"},
     [OPT_OVERSAMPLE] = {"oversample", 0, 1, "--oversample P",
                         "randomized: sketch columns beyond the rank (default 10)"},
+    [OPT_POWER] = {"power", 0, 1, "--power Q",
+                   "randomized: Q power iterations (each a product with Y Y^T; for flat spectra such as "
+                   "noise; default 0)"},
     [OPT_BUDGET] =
         {"budget", 0, 1, "--budget P",
          "the core shape of least HOSVD error bound whose core and factors hold at most P numbers"},
@@ -272,6 +275,10 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
   case OPT_OVERSAMPLE:
     if (cli_int(arg, 0, 100000, &o->oversample))
       return cli_usage(c, "--oversample must be an integer from 0 to 100000, not '%s'", arg);
+    break;
+  case OPT_POWER:
+    if (cli_int(arg, 0, 100, &o->power))
+      return cli_usage(c, "--power must be an integer from 0 to 100, not '%s'", arg);
     break;
   case OPT_EIG:
     if (strcmp(arg, "lapack") && strcmp(arg, "scalapack") && strcmp(arg, "randomized"))

@@ -32,6 +32,7 @@ static const cli_accept_t accepted[] = {
     {OPT_EIG, NULL},
     {OPT_ORDER, NULL},
     {OPT_OVERSAMPLE, NULL},
+    {OPT_POWER, NULL},
     {OPT_SEED, "randomized: seed of the test matrices (default 0); the same for any number of ranks"},
     {OPT_ITERS, "hooi: at most N sweeps after ST-HOSVD (default 10)"},
     {OPT_GRID, NULL},
@@ -103,8 +104,12 @@ int cli_tucker(cli_t *c, int argc, char **argv) {
   if (o.given[OPT_TOL] && !(o.tol > 0 && o.tol < 1))
     return cli_usage(c, "--tol must be a relative error in (0, 1), not %g", o.tol);
   int hooi = o.method && !strcmp(o.method, "hooi");
-  if ((o.given[OPT_OVERSAMPLE] || o.given[OPT_SEED]) && !(o.eig && !strcmp(o.eig, "randomized")))
-    return cli_usage(c, "%s applies to --eig randomized", o.given[OPT_SEED] ? "--seed" : "--oversample");
+  if ((o.given[OPT_OVERSAMPLE] || o.given[OPT_SEED] || o.given[OPT_POWER]) &&
+      !(o.eig && !strcmp(o.eig, "randomized")))
+    return cli_usage(c, "%s applies to --eig randomized",
+                     o.given[OPT_SEED]    ? "--seed"
+                     : o.given[OPT_POWER] ? "--power"
+                                          : "--oversample");
   if (!hooi && (o.checkpoint || o.given[OPT_ITERS]))
     return cli_usage(c, "%s applies to --method hooi (ST-HOSVD is one pass)",
                      o.checkpoint ? "--checkpoint" : "-i");
@@ -151,6 +156,7 @@ int cli_tucker(cli_t *c, int argc, char **argv) {
            : !strcmp(o.eig, "scalapack") ? DTF_EIG_SCALAPACK
                                          : DTF_EIG_RANDOMIZED;
   if (o.given[OPT_OVERSAMPLE]) to.oversample = (int)o.oversample;
+  to.power = (int)o.power;
   to.seed = o.seed;
   to.max_sweeps = (int)o.iters;
   to.max_mem = o.given[OPT_MAX_MEM] ? o.max_mem : cli_default_max_mem();

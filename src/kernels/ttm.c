@@ -101,6 +101,19 @@ void dtf_ttm_inplace(int N, const int64_t *dims, int mode, double *X, const doub
     }
 }
 
+void dtf_unfold_cross(int N, const int64_t *dims, int mode, const double *X, const double *W, int64_t k,
+                      double alpha, double *Z) {
+  int64_t A, B, L = dims[mode];
+  outer_inner(N, dims, mode, &A, &B);
+  if (L == 0 || k == 0 || A * B == 0) return;
+  if (B == 1) { /* the last mode: X is A x L, W is A x k, Z += alpha X^T W */
+    blas_gemm(1, 0, L, k, A, alpha, X, L, W, k, 1.0, Z, k);
+    return;
+  }
+  for (int64_t a = 0; a < A; a++) /* Z += alpha X_a (L x B) W_a^T (B x k) */
+    blas_gemm(0, 1, L, k, B, alpha, X + a * L * B, B, W + a * k * B, B, 1.0, Z, k);
+}
+
 int64_t dtf_tucker_point_work(int N, const int *ranks) {
   int64_t s = 1;
   for (int k = 0; k < N; k++) s *= ranks[k];

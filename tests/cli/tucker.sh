@@ -20,9 +20,10 @@
 #                  shape (numpy's spectra), its bound is reported, the error is at most the bound
 #   scalapack      the LAPACK and ScaLAPACK eigen paths at 1-4 ranks: the same error (relative
 #                  1e-9), ranks (--tol) and factor subspaces (1e-9), ST-HOSVD and HOOI
-#   randomized     --eig randomized: with ranks, the error within 1.05 x the exact path's; with
-#                  --tol, the error at most EPS, also where the sketch must grow past 32 columns;
-#                  1-4 ranks agree (relative 1e-9)
+#   randomized     --eig randomized: with ranks, the error within 1.05 x the exact path's, and
+#                  with --power 2 within 1.005 x and below the error without (1 and 3 ranks
+#                  agree); with --tol, the error at most EPS, also where the sketch must grow past
+#                  32 columns; 1-4 ranks agree (relative 1e-9)
 #   memory         a 1200-index mode at 8 ranks under --max-mem 11M: the LAPACK path is refused
 #                  naming the Gram, the automatic choice takes ScaLAPACK and matches numpy
 #   fault          a failed Gram on one rank: every rank exits 2, no hang, no model
@@ -352,6 +353,18 @@ randomized)
     dtfrun $np tucker t.h5 --ranks 5x4x4x3 --eig randomized --json r$np.json -q
     [ "$RC" -eq 0 ] || { cat err.txt; fail "randomized on $np ranks: exit $RC"; }
   done
+  for np in 1 3; do # 3 ranks split mode 4: its power products gather W in the fibre
+    dtfrun $np tucker t.h5 --ranks 5x4x4x3 --eig randomized --power 2 --json p$np.json -q
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "randomized --power 2 on $np ranks: exit $RC"; }
+  done
+  "$PYTHON" - <<'PY'
+import json
+e = json.load(open("exact.json"))["relative_error"]
+r = json.load(open("r1.json"))["relative_error"]
+p = [json.load(open(f"p{n}.json"))["relative_error"] for n in (1, 3)]
+print("exact", e, "randomized", r, "with 2 power iterations", p)
+assert abs(p[0] - p[1]) <= 1e-9 * p[0] and p[0] <= 1.005 * e and p[0] < r, (e, r, p)
+PY
   "$PYTHON" - <<'PY'
 import numpy as np, h5py
 rng = np.random.default_rng(8)
