@@ -540,6 +540,25 @@ static int orthonormalize(int64_t I, int k, double *Z, double *tmp) {
   return kept;
 }
 
+/* Z (I x k, on every rank) from each rank's rows of it (its block of mode n, partial sums):
+ * summed over the slice, then the row blocks gathered over the fibre */
+static dtf_status rows_everywhere(dtf_tucker_t *s, int n, int64_t I, int64_t k, double *Z) {
+  const dtf_grid_t *g = s->g;
+  int P = g->pdims[n];
+  int *counts = malloc((size_t)P * 2 * sizeof(int)), *displs = counts ? counts + P : NULL;
+  dtf_status st = dtf_agree(g->comm, counts ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory"));
+  if (!st) st = dtf_allreduce_sum(g->slice[n], Z + g->start[n] * k, g->len[n] * k, &s->comm);
+  for (int q = 0; !st && q < P; q++) {
+    int64_t o, l;
+    dtf_block_range(I, P, q, &o, &l);
+    counts[q] = (int)(l * k);
+    displs[q] = (int)(o * k);
+  }
+  if (!st) st = dtf_allgatherv_inplace(s->fibre[n], Z, counts, displs, &s->comm);
+  free(counts);
+  return st;
+}
+
 /* A power iteration's product: Z (I x k, on every rank) = alpha Y_(n) W_(n)^T for W =
  * Q^T x_n Y (its mode n split over the fibre like a truncated mode): W's parts gathered in
  * the fibre, one GEMM per slab (dtf_unfold_cross), summed over the slice, the row blocks
@@ -548,7 +567,7 @@ static dtf_status power_product(dtf_tucker_t *s, const block_t *y, const block_t
                                 double alpha, double *Z) {
   const dtf_grid_t *g = s->g;
   int N = s->N, P = g->pdims[n];
-  int64_t I = y->dims[n], L = y->len[n], other = prod_except(N, y->len, n), A = 1, B = 1;
+  int64_t I = y->dims[n], other = prod_except(N, y->len, n), A = 1, B = 1;
   for (int m = 0; m < n; m++) A *= y->len[m];
   B = other / (A ? A : 1);
   double *full = P == 1 ? NULL : dtf_alloc_large((size_t)(2 * other * k + 1) * sizeof(double));
@@ -578,14 +597,7 @@ static dtf_status power_product(dtf_tucker_t *s, const block_t *y, const block_t
   int64_t off = y->start[n];
   memset(Z, 0, (size_t)(I * k) * sizeof(double));
   if (!st) dtf_unfold_cross(N, y->len, n, y->data, Wf, k, alpha, Z + off * k);
-  if (!st) st = dtf_allreduce_sum(g->slice[n], Z + off * k, L * k, &s->comm);
-  for (int q = 0; !st && q < P; q++) {
-    int64_t o, l;
-    dtf_block_range(I, P, q, &o, &l);
-    counts[q] = (int)(l * k);
-    displs[q] = (int)(o * k);
-  }
-  if (!st) st = dtf_allgatherv_inplace(s->fibre[n], Z, counts, displs, &s->comm);
+  if (!st) st = rows_everywhere(s, n, I, k, Z);
   free(full);
   free(counts);
   return st;
@@ -601,7 +613,7 @@ static dtf_status randomized(dtf_tucker_t *s, int n, double alpha, int fixed, do
                              int64_t *neig, double *outside, block_t *next) {
   const dtf_grid_t *g = s->g;
   block_t *y = &s->cur;
-  int N = s->N, P = g->pdims[n];
+  int N = s->N;
   int64_t I = y->dims[n], L = y->len[n], cells = 1;
   for (int k = 0; k < N; k++) cells *= y->len[k];
   double ny2 = 0; /* ||alpha Y||^2 */
@@ -636,18 +648,7 @@ static dtf_status randomized(dtf_tucker_t *s, int n, double alpha, int fixed, do
       dtf_dense_mttkrp(N, y->len, y->data, n, f, width, work, Z + off * width);
       for (int64_t i = 0; i < L * width; i++) Z[off * width + i] *= alpha;
     }
-    /* every rank's rows of Z summed over the slice, then the row blocks over the fibre */
-    if (!st) st = dtf_allreduce_sum(g->slice[n], Z + off * width, L * width, &s->comm);
-    int *counts = malloc((size_t)P * 2 * sizeof(int)), *displs = counts ? counts + P : NULL;
-    if (!st && !counts) st = dtf_error(DTF_ERR_INPUT, "out of memory");
-    for (int q = 0; !st && q < P; q++) {
-      int64_t o, l;
-      dtf_block_range(I, P, q, &o, &l);
-      counts[q] = (int)(l * width);
-      displs[q] = (int)(o * width);
-    }
-    if (!st) st = dtf_allgatherv_inplace(s->fibre[n], Z, counts, displs, &s->comm);
-    free(counts);
+    if (!st) st = rows_everywhere(s, n, I, width, Z);
     for (int k = 0; k < N; k++) free(om[k]);
     free(work);
     int kq = st ? 0 : orthonormalize(I, width, Z, tmp); /* the same on every rank: Z is */
