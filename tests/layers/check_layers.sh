@@ -27,7 +27,7 @@ if [ "${1:-}" = --self-test ]; then
 fi
 src=$1
 base="types status memory rng permute coo sort fault format version"
-kernels="$base kernels csf"
+kernels="$base kernels csf semisparse"
 mpi="$kernels grid comm factor distribute compress scalapack"
 solvers="$mpi tensor state solver model cp tr generate observed likelihood em loss optim gcp tucker"
 io="$base grid comm factor distribute state io"
