@@ -373,13 +373,15 @@ static int multiplies(const int64_t *rec, void *ctx) {
   return (int)((dtf_semi_group_hash(o->x, rec) / (uint64_t)S) % (uint64_t)Pn) == g->coords[o->n];
 }
 
-/* The records of x (freed here) to the ranks that need their groups for mode n: a group
- * to rank (q, h mod S) of every slice q of mode n (S ranks a slice, h the group's hash),
- * so that the rows of each slice's block see every group whole; the last group (no key
- * but mode n's) to every rank. *out: the records received, sorted and merged. */
-static dtf_status exchange(dtf_tucker_t *s, dtf_semi_t *x, int n, dtf_semi_t *out) {
+/* Where send_records sends a record: one rank of every slice of mode n (chosen by its group's
+ * hash), the rank that owns its last key (index mod ranks), or every rank */
+typedef enum { TO_SLICES, TO_OWNER, TO_ALL } route_t;
+
+/* The records of x (freed here) along `route`; *out: the records received, sorted and merged */
+static dtf_status send_records(dtf_tucker_t *s, dtf_semi_t *x, int n, route_t route, dtf_semi_t *out) {
   const dtf_grid_t *g = s->g;
-  int N = s->N, Pn = g->pdims[n], S = g->size / Pn, all = x->nk == 1, copies = all ? g->size : Pn;
+  int N = s->N, Pn = g->pdims[n], S = g->size / Pn;
+  int copies = route == TO_ALL ? g->size : route == TO_OWNER ? 1 : Pn;
   int64_t W = dtf_semi_width(x);
   int *rank_of = malloc((size_t)g->size * sizeof(int));
   int64_t *counts = calloc((size_t)g->size, sizeof(int64_t)), *at = calloc((size_t)g->size, sizeof(int64_t));
@@ -401,9 +403,9 @@ static dtf_status exchange(dtf_tucker_t *s, dtf_semi_t *x, int n, dtf_semi_t *ou
   for (int pass = 0; !st && pass < 2; pass++) { /* count, then place */
     for (int64_t k = 0; k < x->n; k++) {
       const int64_t *r = x->rec + k * W;
-      int t = all ? 0 : (int)(dtf_semi_group_hash(x, r) % (uint64_t)S);
+      int t = route == TO_SLICES ? (int)(dtf_semi_group_hash(x, r) % (uint64_t)S) : 0;
       for (int c = 0; c < copies; c++) {
-        int d = all ? c : rank_of[c * S + t];
+        int d = route == TO_ALL ? c : route == TO_OWNER ? (int)(r[x->nk - 1] % g->size) : rank_of[c * S + t];
         if (pass)
           memcpy(send + at[d]++ * W, r, (size_t)W * sizeof(int64_t));
         else
@@ -431,6 +433,19 @@ static dtf_status exchange(dtf_tucker_t *s, dtf_semi_t *x, int n, dtf_semi_t *ou
   if (!st) st = dtf_agree(g->comm, dtf_semi_sort_merge(out));
   if (st) dtf_semi_free(out);
   return st;
+}
+
+/* The records of x (freed here) to the ranks that need their groups for mode n: a group to
+ * rank (q, h mod S) of every slice q of mode n (S ranks a slice, h the group's hash), so that
+ * the rows of each slice's block see every group whole. The last group (no key but mode n's)
+ * is all of Y_(n): its partial rows are first added up on the rank that owns their index,
+ * then sent to every rank, so each receives one copy of Y_(n), not one per rank. *out: the
+ * records received, sorted and merged. */
+static dtf_status exchange(dtf_tucker_t *s, dtf_semi_t *x, int n, dtf_semi_t *out) {
+  if (x->nk > 1) return send_records(s, x, n, TO_SLICES, out);
+  dtf_semi_t merged;
+  dtf_status st = send_records(s, x, n, TO_OWNER, &merged);
+  return st ? st : send_records(s, &merged, n, TO_ALL, out);
 }
 
 /* The rows of mode n's Gram this rank holds (L x I, as gram() gives them) from the records
@@ -1031,9 +1046,10 @@ static double sparse_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dt
     double I = (double)g->dims[n], R = max_rank(o, n, g->dims[n]), cells = 1; /* the tensor, if dense */
     for (int m = 0; m < N; m++) cells *= done[m] ? max_rank(o, m, g->dims[m]) : (double)g->dims[m];
     double W = nk + fmin(Pv, cells / keys); /* words a record, on average */
-    double mine = k == 0 ? local : keys / size, copies = nk > 1 ? g->pdims[n] : size;
-    double recv = nk > 1 ? keys * copies / size : keys;
-    double step = 8.0 * W * (mine * copies + 2 * recv) + solve_bytes(o, I, (double)g->len[n], R, size);
+    double mine = k == 0 ? local : keys / size, Pn = g->pdims[n];
+    /* a group to P_n ranks, received and sorted; the last: to its owner, then to every rank */
+    double recs = nk > 1 ? mine * Pn + 2 * keys * Pn / size : mine + 3 * keys;
+    double step = 8.0 * W * recs + solve_bytes(o, I, (double)g->len[n], R, size);
     most = fmax(most, step);
     done[n] = 1;
     double rest = 1;
@@ -1042,11 +1058,12 @@ static double sparse_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dt
     keys = fmin(keys, rest);
     Pv *= R;
   }
-  for (int n = 0; o->hooi && n < N; n++) { /* X x_{m != n} U_m^T: records keyed by mode n, to every rank */
+  for (int n = 0; o->hooi && n < N;
+       n++) { /* X x_{m != n} U_m^T: records keyed by mode n, merged, to every rank */
     double I = (double)g->dims[n], Pn = 1;
     for (int m = 0; m < N; m++)
       if (m != n) Pn *= max_rank(o, m, g->dims[m]);
-    double step = 8.0 * (1 + Pn) * (fmin(local, I) * size + 2 * fmin(nnz, size * I)) +
+    double step = 8.0 * (1 + Pn) * (fmin(local, I) + 3 * fmin(nnz, I)) +
                   solve_bytes(o, I, (double)g->len[n], max_rank(o, n, g->dims[n]), size);
     most = fmax(most, step);
   }
