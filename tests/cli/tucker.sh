@@ -31,7 +31,8 @@
 #                  dataset: ST-HOSVD and HOOI of the text at 1 and 4 ranks give the dense path's
 #                  fit after each step, eigenvalues, core and factors (relative 1e-9); --tol (by
 #                  ScaLAPACK) the same ranks, --budget the same shape; eval of the model gives its
-#                  fit; a failed Gram exits 2 on every rank
+#                  fit; HOOI checkpointed on 2 ranks and resumed on 3 ends where an uninterrupted
+#                  run does; a failed Gram exits 2 on every rank
 #   aminoacid DIR  DIR/aminoacid.tns and DIR/aminoacid.h5 (../shared/data), HOOI 3x3x3: the same
 #                  error from the sparse and the dense path
 . "$(dirname "$0")/lib.sh"
@@ -475,6 +476,15 @@ assert a["ranks"] == b["ranks"] and abs(a["budget_bound"] - b["budget_bound"]) <
 e = J("eval")
 assert abs(e["fit"] - d["fit_history"][-1]) <= 1e-9, (e["fit"], d["fit_history"][-1])
 print("--tol ranks", J("stol")["ranks"], "(ScaLAPACK), budget shape", b["ranks"], ": the same as dense; eval gives the fit")
+PY
+  # HOOI of the text checkpointed after 2 sweeps on 2 ranks, resumed on 3: where 4 uninterrupted sweeps end
+  run 2 s.tns ck --ranks 4x3x3x2 --method hooi -i 2 --checkpoint c.h5
+  run 3 s.tns resumed --ranks 4x3x3x2 --method hooi -i 3 --checkpoint c.h5 --resume
+  "$PYTHON" - <<'PY'
+import json
+a, b = (json.load(open(n + ".json"))["fit_history"][-1] for n in ("sparse1", "resumed"))
+assert abs(a - b) <= 1e-12, (a, b)
+print("sparse HOOI resumed on 3 ranks ends at", b)
 PY
   DTF_FAULT=1:2:gram dtfrun 2 tucker s.tns -r 2 -o f.h5
   [ "$RC" -eq 2 ] || { cat err.txt; fail "sparse fault: exit $RC, expected 2"; }
