@@ -223,8 +223,8 @@ dtf_status dtf_h5_dense_write(const dtf_grid_t *g, const dtf_spec_t *spec, const
       H5Sselect_none(fs);
       H5Sselect_none(ms);
     }
-    if (H5Dwrite(did, H5T_NATIVE_DOUBLE, ms, fs, dxpl, local) < 0 && !st)
-      st = dtf_error(DTF_ERR_OUTPUT, "writing '%s:%s' failed (disk full?)", spec->file, spec->path);
+    if (H5Dwrite(did, H5T_NATIVE_DOUBLE, ms, fs, dxpl, local) < 0)
+      st = h5_write_failed("writing '%s:%s' failed (disk full?)", spec->file, spec->path);
     H5Sclose(fs);
     H5Sclose(ms);
     H5Pclose(dxpl);

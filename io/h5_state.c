@@ -20,7 +20,6 @@ static int write_header(hid_t fid, const dtf_grid_t *g, const dtf_state_t *s) {
   bad |= h5_attr_string(fid, "solver", s->solver);
   bad |= h5_attr_string(fid, "state", s->checkpoint ? "checkpoint" : "model");
   bad |= h5_attr_int64(fid, "format_version", DTF_STATE_FORMAT);
-  bad |= h5_attr_string(fid, "dtf_version", DTF_VERSION);
   bad |= h5_attr_uint64_array(fid, "dims", s->dims, s->nmodes);
   bad |= h5_attr_int64(fid, "ranks", g->size);
   bad |= h5_attr_int64_array(fid, "grid", pd, g->nmodes);
@@ -47,11 +46,16 @@ static int write_header(hid_t fid, const dtf_grid_t *g, const dtf_state_t *s) {
  * selection ms (the memory) to that of sp (the file); closes sp and ms. */
 static dtf_status create_write(hid_t fid, const char *file, const char *name, hid_t sp, hid_t ms,
                                const double *data, dtf_status st) {
+  if (h5_stranded(st)) {
+    H5Sclose(ms);
+    H5Sclose(sp);
+    return st;
+  }
   hid_t did = H5Dcreate2(fid, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   if (did >= 0) {
     hid_t dxpl = h5_dxpl_collective();
-    if (H5Dwrite(did, H5T_NATIVE_DOUBLE, ms, sp, dxpl, data) < 0 && !st)
-      st = dtf_error(DTF_ERR_OUTPUT, "writing dataset '%s' of '%s' failed (disk full?)", name, file);
+    if (H5Dwrite(did, H5T_NATIVE_DOUBLE, ms, sp, dxpl, data) < 0)
+      st = h5_write_failed("writing dataset '%s' of '%s' failed (disk full?)", name, file);
     H5Pclose(dxpl);
     H5Dclose(did);
   } else if (!st)
@@ -117,7 +121,7 @@ dtf_status dtf_h5_state_write(const dtf_grid_t *g, const char *file, const dtf_s
   st = out.fault;
   if (write_header(fid, g, s) && !st)
     st = dtf_error(DTF_ERR_OUTPUT, "writing the attributes of '%s' failed (disk full?)", file);
-  for (int k = 0; k < s->nfields; k++) {
+  for (int k = 0; k < s->nfields && !h5_stranded(st); k++) {
     const dtf_field_t *f = &s->fields[k];
     int cols = (int)f->cols;
     switch (f->kind) {
@@ -142,6 +146,7 @@ dtf_status dtf_h5_state_write(const dtf_grid_t *g, const char *file, const dtf_s
       for (int q = 0; q < P; q++) offsets[q + 1] = offsets[q] + lens[(int64_t)q * s->nfields + k];
       st = h5_write_rows(fid, file, f->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, offsets[P], 0, offsets[me],
                          f->rows, f->data, st);
+      if (h5_stranded(st)) break;
       hid_t did = H5Dopen2(fid, f->name, H5P_DEFAULT);
       if ((did < 0 || h5_attr_int64_array(did, "rank_offsets", offsets, P + 1)) && !st)
         st = dtf_error(DTF_ERR_OUTPUT, "writing the rank offsets of '%s:/%s' failed", file, f->name);

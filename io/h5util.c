@@ -3,12 +3,15 @@
 #include "h5util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "dtf/comm.h"
+#include "dtf/fault.h"
+#include "dtf/version.h"
 
 static hid_t fapl_mpio(MPI_Comm comm) {
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -29,11 +32,14 @@ static int prefixed(const char *name, char *buf, size_t size) {
   return 1;
 }
 
+/* create: the (empty) temporary dtf_output_create made; HDF5 truncates nothing of an empty
+ * file, so its reserved blocks stay */
 static hid_t open_or_create(const char *name, int create, hid_t fapl) {
-  hid_t fid = create ? H5Fcreate(name, H5F_ACC_EXCL, H5P_DEFAULT, fapl) : H5Fopen(name, H5F_ACC_RDONLY, fapl);
+  hid_t fid =
+      create ? H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : H5Fopen(name, H5F_ACC_RDONLY, fapl);
   char alt[4200];
   if (fid < 0 && prefixed(name, alt, sizeof alt))
-    fid = create ? H5Fcreate(alt, H5F_ACC_EXCL, H5P_DEFAULT, fapl) : H5Fopen(alt, H5F_ACC_RDONLY, fapl);
+    fid = create ? H5Fcreate(alt, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : H5Fopen(alt, H5F_ACC_RDONLY, fapl);
   return fid;
 }
 
@@ -69,32 +75,62 @@ dtf_status h5_open_read(MPI_Comm comm, const char *file, hid_t *fid) {
   return dtf_agree(comm, st);
 }
 
+/* the output h5_create began and h5_finish ends: one at a time */
+static const dtf_output_t *writing;
+
+dtf_status h5_write_failed(const char *fmt, ...) {
+  char what[1500];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  if (writing) unlink(writing->tmp);
+  return dtf_error_stranded(DTF_ERR_OUTPUT, "%s; the unfinished file was removed", what);
+}
+
+int h5_stranded(dtf_status st) { return st != DTF_OK && dtf_error_is_stranded(); }
+
 dtf_status h5_create(MPI_Comm comm, const char *file, double bytes, dtf_output_t *out, hid_t *fid) {
   *fid = -1;
   dtf_status st = dtf_output_begin(comm, file, out);
   if (st) return st;
+  /* the space first, before HDF5 writes a byte: a full disk is then found where every rank
+   * agrees, not inside HDF5's collective flush (see h5_finish) */
+  st = dtf_output_create(comm, out, bytes);
+  if (st) return st;
+  writing = out;
   hid_t fapl = fapl_mpio(comm);
   *fid = open_or_create(out->tmp, 1, fapl);
   H5Pclose(fapl);
   if (*fid < 0) st = dtf_error(DTF_ERR_OUTPUT, "cannot create '%s' (for '%s')", out->tmp, file);
+  /* dtf's mark: an existing file that lacks it is not replaced without --force */
+  else if (h5_attr_string(*fid, "dtf_version", DTF_VERSION))
+    st = dtf_error(DTF_ERR_OUTPUT, "writing the attributes of '%s' failed", file);
   st = dtf_agree(comm, st);
-  if (!st) st = dtf_output_reserve(comm, out, bytes);
-  if (st && *fid >= 0) {
-    H5Fclose(*fid);
-    *fid = -1;
-  }
-  if (st) dtf_output_end(comm, out, st);
+  if (st) return h5_finish(comm, *fid, out, st);
   return st;
 }
 
 dtf_status h5_finish(MPI_Comm comm, hid_t fid, const dtf_output_t *out, dtf_status st) {
+  if (h5_stranded(st)) return st;
   /* agree first: the flush and close are collective and must see every rank */
   st = dtf_agree(comm, st);
   if (fid >= 0) {
-    if (!st && H5Fflush(fid, H5F_SCOPE_GLOBAL) < 0)
-      st = dtf_error(DTF_ERR_OUTPUT, "writing '%s' failed (disk full?)", out->name);
-    if (H5Fclose(fid) < 0 && !st) st = dtf_error(DTF_ERR_OUTPUT, "cannot finish writing '%s'", out->name);
+    /* HDF5 writes its metadata at the flush, and would at the close even after a failure:
+     * flush first, so that a failure there strands the rank before the close's collectives */
+    int injected = dtf_fault("flush", 0);
+    if (H5Fflush(fid, H5F_SCOPE_GLOBAL) < 0 || injected) {
+      char why[2048] = "";
+      if (st) snprintf(why, sizeof why, " after: %s", dtf_error_message());
+      return h5_write_failed("writing '%s' failed inside HDF5 (%s)%s", out->name,
+                             injected ? "fault injected by DTF_FAULT at flush" : "disk full?", why);
+    }
+    injected = dtf_fault("close", 0);
+    if ((H5Fclose(fid) < 0 || injected) && !st)
+      st = dtf_error(DTF_ERR_OUTPUT, "cannot finish writing '%s'%s", out->name,
+                     injected ? " (fault injected by DTF_FAULT at close)" : "");
   }
+  writing = NULL;
   return dtf_output_end(comm, out, st);
 }
 
@@ -134,14 +170,15 @@ hid_t h5_select_rows3(hid_t fspace, int64_t lead, int64_t row0, int64_t nrows, i
 
 dtf_status h5_write_rows(hid_t loc, const char *file, const char *name, hid_t ftype, hid_t mtype,
                          int64_t rows, int cols, int64_t row0, int64_t n, const void *data, dtf_status st) {
+  if (h5_stranded(st)) return st;
   hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
   hid_t sp = H5Screate_simple(cols ? 2 : 1, dims, NULL);
   hid_t did = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   if (did >= 0) {
     hid_t ms = h5_select_rows(sp, row0, st ? 0 : n, cols);
     hid_t dxpl = h5_dxpl_collective();
-    if (H5Dwrite(did, mtype, ms, sp, dxpl, data) < 0 && !st)
-      st = dtf_error(DTF_ERR_OUTPUT, "writing dataset '%s' of '%s' failed (disk full?)", name, file);
+    if (H5Dwrite(did, mtype, ms, sp, dxpl, data) < 0)
+      st = h5_write_failed("writing dataset '%s' of '%s' failed (disk full?)", name, file);
     H5Pclose(dxpl);
     H5Sclose(ms);
     H5Dclose(did);

@@ -16,8 +16,18 @@ dtf_status h5_open_read(MPI_Comm comm, const char *file, hid_t *fid);
  * the MPI-IO driver (*fid) and reserve `bytes` of space. Collective. */
 dtf_status h5_create(MPI_Comm comm, const char *file, double bytes, dtf_output_t *out, hid_t *fid);
 
+/* HDF5 returned a failure from a write (H5Dwrite, H5Fflush) of the output h5_create
+ * began. HDF5 does not agree on errors: the other ranks may now be inside a collective this
+ * one left, so nothing can be agreed any more. Removes the temporary and strands this rank
+ * (dtf_error_stranded): the caller returns at once and the CLI ends the job (exit 4). */
+dtf_status h5_write_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* st is a stranded failure: make no further HDF5 or MPI call, return st. */
+int h5_stranded(dtf_status st);
+
 /* Flush and close fid, then finish the output (dtf_output_end) with st: renamed when
- * every rank succeeded, removed otherwise. Returns the agreed status. */
+ * every rank succeeded, removed otherwise. Returns the agreed status (a stranded one at
+ * once, with no call). */
 dtf_status h5_finish(MPI_Comm comm, hid_t fid, const dtf_output_t *out, dtf_status st);
 
 /* MPI_File_open that also works for names with a colon (ROMIO reads "x:" as a file

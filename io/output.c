@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -132,25 +134,29 @@ static dtf_status no_space(const char *name, const char *dir, double bytes) {
                    name, need, dir, have);
 }
 
-dtf_status dtf_output_reserve(MPI_Comm comm, const dtf_output_t *out, double bytes) {
+dtf_status dtf_output_create(MPI_Comm comm, const dtf_output_t *out, double bytes) {
   int me;
   MPI_Comm_rank(comm, &me);
   dtf_status st = DTF_OK;
-  if (me == 0 && bytes > 0) {
-    int fd = open(out->tmp, O_WRONLY | O_NOFOLLOW);
+  if (me == 0) {
+    int fd = open(out->tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0666);
     if (fd < 0)
-      st = dtf_error(DTF_ERR_OUTPUT, "cannot open '%s' (for '%s'): %s", out->tmp, out->name, strerror(errno));
+      st = dtf_error(DTF_ERR_OUTPUT, "cannot create '%s' (for '%s'): %s", out->tmp, out->name,
+                     strerror(errno));
     else {
 #ifdef FALLOC_FL_KEEP_SIZE
       /* allocate the blocks now without changing the size: a full disk or quota fails here,
-       * where every rank can agree, not inside a collective write */
-      if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)bytes) != 0 && (errno == ENOSPC || errno == EDQUOT)) {
+       * where every rank can agree, not inside a collective write; a file system without
+       * fallocate (DTF_FAULT=0:0:unreserved stands for one) writes unreserved */
+      if (bytes > 0 && !dtf_fault("unreserved", 0) &&
+          fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)bytes) != 0 && (errno == ENOSPC || errno == EDQUOT)) {
         char dir[4096], base[4096];
         split(out->final, dir, base);
         st = no_space(out->name, dir, bytes);
       }
 #endif
       close(fd);
+      if (st) unlink(out->tmp);
     }
   }
   return dtf_agree(comm, st);
@@ -176,9 +182,10 @@ dtf_status dtf_output_end(MPI_Comm comm, const dtf_output_t *out, dtf_status st)
           mine = dtf_error(DTF_ERR_OUTPUT, "cannot write '%s' to disk: %s", out->name, strerror(errno));
         close(fd);
       }
-      if (!mine && rename(out->tmp, out->final) != 0)
+      int injected = dtf_fault("rename", 0);
+      if (!mine && (injected || rename(out->tmp, out->final) != 0))
         mine = dtf_error(DTF_ERR_OUTPUT, "cannot rename '%s' to '%s': %s", out->tmp, out->final,
-                         strerror(errno));
+                         injected ? "fault injected by DTF_FAULT at rename" : strerror(errno));
       if (mine) unlink(out->tmp);
       char dir[4096], base[4096];
       split(out->final, dir, base);
@@ -273,22 +280,48 @@ static herr_t visit(hid_t obj, const char *name, const H5O_info_t *info, void *d
   return 0;
 }
 
-static dtf_status check_contents(const dtf_output_spec_t *o, const char *final) {
+static dtf_status refuse(const dtf_output_spec_t *o, const char *why) {
+  return dtf_error(DTF_ERR_OUTPUT,
+                   "%s '%s' exists and %s: refusing to replace it (remove it, or use --force)", o->role,
+                   o->name, why);
+}
+
+/* Does the text file begin as dtf writes this kind: DTF_TNS_MARK, or a JSON summary's
+ * '{' with "dtf_version" among its first keys? */
+static int text_marked(const char *final, dtf_output_kind_t kind) {
+  char head[512] = "";
+  FILE *f = fopen(final, "r");
+  if (!f) return 0;
+  size_t n = fread(head, 1, sizeof head - 1, f);
+  fclose(f);
+  head[n] = '\0';
+  if (kind == DTF_OUT_TNS) return !strncmp(head, DTF_TNS_MARK, strlen(DTF_TNS_MARK));
+  const char *p = head + strspn(head, " \t\r\n");
+  return *p == '{' && strstr(p, "\"dtf_version\": \"") != NULL;
+}
+
+/* An existing file that writing the output would replace: only one dtf wrote as this kind
+ * of output and, for a tensor, holding nothing else. */
+static dtf_status check_contents(const dtf_output_spec_t *o, const char *final, const struct stat *sb) {
+  if (sb->st_size == 0 || o->kind == DTF_OUT_RESUMED) return DTF_OK; /* nothing to lose (mktemp's name) */
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  if (H5Fis_hdf5(final) <= 0)
-    return dtf_error(DTF_ERR_OUTPUT,
-                     "%s '%s' exists and is not an HDF5 file: refusing to replace it (remove it, or use "
-                     "--force)",
-                     o->role, o->name);
+  int h5 = H5Fis_hdf5(final) > 0;
+  if (o->kind == DTF_OUT_JSON || o->kind == DTF_OUT_TNS) {
+    if (h5)
+      return refuse(o, o->kind == DTF_OUT_JSON ? "is an HDF5 file, not a JSON summary"
+                                               : "is an HDF5 file, not .tns text");
+    if (text_marked(final, o->kind)) return DTF_OK;
+    return refuse(o, o->kind == DTF_OUT_JSON
+                         ? "is not a JSON summary written by dtf"
+                         : "is not a .tns file written by dtf (its first line is not '" DTF_TNS_MARK "...')");
+  }
+  if (!h5) return refuse(o, "is not an HDF5 file");
   hid_t fid = H5Fopen(final, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (fid < 0) return dtf_error(DTF_ERR_OUTPUT, "%s '%s' exists but cannot be opened", o->role, o->name);
   dtf_status st = DTF_OK;
   if (o->kind == DTF_OUT_MODEL) {
     if (H5Aexists(fid, "model") <= 0)
-      st = dtf_error(DTF_ERR_OUTPUT,
-                     "%s '%s' exists and is not a dtf model or checkpoint (no attribute 'model'): refusing "
-                     "to replace it (remove it, or use --force)",
-                     o->role, o->name);
+      st = refuse(o, "is not a dtf model or checkpoint (no attribute 'model')");
   } else {
     visit_t v = {o->path ? o->path : "/X", "", "", 0};
     H5Ovisit(fid, H5_INDEX_NAME, H5_ITER_NATIVE, visit, &v);
@@ -298,8 +331,20 @@ static dtf_status check_contents(const dtf_output_spec_t *o, const char *final) 
                      "would delete them: choose another file, or use --force",
                      o->role, o->name, v.found, v.n > 3 ? ", ..." : "", v.keep);
   }
+  if (!st && H5Aexists(fid, "dtf_version") <= 0)
+    st = refuse(o, "was not written by dtf (no root attribute 'dtf_version')");
   H5Fclose(fid);
   return st;
+}
+
+/* The file's attributes (chattr): 0 where the file system has none. */
+static long fs_flags(const char *path, int dir) {
+  long flags = 0;
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | (dir ? O_DIRECTORY : 0));
+  if (fd < 0) return 0;
+  if (ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) flags = 0;
+  close(fd);
+  return flags;
 }
 
 /* Temporaries of this output left by runs that were killed: named, not removed. */
@@ -379,19 +424,40 @@ static dtf_status check_one(const dtf_output_spec_t *o, const dtf_input_files_t 
                      "cannot write %s '%s': its file name has %zu characters; dtf writes it first under a "
                      "temporary name %d characters longer, beyond the limit of %ld of this file system",
                      o->role, name, strlen(base), TMP_EXTRA, name_max);
-  /* the real test of the directory: create (exclusively) and remove a temporary */
-  char probe[4200];
+  /* a temporary is renamed over the name: neither may be fixed in place */
+  long dflags = fs_flags(dir, 1), fflags = exists ? fs_flags(final, 0) : 0;
+  if (dflags & (FS_IMMUTABLE_FL | FS_APPEND_FL))
+    return dtf_error(DTF_ERR_OUTPUT,
+                     "cannot write %s '%s': directory '%s' is %s (chattr), so a file written there cannot be "
+                     "renamed into place",
+                     o->role, name, dir, dflags & FS_IMMUTABLE_FL ? "immutable" : "append-only");
+  if (fflags & (FS_IMMUTABLE_FL | FS_APPEND_FL))
+    return dtf_error(DTF_ERR_OUTPUT,
+                     "cannot write %s '%s': the existing file is %s (chattr) and cannot be replaced", o->role,
+                     name, fflags & FS_IMMUTABLE_FL ? "immutable" : "append-only");
+  /* the real test of the directory: create (exclusively), rename and remove a temporary */
+  char probe[4200], moved[4200];
   temp_name(final, probe, sizeof probe);
+  temp_name(final, moved, sizeof moved);
   int fd = open(probe, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0600);
   if (fd < 0)
     return dtf_error(DTF_ERR_OUTPUT, "cannot write %s '%s': cannot create files in directory '%s' (%s)",
                      o->role, name, dir, strerror(errno));
   close(fd);
-  unlink(probe);
+  if (rename(probe, moved) != 0 || unlink(moved) != 0) {
+    int e = errno;
+    unlink(probe);
+    return dtf_error(
+        DTF_ERR_OUTPUT,
+        "cannot write %s '%s': files created in directory '%s' cannot be renamed or removed (%s)", o->role,
+        name, dir, strerror(e));
+  }
   struct statvfs vs;
-  if (o->bytes > 0 && statvfs(dir, &vs) == 0 && (double)vs.f_bavail * (double)vs.f_frsize < o->bytes)
-    return no_space(name, dir, o->bytes);
-  if (exists && !force && o->kind != DTF_OUT_TEXT && (st = check_contents(o, final))) return st;
+  double need = o->bytes > 0 ? o->bytes : 1; /* whatever the size, not on a full file system */
+  if (!dtf_fault("unreserved", 0) && statvfs(dir, &vs) == 0 &&
+      (double)vs.f_bavail * (double)vs.f_frsize < need)
+    return no_space(name, dir, o->bytes > 0 ? o->bytes : (double)vs.f_frsize);
+  if (exists && !force && (st = check_contents(o, final, &sb))) return st;
   stale(dir, base, name, log, ctx);
   return DTF_OK;
 }

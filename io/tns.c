@@ -15,6 +15,7 @@
 
 #include "dtf/comm.h"
 #include "dtf/io.h"
+#include "dtf/version.h"
 #include "h5util.h"
 
 int dtf_is_tns(const char *name) {
@@ -268,9 +269,17 @@ static int format_value(char *buf, size_t size, double v) {
 dtf_status dtf_tns_write(MPI_Comm comm, const char *file, const dtf_coo_t *c) {
   int N = c->nmodes, me;
   MPI_Comm_rank(comm, &me);
-  size_t cap = (size_t)(c->nnz * (N * 8 + 26) + 64), used = 0;
+  size_t cap = (size_t)(c->nnz * (N * 8 + 26) + 64 + 40 * DTF_MAX_MODES), used = 0;
   char *buf = malloc(cap);
   dtf_status st = buf ? DTF_OK : dtf_error(DTF_ERR_OUTPUT, "out of memory formatting '%s'", file);
+  int64_t nnz = c->nnz;
+  dtf_allreduce(comm, &nnz, 1, MPI_INT64_T, MPI_SUM, NULL);
+  if (!st && me == 0) { /* dtf's mark (an existing .tns without it is not replaced without --force) */
+    used += (size_t)snprintf(buf, cap, "%s%s: ", DTF_TNS_MARK, DTF_VERSION);
+    for (int m = 0; m < N; m++)
+      used += (size_t)snprintf(buf + used, cap - used, "%s%lld", m ? "x" : "", (long long)c->dims[m]);
+    used += (size_t)snprintf(buf + used, cap - used, ", %lld entries\n", (long long)nnz);
+  }
   for (int64_t k = 0; !st && k < c->nnz; k++) {
     if (cap - used < (size_t)N * 21 + 40) {
       char *nb = realloc(buf, cap * 2);
@@ -297,10 +306,12 @@ dtf_status dtf_tns_write(MPI_Comm comm, const char *file, const dtf_coo_t *c) {
   int opened = 0;
   if (!st) st = dtf_output_begin(comm, file, &out);
   if (!st) {
-    opened = mpiio_open(comm, out.tmp, MPI_MODE_CREATE | MPI_MODE_EXCL | MPI_MODE_WRONLY, &fh) == MPI_SUCCESS;
-    st = opened ? DTF_OK : dtf_error(DTF_ERR_OUTPUT, "cannot create '%s' (for '%s')", out.tmp, file);
-    st = dtf_agree(comm, st);
-    if (!st) st = dtf_output_reserve(comm, &out, (double)total);
+    st = dtf_output_create(comm, &out, (double)total);
+    if (!st) {
+      opened = mpiio_open(comm, out.tmp, MPI_MODE_WRONLY, &fh) == MPI_SUCCESS;
+      st = opened ? DTF_OK : dtf_error(DTF_ERR_OUTPUT, "cannot open '%s' (for '%s')", out.tmp, file);
+      st = dtf_agree(comm, st);
+    }
     /* every rank writes its part (a failed rank none), then all agree */
     if (!st) st = out.fault;
     for (size_t done = 0; !st && done < used;) {

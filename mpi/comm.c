@@ -22,8 +22,10 @@ static dtf_status mpi_fail(int rc, const char *what) {
   return dtf_error(DTF_ERR_MPI, "MPI_%s failed: %s", what, text);
 }
 
-/* DTF_FAULT=RANK:N:mpi: the N-th counted collective of that rank fails as MPI would. */
+/* DTF_FAULT=RANK:N:mpi: the N-th counted collective of that rank fails as MPI would. A
+ * stranded rank (dtf_error_stranded) enters no collective: its peers may sit in another. */
 static int injected(const char *what, dtf_status *st) {
+  if ((*st = dtf_error_is_stranded())) return 1;
   if (!dtf_fault("mpi", 0)) return 0;
   *st = dtf_error(DTF_ERR_MPI, "MPI_%s failed (fault injected by DTF_FAULT)", what);
   return 1;
@@ -65,6 +67,7 @@ dtf_status dtf_allreduce(MPI_Comm comm, void *buf, int n, MPI_Datatype type, MPI
   int p, size;
   MPI_Comm_size(comm, &p);
   if (p == 1 || n == 0) return DTF_OK;
+  if (dtf_error_is_stranded()) return dtf_error_is_stranded();
   int rc = MPI_Allreduce(MPI_IN_PLACE, buf, n, type, op, comm);
   if (rc != MPI_SUCCESS) return mpi_fail(rc, "Allreduce");
   MPI_Type_size(type, &size);
@@ -141,11 +144,13 @@ dtf_status dtf_allreduce_norm(MPI_Comm comm, double local, double *global, dtf_c
 }
 
 dtf_status dtf_bcast(MPI_Comm comm, void *buf, int bytes, int root) {
+  if (dtf_error_is_stranded()) return dtf_error_is_stranded();
   int rc = MPI_Bcast(buf, bytes, MPI_BYTE, root, comm);
   return rc == MPI_SUCCESS ? DTF_OK : mpi_fail(rc, "Bcast");
 }
 
 dtf_status dtf_allgather_int64(MPI_Comm comm, int64_t *buf, int n) {
+  if (dtf_error_is_stranded()) return dtf_error_is_stranded();
   int rc = MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, n, MPI_INT64_T, comm);
   return rc == MPI_SUCCESS ? DTF_OK : mpi_fail(rc, "Allgather");
 }
@@ -161,6 +166,8 @@ int dtf_ranks_on_node(MPI_Comm comm) {
 }
 
 dtf_status dtf_agree(MPI_Comm comm, dtf_status local) {
+  /* a stranded rank's peers may sit in another collective: entering this one would hang */
+  if (dtf_error_is_stranded()) return dtf_error_is_stranded();
   int p, me;
   MPI_Comm_size(comm, &p);
   MPI_Comm_rank(comm, &me);

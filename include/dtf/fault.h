@@ -7,8 +7,11 @@
  * the iteration (1-based), for write the N-th output file the rank writes, for mpi
  * its N-th sum-reduction; N = 0 matches every time. Stages: mttkrp (an allocation failure), solve (a local
  * numerical failure), nan (a NaN written into the rank's factor rows), write (this
- * rank's part of an output file), mpi (the N-th sum-reduction of the rank fails as a
- * broken MPI would: exit 5). Without DTF_FAULT nothing changes. */
+ * rank's part of an output file), flush and close (HDF5's flush or close of its N-th HDF5
+ * output fails on the rank), rename (rank 0's N-th rename of a finished output fails),
+ * unreserved (rank 0 skips the space checks and the reservation of its outputs, as on a
+ * file system without statvfs figures or fallocate), mpi (the N-th sum-reduction of the
+ * rank fails as a broken MPI would: exit 5). Without DTF_FAULT nothing changes. */
 #ifndef DTF_FAULT_H
 #define DTF_FAULT_H
 

@@ -108,10 +108,17 @@ typedef struct {
 dtf_status dtf_input_files(MPI_Comm comm, const dtf_spec_t *spec, dtf_input_files_t *in);
 
 typedef enum {
-  DTF_OUT_TENSOR, /* an HDF5 file holding one tensor at `path` */
-  DTF_OUT_MODEL,  /* an HDF5 model or checkpoint file */
-  DTF_OUT_TEXT    /* .tns or JSON text */
+  DTF_OUT_TENSOR,  /* an HDF5 file holding one tensor at `path` */
+  DTF_OUT_MODEL,   /* an HDF5 model or checkpoint file */
+  DTF_OUT_RESUMED, /* a checkpoint resumed from (--resume): its reader refuses any file that is
+                    * not a dtf checkpoint of this run before anything replaces it */
+  DTF_OUT_TNS,     /* FROSTT .tns text */
+  DTF_OUT_JSON     /* a JSON summary */
 } dtf_output_kind_t;
+
+/* The first characters of every .tns file dtf writes (its mark: an existing .tns without
+ * it is not replaced without --force). */
+#define DTF_TNS_MARK "# FROSTT tensor written by dtf "
 
 typedef struct {
   const char *name; /* the file as given */
@@ -122,13 +129,16 @@ typedef struct {
 } dtf_output_spec_t;
 
 /* Check every output before any work, so that nothing fails after hours of computing:
- * an empty name or a directory name, a missing or unwritable directory (a temporary is
- * created and removed there), a name too long for its temporary, too little space, an
- * existing file that is not a regular file (FIFO, device, directory), that is one of the
- * input files (also through a symbolic, hard or HDF5 external link), or that holds
- * other data the run would delete (refused unless force), and two outputs naming the
- * same file. Temporaries left by killed runs are reported through log. DTF_ERR_USAGE or
- * DTF_ERR_OUTPUT with the reason. Collective. */
+ * an empty name or a directory name, a missing, unwritable, append-only or immutable
+ * directory (a temporary is created and removed there), a name too long for its
+ * temporary, too little space (none at all included), an existing file that is not a
+ * regular file (FIFO, device, directory), that is immutable or append-only, that is one
+ * of the input files (also through a symbolic, hard or HDF5 external link), and two
+ * outputs naming the same file. Unless force, an existing non-empty file is replaced only
+ * if dtf wrote it as this kind of output (its mark: the root attribute dtf_version of an
+ * HDF5 file, DTF_TNS_MARK, a JSON summary's "dtf_version" key) and, for a tensor, it holds
+ * nothing else. Temporaries left by killed runs are reported through log. DTF_ERR_USAGE
+ * or DTF_ERR_OUTPUT with the reason. Collective. */
 dtf_status dtf_outputs_check(MPI_Comm comm, const dtf_output_spec_t *outs, int nouts,
                              const dtf_input_files_t *inputs, int ninputs, int force, dtf_log_fn log,
                              void *ctx);
@@ -146,10 +156,10 @@ typedef struct {
 /* Choose the temporary name for writing `name`. Collective. */
 dtf_status dtf_output_begin(MPI_Comm comm, const char *name, dtf_output_t *out);
 
-/* Reserve `bytes` for the created temporary (Linux fallocate, size unchanged), so that a
- * full disk or quota fails here, agreed by all ranks, before any data are written.
- * Collective. */
-dtf_status dtf_output_reserve(MPI_Comm comm, const dtf_output_t *out, double bytes);
+/* Create the temporary (rank 0, exclusively, empty) and reserve `bytes` for it (Linux
+ * fallocate, size unchanged), so that a full disk or quota fails here, agreed by all
+ * ranks and with nothing left, before a writer opens it and writes a byte. Collective. */
+dtf_status dtf_output_create(MPI_Comm comm, const dtf_output_t *out, double bytes);
 
 /* Agree on st; if every rank succeeded, make the temporary durable and rename it over
  * the final name, else remove it. Returns the agreed status. Collective. */

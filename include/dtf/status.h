@@ -24,6 +24,19 @@ dtf_status dtf_error(dtf_status s, const char *fmt, ...)
 #endif
     ;
 
+/* Record a failure that this rank cannot share with its peers, which may be waiting in a
+ * collective it will not complete (HDF5 leaves the ranks in different collectives when a
+ * write fails inside it). From then on no collective of mpi/ communicates on this rank (each
+ * returns s at once); the caller must end the job (the CLI: MPI_Abort with s). Returns s. */
+dtf_status dtf_error_stranded(dtf_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* The status given to dtf_error_stranded on this thread, DTF_OK if it was not called. */
+dtf_status dtf_error_is_stranded(void);
+
 /* The message recorded by the last failing dtf call on this thread ("" if none). */
 const char *dtf_error_message(void);
 

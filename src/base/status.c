@@ -6,6 +6,7 @@
 #include <string.h>
 
 static _Thread_local char message[2048];
+static _Thread_local dtf_status stranded;
 
 dtf_status dtf_error(dtf_status s, const char *fmt, ...) {
   va_list ap;
@@ -14,6 +15,17 @@ dtf_status dtf_error(dtf_status s, const char *fmt, ...) {
   va_end(ap);
   return s;
 }
+
+dtf_status dtf_error_stranded(dtf_status s, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(message, sizeof message, fmt, ap);
+  va_end(ap);
+  stranded = s;
+  return s;
+}
+
+dtf_status dtf_error_is_stranded(void) { return stranded; }
 
 const char *dtf_error_message(void) { return message; }
 

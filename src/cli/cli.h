@@ -177,7 +177,9 @@ dtf_status cli_files_input(cli_files_t *f, const char *spec);
 /* Add an output (name NULL: nothing to add). */
 void cli_files_output(cli_files_t *f, const char *name, const char *path, dtf_output_kind_t kind,
                       const char *role, double bytes);
-/* Check them all; the exit code after printing the error, or 0. */
+/* Add --checkpoint (name NULL: nothing to add); with --resume it is read first. */
+void cli_files_checkpoint(cli_files_t *f, const char *name, int resume);
+/* Check them all, --json among them; the exit code after printing the error, or 0. */
 int cli_files_check(const cli_t *c, cli_files_t *f, int force);
 
 /* ---- loading (load.c) ---- */

@@ -45,8 +45,7 @@ int cli_convert(cli_t *c, int argc, char **argv) {
   cli_files_t files = {0};
   st = cli_files_input(&files, in);
   if (st) return cli_fail(c, st);
-  cli_files_output(&files, outs.file, outs.path, to_h5 ? DTF_OUT_TENSOR : DTF_OUT_TEXT, "OUT", 0);
-  cli_files_output(&files, c->json, NULL, DTF_OUT_TEXT, "--json", 0);
+  cli_files_output(&files, outs.file, outs.path, to_h5 ? DTF_OUT_TENSOR : DTF_OUT_TNS, "OUT", 0);
   if ((rc = cli_files_check(c, &files, o.force))) return rc;
 
   double t0 = dtf_now();

@@ -23,6 +23,7 @@ static const cli_accept_t accepted[] = {
     {OPT_GRID, "process grid (default: chosen automatically)"},
     {OPT_DUPLICATES, NULL},
     {OPT_SUM_DUPLICATES, NULL},
+    {OPT_FORCE, "replace an existing --json file that dtf did not write"},
 };
 
 int cli_eval(cli_t *c, int argc, char **argv) {
@@ -40,8 +41,7 @@ int cli_eval(cli_t *c, int argc, char **argv) {
   if (!st) st = cli_files_input(&files, model_file);
   if (!st && o.mask) st = cli_files_input(&files, o.mask);
   if (st) return cli_fail(c, st);
-  cli_files_output(&files, c->json, NULL, DTF_OUT_TEXT, "--json", 0);
-  if ((rc = cli_files_check(c, &files, 0))) return rc;
+  if ((rc = cli_files_check(c, &files, o.force))) return rc;
 
   cli_model_t m = {0};
   dtf_grid_t *g = NULL;

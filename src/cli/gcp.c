@@ -87,8 +87,7 @@ int cli_gcp(cli_t *c, int argc, char **argv) {
   if (!st && o.mask) st = cli_files_input(&files, o.mask);
   if (st) return cli_fail(c, st);
   cli_files_output(&files, o.output, NULL, DTF_OUT_MODEL, "--output", 0);
-  cli_files_output(&files, o.checkpoint, NULL, DTF_OUT_MODEL, "--checkpoint", 0);
-  cli_files_output(&files, c->json, NULL, DTF_OUT_TEXT, "--json", 0);
+  cli_files_checkpoint(&files, o.checkpoint, o.resume);
   if ((rc = cli_files_check(c, &files, o.force))) return rc;
 
   dtf_grid_t *g;

@@ -170,9 +170,8 @@ int cli_generate(cli_t *c, int argc, char **argv) {
                      o.likelihood);
   double bytes = o.nnz ? (double)o.nnz * (8.0 * o.nmodes + 8.0) : entries * 8.0;
   cli_files_t files = {0};
-  cli_files_output(&files, spec.file, spec.path, tns ? DTF_OUT_TEXT : DTF_OUT_TENSOR, "--output", bytes);
+  cli_files_output(&files, spec.file, spec.path, tns ? DTF_OUT_TNS : DTF_OUT_TENSOR, "--output", bytes);
   cli_files_output(&files, o.truth, NULL, DTF_OUT_MODEL, "--truth", 0);
-  cli_files_output(&files, c->json, NULL, DTF_OUT_TEXT, "--json", 0);
   if ((rc = cli_files_check(c, &files, o.force))) return rc;
 
   int pd[DTF_MAX_MODES];

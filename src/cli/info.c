@@ -14,7 +14,10 @@ static const char *intro =
     "sparse tensor (a COO group or X.tns): shape, entries, density, norm, slice statistics.\n"
     "For a model or checkpoint file written by dtf (file.h5 with no dataset): its header.\n";
 
-static const cli_accept_t accepted[] = {{OPT_DUPLICATES, NULL}, {OPT_SUM_DUPLICATES, NULL}};
+static const cli_accept_t accepted[] = {
+    {OPT_DUPLICATES, NULL},
+    {OPT_SUM_DUPLICATES, NULL},
+    {OPT_FORCE, "replace an existing --json file that dtf did not write"}};
 
 /* A model or checkpoint file: its manifest header and attributes; -1 if it is none. */
 static int model_info(cli_t *c, const char *file) {
@@ -70,8 +73,7 @@ int cli_info(cli_t *c, int argc, char **argv) {
   cli_files_t files = {0};
   dtf_status st = cli_files_input(&files, input);
   if (st) return cli_fail(c, st);
-  cli_files_output(&files, c->json, NULL, DTF_OUT_TEXT, "--json", 0);
-  if ((rc = cli_files_check(c, &files, 0))) return rc;
+  if ((rc = cli_files_check(c, &files, o.force))) return rc;
   /* a bare file name may be a model file */
   if (!strstr(input, ":/") && !dtf_is_tns(input)) {
     rc = model_info(c, input);

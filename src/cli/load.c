@@ -216,8 +216,7 @@ int cli_solver_input(cli_t *c, const cli_opts_t *o, cli_loaded_t *in, dtf_grid_t
   dtf_status st = cli_files_input(&files, input);
   if (st) return cli_fail(c, st);
   cli_files_output(&files, o->output, NULL, DTF_OUT_MODEL, "--output", 0);
-  cli_files_output(&files, o->checkpoint, NULL, DTF_OUT_MODEL, "--checkpoint", 0);
-  cli_files_output(&files, c->json, NULL, DTF_OUT_TEXT, "--json", 0);
+  cli_files_checkpoint(&files, o->checkpoint, o->resume);
   int rc = cli_files_check(c, &files, o->force);
   if (rc) return rc;
   cli_load_t lo = {o->grid, 1, o->duplicates, o->permute, o->seed, 0, NULL, NULL};

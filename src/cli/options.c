@@ -46,7 +46,8 @@ static const def_t defs[OPT_COUNT] = {
     [OPT_MAX_MEM] = {"max-mem", 0, 1, "--max-mem SIZE",
                      "refuse to start when the estimated memory per rank is above SIZE (e.g. 8G; "
                      "default: the node's memory / ranks on it)"},
-    [OPT_FORCE] = {"force", 0, 0, "--force", "replace an existing output file even when it holds other data"},
+    [OPT_FORCE] = {"force", 0, 0, "--force",
+                   "replace an existing output file that dtf did not write, or that holds other data"},
     [OPT_MASK] = {"mask", 0, 1, "--mask FILE.h5:/M",
                   "dense input: a uint8 dataset of the same shape, 1 = observed, 0 = missing (default: "
                   "NaN marks a missing entry)"},

@@ -20,7 +20,12 @@ void cli_files_output(cli_files_t *f, const char *name, const char *path, dtf_ou
   f->out[f->nout++] = (dtf_output_spec_t){name, path, kind, role, bytes};
 }
 
+void cli_files_checkpoint(cli_files_t *f, const char *name, int resume) {
+  cli_files_output(f, name, NULL, resume ? DTF_OUT_RESUMED : DTF_OUT_MODEL, "--checkpoint", 0);
+}
+
 int cli_files_check(const cli_t *c, cli_files_t *f, int force) {
+  cli_files_output(f, c->json, NULL, DTF_OUT_JSON, "--json", 0);
   dtf_status st =
       dtf_outputs_check(MPI_COMM_WORLD, f->out, f->nout, f->in, f->nin, force, cli_log, (void *)c);
   return st ? cli_fail(c, st) : 0;

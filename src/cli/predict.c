@@ -38,8 +38,7 @@ int cli_predict(cli_t *c, int argc, char **argv) {
   if (!st) st = cli_files_input(&files, o.at);
   if (st) return cli_fail(c, st);
   int tns = dtf_is_tns(out.file);
-  cli_files_output(&files, out.file, out.path, tns ? DTF_OUT_TEXT : DTF_OUT_TENSOR, "--output", 0);
-  cli_files_output(&files, c->json, NULL, DTF_OUT_TEXT, "--json", 0);
+  cli_files_output(&files, out.file, out.path, tns ? DTF_OUT_TNS : DTF_OUT_TENSOR, "--output", 0);
   if ((rc = cli_files_check(c, &files, o.force))) return rc;
 
   cli_model_t m = {0};

@@ -79,7 +79,6 @@ int cli_reconstruct(cli_t *c, int argc, char **argv) {
   cli_files_t files = {0};
   if ((st = cli_files_input(&files, model_file))) return cli_fail(c, st);
   cli_files_output(&files, out.file, out.path, DTF_OUT_TENSOR, "--output", bytes);
-  cli_files_output(&files, c->json, NULL, DTF_OUT_TEXT, "--json", 0);
   if ((rc = cli_files_check(c, &files, o.force))) return rc;
 
   dtf_grid_t *g = NULL, *go = NULL; /* the model's grid (for reading), the output's */

@@ -2,16 +2,20 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "timer.h"
 
 int cli_fail(const cli_t *c, dtf_status st) {
-  if (st == DTF_ERR_MPI) {
-    /* peers may wait in a collective that will never complete: end the job here */
+  if (st == DTF_ERR_MPI || dtf_error_is_stranded()) {
+    /* peers may wait in a collective that will never complete: end the job here. A write
+     * that failed on every rank strands them all: rank 0 speaks, and its MPI_Abort ends
+     * the others (within the second they wait) before they repeat it. */
+    if (st != DTF_ERR_MPI && c->rank != 0) sleep(1);
     fprintf(stderr, "dtf %s: error (rank %d): %s\n", c->cmd, c->rank, dtf_error_message());
     fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, DTF_ERR_MPI);
+    MPI_Abort(MPI_COMM_WORLD, (int)st);
   }
   if (c->rank == 0) fprintf(stderr, "dtf %s: error: %s\n", c->cmd, dtf_error_message());
   return (int)st;

@@ -11,6 +11,8 @@
 # kill -9 of one rank leaves the last checkpoint intact and resumable.
 . "$(dirname "$0")/lib.sh"
 set -e
+# mpirun's second between the SIGTERM it passes on and SIGKILL (the suite sets 0)
+export OMPI_MCA_odls_base_sigkill_timeout=1
 dtfrun 2 generate -o x.h5 --dims 100x80x60 --rank 6 --noise 0.05 -q
 args=(cp x.h5 -r 6 -i 3000 --tol 0)
 dtfrun 2 "${args[@]}" -o plain.h5 -q

@@ -162,6 +162,7 @@ for name, state in (("tr_checkpoint", "checkpoint"), ("model_tr", "model")):
         f.attrs["solver"] = np.bytes_("tr-als")
         f.attrs["state"] = np.bytes_(state)
         f.attrs["format_version"] = np.int64(1)
+        f.attrs["dtf_version"] = np.bytes_("0.1.0")
         f.attrs["dims"] = np.array([6, 5, 4], dtype=np.uint64)
         f.attrs["bond_ranks"] = np.array([2, 2, 2], dtype=np.int64)
         for n, size in enumerate((6, 5, 4)):

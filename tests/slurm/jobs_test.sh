@@ -8,6 +8,8 @@ set -u
 src=$1
 [ "$(id -u)" -eq 0 ] || { echo "not root: SLURM test skipped"; exit 77; }
 . "$src/scripts/mpi-env.sh"
+# mpirun's second between the SIGTERM it passes on and SIGKILL (the suite sets 0)
+export OMPI_MCA_odls_base_sigkill_timeout=1
 export SLURM_LOCAL_DIR=$TMPDIR/slurm
 "$src/scripts/slurm-local.sh" start || exit 1
 export SLURM_CONF=$SLURM_LOCAL_DIR/slurm.conf
