@@ -185,6 +185,7 @@ for kind in ("tucker", "ht"):
 
 # issue 19: numbers read whole and headers checked
 tns("overflow_value", "1 1 1 1.0\n2 2 2 1" + "0" * 400 + "\n")  # 1e400: beyond any double
+tns("long_mode", "1 4294967297 1 1.0\n2 4294967298 1 2.0\n")  # mode 2 longer than 2^32
 with h5py.File(f"{d}/coo.h5") as f:
     coo_idx, coo_val = f["T/indices"][...], f["T/values"][...]
 for name, dims in (("coo_dims_fraction", np.array([14.7, 9.2, 11.9])),
