@@ -34,9 +34,15 @@ static dtf_status open_dense(hid_t fid, const dtf_spec_t *spec, hid_t *did, int 
   *did = -1;
   if (!h5_path_exists(fid, spec->path)) return h5_missing(fid, spec->file, spec->path, "dataset");
   H5O_info_t oi;
-  if (H5Oget_info_by_name(fid, spec->path, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
-    return dtf_error(DTF_ERR_INPUT, "'%s:%s' is a group, not a dataset (a dense tensor is a dataset)",
+  /* the link exists: an object whose header cannot be read is damaged, not of another kind */
+  if (H5Oget_info_by_name(fid, spec->path, &oi, H5P_DEFAULT) < 0)
+    return dtf_error(DTF_ERR_INPUT,
+                     "'%s:%s' cannot be read: its object header is damaged (the file is corrupt or was "
+                     "written in part)",
                      spec->file, spec->path);
+  if (oi.type != H5O_TYPE_DATASET)
+    return dtf_error(DTF_ERR_INPUT, "'%s:%s' is a %s, not a dataset (a dense tensor is a dataset)",
+                     spec->file, spec->path, oi.type == H5O_TYPE_GROUP ? "group" : "named datatype");
   *did = H5Dopen2(fid, spec->path, H5P_DEFAULT);
   if (*did < 0) return dtf_error(DTF_ERR_INPUT, "cannot open dataset '%s:%s'", spec->file, spec->path);
   hid_t t = H5Dget_type(*did);

@@ -9,8 +9,69 @@
 
 #include "dtf/comm.h"
 #include "dtf/coo.h"
+#include "dtf/format.h"
 #include "dtf/io.h"
 #include "h5util.h"
+
+/* The group's attribute dims: 2 to DTF_MAX_MODES sizes, each an integer >= 1, stored as
+ * signed or unsigned integers or as floats holding integers (30.0; MATLAB writes doubles),
+ * whose product a 64-bit index can count. The message names the mode and its value. */
+static dtf_status read_dims(hid_t a, const char *f, const char *p, int *nmodes, int64_t *dims) {
+  hid_t sp = H5Aget_space(a), t = H5Aget_type(a);
+  hssize_t n = H5Sget_simple_extent_npoints(sp);
+  H5T_class_t cls = H5Tget_class(t);
+  int sign = cls == H5T_INTEGER && H5Tget_sign(t) != H5T_SGN_NONE;
+  H5Sclose(sp);
+  H5Tclose(t);
+  if (n < 2 || n > DTF_MAX_MODES)
+    return dtf_error(DTF_ERR_INPUT, "'%s:%s': attribute 'dims' has %lld entries; a tensor needs 2 to %d", f,
+                     p, (long long)n, DTF_MAX_MODES);
+  uint64_t u[DTF_MAX_MODES];
+  int64_t s[DTF_MAX_MODES];
+  double d[DTF_MAX_MODES];
+  /* each read in its own type: a conversion to another would clamp or round silently */
+  hid_t mt = cls == H5T_FLOAT ? H5T_NATIVE_DOUBLE : sign ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64;
+  void *buf = cls == H5T_FLOAT ? (void *)d : sign ? (void *)s : (void *)u;
+  if ((cls != H5T_INTEGER && cls != H5T_FLOAT) || H5Aread(a, mt, buf) < 0)
+    return dtf_error(DTF_ERR_INPUT, "'%s:%s': attribute 'dims' is not a list of integers", f, p);
+  double cells = 1;
+  for (int k = 0; k < n; k++) {
+    char v[64];
+    int bad = 0;
+    if (cls == H5T_FLOAT) {
+      for (int prec = 15; prec <= 17; prec++) /* the shortest text that reads back as d[k] */
+        if (snprintf(v, sizeof v, "%.*g", prec, d[k]) > 0 && (strtod(v, NULL) == d[k] || prec == 17)) break;
+      bad = !(d[k] >= 1 && d[k] < 0x1p63 && d[k] == floor(d[k]));
+      if (!bad) dims[k] = (int64_t)d[k];
+    } else if (sign) {
+      snprintf(v, sizeof v, "%lld", (long long)s[k]);
+      bad = s[k] < 1;
+      dims[k] = s[k];
+    } else {
+      snprintf(v, sizeof v, "%llu", (unsigned long long)u[k]);
+      bad = u[k] < 1 || u[k] > (uint64_t)INT64_MAX;
+      dims[k] = (int64_t)u[k];
+    }
+    if (bad)
+      return dtf_error(DTF_ERR_INPUT,
+                       "'%s:%s': attribute 'dims' gives mode %d the size %s; each size must be an integer "
+                       "from 1 to 2^63 - 1",
+                       f, p, k + 1, v);
+    cells *= (double)dims[k];
+  }
+  int64_t total = 1;
+  for (int k = 0; k < n; k++) {
+    if (dims[k] > INT64_MAX / total) {
+      char shape[160];
+      dtf_format_dims((int)n, dims, shape, sizeof shape);
+      return dtf_error(DTF_ERR_INPUT, "'%s:%s': dims %s overflow a 64-bit index (%.3g cells)", f, p, shape,
+                       cells);
+    }
+    total *= dims[k];
+  }
+  *nmodes = (int)n;
+  return DTF_OK;
+}
 
 /* Check the group's layout; fills nmodes, dims, nnz. */
 static dtf_status check_group(hid_t fid, const dtf_spec_t *s, int *nmodes, int64_t *dims, int64_t *nnz) {
@@ -27,29 +88,7 @@ static dtf_status check_group(hid_t fid, const dtf_spec_t *s, int *nmodes, int64
                    "'%s:%s' is a group without attribute 'dims': not a sparse tensor (a dense tensor is a "
                    "dataset; a sparse one a group with attribute dims and datasets indices and values)",
                    f, p);
-  if (!st) {
-    hid_t sp = H5Aget_space(a);
-    hssize_t n = H5Sget_simple_extent_npoints(sp);
-    H5Sclose(sp);
-    uint64_t u[DTF_MAX_MODES];
-    if (n < 2 || n > DTF_MAX_MODES)
-      st = dtf_error(DTF_ERR_INPUT, "'%s:%s': attribute 'dims' has %lld entries; a tensor needs 2 to %d", f,
-                     p, (long long)n, DTF_MAX_MODES);
-    else if (H5Aread(a, H5T_NATIVE_UINT64, u) < 0)
-      st = dtf_error(DTF_ERR_INPUT, "'%s:%s': attribute 'dims' is not a list of integers", f, p);
-    int64_t total = 1;
-    for (int k = 0; !st && k < n; k++) {
-      if (u[k] == 0 || u[k] > (uint64_t)INT64_MAX / (uint64_t)total)
-        st = dtf_error(DTF_ERR_INPUT,
-                       u[k] ? "'%s:%s': dims overflow a 64-bit index" : "'%s:%s': mode %d has size 0", f, p,
-                       k + 1);
-      else {
-        dims[k] = (int64_t)u[k];
-        total *= dims[k];
-      }
-    }
-    *nmodes = (int)n;
-  }
+  if (!st) st = read_dims(a, f, p, nmodes, dims);
   if (a >= 0) H5Aclose(a);
   hid_t di = -1, dv = -1;
   if (!st &&
@@ -143,7 +182,12 @@ dtf_status dtf_h5_sparse_read(MPI_Comm comm, const dtf_spec_t *spec, dtf_coo_t *
     hid_t di = H5Dopen2(fid, name, H5P_DEFAULT);
     snprintf(name, sizeof name, "%s/values", spec->path);
     hid_t dv = H5Dopen2(fid, name, H5P_DEFAULT);
-    if (read_range(di, H5T_NATIVE_INT64, k0, n, N, out->inds) ||
+    /* unsigned indices read as such (a conversion to int64 would clamp those above 2^63 - 1
+     * and the message would name another index); one above INT64_MAX reads as negative */
+    hid_t ti = H5Dget_type(di);
+    int unsig = H5Tget_sign(ti) == H5T_SGN_NONE;
+    H5Tclose(ti);
+    if (read_range(di, unsig ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64, k0, n, N, out->inds) ||
         read_range(dv, H5T_NATIVE_DOUBLE, k0, n, 0, out->vals))
       st = dtf_error(DTF_ERR_INPUT, "reading '%s:%s' failed (file truncated or damaged?)", spec->file,
                      spec->path);
@@ -152,12 +196,17 @@ dtf_status dtf_h5_sparse_read(MPI_Comm comm, const dtf_spec_t *spec, dtf_coo_t *
     for (int64_t k = 0; !st && k < n; k++) {
       out->tags[k] = k0 + k;
       for (int m = 0; !st && m < N; m++)
-        if (out->inds[k * N + m] < 0 || out->inds[k * N + m] >= out->dims[m])
+        if (out->inds[k * N + m] < 0 || out->inds[k * N + m] >= out->dims[m]) {
+          char v[32];
+          if (unsig)
+            snprintf(v, sizeof v, "%llu", (unsigned long long)(uint64_t)out->inds[k * N + m]);
+          else
+            snprintf(v, sizeof v, "%lld", (long long)out->inds[k * N + m]);
           st = dtf_error(
               DTF_ERR_INPUT,
-              "'%s:%s': entry %lld (0-based row of indices) has index %lld in mode %d, outside 0..%lld",
-              spec->file, spec->path, (long long)(k0 + k), (long long)out->inds[k * N + m], m + 1,
-              (long long)out->dims[m] - 1);
+              "'%s:%s': entry %lld (0-based row of indices) has index %s in mode %d, outside 0..%lld",
+              spec->file, spec->path, (long long)(k0 + k), v, m + 1, (long long)out->dims[m] - 1);
+        }
       if (!st && !isfinite(out->vals[k]))
         st = dtf_error(
             DTF_ERR_INPUT,

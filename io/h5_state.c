@@ -326,6 +326,14 @@ static dtf_status read_field(hid_t fid, const dtf_grid_t *g, const char *file, c
   int cols = (int)f->cols;
   if (H5Lexists(fid, f->name, H5P_DEFAULT) <= 0)
     return st ? st : dtf_error(DTF_ERR_INPUT, "'%s' has no dataset '%s'", file, f->name);
+  H5O_info_t oi; /* the link exists: an object whose header cannot be read is damaged */
+  if (H5Oget_info_by_name(fid, f->name, &oi, H5P_DEFAULT) < 0)
+    return st ? st
+              : dtf_error(DTF_ERR_INPUT,
+                          "'%s:/%s' cannot be read: its object header is damaged (the file is corrupt)", file,
+                          f->name);
+  if (oi.type != H5O_TYPE_DATASET)
+    return st ? st : dtf_error(DTF_ERR_INPUT, "'%s:/%s' is not a dataset", file, f->name);
   hid_t did = H5Dopen2(fid, f->name, H5P_DEFAULT), sp = H5Dget_space(did);
   if (f->lead > 0 || f->ndims > 0) {
     st = f->ndims > 0 ? read_array(did, sp, file, f, st) : read_rows3(did, sp, file, f, st);

@@ -5,6 +5,7 @@
  * all write their parts of one file with MPI-IO. */
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -35,7 +36,8 @@ static int read_at(int fd, char *buf, int64_t from, int64_t len) {
   return 0;
 }
 
-/* This rank's lines: text[0 .. len) holds the whole lines that start in [a, b). */
+/* This rank's lines: text[0 .. len) holds the whole lines that start in [a, b), and
+ * text[len] is allocated too (a token can be ended in place). */
 static dtf_status read_lines(int fd, const char *file, int64_t S, int64_t a, int64_t b, char **text,
                              int64_t *len) {
   int64_t lo = a > 0 ? a - 1 : 0, hi = b, cap = hi - lo + 1;
@@ -224,15 +226,22 @@ dtf_status dtf_tns_read(MPI_Comm comm, const char *file, int nmodes_given, const
           if (v > maxi[col]) maxi[col] = v;
         }
       } else {
-        char num[64], *endp;
-        if (tl >= (int)sizeof num) tl = (int)sizeof num - 1;
-        memcpy(num, t, (size_t)tl);
-        num[tl] = '\0';
+        /* strtod on the whole token, however long: the text holds a byte past every line
+         * (read_lines), so the token can be ended in place for the call */
+        char *tok = text + (t - text), save = tok[tl], *endp;
+        tok[tl] = '\0';
         errno = 0;
-        double v = strtod(num, &endp);
-        if (endp == num || *endp || !isfinite(v))
-          st = dtf_error(DTF_ERR_INPUT, "'%s' line %lld: value '%s' is not a finite number", file,
-                         (long long)line, num);
+        double v = strtod(tok, &endp);
+        int range = errno == ERANGE;
+        tok[tl] = save;
+        const char *more = tl > 40 ? "..." : "";
+        if (endp != tok + tl || isnan(v) || (isinf(v) && !range)) /* not a number, nan, inf */
+          st = dtf_error(DTF_ERR_INPUT, "'%s' line %lld: value '%.*s%s' is not a finite number", file,
+                         (long long)line, tl > 40 ? 40 : tl, t, more);
+        else if (isinf(v)) /* a number beyond the largest double; one below the smallest rounds */
+          st = dtf_error(DTF_ERR_INPUT,
+                         "'%s' line %lld: value '%.*s%s' overflows a double (its magnitude is above %.17g)",
+                         file, (long long)line, tl > 40 ? 40 : tl, t, more, DBL_MAX);
         out->vals[k] = v;
         out->tags[k] = line;
       }

@@ -219,15 +219,16 @@ dtf_status dtf_sparse_tensor_create(int nmodes, const int64_t *start, const int6
   return DTF_OK;
 }
 
-void dtf_sparse_tensor_slice_counts(const dtf_tensor_t *t, int mode, int64_t *counts) {
+int64_t dtf_sparse_tensor_slices(const dtf_tensor_t *t, int mode, int64_t *ids, int64_t *counts) {
   const dtf_csf_t *c = &((const sparse_t *)t->impl)->csf[mode];
-  memset(counts, 0, (size_t)t->dims[mode] * sizeof(int64_t));
-  for (int64_t k = 0; k < c->nodes[0]; k++) {
-    int64_t lo = k, hi = k + 1; /* the root's range, followed down to the leaves */
+  for (int64_t k = 0; k < c->nodes[0]; k++) { /* the roots: the slices, in increasing order */
+    int64_t lo = k, hi = k + 1;               /* the root's range, followed down to the leaves */
     for (int l = 0; l < c->nmodes - 1; l++) {
       lo = c->ptr[l][lo];
       hi = c->ptr[l][hi];
     }
-    counts[c->ids[0][k]] += hi - lo;
+    ids[k] = c->ids[0][k];
+    counts[k] = hi - lo;
   }
+  return c->nodes[0];
 }

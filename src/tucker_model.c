@@ -1,6 +1,8 @@
 /* The Tucker model: allocation, its manifest (a replicated core and factors), values at
  * indices, a block of its full tensor, its fit against a tensor, and the "tucker" model
  * kind of dtf_model_kind. */
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,15 +301,20 @@ dtf_status dtf_tucker_parse_ranks(const char *text, int nmodes, const int64_t *d
   const char *p = text;
   while (*p) {
     char *end;
+    errno = 0;
     long v = strtol(p, &end, 10);
     if (end == p || v < 1 || (*end && *end != 'x'))
       return dtf_error(DTF_ERR_USAGE,
                        "--ranks '%s': each core rank must be a positive integer, as in 10x10x5", text);
     if (n == DTF_MAX_MODES)
       return dtf_error(DTF_ERR_USAGE, "--ranks '%s' has more than %d ranks", text, DTF_MAX_MODES);
-    if (n < nmodes && v > dims[n])
-      return dtf_error(DTF_ERR_USAGE, "--ranks '%s': rank %ld of mode %d is larger than the mode (%lld)",
-                       text, v, n + 1, (long long)dims[n]);
+    if (n < nmodes && (errno || v > dims[n])) /* the rank as typed, not strtol's clamped value */
+      return dtf_error(DTF_ERR_USAGE, "--ranks '%s': rank %.*s of mode %d is larger than the mode (%lld)",
+                       text, (int)(end - p), p, n + 1, (long long)dims[n]);
+    if (errno || v > INT_MAX) /* a rank is an int: never truncated to a smaller one */
+      return dtf_error(DTF_ERR_USAGE,
+                       "--ranks '%s': rank %.*s of mode %d is above the largest core rank (%d)", text,
+                       (int)(end - p), p, n + 1, INT_MAX);
     ranks[n++] = (int)v;
     p = *end ? end + 1 : end;
   }

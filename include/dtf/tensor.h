@@ -86,8 +86,10 @@ double *dtf_dense_tensor_spend(dtf_tensor_t *t);
 dtf_status dtf_sparse_tensor_create(int nmodes, const int64_t *start, const int64_t *dims, int64_t nnz,
                                     const int64_t *inds, const double *vals, dtf_tensor_t **out);
 
-/* counts[i] (dims[mode] entries, zeroed here) = stored entries in local slice i of `mode`. */
-void dtf_sparse_tensor_slice_counts(const dtf_tensor_t *t, int mode, int64_t *counts);
+/* The local slices of `mode` that hold stored entries, in increasing order: returns their
+ * number n, with block-local index ids[k] and stored entries counts[k] (ids and counts
+ * have room for entries() each; nothing is sized by the mode's length). */
+int64_t dtf_sparse_tensor_slices(const dtf_tensor_t *t, int mode, int64_t *ids, int64_t *counts);
 
 /* Fail collectively (DTF_ERR_INPUT) if any rank's dense block holds NaN or Inf; the
  * message names `what`, the global index and the value. */

@@ -131,13 +131,21 @@ int cli_parse(cli_t *c, int argc, char **argv, const cli_accept_t *accepted, int
 /* A solver command's one INPUT and its --rank: -1 if present, else the usage error's code. */
 int cli_input_and_rank(cli_t *c, const cli_opts_t *o);
 
-/* Strict number parsing; 0 on success. */
+/* ---- numbers (numbers.c): each token read whole, range and overflow checked ---- */
+
+/* A decimal integer in [lo, hi] (an optional sign, then digits only); 0 on success. */
 int cli_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
+/* A finite real, exactly strtod's reading of the whole token; one too small for a double
+ * rounds to 0 or a subnormal, one too large is refused. 0 on success. */
 int cli_double(const char *s, double *out);
-/* "8G", "512M", "1.5T", "2000000000" -> bytes; 0 on success. */
+/* "8G", "512M", "1.5T", "2000000000" -> bytes (> 0, finite); 0 on success. */
 int cli_bytes_option(const char *s, double *bytes);
-/* "300x200x100" -> dims; returns the number of modes, or -1. */
+/* "300x200x100" -> dims (each >= 1); returns the number of modes, or -1. */
 int cli_dims(const char *s, int64_t *dims);
+/* --slab "S:C,S:C,..." for the N modes of dims into start and count, each block inside
+ * its mode (START + COUNT <= dims, checked without overflow); DTF_ERR_USAGE naming the
+ * mode and the block. */
+dtf_status cli_slab(const char *text, int N, const int64_t *dims, int64_t *start, int64_t *count);
 
 /* The memory a rank may use by default: the node's memory / the ranks on it. */
 double cli_default_max_mem(void);
@@ -195,6 +203,7 @@ typedef struct {
                            * 2: a dense input is one if a cell is NaN or a mask is given */
   const char *mask;       /* observed, dense: the mask dataset (NULL: NaN marks missing) */
   const dtf_grid_t *onto; /* read onto this grid (the shapes must agree), not a new one */
+  double max_mem;         /* with permute: refuse labels above this many bytes a rank (0: no limit) */
 } cli_load_t;
 
 /* What was loaded. */

@@ -159,13 +159,13 @@ int cli_complete(cli_t *c, int argc, char **argv) {
   dtf_grid_t *g = NULL;
   dtf_tensor_t *all = NULL, *train = NULL, *test = NULL;
   cli_loaded_t in, tin = {0};
-  cli_load_t lo = {o.grid, 0, o.duplicates, 0, o.seed, 1, o.mask, NULL};
+  cli_load_t lo = {o.grid, 0, o.duplicates, 0, o.seed, 1, o.mask, NULL, 0};
   st = cli_load_tensor(c, input, &lo, &in, &g, &all);
   if (!st && o.mask && in.elem_bytes == 0)
     st = dtf_error(DTF_ERR_INPUT, "--mask is for dense input; in a sparse input the listed entries are the "
                                   "observed ones");
   if (!st && o.test) {
-    cli_load_t to = {NULL, 0, o.duplicates, 0, o.seed, 1, NULL, g};
+    cli_load_t to = {NULL, 0, o.duplicates, 0, o.seed, 1, NULL, g, 0};
     dtf_grid_t *same;
     st = cli_load_tensor(c, o.test, &to, &tin, &same, &test);
     train = all;

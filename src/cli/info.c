@@ -63,6 +63,53 @@ static int model_info(cli_t *c, const char *file) {
   return st ? cli_fail(c, st) : 0;
 }
 
+/* Mode m's slices that hold entries, over all ranks, and the most entries in one, without
+ * an array over the mode's indices (a mode may have billions): each rank's (slice, count)
+ * pairs go to the rank of its slice communicator that owns the slice's part of the block,
+ * which adds them up. Memory: the local entries' slices. Collective. */
+static dtf_status slice_stats(const dtf_grid_t *g, const dtf_tensor_t *t, int m, int64_t *nonempty,
+                              int64_t *most) {
+  int64_t n = t->ops->entries(t), len = g->len[m], S = g->slice_size[m];
+  int64_t *ids = malloc((size_t)(n ? n : 1) * sizeof(int64_t)),
+          *cnt = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+  int64_t *send = malloc((size_t)(n ? n : 1) * 2 * sizeof(int64_t)), *to = calloc((size_t)S, sizeof(int64_t));
+  dtf_status st =
+      ids && cnt && send && to ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory counting slices");
+  st = dtf_agree(g->comm, st);
+  int64_t *recv = NULL, nrecv = 0, stat[2] = {0, 0}; /* slices with entries, most entries */
+  if (!st) {
+    int64_t k = dtf_sparse_tensor_slices(t, m, ids, cnt);
+    int64_t base = len / S, rem = len % S, cut = rem * (base + 1); /* dtf_block_range's parts */
+    for (int64_t i = 0; i < k; i++) {                              /* ids increase, so their owners do too */
+      int q = (int)(ids[i] < cut ? ids[i] / (base + 1) : rem + (ids[i] - cut) / base);
+      to[q]++;
+      send[2 * i] = ids[i];
+      send[2 * i + 1] = cnt[i];
+    }
+    st = dtf_alltoallv_records(g->slice[m], send, to, 2, &recv, &nrecv, NULL);
+  }
+  if (!st && nrecv) st = dtf_sort_tuples(recv, nrecv, 2, 1); /* each sender's pairs are sorted, not all */
+  st = dtf_agree(g->comm, st);
+  if (!st)
+    for (int64_t i = 0; i < nrecv;) {
+      int64_t j = i, sum = 0;
+      for (; j < nrecv && recv[2 * j] == recv[2 * i]; j++) sum += recv[2 * j + 1];
+      stat[0]++;
+      if (sum > stat[1]) stat[1] = sum;
+      i = j;
+    }
+  free(ids);
+  free(cnt);
+  free(send);
+  free(to);
+  free(recv);
+  if (!st) dtf_allreduce(g->comm, &stat[0], 1, MPI_INT64_T, MPI_SUM, NULL);
+  if (!st) dtf_allreduce(g->comm, &stat[1], 1, MPI_INT64_T, MPI_MAX, NULL);
+  *nonempty = stat[0];
+  *most = stat[1];
+  return st;
+}
+
 int cli_info(cli_t *c, int argc, char **argv) {
   cli_opts_t o = {0};
   int rc = cli_parse(c, argc, argv, accepted, sizeof accepted / sizeof accepted[0], intro, &o);
@@ -82,7 +129,7 @@ int cli_info(cli_t *c, int argc, char **argv) {
   dtf_grid_t *g;
   dtf_tensor_t *t;
   cli_loaded_t in;
-  cli_load_t lo = {NULL, 0, o.duplicates, 0, 0, 0, NULL, NULL};
+  cli_load_t lo = {NULL, 0, o.duplicates, 0, 0, 0, NULL, NULL, 0};
   st = cli_load_tensor(c, input, &lo, &in, &g, &t);
   const dtf_spec_t spec = in.spec;
   int eb = in.elem_bytes;
@@ -99,25 +146,20 @@ int cli_info(cli_t *c, int argc, char **argv) {
                "combined\nnorm %.6g\n",
                spec.file, dtf_is_tns(spec.file) ? "" : ":", dtf_is_tns(spec.file) ? "" : spec.path, d,
                (long long)nnz, (double)nnz / cells, (long long)in.duplicates, norm);
-    /* per mode: slices with nonzeros, and nonzeros per slice (max, mean over all slices) */
+    /* per mode: slices with entries, and entries per slice (max, mean over all slices) */
     int64_t nonempty[DTF_MAX_MODES], most[DTF_MAX_MODES];
-    for (int m = 0; m < g->nmodes; m++) {
-      int64_t *counts = calloc((size_t)g->len[m], sizeof(int64_t));
-      if (counts) dtf_sparse_tensor_slice_counts(t, m, counts);
-      dtf_allreduce(g->slice[m], counts, (int)g->len[m], MPI_INT64_T, MPI_SUM, NULL);
-      int64_t stat[2] = {0, 0}; /* nonempty, max: the slice's rank 0 speaks for the block */
-      for (int64_t i = 0; counts && g->slice_rank[m] == 0 && i < g->len[m]; i++) {
-        stat[0] += counts[i] > 0;
-        if (counts[i] > stat[1]) stat[1] = counts[i];
-      }
-      free(counts);
-      dtf_allreduce(g->comm, &stat[0], 1, MPI_INT64_T, MPI_SUM, NULL);
-      dtf_allreduce(g->comm, &stat[1], 1, MPI_INT64_T, MPI_MAX, NULL);
-      nonempty[m] = stat[0];
-      most[m] = stat[1];
-      cli_result(c, "mode %d: %lld slices, %lld with entries; entries per slice max %lld, mean %.1f\n", m + 1,
-                 (long long)g->dims[m], (long long)stat[0], (long long)stat[1],
-                 (double)nnz / (double)g->dims[m]);
+    for (int m = 0; !st && m < g->nmodes; m++) {
+      st = slice_stats(g, t, m, &nonempty[m], &most[m]);
+      if (!st)
+        cli_result(c, "mode %d: %lld slices, %lld with entries; entries per slice max %lld, mean %.3g\n",
+                   m + 1, (long long)g->dims[m], (long long)nonempty[m], (long long)most[m],
+                   (double)nnz / (double)g->dims[m]);
+    }
+    if (st) {
+      cli_loaded_free(&in);
+      dtf_tensor_free(t);
+      dtf_grid_free(g);
+      return cli_fail(c, st);
     }
     dtf_json_t *j = cli_json_begin(c, g);
     cli_json_input(j, input, t, &in, 0);

@@ -31,6 +31,18 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
   dtf_status st = tns ? dtf_tns_read(MPI_COMM_WORLD, spec->file, 0, NULL, &all)
                       : dtf_h5_sparse_read(MPI_COMM_WORLD, spec, &all);
   if (st) return st;
+  /* the labels are sized by the modes' lengths, not by the entries: checked before any is made */
+  double need = 0;
+  for (int m = 0; o->permute && m < all.nmodes; m++) need += 16.0 * (double)all.dims[m];
+  if (o->permute && o->max_mem > 0 && need > o->max_mem) {
+    char a[32], b[32];
+    dtf_format_bytes(need, a, sizeof a);
+    dtf_format_bytes(o->max_mem, b, sizeof b);
+    st = dtf_error(DTF_ERR_INPUT,
+                   "--permute needs %s per rank for the labels of every mode's indices (8 bytes an index, "
+                   "and as much again while relabelling), more than the %s allowed (--max-mem)",
+                   a, b);
+  }
   for (int m = 0; !st && o->permute && m < all.nmodes; m++) { /* new label of index i: perm[i] */
     int64_t *perm = malloc((size_t)all.dims[m] * sizeof(int64_t));
     info->labels[m] = malloc((size_t)all.dims[m] * sizeof(int64_t));
@@ -219,7 +231,12 @@ int cli_solver_input(cli_t *c, const cli_opts_t *o, cli_loaded_t *in, dtf_grid_t
   cli_files_checkpoint(&files, o->checkpoint, o->resume);
   int rc = cli_files_check(c, &files, o->force);
   if (rc) return rc;
-  cli_load_t lo = {o->grid, 1, o->duplicates, o->permute, o->seed, 0, NULL, NULL};
+  cli_load_t lo = {.grid = o->grid,
+                   .finite = 1,
+                   .duplicates = o->duplicates,
+                   .permute = o->permute,
+                   .seed = o->seed,
+                   .max_mem = o->given[OPT_MAX_MEM] ? o->max_mem : cli_default_max_mem()};
   st = cli_load_tensor(c, input, &lo, in, g, t);
   return st ? cli_fail(c, st) : -1;
 }

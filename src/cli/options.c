@@ -18,7 +18,7 @@ typedef struct {
 } def_t;
 
 static const def_t defs[OPT_COUNT] = {
-    [OPT_RANK] = {"rank", 'r', 1, "-r, --rank R", "number of components (>= 1)"},
+    [OPT_RANK] = {"rank", 'r', 1, "-r, --rank R", "number of components (1 to 1000000)"},
     [OPT_ITERS] = {"iters", 'i', 1, "-i, --iters N", "at most N iterations (default 50)"},
     [OPT_TOL] = {"tol", 0, 1, "--tol T", "stop when the fit changes by less than T (default 1e-4)"},
     [OPT_SEED] = {"seed", 0, 1, "--seed S", "random seed (default 0); the same for any number of ranks"},
@@ -167,24 +167,45 @@ static const def_t *named(const char *word) {
   return NULL;
 }
 
+/* The integer options and their ranges (the messages state them). */
+static const struct {
+  int64_t lo, hi;
+} int_range[OPT_COUNT] = {
+    [OPT_RANK] = {1, 1000000},
+    [OPT_ITERS] = {1, 100000000},
+    [OPT_SEED] = {0, INT64_MAX},
+    [OPT_NNZ] = {1, INT64_MAX},
+    [OPT_CHECKPOINT_EVERY] = {1, 100000000},
+    [OPT_BATCHES] = {1, 1000000},
+    [OPT_SAMPLED] = {1, 100000000},
+    [OPT_FIT_EVERY] = {1, 100000000},
+    [OPT_SAMPLE] = {1, INT64_MAX},
+    [OPT_STEPS] = {1, 100000000},
+    [OPT_OVERSAMPLE] = {0, 100000},
+    [OPT_POWER] = {0, 100},
+};
+
 static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
-  int64_t v;
+  int64_t v = 0;
+  if (int_range[id].hi && cli_int(arg, int_range[id].lo, int_range[id].hi, &v))
+    return cli_usage(c, "--%s must be an integer from %lld to %lld, not '%s'", defs[id].name,
+                     (long long)int_range[id].lo, (long long)int_range[id].hi, arg);
   switch (id) {
-  case OPT_RANK:
-    if (cli_int(arg, 1, 1000000, &o->rank))
-      return cli_usage(c, "--rank must be an integer >= 1, not '%s'", arg);
-    break;
-  case OPT_ITERS:
-    if (cli_int(arg, 1, 100000000, &o->iters))
-      return cli_usage(c, "--iters must be an integer >= 1, not '%s'", arg);
-    break;
+  case OPT_RANK: o->rank = v; break;
+  case OPT_ITERS: o->iters = v; break;
+  case OPT_SEED: o->seed = (uint64_t)v; break;
+  case OPT_NNZ: o->nnz = v; break;
+  case OPT_CHECKPOINT_EVERY: o->every = v; break;
+  case OPT_BATCHES: o->batches = v; break;
+  case OPT_SAMPLED: o->sampled = v; break;
+  case OPT_FIT_EVERY: o->fit_every = v; break;
+  case OPT_SAMPLE: o->sample = v; break;
+  case OPT_STEPS: o->steps = v; break;
+  case OPT_OVERSAMPLE: o->oversample = v; break;
+  case OPT_POWER: o->power = v; break;
   case OPT_TOL:
     if (cli_double(arg, &o->tol) || o->tol < 0)
-      return cli_usage(c, "--tol must be a number >= 0, not '%s'", arg);
-    break;
-  case OPT_SEED:
-    if (cli_int(arg, 0, INT64_MAX, &v)) return cli_usage(c, "--seed must be an integer >= 0, not '%s'", arg);
-    o->seed = (uint64_t)v;
+      return cli_usage(c, "--tol must be a finite number >= 0, not '%s'", arg);
     break;
   case OPT_GRID: o->grid = arg; break;
   case OPT_OUTPUT: o->output = arg; break;
@@ -196,11 +217,7 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
     break;
   case OPT_NOISE:
     if (cli_double(arg, &o->noise) || o->noise < 0)
-      return cli_usage(c, "--noise must be a number >= 0, not '%s'", arg);
-    break;
-  case OPT_NNZ:
-    if (cli_int(arg, 1, INT64_MAX, &o->nnz))
-      return cli_usage(c, "--nnz must be an integer >= 1, not '%s'", arg);
+      return cli_usage(c, "--noise must be a finite number >= 0, not '%s'", arg);
     break;
   case OPT_TRUTH: o->truth = arg; break;
   case OPT_DUPLICATES:
@@ -210,14 +227,11 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
   case OPT_SUM_DUPLICATES: o->duplicates = DTF_DUP_SUM; break;
   case OPT_PERMUTE: o->permute = 1; break;
   case OPT_CHECKPOINT: o->checkpoint = arg; break;
-  case OPT_CHECKPOINT_EVERY:
-    if (cli_int(arg, 1, 100000000, &o->every))
-      return cli_usage(c, "--checkpoint-every must be an integer >= 1, not '%s'", arg);
-    break;
   case OPT_RESUME: o->resume = 1; break;
   case OPT_MAX_MEM:
     if (cli_bytes_option(arg, &o->max_mem))
-      return cli_usage(c, "--max-mem must be a size like 8G, 512M or 2000000000, not '%s'", arg);
+      return cli_usage(c, "--max-mem must be a size like 8G, 512M or 2000000000 (above 0, finite), not '%s'",
+                       arg);
     break;
   case OPT_FORCE: o->force = 1; break;
   case OPT_MASK: o->mask = arg; break;
@@ -248,7 +262,7 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
     break;
   case OPT_REG:
     if (cli_double(arg, &o->reg) || o->reg < 0)
-      return cli_usage(c, "--reg must be a number >= 0, not '%s'", arg);
+      return cli_usage(c, "--reg must be a finite number >= 0, not '%s'", arg);
     break;
   case OPT_KAPPA:
     if (cli_double(arg, &o->kappa) || !(o->kappa > 0.5 && o->kappa <= 1))
@@ -262,10 +276,6 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
     if (cli_double(arg, &o->merge) || !(o->merge >= 0 && o->merge < 1))
       return cli_usage(c, "--merge must be in [0, 1), not '%s'", arg);
     break;
-  case OPT_BATCHES:
-    if (cli_int(arg, 1, 1000000, &o->batches))
-      return cli_usage(c, "--batches must be an integer >= 1, not '%s'", arg);
-    break;
   case OPT_RANKS: o->ranks = arg; break;
   case OPT_SLAB: o->slab = arg; break;
   case OPT_BUDGET:
@@ -273,14 +283,6 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
       return cli_usage(c, "--budget must be a number of parameters from 1 to 1e18, not '%s'", arg);
     break;
   case OPT_ORDER: o->order = arg; break;
-  case OPT_OVERSAMPLE:
-    if (cli_int(arg, 0, 100000, &o->oversample))
-      return cli_usage(c, "--oversample must be an integer from 0 to 100000, not '%s'", arg);
-    break;
-  case OPT_POWER:
-    if (cli_int(arg, 0, 100, &o->power))
-      return cli_usage(c, "--power must be an integer from 0 to 100, not '%s'", arg);
-    break;
   case OPT_EIG:
     if (strcmp(arg, "lapack") && strcmp(arg, "scalapack") && strcmp(arg, "randomized"))
       return cli_usage(c, "--eig must be lapack, scalapack or randomized, not '%s'", arg);
@@ -290,14 +292,6 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
     if (strcmp(arg, "sthosvd") && strcmp(arg, "hooi"))
       return cli_usage(c, "--method must be sthosvd or hooi, not '%s'", arg);
     o->method = arg;
-    break;
-  case OPT_SAMPLED:
-    if (cli_int(arg, 1, 100000000, &o->sampled))
-      return cli_usage(c, "--sampled must be an integer from 1 to 100000000, not '%s'", arg);
-    break;
-  case OPT_FIT_EVERY:
-    if (cli_int(arg, 1, 100000000, &o->fit_every))
-      return cli_usage(c, "--fit-every must be an integer >= 1, not '%s'", arg);
     break;
   case OPT_INIT:
     if (strcmp(arg, "random") && strcmp(arg, "svd"))
@@ -315,18 +309,10 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
     break;
   case OPT_LR:
     if (cli_double(arg, &o->lr) || !(o->lr > 0))
-      return cli_usage(c, "--lr must be a number > 0, not '%s'", arg);
+      return cli_usage(c, "--lr must be a finite number > 0, not '%s'", arg);
     break;
   case OPT_COMPRESS:
     if (dtf_compress_parse(arg, &o->compress)) return cli_usage(c, "%s", dtf_error_message());
-    break;
-  case OPT_SAMPLE:
-    if (cli_int(arg, 1, INT64_MAX, &o->sample))
-      return cli_usage(c, "--sample must be an integer >= 1, not '%s'", arg);
-    break;
-  case OPT_STEPS:
-    if (cli_int(arg, 1, 100000000, &o->steps))
-      return cli_usage(c, "--steps must be an integer >= 1, not '%s'", arg);
     break;
   case OPT_JSON: c->json = arg; break;
   case OPT_QUIET: c->quiet = 1; break;
@@ -393,61 +379,6 @@ int cli_input_and_rank(cli_t *c, const cli_opts_t *o) {
                      o->npos ? o->pos[1] : "");
   if (!o->given[OPT_RANK]) return cli_usage(c, "missing --rank (-r)");
   return -1;
-}
-
-int cli_int(const char *s, int64_t lo, int64_t hi, int64_t *out) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (end == s || *end || errno || v < lo || v > hi) return -1;
-  *out = v;
-  return 0;
-}
-
-int cli_double(const char *s, double *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (end == s || *end || errno || !isfinite(v)) return -1;
-  *out = v;
-  return 0;
-}
-
-int cli_bytes_option(const char *s, double *bytes) {
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (end == s || errno || !(v > 0) || !isfinite(v)) return -1;
-  static const char units[] = "kmgt";
-  double unit = 1;
-  const char *u = *end ? strchr(units, *end | 0x20) : NULL;
-  if (u) {
-    unit = pow(1e3, (double)(u - units + 1));
-    end++;
-  }
-  if (*end == 'B' || *end == 'b') end++;
-  if (*end) return -1;
-  *bytes = v * unit;
-  return 0;
-}
-
-int cli_dims(const char *s, int64_t *dims) {
-  int n = 0;
-  const char *p = s;
-  while (*p) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(p, &end, 10);
-    if (end == p || errno || v < 1 || n == DTF_MAX_MODES) return -1;
-    dims[n++] = v;
-    p = end;
-    if (*p == 'x' || *p == 'X') {
-      p++;
-      if (!*p) return -1;
-    } else if (*p)
-      return -1;
-  }
-  return n;
 }
 
 double cli_default_max_mem(void) {

@@ -20,34 +20,6 @@ static const cli_accept_t accepted[] = {
     {OPT_FORCE, NULL},
 };
 
-/* "S:C,S:C,..." against dims into start and count; DTF_ERR_USAGE naming the mode */
-static dtf_status parse_slab(const char *text, int N, const int64_t *dims, int64_t *start, int64_t *count) {
-  const char *p = text;
-  for (int n = 0; n < N; n++) {
-    char *end;
-    long long s = strtoll(p, &end, 10), c = -1;
-    if (end != p && *end == ':') {
-      const char *q = end + 1;
-      c = strtoll(q, &end, 10);
-      if (end == q) c = -1;
-    }
-    if (s < 0 || c < 1 || (*end != ',' && *end) || (*end == ',' && n == N - 1) || (!*end && n < N - 1))
-      return dtf_error(
-          DTF_ERR_USAGE,
-          "--slab '%s': expected START:COUNT for each of the %d modes (START >= 0, COUNT >= 1), as in "
-          "0:10,5:20,0:8",
-          text, N);
-    if (s + c > dims[n])
-      return dtf_error(DTF_ERR_USAGE,
-                       "--slab '%s': mode %d's block %lld:%lld ends at %lld, past its %lld indices", text,
-                       n + 1, s, c, s + c, (long long)dims[n]);
-    start[n] = s;
-    count[n] = c;
-    p = end + (*end ? 1 : 0);
-  }
-  return DTF_OK;
-}
-
 int cli_reconstruct(cli_t *c, int argc, char **argv) {
   cli_opts_t o = {0};
   int rc = cli_parse(c, argc, argv, accepted, sizeof accepted / sizeof accepted[0], intro, &o);
@@ -70,7 +42,7 @@ int cli_reconstruct(cli_t *c, int argc, char **argv) {
   if (!st) {
     memcpy(dims, m.header->dims, sizeof dims);
     memcpy(count, dims, sizeof count);
-    if (o.slab) st = parse_slab(o.slab, N, dims, start, count);
+    if (o.slab) st = cli_slab(o.slab, N, dims, start, count);
   }
   cli_model_free(&m);
   if (st) return cli_fail(c, st);

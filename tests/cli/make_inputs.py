@@ -183,3 +183,41 @@ for kind in ("tucker", "ht"):
         f.attrs["model"] = np.bytes_(kind)
         for k in src:
             f[k] = src[k][...]
+
+# issue 19: numbers read whole and headers checked
+tns("overflow_value", "1 1 1 1.0\n2 2 2 1" + "0" * 400 + "\n")  # 1e400: beyond any double
+tns("long_mode", "1 4294967297 1 1.0\n2 4294967298 1 2.0\n")  # mode 2 longer than 2^32
+with h5py.File(f"{d}/coo.h5") as f:
+    coo_idx, coo_val = f["T/indices"][...], f["T/values"][...]
+for name, dims in (("coo_dims_fraction", np.array([14.7, 9.2, 11.9])),
+                   ("coo_dims_negative", np.array([14, -9, 11], dtype=np.int64)),
+                   ("coo_dims_nan", np.array([14.0, np.nan, 11.0]))):
+    with h5py.File(f"{d}/{name}.h5", "w") as f:
+        g = f.create_group("T")
+        g.attrs["dims"] = dims
+        g["indices"], g["values"] = coo_idx, coo_val
+big = coo_idx.copy()
+big[3, 0] = 2**64 - 1  # beyond int64: named as written, not clamped
+coo(f"{d}/coo_index_2e64.h5", big, coo_val)
+
+
+def damage(path, name):
+    """Flip a byte of the object header of `name` (a version-2 header, whose checksum
+    then fails): the link stays, the object cannot be read."""
+    with h5py.File(path, "r") as f:
+        addr = h5py.h5o.get_info(f[name].id).addr
+    b = bytearray(open(path, "rb").read())
+    assert b[addr:addr + 4] == b"OHDR", "not a version-2 object header"
+    b[addr + 6] ^= 0xFF
+    open(path, "wb").write(b)
+
+
+with h5py.File(f"{d}/damaged.h5", "w", libver="latest") as f:
+    f["X"] = good
+damage(f"{d}/damaged.h5", "X")
+with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/model_damaged.h5", "w", libver="latest") as f:
+    for k, v in src.attrs.items():
+        f.attrs[k] = v
+    for k in src:
+        f[k] = src[k][...]
+damage(f"{d}/model_damaged.h5", "factor_1")

@@ -1,8 +1,9 @@
 /* libFuzzer target: the HDF5 sparse reader, then duplicates, CSF trees and MTTKRP. The
  * input bytes decide a COO group's layout and contents (modes, dims, shapes, indices,
- * values, missing members); the group is written with HDF5 and read back by dtf. Checks:
- * what is accepted is in range and factors without crashing; what is refused has a
- * message. (HDF5's own file parser is not the target: the file is always well formed.) */
+ * values, missing members, the type of dims); the group is written with HDF5 and read back
+ * by dtf. Checks: what is accepted is in range, has exactly the dims written, and factors
+ * without crashing; what is refused has a message. (HDF5's own file parser is not the
+ * target: the file is always well formed.) */
 #include <hdf5.h>
 #include <mpi.h>
 #include <stdio.h>
@@ -49,13 +50,28 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     if (flags & 16) memcpy(&v, &u, sizeof v); /* any bit pattern: NaN, Inf, subnormal */
     val[k] = v;
   }
+  /* the last byte: dims stored as uint64 (0), int64 (1) or float64 (2: the value, or with
+   * flags & 2 any bit pattern: fractions, NaN, Inf, negatives) */
+  int dtype = (int)(take(&b, 1) % 3);
+  int64_t sdims[9];
+  double fdims[9];
+  for (int m = 0; m < N; m++) {
+    sdims[m] = (int64_t)dims[m];
+    fdims[m] = (double)dims[m];
+    if (flags & 2) memcpy(&fdims[m], &dims[m], sizeof(double));
+  }
   hid_t fid = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   hid_t g = H5Gcreate2(fid, "/T", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   if (!(flags & 32)) {
     hsize_t n = (hsize_t)N;
-    hid_t s = H5Screate_simple(1, &n, NULL),
-          a = H5Acreate2(g, "dims", H5T_STD_U64LE, s, H5P_DEFAULT, H5P_DEFAULT);
-    H5Awrite(a, H5T_NATIVE_UINT64, dims);
+    hid_t s = H5Screate_simple(1, &n, NULL), a = H5Acreate2(g, "dims",
+                                                            dtype == 0   ? H5T_STD_U64LE
+                                                            : dtype == 1 ? H5T_STD_I64LE
+                                                                         : H5T_IEEE_F64LE,
+                                                            s, H5P_DEFAULT, H5P_DEFAULT);
+    if (dtype == 0) H5Awrite(a, H5T_NATIVE_UINT64, dims);
+    if (dtype == 1) H5Awrite(a, H5T_NATIVE_INT64, sdims);
+    if (dtype == 2) H5Awrite(a, H5T_NATIVE_DOUBLE, fdims);
     H5Aclose(a);
     H5Sclose(s);
   }
@@ -86,6 +102,14 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   if (st != DTF_OK) {
     if (!dtf_error_message()[0]) abort();
     return 0;
+  }
+  /* accepted dims are exactly the sizes written, each an integer >= 1 (never rounded,
+   * clamped or wrapped into range) */
+  for (int m = 0; m < c.nmodes; m++) {
+    if (c.dims[m] < 1) abort();
+    if (dtype == 0 && (uint64_t)c.dims[m] != dims[m]) abort();
+    if (dtype == 1 && c.dims[m] != sdims[m]) abort();
+    if (dtype == 2 && (double)c.dims[m] != fdims[m]) abort();
   }
   for (int64_t k = 0; k < c.nnz; k++)
     for (int m = 0; m < c.nmodes; m++)

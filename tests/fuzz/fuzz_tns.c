@@ -1,5 +1,7 @@
 /* libFuzzer target: the FROSTT .tns parser on arbitrary bytes. Whatever it accepts must
- * be in range; whatever it refuses must be refused with a message, never a crash. */
+ * be in range and must be what the text says: one entry per data line, each index the
+ * decimal integer of its token and each value bit for bit strtod's reading of its whole
+ * token, however long; whatever it refuses must be refused with a message, never a crash. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,53 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   MPI_Init(argc, argv);
   snprintf(path, sizeof path, "/tmp/dtf-fuzz-tns-%d.tns", (int)getpid());
   return 0;
+}
+
+static int blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+/* The entries of an accepted file against its text: line starts ls[0 .. nl). */
+static void check_entries(const dtf_coo_t *c, const char *text, size_t n) {
+  size_t *ls = malloc((n + 2) * sizeof(size_t)), nl = 0;
+  ls[nl++] = 0;
+  for (size_t i = 0; i < n; i++)
+    if (text[i] == '\n') ls[nl++] = i + 1;
+  int64_t data_lines = 0;
+  for (size_t l = 0; l < nl; l++) {
+    size_t i = ls[l], e = l + 1 < nl ? ls[l + 1] - 1 : n;
+    while (i < e && blank(text[i])) i++;
+    data_lines += i < e && text[i] != '#';
+  }
+  if (c->nnz != data_lines) abort(); /* one entry per data line */
+  int N = c->nmodes;
+  for (int64_t k = 0; k < c->nnz; k++) {
+    int64_t line = c->tags[k];
+    if (line < 1 || (size_t)line > nl) abort();
+    size_t i = ls[line - 1], e = (size_t)line < nl ? ls[line] - 1 : n;
+    for (int col = 0; col <= N; col++) {
+      while (i < e && blank(text[i])) i++;
+      size_t t = i;
+      while (i < e && !blank(text[i])) i++;
+      if (i == t) abort(); /* fewer tokens than columns */
+      if (col < N) {
+        int64_t v = 0;
+        for (size_t q = t; q < i; q++) {
+          if (text[q] < '0' || text[q] > '9') abort();
+          v = v * 10 + (text[q] - '0'); /* accepted: no overflow */
+        }
+        if (c->inds[k * N + col] != v - 1) abort();
+      } else {
+        char *tok = malloc(i - t + 1);
+        memcpy(tok, text + t, i - t);
+        tok[i - t] = '\0';
+        double ref = strtod(tok, NULL);
+        free(tok);
+        if (memcmp(&ref, &c->vals[k], sizeof ref)) abort(); /* strtod on the whole token */
+      }
+    }
+    while (i < e && blank(text[i])) i++;
+    if (i != e) abort(); /* more tokens than columns */
+  }
+  free(ls);
 }
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
@@ -31,6 +80,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     for (int64_t k = 0; k < c.nnz; k++)
       for (int m = 0; m < c.nmodes; m++)
         if (c.inds[k * c.nmodes + m] < 0 || c.inds[k * c.nmodes + m] >= c.dims[m]) abort();
+    check_entries(&c, (const char *)data + given, size - (size_t)given);
     dtf_coo_free(&c);
   } else if (!dtf_error_message()[0])
     abort(); /* a refusal without a message */
