@@ -224,7 +224,7 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
       for (int m = 0; m < p->nmodes; m++)
         used += (size_t)snprintf(where + used, sizeof where - used, "%s%lld", m ? ", " : "",
                                  (long long)(p->inds[e * p->nmodes + m] + t->start[m] + 1));
-      st = dtf_error(DTF_ERR_INPUT, "%s entry (%s) is %.17g; the %s likelihood needs %s",
+      st = dtf_error(DTF_ERR_INPUT, "%s entry (%s) (1-based) is %.17g; the %s likelihood needs %s",
                      part ? "test" : "observed", where, p->vals[e], lik->name, why);
       break;
     }

@@ -562,8 +562,8 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
       for (int m = 0; m < N; m++)
         used += (size_t)snprintf(where + used, sizeof where - used, "%s%lld", m ? ", " : "",
                                  (long long)(vi[k * N + m] + 1));
-      st = dtf_error(DTF_ERR_INPUT, "entry (%s) is %.17g; the %s loss needs %s", where, vx[k], o->loss->name,
-                     why);
+      st = dtf_error(DTF_ERR_INPUT, "entry (%s) (1-based) is %.17g; the %s loss needs %s", where, vx[k],
+                     o->loss->name, why);
     }
   }
   free(vi);
