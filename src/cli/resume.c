@@ -32,6 +32,7 @@ static void last_describe(const cli_last_t *l, dtf_state_t *st) {
   dtf_state_real(st, key, DTF_ATTR_STATE, NULL, l->value);
   dtf_state_undefined_ok(st, key);
   for (int k = 0; k < l->nextra; k++) {
+    if (!strcmp(l->extra_name[k], l->metric)) continue; /* complete repeats its headline metric */
     if (used + 1 + strlen(l->extra_name[k]) >= sizeof names) break;
     used += (size_t)snprintf(names + used, sizeof names - used, ",%s", l->extra_name[k]);
     report_attr(l->extra_name[k], key, sizeof key);
