@@ -361,12 +361,17 @@ static dtf_status read_field(hid_t fid, const dtf_grid_t *g, const char *file, c
     hssize_t na = H5Sget_simple_extent_npoints(asp);
     int same_grid = peeked->ranks == g->size;
     for (int k = 0; k < g->nmodes; k++) same_grid &= peeked->grid[k] == g->pdims[k];
-    if (!same_grid || na != g->size + 1 || na > 4097 || H5Aread(a, H5T_NATIVE_INT64, off) < 0)
+    if (!same_grid || na != g->size + 1 || na > 4097 || H5Aread(a, H5T_NATIVE_INT64, off) < 0) {
+      int64_t pf[DTF_MAX_MODES], pr[DTF_MAX_MODES];
+      char gf[128], gr[128];
+      for (int k = 0; k < g->nmodes; k++) pf[k] = peeked->grid[k], pr[k] = g->pdims[k];
+      dtf_format_dims(g->nmodes, pf, gf, sizeof gf);
+      dtf_format_dims(g->nmodes, pr, gr, sizeof gr);
       mine = dtf_error(DTF_ERR_INPUT,
-                       "'%s:/%s' holds one part per rank, written by %d ranks: a resume needs the same ranks "
-                       "and grid (this run has %d)",
-                       file, f->name, peeked->ranks, g->size);
-    else if (off[g->rank + 1] - off[g->rank] != f->rows)
+                       "'%s:/%s' holds one part per rank, written by %d ranks on grid %s: a resume needs the "
+                       "same ranks and grid (this run has %d on grid %s)",
+                       file, f->name, peeked->ranks, gf, g->size, gr);
+    } else if (off[g->rank + 1] - off[g->rank] != f->rows)
       mine = dtf_error(DTF_ERR_INPUT, "'%s:/%s': rank %d's part has %lld entries; this run needs %lld", file,
                        f->name, g->rank, (long long)(off[g->rank + 1] - off[g->rank]), (long long)f->rows);
     else {

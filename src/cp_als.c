@@ -302,6 +302,7 @@ static dtf_status op_state(void *impl, int checkpoint, dtf_state_t *out) {
   if (checkpoint) {
     /* the Grams as carried: recomputing them would round differently */
     dtf_state_real(out, "delta", DTF_ATTR_STATE, NULL, s->delta);
+    dtf_state_undefined_ok(out, "delta");
     dtf_state_replicated(out, "fit_history", s->iteration, 0, s->fit_history);
     for (int n = 0; n < g->nmodes; n++) {
       char name[32];

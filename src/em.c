@@ -224,7 +224,7 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
       for (int m = 0; m < p->nmodes; m++)
         used += (size_t)snprintf(where + used, sizeof where - used, "%s%lld", m ? ", " : "",
                                  (long long)(p->inds[e * p->nmodes + m] + t->start[m] + 1));
-      st = dtf_error(DTF_ERR_INPUT, "%s entry (%s) is %.17g; the %s likelihood needs %s",
+      st = dtf_error(DTF_ERR_INPUT, "%s entry (%s) (1-based) is %.17g; the %s likelihood needs %s",
                      part ? "test" : "observed", where, p->vals[e], lik->name, why);
       break;
     }
@@ -322,7 +322,7 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
   }
   s->beta = q[0] > 0 ? (double)counts[0] / q[0] : 1.0;
   s->warming = 1;
-  s->delta = INFINITY;
+  s->delta = NAN; /* no earlier loss */
   s->loss = NAN;
   /* the constant predictor: the train mean on the scale of the link */
   if (tv) {
@@ -657,7 +657,7 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
   if (!isfinite(loss))
     return dtf_error(DTF_ERR_NUMERIC, "the train %s became non-finite at epoch %d",
                      s->lik->metric[s->lik->loss], s->epoch);
-  s->delta = isfinite(s->loss) ? fabs(loss - s->loss) / fmax(fabs(s->loss), 1e-300) : INFINITY;
+  s->delta = isfinite(s->loss) ? fabs(loss - s->loss) / fmax(fabs(s->loss), 1e-300) : NAN;
   s->loss = loss;
   if (s->delta < 0.1) s->warming = 0;
   s->converged = s->epoch > 1 && !s->pruned_now && s->delta < s->opt.tol && s->wchange < s->opt.tol;
@@ -725,8 +725,9 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   if (st) return st;
   dtf_state_int(out, "iterations", DTF_ATTR_STATE, NULL, s->epoch);
   dtf_state_real(out, "fit", DTF_ATTR_STATE, NULL, s->fit);
-  dtf_state_text(out, "likelihood", s->opt.algorithm == DTF_EM_ALS ? "gaussian" : s->lik->name);
-  dtf_state_text(out, "algorithm", algorithm_name(s->opt.algorithm));
+  dtf_state_text_option(out, "likelihood", "--likelihood",
+                        s->opt.algorithm == DTF_EM_ALS ? "gaussian" : s->lik->name);
+  dtf_state_text_option(out, "algorithm", "--algorithm", algorithm_name(s->opt.algorithm));
   dtf_state_int(out, "effective_rank", DTF_ATTR_STATE, NULL, s->mops->rank(s->model));
   dtf_state_int(out, "start_rank", DTF_ATTR_OPTION, "--rank", s->opt.rank);
   dtf_state_int(out, "seed", DTF_ATTR_OPTION, "--seed", (int64_t)s->opt.seed);
@@ -745,11 +746,13 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   if (!checkpoint) return DTF_OK;
   dtf_state_real(out, "loss", DTF_ATTR_STATE, NULL, s->loss);
   dtf_state_real(out, "delta", DTF_ATTR_STATE, NULL, s->delta);
+  dtf_state_undefined_ok(out, "delta");
   dtf_state_real(out, "sse_avg", DTF_ATTR_STATE, NULL, s->sse_avg);
   dtf_state_int(out, "steps", DTF_ATTR_STATE, NULL, s->steps);
   dtf_state_int(out, "warming", DTF_ATTR_STATE, NULL, s->warming);
   dtf_state_replicated(out, "history_train", s->epoch, 0, s->hist_train);
   dtf_state_replicated(out, "history_test", s->epoch, 0, s->hist_test);
+  dtf_state_undefined_ok(out, "history_test"); /* NaN without test entries */
   dtf_state_replicated(out, "history_seconds", s->epoch, 0, s->hist_sec);
   dtf_state_replicated(out, "history_rank", s->epoch, 0, s->hist_rank);
   for (int b = 0; s->stats[0] && b < s->nblocks; b++) {

@@ -440,16 +440,20 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
     s->model.iterations = s->epoch;
     dtf_cp_model_describe(&s->model, out);
   }
-  dtf_state_text(out, "loss", s->opt.loss->name);
+  dtf_state_undefined_ok(out, "fit");
+  dtf_state_text_option(out, "loss", "--loss", s->opt.loss->name);
   if (strcmp(s->opt.loss->name, "poisson-identity"))
     dtf_state_text(out, "likelihood", likelihood_of(s->opt.loss));
-  dtf_state_text(out, "optimizer", s->opt.optim->name);
+  dtf_state_text_option(out, "optimizer", "--optimizer", s->opt.optim->name);
   char comp[48];
   dtf_compress_format(&s->opt.compress, comp, sizeof comp);
-  dtf_state_text(out, "compress", comp);
+  dtf_state_text_option(out, "compress", "--compress", comp);
+  /* the step size the run started with; "lr" below is the one it has come to */
+  dtf_state_real(out, "start_lr", DTF_ATTR_OPTION, "--lr", s->opt.step.lr);
   dtf_state_real(out, "loss_value", DTF_ATTR_STATE, NULL, s->loss);
   dtf_state_int(out, "seed", DTF_ATTR_OPTION, "--seed", (int64_t)s->opt.seed);
   dtf_state_int(out, "sample", DTF_ATTR_OPTION, "--sample", s->opt.sample);
+  dtf_state_style(out, "sample", DTF_SHOW_UNSET);
   dtf_state_int(out, "steps", DTF_ATTR_OPTION, "--steps", s->opt.steps);
   dtf_state_int(out, "converged", DTF_ATTR_STATE, NULL, s->converged);
   dtf_state_int(out, "epochs", DTF_ATTR_STATE, NULL, s->epoch);
@@ -468,10 +472,12 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   dtf_state_real(out, "lr", DTF_ATTR_STATE, NULL, s->lr);
   dtf_state_real(out, "prev_loss", DTF_ATTR_STATE, NULL, s->prev_loss);
   dtf_state_real(out, "delta", DTF_ATTR_STATE, NULL, s->delta);
+  dtf_state_undefined_ok(out, "delta");
   dtf_state_int(out, "fails", DTF_ATTR_STATE, NULL, s->fails);
   dtf_state_int(out, "steps_done", DTF_ATTR_STATE, NULL, s->steps_done);
   dtf_state_replicated(out, "history_loss", s->epoch, 0, s->hist_loss);
   dtf_state_replicated(out, "history_fit", s->epoch, 0, s->hist_fit);
+  dtf_state_undefined_ok(out, "history_fit");
   dtf_state_replicated(out, "history_bytes", s->epoch, 0, s->hist_bytes);
   dtf_state_replicated(out, "history_plain", s->epoch, 0, s->hist_plain);
   return DTF_OK;
@@ -480,7 +486,7 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
 static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn read, void *ctx) {
   dtf_gcp_t *s = impl;
   int64_t e = 0, conv = 0, fails = 0, done = 0;
-  double lr = 0, prev = 0, loss = 0, delta = 0;
+  double lr = 0, prev = 0, loss = 0, delta = 0, fit = NAN;
   if (dtf_state_get_int(file, "epochs", &e) || dtf_state_get_int(file, "converged", &conv) ||
       dtf_state_get_int(file, "fails", &fails) || dtf_state_get_int(file, "steps_done", &done) ||
       dtf_state_get_real(file, "lr", &lr) || dtf_state_get_real(file, "prev_loss", &prev) ||
@@ -499,6 +505,8 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
   s->prev_loss = prev;
   s->loss = loss;
   s->delta = delta;
+  dtf_state_get_real(file, "fit", &fit); /* the model file's */
+  s->fit = fit;
   return DTF_OK;
 }
 
@@ -554,8 +562,8 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
       for (int m = 0; m < N; m++)
         used += (size_t)snprintf(where + used, sizeof where - used, "%s%lld", m ? ", " : "",
                                  (long long)(vi[k * N + m] + 1));
-      st = dtf_error(DTF_ERR_INPUT, "entry (%s) is %.17g; the %s loss needs %s", where, vx[k], o->loss->name,
-                     why);
+      st = dtf_error(DTF_ERR_INPUT, "entry (%s) (1-based) is %.17g; the %s loss needs %s", where, vx[k],
+                     o->loss->name, why);
     }
   }
   free(vi);

@@ -239,13 +239,13 @@ const dtf_observed_view_t *dtf_observed_view(const dtf_tensor_t *t) {
   return t && t->ops == &observed_ops ? &((const observed_t *)t->impl)->v : NULL;
 }
 
-/* "(i, j, k)" of a block-local index, 1-based global */
+/* "(i, j, k) (1-based)" of a block-local index, 1-based global */
 static void name_index(int N, const int64_t *start, const int64_t *local, char *buf, size_t size) {
   size_t used = 0;
   for (int m = 0; m < N && used < size; m++)
     used += (size_t)snprintf(buf + used, size - used, "%s%lld", m ? ", " : "(",
                              (long long)(start[m] + local[m] + 1));
-  if (used < size) snprintf(buf + used, size - used, ")");
+  if (used < size) snprintf(buf + used, size - used, ") (1-based)");
 }
 
 dtf_status dtf_observed_from_dense(int N, const int64_t *start, const int64_t *dims, const double *X,

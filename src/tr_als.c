@@ -505,9 +505,9 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
     return dtf_error(DTF_ERR_NUMERIC, "the fit became non-finite at iteration %d", it);
   if (!isnan(fit)) {
     if (!isfinite(fit)) return dtf_error(DTF_ERR_NUMERIC, "the fit became non-finite at iteration %d", it);
-    s->delta = isnan(s->last_fit) ? INFINITY : fabs(fit - s->last_fit);
+    s->delta = isnan(s->last_fit) ? NAN : fabs(fit - s->last_fit); /* NAN: no earlier fit */
     s->last_fit = fit;
-    s->converged = !isinf(s->delta) && s->delta < s->opt.tol;
+    s->converged = s->delta < s->opt.tol;
   }
   s->fit = fit;
   s->iteration = it;
@@ -588,12 +588,18 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
     dtf_state_replicated(out, "transfer", s->gsize, 0, s->gbuf);
     dtf_state_replicated(out, "fit_history", s->iteration, 0, s->fit_history);
     dtf_state_real(out, "delta", DTF_ATTR_STATE, NULL, s->delta);
+    dtf_state_undefined_ok(out, "delta");
+    dtf_state_undefined_ok(out, "fit"); /* a sampled run's fit is not computed every time */
+    dtf_state_undefined_ok(out, "fit_history");
   }
   dtf_state_int(out, "seed", DTF_ATTR_OPTION, "--seed", (int64_t)s->opt.seed);
   dtf_state_int(out, "converged", DTF_ATTR_STATE, NULL, s->converged);
   dtf_state_real(out, "tol", DTF_ATTR_STATE, NULL, s->opt.tol);
   dtf_state_real(out, "reg", DTF_ATTR_OPTION, "--reg", s->opt.reg);
-  if (s->opt.sample > 0) dtf_state_int(out, "sampled", DTF_ATTR_OPTION, "--sampled", s->opt.sample);
+  dtf_state_text_option(out, "init", "--init", s->opt.init_svd ? "svd" : "random");
+  dtf_state_int(out, "sampled", DTF_ATTR_OPTION, "--sampled", s->opt.sample);
+  dtf_state_style(out, "sampled", DTF_SHOW_UNSET);
+  if (s->opt.sample > 0) dtf_state_int(out, "fit_every", DTF_ATTR_OPTION, "--fit-every", s->opt.fit_every);
   return DTF_OK;
 }
 

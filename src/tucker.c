@@ -4,6 +4,7 @@
  * its eigenvectors (LAPACK on rank 0, broadcast), the rank from --ranks or the error
  * tolerance, and the n-mode product with the leading eigenvectors, reduce-scattered in the
  * fibre so that the truncated mode stays distributed over the same ranks. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -922,7 +923,7 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
   if (st) return st;
   if (!isfinite(s->fit))
     return dtf_error(DTF_ERR_NUMERIC, "the fit became non-finite at iteration %d", s->step);
-  s->delta = first ? INFINITY : fabs(s->fit - before);
+  s->delta = first ? NAN : fabs(s->fit - before); /* NAN: no earlier fit */
   if (sweep) s->converged = s->delta < s->o.hooi_tol;
   s->fit_history[s->step - 1] = s->fit;
   if (p) {
@@ -959,18 +960,35 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
     return dtf_error(DTF_ERR_USAGE, "ST-HOSVD is one pass over the modes: it has no checkpoint");
   dtf_state_init(out, s->o.hooi ? "hooi" : "sthosvd", "tucker", checkpoint, s->N, s->g->dims);
   if (s->have_model) dtf_tucker_model_describe(&s->model, out);
-  int64_t order[DTF_MAX_MODES], want[DTF_MAX_MODES] = {0};
+  int64_t order[DTF_MAX_MODES], want[DTF_MAX_MODES] = {0}, rnd = s->o.eig == DTF_EIG_RANDOMIZED;
   for (int k = 0; k < s->N; k++) {
     order[k] = s->o.order[k];
-    want[k] = s->o.tol > 0 ? 0 : s->o.ranks[k];
+    want[k] = s->o.tol > 0 || s->o.budget > 0 ? 0 : s->o.ranks[k]; /* the budget's are found */
   }
-  dtf_state_ints(out, "mode_order", DTF_ATTR_OPTION, "--order", order, s->N);
-  dtf_state_ints(out, "ranks_asked", DTF_ATTR_OPTION, "--ranks", want, s->N);
+  /* the options a resume must match, shown as given ("no --tol", "--order 3,1,2") */
   dtf_state_real(out, "tol", DTF_ATTR_OPTION, "--tol", s->o.tol);
+  dtf_state_real(out, "budget", DTF_ATTR_OPTION, "--budget", s->o.budget);
+  dtf_state_ints(out, "ranks_asked", DTF_ATTR_OPTION, "--ranks", want, s->N);
+  dtf_state_ints(out, "mode_order", DTF_ATTR_OPTION, "--order", order, s->N);
+  static const char *eig[] = {"auto", "lapack", "scalapack", "randomized"};
+  dtf_state_text_option(out, "eig", "--eig", eig[s->o.eig]);
+  dtf_state_int(out, "oversample", DTF_ATTR_OPTION, "--oversample", rnd ? s->o.oversample : 0);
+  dtf_state_int(out, "power", DTF_ATTR_OPTION, "--power", rnd ? s->o.power : 0);
+  dtf_state_int(out, "random_seed", DTF_ATTR_OPTION, "--seed", rnd ? (int64_t)s->o.seed : 0);
+  const char *unset[] = {"tol", "budget", "ranks_asked"};
+  for (int k = 0; k < 3; k++) dtf_state_style(out, unset[k], DTF_SHOW_UNSET);
+  dtf_state_style(out, "mode_order", DTF_SHOW_MODES);
   if (!checkpoint) return DTF_OK;
   dtf_state_int(out, "converged", DTF_ATTR_STATE, NULL, s->converged);
   dtf_state_real(out, "delta", DTF_ATTR_STATE, NULL, s->delta);
+  dtf_state_undefined_ok(out, "delta");
+  if (s->o.budget > 0) dtf_state_real(out, "budget_bound", DTF_ATTR_STATE, NULL, s->budget_bound);
   dtf_state_replicated(out, "fit_history", s->step, 0, s->fit_history);
+  for (int n = 0; n < s->N; n++) { /* the summary's, for a run resumed at its end */
+    char name[32];
+    snprintf(name, sizeof name, "eigenvalues_%d", n);
+    if (s->eig[n] && s->neig[n] > 0) dtf_state_replicated(out, name, s->neig[n], 0, s->eig[n]);
+  }
   return DTF_OK;
 }
 
@@ -987,25 +1005,37 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
   }
   int it = 0, conv = 0;
   double fit = 0, delta = 0;
-  dtf_status st = dtf_solver_restore_scalars(file, "HOOI", N + s->o.max_sweeps, &it, &conv, &fit, &delta);
+  dtf_status st = dtf_solver_restore_scalars(file, "HOOI", INT_MAX, &it, &conv, &fit, &delta);
   if (!st && it < N) st = dtf_error(DTF_ERR_INPUT, "the checkpoint's iteration %d is inside ST-HOSVD", it);
+  if (!st && it - N > s->o.max_sweeps) /* its iterations: the N modes of ST-HOSVD, then the sweeps */
+    st = dtf_error(DTF_ERR_INPUT, "the checkpoint is after %d HOOI sweeps; this run allows %d (-i)", it - N,
+                   s->o.max_sweeps);
   if (st) return st;
   s->step = it;
   s->converged = conv;
   s->fit = fit;
   s->delta = delta;
+  dtf_state_get_real(file, "budget_bound", &s->budget_bound);
   st = dtf_agree(s->g->comm, dtf_tucker_model_init(s->g, s->ranks, &s->model));
   if (st) return st;
   s->have_model = 1;
-  st = dtf_solver_restore_fields(state, s, read, ctx);
+  s->model.fit = fit;
+  s->model.iterations = it;
+  for (int n = 0; n < N; n++) { /* as many eigenvalues as the checkpoint holds (older ones: none) */
+    char name[32];
+    snprintf(name, sizeof name, "eigenvalues_%d", n);
+    const dtf_field_t *e = dtf_state_field(file, name);
+    free(s->eig[n]);
+    s->neig[n] = e && e->rows <= s->g->dims[n] ? e->rows : 0;
+    if (!(s->eig[n] = calloc((size_t)s->g->dims[n], sizeof(double)))) st = DTF_ERR_INPUT;
+  }
+  st = dtf_agree(s->g->comm, st ? dtf_error(DTF_ERR_INPUT, "out of memory") : DTF_OK);
+  if (!st) st = dtf_solver_restore_fields(state, s, read, ctx);
   for (int n = 0; !st && n < N; n++) {
     int64_t I = s->g->dims[n];
     free(s->U[n]);
-    free(s->eig[n]);
     s->U[n] = malloc((size_t)(I * s->ranks[n]) * sizeof(double));
-    s->eig[n] = calloc((size_t)I, sizeof(double));
-    s->neig[n] = I;
-    if (!s->U[n] || !s->eig[n])
+    if (!s->U[n])
       st = dtf_error(DTF_ERR_INPUT, "out of memory");
     else
       memcpy(s->U[n], s->model.factors[n], (size_t)(I * s->ranks[n]) * sizeof(double));

@@ -53,7 +53,8 @@ typedef struct {
   /* rows fields: data holds rows [read_start, read_start + read_len) (read back into);
    * this rank writes its rows [own_start, own_start + own_len), a part of them */
   int64_t read_start, read_len, own_start, own_len;
-  double *data; /* written from, read into; NULL in a manifest read from a file */
+  double *data;     /* written from, read into; NULL in a manifest read from a file */
+  int undefined_ok; /* may hold NaN or Inf (a history of a value not computed every time) */
 } dtf_field_t;
 
 typedef enum { DTF_ATTR_INT, DTF_ATTR_REAL, DTF_ATTR_TEXT, DTF_ATTR_INTS } dtf_attr_type_t;
@@ -62,6 +63,12 @@ typedef enum {
   DTF_ATTR_STATE, /* describes the run; restored on resume */
   DTF_ATTR_OPTION /* an option that changes the result: a resume needs the same value */
 } dtf_attr_role_t;
+
+/* How an option's value reads in a message (dtf_state_style); flags. */
+enum {
+  DTF_SHOW_MODES = 1, /* INTS of 0-based modes, shown as the option takes them: 1-based, "3,1,2" */
+  DTF_SHOW_UNSET = 2  /* 0, all zeros or "": the option was not given ("no --tol") */
+};
 
 typedef struct {
   char name[DTF_STATE_NAME];
@@ -73,6 +80,8 @@ typedef struct {
   char text[128];
   int n; /* INTS */
   int64_t ints[DTF_MAX_MODES];
+  int show;         /* DTF_SHOW_* flags */
+  int undefined_ok; /* REAL: may be NaN or Inf (the delta of a first iteration) */
 } dtf_attr_t;
 
 typedef struct {
@@ -119,6 +128,13 @@ void dtf_state_real(dtf_state_t *s, const char *name, dtf_attr_role_t role, cons
 void dtf_state_text(dtf_state_t *s, const char *name, const char *v);
 void dtf_state_ints(dtf_state_t *s, const char *name, dtf_attr_role_t role, const char *flag,
                     const int64_t *v, int n);
+/* A text option ("--loss"), which a resume must match. */
+void dtf_state_text_option(dtf_state_t *s, const char *name, const char *flag, const char *v);
+/* How the option `name` reads in messages (DTF_SHOW_* flags). */
+void dtf_state_style(dtf_state_t *s, const char *name, int show);
+/* Mark the attribute or field `name` as one that may hold NaN or Inf; every other real
+ * value of a checkpoint must be finite (dtf_state_check_resume, dtf_state_check_values). */
+void dtf_state_undefined_ok(dtf_state_t *s, const char *name);
 
 /* Look up by name (NULL if absent); the getters return 0, or -1 if absent or of another type. */
 const dtf_attr_t *dtf_state_attr(const dtf_state_t *s, const char *name);
@@ -126,11 +142,18 @@ const dtf_field_t *dtf_state_field(const dtf_state_t *s, const char *name);
 int dtf_state_get_int(const dtf_state_t *s, const char *name, int64_t *v);
 int dtf_state_get_real(const dtf_state_t *s, const char *name, double *v);
 
-/* Can the run described by `run` (a checkpoint manifest) continue from `file_state`, the
- * manifest read from `file`? DTF_ERR_INPUT naming what differs: a model file rather than
- * a checkpoint, another solver, a newer format, another shape or input, another
- * permutation, another value of an option, fields of another shape. */
+/* Can the run described by `run` (a checkpoint manifest; its ranks and grid set when it
+ * runs on a grid) continue from `file_state`, the manifest read from `file`? DTF_ERR_INPUT
+ * naming what differs: a model file rather than a checkpoint, another solver, a newer
+ * format, another model, another shape, another value of an option (named as the user
+ * gives it), another input or permutation, per-rank state of other ranks or another grid;
+ * or a damaged header: an iteration count outside 1..INT_MAX, a negative count, a real
+ * attribute that is not finite (unless the run marks it undefined_ok). */
 dtf_status dtf_state_check_resume(const dtf_state_t *file_state, const dtf_state_t *run, const char *file);
+
+/* After the fields of s were read from `file`: DTF_ERR_INPUT naming the first field with a
+ * NaN or Inf value (unless marked undefined_ok) and where. This rank's part only. */
+dtf_status dtf_state_check_values(const dtf_state_t *s, const char *file);
 
 /* Called by a solver's restore with the manifest of its arrays, to be filled from the
  * checkpoint (the CLI passes dtf_h5_state_read). */

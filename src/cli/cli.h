@@ -259,7 +259,32 @@ typedef struct {
   /* the command's own summary keys (may be NULL) */
   void (*json)(dtf_json_t *j, void *ctx);
   void *ctx;
+  /* the command's own options a resume must match, added to a checkpoint (may be NULL) */
+  void (*describe)(dtf_state_t *st, void *ctx);
 } cli_run_t;
+
+/* The last progress record's values (the result line and summary report them). */
+typedef struct {
+  char metric[DTF_STATE_NAME];
+  double value;
+  int nextra;
+  char extra_name[DTF_PROGRESS_EXTRA][DTF_STATE_NAME];
+  double extra[DTF_PROGRESS_EXTRA];
+} cli_last_t;
+
+/* ---- resume (resume.c) ---- */
+
+/* Keep p's values (names copied). */
+void cli_last_keep(cli_last_t *l, const dtf_progress_t *p);
+/* The solver's model (checkpoint 0) or state (1) with the input it belongs to; a
+ * checkpoint also gets the command's options (o->describe) and last (may be NULL). */
+dtf_status cli_describe(const dtf_solver_t *s, int checkpoint, const dtf_fingerprint_t *fp,
+                        const cli_run_t *o, const cli_last_t *last, dtf_state_t *st);
+/* --resume: continue from o->checkpoint if it exists (*start: its iteration; *last: the
+ * record it was written after), refusing one of another run (exit 2, naming what
+ * differs) or with values a run cannot continue from. Collective. */
+dtf_status cli_resume(cli_t *c, const dtf_grid_t *g, const dtf_solver_t *s, const dtf_fingerprint_t *fp,
+                      const cli_run_t *o, int *start, cli_last_t *last);
 
 /* Run the solver to its end: resume from the checkpoint, one progress line per iteration,
  * checkpoints every K iterations and on SIGUSR1/SIGTERM/SIGINT (then stop, exit 75), the

@@ -56,7 +56,18 @@ typedef struct {
   const dtf_em_options_t *opt;
   const char *model;
   int64_t n_train, n_test;
+  double holdout; /* 0: no --holdout */
+  char test[96];  /* the --test tensor's entries and checksum ("": none) */
 } job_t;
+
+/* The split of the observations, which a resume must match too. */
+static void options(dtf_state_t *st, void *ctx) {
+  const job_t *b = ctx;
+  dtf_state_real(st, "holdout", DTF_ATTR_OPTION, "--holdout", b->holdout);
+  dtf_state_style(st, "holdout", DTF_SHOW_UNSET);
+  dtf_state_text_option(st, "test", "--test", b->test);
+  dtf_state_style(st, "test", DTF_SHOW_UNSET);
+}
 
 static void summary(dtf_json_t *j, void *ctx) {
   const job_t *b = ctx;
@@ -178,7 +189,11 @@ int cli_complete(cli_t *c, int argc, char **argv) {
     train = all;
     all = NULL;
   }
-  job_t job = {NULL, &eo, tr ? "tr" : "cp", 0, 0};
+  job_t job = {NULL, &eo, tr ? "tr" : "cp", 0, 0, o.given[OPT_HOLDOUT] ? o.holdout : 0, ""};
+  dtf_fingerprint_t tfp;
+  if (!st && o.test && o.checkpoint && !(st = dtf_tensor_fingerprint(g, test, NULL, &tfp)))
+    snprintf(job.test, sizeof job.test, "%lld entries, checksum %016llx", (long long)tfp.entries,
+             (unsigned long long)tfp.checksum);
   if (!st && tr) {
     if (o.ranks) st = dtf_tr_parse_ranks(o.ranks, g->nmodes, eo.bond_ranks);
     for (int n = 0; !st && n < g->nmodes; n++) {
@@ -220,7 +235,8 @@ int cli_complete(cli_t *c, int argc, char **argv) {
     rc = cli_fail(c, st);
   else {
     dtf_solver_t solver = dtf_em_solver(job.em);
-    cli_run_t run = {o.output, o.checkpoint, (int)o.every, o.resume, 0, 0, input, &in, summary, &job};
+    cli_run_t run = {o.output, o.checkpoint, (int)o.every, o.resume, 0,      0,
+                     input,    &in,          summary,      &job,     options};
     rc = cli_run(c, g, train, &solver, &run);
   }
   dtf_em_free(job.em);

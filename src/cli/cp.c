@@ -72,8 +72,8 @@ int cli_cp(cli_t *c, int argc, char **argv) {
     rc = cli_fail(c, st);
   else {
     dtf_solver_t solver = dtf_cp_als_solver(s);
-    cli_run_t run = {o.output, o.checkpoint, (int)o.every, o.resume, o.permute,
-                     o.seed,   input,        &in,          summary,  s};
+    cli_run_t run = {o.output, o.checkpoint, (int)o.every, o.resume, o.permute, o.seed,
+                     input,    &in,          summary,      s,        NULL};
     rc = cli_run(c, g, t, &solver, &run);
   }
   dtf_cp_als_free(s);

@@ -134,7 +134,8 @@ int cli_gcp(cli_t *c, int argc, char **argv) {
   else {
     dtf_solver_t solver = dtf_gcp_solver(s);
     job_t job = {s, &go};
-    cli_run_t run = {o.output, o.checkpoint, (int)o.every, o.resume, 0, o.seed, input, &in, summary, &job};
+    cli_run_t run = {o.output, o.checkpoint, (int)o.every, o.resume, 0,   o.seed,
+                     input,    &in,          summary,      &job,     NULL};
     rc = cli_run(c, g, t, &solver, &run);
   }
   dtf_gcp_free(s);

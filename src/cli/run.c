@@ -28,63 +28,15 @@ static void catch_signals(void) {
   signal(SIGPIPE, SIG_IGN);
 }
 
-typedef struct {
-  const dtf_grid_t *g;
-  const char *file;
-} reader_t;
-
-static dtf_status read_fields(dtf_state_t *into, void *ctx) {
-  const reader_t *r = ctx;
-  return dtf_h5_state_read(r->g, r->file, into);
-}
-
-/* The solver's model (checkpoint 0) or state (1) with the input it belongs to. */
-static dtf_status describe(const dtf_solver_t *s, int checkpoint, const dtf_fingerprint_t *fp,
-                           const cli_run_t *o, dtf_state_t *st) {
-  dtf_status rc = s->ops->state(s->impl, checkpoint, st);
-  if (!rc) dtf_state_input(st, fp, o->permute, o->permute_seed);
-  return rc;
-}
-
 static dtf_status write_state(const dtf_grid_t *g, const dtf_solver_t *s, int checkpoint,
-                              const dtf_fingerprint_t *fp, const cli_run_t *o, const char *file) {
+                              const dtf_fingerprint_t *fp, const cli_run_t *o, const cli_last_t *last,
+                              const char *file) {
   dtf_state_t *st = malloc(sizeof *st);
   if (!st) return dtf_error(DTF_ERR_OUTPUT, "out of memory");
-  dtf_status rc = describe(s, checkpoint, fp, o, st);
+  dtf_status rc = cli_describe(s, checkpoint, fp, o, last, st);
   if (!rc) rc = dtf_h5_state_write(g, file, st);
   free(st);
   return rc;
-}
-
-static dtf_status resume(cli_t *c, const dtf_grid_t *g, const dtf_solver_t *s, const dtf_fingerprint_t *fp,
-                         const cli_run_t *o, int *start) {
-  int exists = c->rank == 0 && access(o->checkpoint, F_OK) == 0;
-  dtf_status st = dtf_bcast(MPI_COMM_WORLD, &exists, sizeof exists, 0);
-  if (st) return st;
-  if (!exists) {
-    cli_progress(c, "no checkpoint %s yet: starting from the beginning\n", o->checkpoint);
-    return DTF_OK;
-  }
-  dtf_state_t *file = malloc(sizeof *file), *run = malloc(sizeof *run);
-  st = file && run ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
-  if (!st) st = dtf_h5_state_peek(MPI_COMM_WORLD, o->checkpoint, file);
-  if (!st) st = describe(s, 1, fp, o, run);
-  if (!st) st = dtf_state_check_resume(file, run, o->checkpoint);
-  reader_t r = {g, o->checkpoint};
-  if (!st) st = s->ops->restore(s->impl, file, read_fields, &r);
-  if (!st) {
-    int64_t it = 0;
-    double v = NAN;
-    dtf_state_get_int(file, "iterations", &it);
-    dtf_state_get_real(file, "fit", &v);
-    *start = (int)it;
-    char fit[48] = "";
-    if (isfinite(v)) snprintf(fit, sizeof fit, " (fit %.5f)", v);
-    cli_progress(c, "resumed from %s at iteration %d%s\n", o->checkpoint, *start, fit);
-  }
-  free(file);
-  free(run);
-  return st;
 }
 
 /* Under mpirun (Open MPI 4.1), a SIGTERM or Ctrl-C that mpirun received itself reaches
@@ -97,20 +49,18 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
   if (st) return cli_fail(c, st);
   int start = 0;
   if (o->checkpoint) catch_signals();
-  if (o->resume && (st = resume(c, g, s, &fp, o, &start))) return cli_fail(c, st);
+  /* what the result line reports: the last iteration's record, or the checkpoint's */
+  cli_last_t last = {"fit", NAN, 0, {{0}}, {0}};
+  if (o->resume && (st = cli_resume(c, g, s, &fp, o, &start, &last))) return cli_fail(c, st);
 
   double seconds = 0;
   int n = 0, stopped = 0;
   uint64_t sent = 0, uncompressed = 0;
-  const char *metric = "fit";
-  double value = 0;
-  dtf_progress_t last = {0};
   while (!st && !s->ops->finished(s->impl)) {
     dtf_progress_t p;
     st = s->ops->iterate(s->impl, &p);
     if (st) break;
-    metric = p.metric;
-    value = p.value;
+    cli_last_keep(&last, &p);
     seconds += p.seconds;
     sent += p.bytes_sent;
     uncompressed += p.bytes_uncompressed;
@@ -130,11 +80,10 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
                                p.extra_name[k], p.extra[k]);
     }
     if (p.note[0]) snprintf(more + used, sizeof more - used, "%s%s", used ? "  " : "  | ", p.note);
-    last = p;
     char v[64] = "-       ", d[32] = "-";
     if (!isnan(p.value)) /* fixed point for fits and RMSEs, exponent form for tiny or huge losses */
       snprintf(v, sizeof v, fabs(p.value) >= 1e-3 && fabs(p.value) < 1e5 ? "%.5f" : "%.4e", p.value);
-    if (!isnan(p.delta)) snprintf(d, sizeof d, "%.1e", p.delta);
+    if (isfinite(p.delta)) snprintf(d, sizeof d, "%.1e", p.delta); /* none on a first iteration */
     cli_progress(c, "iter %-4d %s %s  delta %s  %.4f s  comm %s%s%s\n", p.iteration, p.metric, v, d,
                  p.seconds, b, u, more);
     if (!o->checkpoint) continue;
@@ -142,7 +91,7 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
     int sig = stop_signal;
     dtf_allreduce(g->comm, &sig, 1, MPI_INT, MPI_MAX, NULL);
     if (!sig && !(o->every > 0 && p.iteration % o->every == 0)) continue;
-    st = write_state(g, s, 1, &fp, o, o->checkpoint);
+    st = write_state(g, s, 1, &fp, o, &last, o->checkpoint);
     if (st || !sig) continue;
     char msg[4400];
     snprintf(msg, sizeof msg,
@@ -160,7 +109,7 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
   if (st) return cli_fail(c, st);
   if (stopped) return DTF_INTERRUPTED;
   double t_write = dtf_now();
-  if (o->output) st = write_state(g, s, 0, &fp, o, o->output);
+  if (o->output) st = write_state(g, s, 0, &fp, o, NULL, o->output);
   t_write = dtf_now() - t_write;
   if (st) return cli_fail(c, st);
   /* per-iteration figures of this process's iterations; bytes: the largest over ranks */
@@ -171,17 +120,17 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
   char cb[32];
   dtf_format_bytes((double)most / ran, cb, sizeof cb);
   char vb[48];
-  snprintf(vb, sizeof vb, fabs(value) >= 1e-3 || value == 0 ? "%.6f" : "%.6g", value);
-  cli_result(c, "%s %s after %d iteration%s (%s), %.4g s/iteration, comm %s/iteration per rank%s%s\n", metric,
-             vb, iterations, iterations == 1 ? "" : "s", conv ? "converged" : "iteration limit",
+  snprintf(vb, sizeof vb, fabs(last.value) >= 1e-3 || last.value == 0 ? "%.6f" : "%.6g", last.value);
+  cli_result(c, "%s %s after %d iteration%s (%s), %.4g s/iteration, comm %s/iteration per rank%s%s\n",
+             last.metric, vb, iterations, iterations == 1 ? "" : "s", conv ? "converged" : "iteration limit",
              seconds / ran, cb, o->output ? ", model in " : "", o->output ? o->output : "");
   dtf_json_t *j = cli_json_begin(c, g);
   cli_json_input(j, o->input, t, o->loaded, o->permute);
   dtf_json_string(j, "solver", s->ops->name);
   dtf_json_int(j, "iterations", iterations);
-  dtf_json_number(j, metric, value);
+  dtf_json_number(j, last.metric, last.value);
   for (int k = 0; k < last.nextra; k++)
-    if (strcmp(last.extra_name[k], metric)) dtf_json_number(j, last.extra_name[k], last.extra[k]);
+    if (strcmp(last.extra_name[k], last.metric)) dtf_json_number(j, last.extra_name[k], last.extra[k]);
   dtf_json_bool(j, "converged", conv);
   dtf_json_int(j, "resumed_at", start);
   dtf_json_number(j, "time_solve_s", seconds);

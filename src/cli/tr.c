@@ -118,8 +118,8 @@ int cli_tr(cli_t *c, int argc, char **argv) {
   else {
     dtf_solver_t solver = dtf_tr_als_solver(s);
     summary_ctx_t sc = {s, &to, g->nmodes};
-    cli_run_t run = {o.output, o.checkpoint, (int)o.every, o.resume, o.permute,
-                     o.seed,   input,        &in,          summary,  &sc};
+    cli_run_t run = {o.output, o.checkpoint, (int)o.every, o.resume, o.permute, o.seed,
+                     input,    &in,          summary,      &sc,      NULL};
     rc = cli_run(c, g, t, &solver, &run);
   }
   dtf_tr_als_free(s);

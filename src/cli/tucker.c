@@ -193,7 +193,7 @@ int cli_tucker(cli_t *c, int argc, char **argv) {
   else {
     dtf_solver_t solver = dtf_tucker_solver(s);
     summary_ctx_t sc = {s, &to, g->nmodes};
-    cli_run_t run = {o.output, o.checkpoint, (int)o.every, o.resume, 0, 0, o.pos[0], &in, summary, &sc};
+    cli_run_t run = {o.output, o.checkpoint, (int)o.every, o.resume, 0, 0, o.pos[0], &in, summary, &sc, NULL};
     rc = cli_run(c, g, t, &solver, &run);
     if (rc == 0) {
       dtf_tucker_summary_t sm;

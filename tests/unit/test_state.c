@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,61 @@ static void old_checkpoint(dtf_state_t *f, dtf_state_t *r) {
   f->have_input = 0;
 }
 
+/* gcp's solver names carry its loss: the option is named, not the solver */
+static void other_loss(dtf_state_t *f, dtf_state_t *r) {
+  strcpy(f->solver, "gcp-gaussian-adam");
+  strcpy(r->solver, "gcp-poisson-adam");
+  dtf_state_text_option(f, "loss", "--loss", "gaussian");
+  dtf_state_text_option(r, "loss", "--loss", "poisson");
+}
+static void other_model(dtf_state_t *f, dtf_state_t *r) {
+  (void)f;
+  strcpy(r->model, "tr");
+}
+static void other_order(dtf_state_t *f, dtf_state_t *r) {
+  int64_t a[3] = {2, 0, 1}, b[3] = {1, 0, 2};
+  dtf_state_ints(f, "mode_order", DTF_ATTR_OPTION, "--order", a, 3);
+  dtf_state_ints(r, "mode_order", DTF_ATTR_OPTION, "--order", b, 3);
+  dtf_state_style(r, "mode_order", DTF_SHOW_MODES);
+}
+static void unset_tol(dtf_state_t *f, dtf_state_t *r) {
+  dtf_state_real(f, "tol", DTF_ATTR_OPTION, "--tol", 0);
+  dtf_state_real(r, "tol", DTF_ATTR_OPTION, "--tol", 0.1);
+  dtf_state_style(r, "tol", DTF_SHOW_UNSET);
+}
+static void other_holdout(dtf_state_t *f, dtf_state_t *r) {
+  dtf_state_real(f, "holdout", DTF_ATTR_OPTION, "--holdout", 0.1);
+  dtf_state_real(r, "holdout", DTF_ATTR_OPTION, "--holdout", 0.2);
+  r->input.checksum ^= 1; /* another split: another training tensor, but the option is the cause */
+}
+static void negative_iterations(dtf_state_t *f, dtf_state_t *r) {
+  (void)r;
+  dtf_state_int(f, "iterations", DTF_ATTR_STATE, NULL, -5);
+}
+static void nan_fit(dtf_state_t *f, dtf_state_t *r) {
+  (void)r;
+  dtf_state_real(f, "fit", DTF_ATTR_STATE, NULL, NAN);
+}
+static void nan_fit_allowed(dtf_state_t *f, dtf_state_t *r) {
+  dtf_state_real(f, "fit", DTF_ATTR_STATE, NULL, NAN);
+  dtf_state_undefined_ok(r, "fit");
+}
+static void negative_count(dtf_state_t *f, dtf_state_t *r) {
+  dtf_state_int(f, "converged", DTF_ATTR_STATE, NULL, -1);
+  dtf_state_int(r, "converged", DTF_ATTR_STATE, NULL, 0);
+}
+static void per_rank(dtf_state_t *f, dtf_state_t *r) {
+  dtf_state_per_rank(f, "compress_0", 4, NULL);
+  f->ranks = r->ranks = 2;
+  f->grid[0] = r->grid[1] = 2;
+  f->grid[1] = f->grid[2] = r->grid[0] = r->grid[2] = 1;
+}
+static void per_rank_same(dtf_state_t *f, dtf_state_t *r) {
+  per_rank(f, r);
+  r->grid[0] = 2;
+  r->grid[1] = 1;
+}
+
 static void test_resume_refusals(void **state) {
   (void)state;
   expect(NULL, NULL);
@@ -98,6 +154,37 @@ static void test_resume_refusals(void **state) {
   expect(other_rank, "was made with --rank 5; this run has --rank 6");
   expect(no_rank, "lacks attribute 'rank'");
   expect(old_checkpoint, "does not record its input");
+  expect(other_loss, "was made with --loss gaussian; this run has --loss poisson");
+  expect(other_model, "is of model cp; this run is of model tr (--model)");
+  expect(other_order, "was made with --order 3,1,2; this run has --order 2,1,3");
+  expect(unset_tol, "was made with no --tol; this run has --tol 0.1");
+  expect(other_holdout, "was made with --holdout 0.1; this run has --holdout 0.2");
+  expect(negative_iterations, "checkpoint 'ck.h5': attribute 'iterations' is -5");
+  expect(nan_fit, "checkpoint 'ck.h5': attribute 'fit' is nan; it must be a finite number");
+  expect(nan_fit_allowed, NULL);
+  expect(negative_count, "attribute 'converged' is -1; it must be >= 0");
+  expect(per_rank,
+         "holds state of each rank ('compress_0'), written by 2 ranks on grid 2x1x1; this run has 2 "
+         "ranks on grid 1x2x1");
+  expect(per_rank_same, NULL);
+}
+
+/* the values read into a manifest: the first NaN or Inf, named with its place */
+static void test_values(void **state) {
+  (void)state;
+  dtf_state_t *s = malloc(sizeof *s);
+  int64_t dims[2] = {6, 3};
+  double rows[6] = {1, 2, 3, 4, 5, 6}, hist[2] = {NAN, 1};
+  dtf_state_init(s, "x", "cp", 1, 2, dims);
+  dtf_state_rows(s, "factor_0", 6, 2, 3, 3, 3, 3, rows); /* rows 3..5 of 6 */
+  dtf_state_replicated(s, "history", 2, 0, hist);
+  dtf_state_undefined_ok(s, "history");
+  assert_int_equal(dtf_state_check_values(s, "ck.h5"), DTF_OK);
+  rows[3] = INFINITY;
+  assert_int_equal(dtf_state_check_values(s, "ck.h5"), DTF_ERR_INPUT);
+  const char *want = "checkpoint 'ck.h5': dataset 'factor_0' holds inf at row 4, column 1 (0-based)";
+  if (!strstr(dtf_error_message(), want)) fail_msg("'%s' lacks '%s'", dtf_error_message(), want);
+  free(s);
 }
 
 static void test_builders(void **state) {
@@ -128,6 +215,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_resume_refusals),
       cmocka_unit_test(test_builders),
+      cmocka_unit_test(test_values),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
