@@ -444,9 +444,11 @@ static dtf_status mstep(dtf_em_t *s, int b, double scale, dtf_status *local) {
         k++;
         kq++;
       }
-    if (kq * W > INT32_MAX)
-      return dtf_error(DTF_ERR_INPUT, "a reduction of %lld doubles is too large", (long long)(kq * W));
-    s->counts[q] = (int)(kq * W);
+    /* too large: the same on every rank of the slice (the touched rows are), which then
+     * sends nothing and agrees on the failure with the others below */
+    if (kq * W > INT32_MAX && !*local)
+      *local = dtf_error(DTF_ERR_INPUT, "a reduction of %lld doubles is too large", (long long)(kq * W));
+    s->counts[q] = kq * W > INT32_MAX ? 0 : (int)(kq * W);
   }
   st = dtf_reduce_scatter_sum(f->slice, s->loc, s->recv, s->counts, &s->comm);
   if (st) return st;
@@ -522,7 +524,7 @@ static dtf_status sweep(dtf_em_t *s, int bid, double scale) {
   for (int b = 0; b < s->nblocks; b++) {
     double t0 = dtf_now(), sse = 0;
     int want_sse = b == 0 && s->lik->noise_precision && !als;
-    if (!local) local = dtf_fault_status("estep", s->epoch, DTF_ERR_INPUT);
+    if (!local) local = dtf_fault_status("mttkrp", s->epoch, DTF_ERR_INPUT);
     if (!local) local = estep(s, b, bid, want_sse ? &sse : NULL);
     if (local) {
       dtf_factor_t *f = s->mops->block(s->model, b);
