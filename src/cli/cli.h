@@ -193,6 +193,11 @@ typedef struct {
                            * 2: a dense input is one if a cell is NaN or a mask is given */
   const char *mask;       /* observed, dense: the mask dataset (NULL: NaN marks missing) */
   const dtf_grid_t *onto; /* read onto this grid (the shapes must agree), not a new one */
+  /* observed, sparse: once this rank's `entries` are on it, before they are grouped (a mode
+   * of 2e9 indices costs 16 GB of offsets): the run's memory check (NULL: the tensor's own
+   * estimate against the node's share). Collective. */
+  dtf_status (*check_memory)(const dtf_grid_t *g, int64_t entries, void *ctx);
+  void *check_ctx;
 } cli_load_t;
 
 /* What was loaded. */

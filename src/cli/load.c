@@ -17,6 +17,20 @@ static dtf_status same_shape(const dtf_grid_t *g, int nmodes, const int64_t *dim
   return dtf_error(DTF_ERR_INPUT, "%s is %s but the input is %s: they must have the same shape", what, a, b);
 }
 
+/* The observed-entry tensor of this rank's `entries` fits in its share of the node. */
+static dtf_status observed_fits(const dtf_grid_t *g, int64_t entries, const char *what) {
+  double need = dtf_observed_bytes(g->nmodes, g->len, entries), limit = cli_default_max_mem();
+  dtf_status st = dtf_allreduce(g->comm, &need, 1, MPI_DOUBLE, MPI_MAX, NULL);
+  if (st || need <= limit) return st;
+  char a[32], b[32];
+  dtf_format_bytes(need, a, sizeof a);
+  dtf_format_bytes(limit, b, sizeof b);
+  return dtf_error(DTF_ERR_INPUT,
+                   "the observed entries of %s need an estimated %s per rank (the entries and one offset per "
+                   "index of every mode), more than this rank's share of the node, %s; use more ranks",
+                   what, a, b);
+}
+
 /* Sparse input: each rank reads a contiguous part (of the entries, or of the .tns
  * file's lines), the entries travel to the ranks whose blocks hold them, and equal
  * coordinates are resolved there by the --duplicates rule. */
@@ -64,6 +78,9 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
   if (!st)
     st = dtf_agree(MPI_COMM_WORLD, dtf_coo_duplicates(&mine, o->duplicates, (*grid)->start, what, &merged));
   double t3 = dtf_now();
+  if (!st && o->observed == 1)
+    st = o->check_memory ? o->check_memory(*grid, mine.nnz, o->check_ctx)
+                         : observed_fits(*grid, mine.nnz, what);
   if (!st && o->observed == 1) {
     st = dtf_observed_tensor_create(mine.nmodes, (*grid)->start, (*grid)->len, mine.nnz, mine.inds, mine.vals,
                                     tensor);
@@ -220,7 +237,7 @@ int cli_solver_input(cli_t *c, const cli_opts_t *o, cli_loaded_t *in, dtf_grid_t
   cli_files_output(&files, c->json, NULL, DTF_OUT_TEXT, "--json", 0);
   int rc = cli_files_check(c, &files, o->force);
   if (rc) return rc;
-  cli_load_t lo = {o->grid, 1, o->duplicates, o->permute, o->seed, 0, NULL, NULL};
+  cli_load_t lo = {o->grid, 1, o->duplicates, o->permute, o->seed, 0, NULL, NULL, NULL, NULL};
   st = cli_load_tensor(c, input, &lo, in, g, t);
   return st ? cli_fail(c, st) : -1;
 }
