@@ -239,6 +239,21 @@ dtf_status cli_model_read(const char *file, const dtf_grid_t *g, const char *inp
 dtf_status cli_model_peek(const char *file, cli_model_t *m);
 void cli_model_free(cli_model_t *m);
 
+/* ---- signals (signals.c) ---- */
+
+/* From the start of every command: SIGUSR1, SIGTERM or SIGINT ends the process at once,
+ * rank 0 printing "dtf CMD: stopped by signal N<phase>; exit 75", the temporaries of
+ * unfinished outputs removed, exit 75. */
+void cli_signals_install(const cli_t *c);
+/* What a signal would stop now, for that message (": ..." or " at ...: ..."; NULL: the
+ * default, nothing written or checkpointed). */
+void cli_signals_phase(const char *what);
+/* A run loop with --checkpoint: from now on a signal is only recorded, to be acted on at
+ * the next iteration boundary (cli_signal_pending), and SIGPIPE is ignored. */
+void cli_signals_defer(void);
+/* The last signal recorded since cli_signals_defer (0: none). */
+int cli_signal_pending(void);
+
 /* ---- the solver run loop (run.c) ---- */
 
 typedef struct {

@@ -45,6 +45,7 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
   dtf_status st = tns ? dtf_tns_read(MPI_COMM_WORLD, spec->file, 0, NULL, &all)
                       : dtf_h5_sparse_read(MPI_COMM_WORLD, spec, &all);
   if (st) return st;
+  dtf_fault_raise("load");
   for (int m = 0; !st && o->permute && m < all.nmodes; m++) { /* new label of index i: perm[i] */
     int64_t *perm = malloc((size_t)all.dims[m] * sizeof(int64_t));
     info->labels[m] = malloc((size_t)all.dims[m] * sizeof(int64_t));
@@ -125,8 +126,8 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
   return DTF_OK;
 }
 
-dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *o, cli_loaded_t *info,
-                           dtf_grid_t **grid, dtf_tensor_t **tensor) {
+static dtf_status load(const cli_t *c, const char *input, const cli_load_t *o, cli_loaded_t *info,
+                       dtf_grid_t **grid, dtf_tensor_t **tensor) {
   *grid = NULL;
   *tensor = NULL;
   memset(info, 0, sizeof *info);
@@ -157,6 +158,7 @@ dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *
   uint8_t *mask = NULL;
   double t0 = dtf_now();
   st = dtf_h5_dense_read(*grid, spec, &local);
+  dtf_fault_raise("load");
   int observed = o->observed == 1;
   if (!st && o->observed == 2) { /* partly observed if a mask is given or a cell is NaN */
     int any = o->mask != NULL;
@@ -204,6 +206,16 @@ dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *
                  (long long)info->entries, 100.0 * (double)info->observed / (double)info->entries,
                  o->mask ? "1 in the mask" : "the cells that are not NaN");
   return DTF_OK;
+}
+
+dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *o, cli_loaded_t *info,
+                           dtf_grid_t **grid, dtf_tensor_t **tensor) {
+  cli_signals_phase(
+      " while reading the input: nothing was written or checkpointed (an earlier checkpoint is left "
+      "as it was); run the command again");
+  dtf_status st = load(c, input, o, info, grid, tensor);
+  cli_signals_phase(NULL);
+  return st;
 }
 
 void cli_loaded_free(cli_loaded_t *info) {

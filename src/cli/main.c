@@ -62,6 +62,7 @@ int main(int argc, char **argv) {
   dtf_comm_on_failure(mpi_failed, &c);
   const char *cmd = argc > 1 ? argv[1] : "";
   c.cmd = cmd;
+  cli_signals_install(&c);
   int rc = -1;
   for (int k = 0; k < NCOMMANDS && rc < 0; k++)
     if (!strcmp(cmd, commands[k].name)) rc = commands[k].run(&c, argc - 1, argv + 1);

@@ -72,6 +72,26 @@ row 3 "tucker scalapack" 2 3 "$(gram_nan 2)" mpi:Alltoallv:1 tucker x.h5 -r 3 --
 row 4 "tucker randomized" 2 3 "$(gram_nan 2)" mpi:Allgatherv:2 tucker x.h5 -r 3 --eig randomized
 row 2 "tucker sparse" 2 3 "$(gram_nan 2)" mpi:Alltoallv:3 tucker sp.h5 -r 3
 
+# signal SIG_RANK:SIG:STAGE REGEX ARGS...: the signal raised at STAGE (load: the input read;
+# output: an output's temporary created) ends the run with exit 75, rank 0 saying so, and
+# no file but the inputs and the checkpoint ck.h5 (if any, unchanged)
+signal() {
+  local fault=$1 regex=$2
+  shift 2
+  local t0=$SECONDS before
+  before=$(cksum ck.h5 2>/dev/null || true)
+  DTF_FAULT="$fault" dtfrun "$np" "$@"
+  local what="signal $fault in '$*' at $np ranks"
+  [ "$RC" -eq 75 ] || { cat err.txt; fail "$what: exit $RC, expected 75"; }
+  grep -Eq -- "$regex" err.txt || { cat err.txt; fail "$what: stderr does not match /$regex/"; }
+  [ "$(cksum ck.h5 2>/dev/null || true)" = "$before" ] || fail "$what: the checkpoint changed"
+  left=$(ls -A | grep -v -E "^($keep|ck\.h5)\$" || true)
+  [ -z "$left" ] || fail "$what: files left behind: $left"
+  echo "ok: $what: exit 75 in $((SECONDS - t0)) s"
+}
+loading="stopped by signal (10|15) while reading the input: nothing was written or checkpointed"
+nothing="stopped by signal (10|15): nothing was written or checkpointed \\(an unfinished output is removed"
+
 # the other writes: a checkpoint (and the one before a failed one survives it, and resumes),
 # generated tensors
 cp_args=(cp x.h5 -r 3 -i 4 --tol 0)
@@ -82,15 +102,28 @@ case $np in
   [ "$RC" -eq 4 ] && [ -s ck.h5 ] || { cat err.txt; fail "the first checkpoint did not survive the failed second"; }
   dtfrun "$np" "${cp_args[@]}" --checkpoint ck.h5 --resume
   [ "$RC" -eq 0 ] && grep -q "resumed from ck.h5 at iteration 2" err.txt || { cat err.txt; fail "resume"; }
+  # a signal while loading, with a checkpoint to resume from: stopped, the checkpoint intact
+  signal "-1:15:load" "dtf cp: $loading" "${cp_args[@]}" --checkpoint ck.h5 --resume -o m.h5
+  # with --checkpoint a signal during a write is acted on at the next iteration's end
+  DTF_FAULT="-1:10:output" dtfrun "$np" "${cp_args[@]}" -i 50 --checkpoint ck.h5 --checkpoint-every 1
+  [ "$RC" -eq 75 ] && grep -q "signal 10: checkpoint of iteration 2 written to ck.h5" err.txt ||
+    { cat err.txt; fail "a signal during a checkpoint's write: exit $RC"; }
   rm -f ck.h5
+  signal "-1:15:load" "dtf tucker: $loading" tucker sp.h5 -r 2 -o m.h5
   ;;
 3)
+  # one rank alone signalled: it ends, and mpirun takes the others down (no hang)
+  signal "$last:10:load" "stopped by signal|exited with non-zero status" complete sp.h5 -r 2 --checkpoint ck.h5
+  signal "-1:15:output" "dtf convert: $nothing" convert sp.h5 y.tns
   fault write 1 4 "$(injected "write 1" write)" "" generate -o y.h5 --dims 30x20x10 --rank 2
   fault write 1 4 "$(injected "write 1" write)" "" generate -o y.h5 --dims 30x20x10 --rank 2 --nnz 500
   ;;
 4)
   fault write 1 4 "$(injected "write 1" write)" "" generate -o y.tns --dims 30x20x10 --rank 2 --nnz 500
   fault write 1 4 "$(injected "write 1" write)" "" convert sp.h5 y.tns
+  signal "-1:10:output" "dtf generate: $nothing" generate -o y.h5 --dims 30x20x10 --rank 2
+  signal "-1:15:output" "dtf cp: stopped by signal 15: nothing was written" cp x.h5 -r 2 -i 2 -o m.h5
+  signal "0:15:load" "dtf info: $loading" info x.h5
   ;;
 esac
 echo ok
