@@ -225,15 +225,12 @@ dtf_status dtf_h5_sparse_read(MPI_Comm comm, const dtf_spec_t *spec, dtf_coo_t *
 
 dtf_status dtf_h5_sparse_write(MPI_Comm comm, const dtf_spec_t *spec, const dtf_coo_t *c) {
   int64_t row0 = 0, total = c->nnz;
-  MPI_Exscan(&c->nnz, &row0, 1, MPI_INT64_T, MPI_SUM, comm);
-  int me;
-  MPI_Comm_rank(comm, &me);
-  if (me == 0) row0 = 0;
-  MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPI_INT64_T, MPI_SUM, comm);
+  dtf_status st = dtf_exscan_sum_int64(comm, c->nnz, &row0);
+  if (!st) st = dtf_allreduce(comm, &total, 1, MPI_INT64_T, MPI_SUM, NULL);
   dtf_output_t out;
   hid_t fid;
-  dtf_status st =
-      h5_create(comm, spec->file, h5_file_bytes((double)total * (8.0 * c->nmodes + 8.0), 3), &out, &fid);
+  if (!st)
+    st = h5_create(comm, spec->file, h5_file_bytes((double)total * (8.0 * c->nmodes + 8.0), 3), &out, &fid);
   if (st) return st;
   hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
   H5Pset_create_intermediate_group(lcpl, 1);

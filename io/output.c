@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <libgen.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,31 @@
 /* ".<base>.<16 hex digits>.dtf-tmp": the characters a temporary name adds to the base */
 #define TMP_EXTRA 26
 #define TMP_SUFFIX ".dtf-tmp"
+
+/* The temporaries between dtf_output_begin and dtf_output_end, for dtf_output_abandon: a
+ * slot is filled before it is counted, and uncounted before it is cleared. */
+#define MAX_PENDING 4
+static char pending[MAX_PENDING][4200]; /* dtf_output_t.tmp */
+static volatile sig_atomic_t npending;
+
+static void pending_add(const char *tmp) {
+  if (npending == MAX_PENDING) return;
+  snprintf(pending[npending], sizeof pending[0], "%s", tmp);
+  npending = npending + 1;
+}
+
+static void pending_remove(const char *tmp) {
+  for (int k = 0; k < npending; k++)
+    if (!strcmp(pending[k], tmp)) {
+      npending = npending - 1; /* the last slot moves into this one while it is uncounted */
+      if (k != npending) memcpy(pending[k], pending[npending], sizeof pending[0]);
+      return;
+    }
+}
+
+void dtf_output_abandon(void) {
+  for (int k = 0; k < npending; k++) unlink(pending[k]);
+}
 
 /* Copy src into dst of `size` bytes, cut if longer (the callers check lengths first). */
 static void copy(char *dst, size_t size, const char *src) {
@@ -119,6 +145,7 @@ dtf_status dtf_output_begin(MPI_Comm comm, const char *name, dtf_output_t *out) 
   }
   st = share(comm, st, out->final, sizeof out->final);
   if (!st) st = share(comm, st, out->tmp, sizeof out->tmp);
+  if (!st) pending_add(out->tmp);
   if (!st) out->fault = dtf_fault_status("write", 0, DTF_ERR_OUTPUT);
   return st;
 }
@@ -159,6 +186,7 @@ dtf_status dtf_output_create(MPI_Comm comm, const dtf_output_t *out, double byte
       if (st) unlink(out->tmp);
     }
   }
+  dtf_fault_raise("output"); /* DTF_FAULT=RANK:SIG:output: a signal now that the temporary exists */
   return dtf_agree(comm, st);
 }
 
@@ -167,6 +195,7 @@ dtf_status dtf_output_end(MPI_Comm comm, const dtf_output_t *out, dtf_status st)
   MPI_Comm_rank(comm, &me);
   st = dtf_agree(comm, st);
   dtf_status mine = DTF_OK;
+  pending_remove(out->tmp);
   if (me == 0 && out->tmp[0]) {
     struct stat sb;
     if (st)

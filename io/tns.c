@@ -130,8 +130,7 @@ dtf_status dtf_tns_read(MPI_Comm comm, const char *file, int nmodes_given, const
   int64_t nlines = 0, first_line = 0;
   for (int64_t i = 0; i < len; i++) nlines += text[i] == '\n';
   if (len > 0 && text[len - 1] != '\n') nlines++;
-  MPI_Exscan(&nlines, &first_line, 1, MPI_INT64_T, MPI_SUM, comm);
-  if (me == 0) first_line = 0;
+  st = dtf_exscan_sum_int64(comm, nlines, &first_line);
   first_line += 1;
 
   /* columns: those of the file's first data line, wherever it is */
@@ -145,18 +144,20 @@ dtf_status dtf_tns_read(MPI_Comm comm, const char *file, int nmodes_given, const
   }
   int *cols = malloc((size_t)P * sizeof(int));
   int64_t *firsts = malloc((size_t)P * sizeof(int64_t));
-  MPI_Allgather(&mycols, 1, MPI_INT, cols, 1, MPI_INT, comm);
-  MPI_Allgather(&myfirst, 1, MPI_INT64_T, firsts, 1, MPI_INT64_T, comm);
+  if (!st) st = dtf_allgather(comm, &mycols, 1, MPI_INT, cols);
+  if (!st) st = dtf_allgather(comm, &myfirst, 1, MPI_INT64_T, firsts);
   int ncols = 0;
   int64_t fline = 0;
-  for (int q = 0; q < P && !ncols; q++)
+  for (int q = 0; !st && q < P && !ncols; q++)
     if (cols[q]) {
       ncols = cols[q];
       fline = firsts[q];
     }
   free(cols);
   free(firsts);
-  if (!ncols)
+  if (st)
+    ; /* an MPI failure */
+  else if (!ncols)
     st = dtf_error(DTF_ERR_INPUT, "'%s' holds no entries (no data line)", file);
   else if (ncols < 3 || ncols > DTF_MAX_MODES + 1)
     st = dtf_error(DTF_ERR_INPUT,
@@ -255,7 +256,8 @@ dtf_status dtf_tns_read(MPI_Comm comm, const char *file, int nmodes_given, const
     if (nmodes_given > 0)
       memcpy(out->dims, dims_given, (size_t)N * sizeof(int64_t));
     else {
-      MPI_Allreduce(maxi, out->dims, N, MPI_INT64_T, MPI_MAX, comm);
+      memcpy(out->dims, maxi, (size_t)N * sizeof(int64_t));
+      st = dtf_allreduce(comm, out->dims, N, MPI_INT64_T, MPI_MAX, NULL);
       double cells = 1;
       for (int m = 0; m < N; m++) cells *= (double)out->dims[m];
       if (cells > 9.2e18)
@@ -306,10 +308,9 @@ dtf_status dtf_tns_write(MPI_Comm comm, const char *file, const dtf_coo_t *c) {
   }
   st = dtf_agree(comm, st);
   int64_t mine = (int64_t)used, offset = 0, total = 0;
-  MPI_Exscan(&mine, &offset, 1, MPI_INT64_T, MPI_SUM, comm);
+  if (!st) st = dtf_exscan_sum_int64(comm, mine, &offset);
   total = mine;
-  dtf_allreduce(comm, &total, 1, MPI_INT64_T, MPI_SUM, NULL);
-  if (me == 0) offset = 0;
+  if (!st) st = dtf_allreduce(comm, &total, 1, MPI_INT64_T, MPI_SUM, NULL);
   dtf_output_t out;
   MPI_File fh;
   int opened = 0;

@@ -4,6 +4,7 @@
 #include "dtf/fault.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,19 +16,40 @@ static void count(dtf_comm_stats_t *stats, uint64_t bytes) {
   }
 }
 
-static dtf_status mpi_fail(int rc, const char *what) {
-  char text[MPI_MAX_ERROR_STRING];
-  int len = 0;
-  MPI_Error_string(rc, text, &len);
-  return dtf_error(DTF_ERR_MPI, "MPI_%s failed: %s", what, text);
+static dtf_mpi_failure_fn on_failure;
+static void *on_failure_ctx;
+
+void dtf_comm_on_failure(dtf_mpi_failure_fn fn, void *ctx) {
+  on_failure = fn;
+  on_failure_ctx = ctx;
 }
 
-/* DTF_FAULT=RANK:N:mpi: the N-th counted collective of that rank fails as MPI would. A
- * stranded rank (dtf_error_stranded) enters no collective: its peers may sit in another. */
+/* A failed call's status, after the handler (which, in the CLI, does not return): the
+ * peers may be waiting in this or a later collective that will never complete. */
+static dtf_status failed(void) {
+  if (on_failure) on_failure(on_failure_ctx);
+  return DTF_ERR_MPI;
+}
+
+dtf_status dtf_mpi_check(int rc, const char *call) {
+  if (rc == MPI_SUCCESS) return DTF_OK;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  if (MPI_Error_string(rc, text, &len) != MPI_SUCCESS) snprintf(text, sizeof text, "error code %d", rc);
+  dtf_error(DTF_ERR_MPI, "MPI_%s failed: %s", call, text);
+  return failed();
+}
+
+static dtf_status mpi_fail(int rc, const char *what) { return dtf_mpi_check(rc, what); }
+
+/* DTF_FAULT=RANK:N:mpi: the N-th MPI call of that rank through these wrappers fails as a
+ * broken MPI would (mpi:NAME: the N-th call of MPI_NAME). A stranded rank
+ * (dtf_error_stranded) makes no call: its peers may sit in another collective. */
 static int injected(const char *what, dtf_status *st) {
   if ((*st = dtf_error_is_stranded())) return 1;
-  if (!dtf_fault("mpi", 0)) return 0;
-  *st = dtf_error(DTF_ERR_MPI, "MPI_%s failed (fault injected by DTF_FAULT)", what);
+  if (!dtf_fault_call("mpi", what)) return 0;
+  dtf_error(DTF_ERR_MPI, "MPI_%s failed (fault injected by DTF_FAULT)", what);
+  *st = failed();
   return 1;
 }
 
@@ -67,7 +89,8 @@ dtf_status dtf_allreduce(MPI_Comm comm, void *buf, int n, MPI_Datatype type, MPI
   int p, size;
   MPI_Comm_size(comm, &p);
   if (p == 1 || n == 0) return DTF_OK;
-  if (dtf_error_is_stranded()) return dtf_error_is_stranded();
+  dtf_status st;
+  if (injected("Allreduce", &st)) return st;
   int rc = MPI_Allreduce(MPI_IN_PLACE, buf, n, type, op, comm);
   if (rc != MPI_SUCCESS) return mpi_fail(rc, "Allreduce");
   MPI_Type_size(type, &size);
@@ -123,6 +146,8 @@ dtf_status dtf_allgatherv_inplace(MPI_Comm comm, double *buf, const int *counts,
   MPI_Comm_size(comm, &p);
   MPI_Comm_rank(comm, &me);
   if (p == 1) return DTF_OK;
+  dtf_status st;
+  if (injected("Allgatherv", &st)) return st;
   int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, MPI_DOUBLE, comm);
   if (rc != MPI_SUCCESS) return mpi_fail(rc, "Allgatherv");
   int64_t total = 0;
@@ -144,13 +169,15 @@ dtf_status dtf_allreduce_norm(MPI_Comm comm, double local, double *global, dtf_c
 }
 
 dtf_status dtf_bcast(MPI_Comm comm, void *buf, int bytes, int root) {
-  if (dtf_error_is_stranded()) return dtf_error_is_stranded();
+  dtf_status st;
+  if (injected("Bcast", &st)) return st;
   int rc = MPI_Bcast(buf, bytes, MPI_BYTE, root, comm);
   return rc == MPI_SUCCESS ? DTF_OK : mpi_fail(rc, "Bcast");
 }
 
 dtf_status dtf_allgather_int64(MPI_Comm comm, int64_t *buf, int n) {
-  if (dtf_error_is_stranded()) return dtf_error_is_stranded();
+  dtf_status st;
+  if (injected("Allgather", &st)) return st;
   int rc = MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, n, MPI_INT64_T, comm);
   return rc == MPI_SUCCESS ? DTF_OK : mpi_fail(rc, "Allgather");
 }
@@ -171,8 +198,13 @@ dtf_status dtf_agree(MPI_Comm comm, dtf_status local) {
   int p, me;
   MPI_Comm_size(comm, &p);
   MPI_Comm_rank(comm, &me);
+  /* an MPI failure cannot be agreed on (the peers may be inside another collective): the
+   * handler ends the job; without one, try anyway */
+  if (local == DTF_ERR_MPI) (void)failed();
+  dtf_status st;
+  if (injected("Allreduce", &st)) return st;
   int in[2] = {local != DTF_OK ? me : p, (int)local}, first;
-  MPI_Allreduce(&in[0], &first, 1, MPI_INT, MPI_MIN, comm);
+  if ((st = mpi_fail(MPI_Allreduce(&in[0], &first, 1, MPI_INT, MPI_MIN, comm), "Allreduce"))) return st;
   if (first == p) return DTF_OK;
   char msg[2048];
   int code = (int)local;
@@ -180,8 +212,9 @@ dtf_status dtf_agree(MPI_Comm comm, dtf_status local) {
     strncpy(msg, dtf_error_message(), sizeof msg - 1);
     msg[sizeof msg - 1] = '\0';
   }
-  MPI_Bcast(&code, 1, MPI_INT, first, comm);
-  MPI_Bcast(msg, sizeof msg, MPI_CHAR, first, comm);
+  if ((st = mpi_fail(MPI_Bcast(&code, 1, MPI_INT, first, comm), "Bcast")) ||
+      (st = mpi_fail(MPI_Bcast(msg, sizeof msg, MPI_CHAR, first, comm), "Bcast")))
+    return st;
   if (me != first) dtf_error_set_message(msg);
   return (dtf_status)code;
 }
@@ -193,39 +226,76 @@ dtf_status dtf_gather_doubles(MPI_Comm comm, const double *in, int n, int root, 
   MPI_Comm_rank(comm, &me);
   *out = NULL;
   *total = 0;
-  int *counts = me == root ? malloc((size_t)p * sizeof(int)) : NULL,
-      *displs = me == root ? malloc((size_t)p * sizeof(int)) : NULL;
-  int rc = MPI_Gather(&n, 1, MPI_INT, counts, 1, MPI_INT, root, comm);
-  if (rc != MPI_SUCCESS) {
-    free(counts);
-    free(displs);
-    return mpi_fail(rc, "Gather");
-  }
-  int ok = 1;
-  if (me == root) {
+  int *counts = me == root ? malloc((size_t)p * 2 * sizeof(int)) : NULL, *displs = counts ? counts + p : NULL;
+  /* the root's counts array first: a root without one must not enter the gather */
+  dtf_status st = dtf_agree(
+      comm, me != root || counts ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory gathering values"));
+  if (!st && !injected("Gather", &st))
+    st = mpi_fail(MPI_Gather(&n, 1, MPI_INT, counts, 1, MPI_INT, root, comm), "Gather");
+  if (!st && me == root) {
     int64_t sum = 0;
-    ok = counts && displs;
-    for (int q = 0; ok && q < p; q++) {
+    for (int q = 0; q < p; q++) {
       displs[q] = (int)sum;
       sum += counts[q];
     }
-    if (sum > INT32_MAX) ok = 0;
     *total = sum;
-    if (ok && !(*out = malloc((size_t)(sum ? sum : 1) * sizeof(double)))) ok = 0;
+    if (sum > INT32_MAX || !(*out = malloc((size_t)(sum ? sum : 1) * sizeof(double))))
+      st = dtf_error(DTF_ERR_INPUT, "gathering %lld values on one rank failed (out of memory or too many)",
+                     (long long)sum);
   }
-  MPI_Bcast(&ok, 1, MPI_INT, root, comm);
-  if (!ok) {
-    free(counts);
-    free(displs);
-    return dtf_error(DTF_ERR_INPUT, "gathering %lld values on one rank failed (out of memory or too many)",
-                     (long long)*total);
-  }
-  rc = MPI_Gatherv(in, n, MPI_DOUBLE, *out, counts, displs, MPI_DOUBLE, root, comm);
+  st = dtf_agree(comm, st);
+  if (!st && !injected("Gatherv", &st))
+    st = mpi_fail(MPI_Gatherv(in, n, MPI_DOUBLE, *out, counts, displs, MPI_DOUBLE, root, comm), "Gatherv");
   free(counts);
-  free(displs);
-  if (rc != MPI_SUCCESS) return mpi_fail(rc, "Gatherv");
+  if (st) {
+    free(*out);
+    *out = NULL;
+    return st;
+  }
   if (me != root) count(stats, (uint64_t)n * sizeof(double));
   return DTF_OK;
+}
+
+dtf_status dtf_alltoall(MPI_Comm comm, const void *send, void *recv, int n, MPI_Datatype type) {
+  dtf_status st;
+  if (injected("Alltoall", &st)) return st;
+  return mpi_fail(MPI_Alltoall(send, n, type, recv, n, type, comm), "Alltoall");
+}
+
+dtf_status dtf_alltoallv(MPI_Comm comm, const void *send, const int *scounts, const int *sdispls, void *recv,
+                         const int *rcounts, const int *rdispls, MPI_Datatype type, dtf_comm_stats_t *stats) {
+  dtf_status st;
+  if (injected("Alltoallv", &st)) return st;
+  st = mpi_fail(MPI_Alltoallv(send, scounts, sdispls, type, recv, rcounts, rdispls, type, comm), "Alltoallv");
+  if (!st && stats) {
+    int p, me, size;
+    MPI_Comm_size(comm, &p);
+    MPI_Comm_rank(comm, &me);
+    MPI_Type_size(type, &size);
+    uint64_t away = 0;
+    for (int q = 0; q < p; q++)
+      if (q != me) away += (uint64_t)scounts[q];
+    count(stats, away * (uint64_t)size);
+  }
+  return st;
+}
+
+dtf_status dtf_allgather(MPI_Comm comm, const void *send, int n, MPI_Datatype type, void *recv) {
+  dtf_status st;
+  if (injected("Allgather", &st)) return st;
+  return mpi_fail(MPI_Allgather(send, n, type, recv, n, type, comm), "Allgather");
+}
+
+dtf_status dtf_exscan_sum_int64(MPI_Comm comm, int64_t in, int64_t *out) {
+  int me;
+  MPI_Comm_rank(comm, &me);
+  *out = 0;
+  dtf_status st;
+  if (injected("Exscan", &st)) return st;
+  int64_t got = 0;
+  st = mpi_fail(MPI_Exscan(&in, &got, 1, MPI_INT64_T, MPI_SUM, comm), "Exscan");
+  if (me > 0) *out = got; /* rank 0's result is undefined */
+  return st;
 }
 
 dtf_status dtf_alltoallv_records(MPI_Comm comm, const int64_t *send, const int64_t *counts, int width,
@@ -238,14 +308,10 @@ dtf_status dtf_alltoallv_records(MPI_Comm comm, const int64_t *send, const int64
   int64_t *rcount = calloc((size_t)p, sizeof(int64_t));
   int *sc = malloc((size_t)p * 4 * sizeof(int));
   dtf_status st = rcount && sc ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for an exchange");
-  if (!st) injected("Alltoall", &st);
   st = dtf_agree(comm, st);
-  if (!st) {
-    int rc = MPI_Alltoall(counts, 1, MPI_INT64_T, rcount, 1, MPI_INT64_T, comm);
-    if (rc != MPI_SUCCESS) st = mpi_fail(rc, "Alltoall");
-  }
+  if (!st) st = dtf_alltoall(comm, counts, rcount, 1, MPI_INT64_T);
   int *sd = sc + p, *rc = sc + 2 * p, *rd = sc + 3 * p;
-  int64_t sent = 0, total = 0, away = 0;
+  int64_t sent = 0, total = 0;
   for (int q = 0; !st && q < p; q++) {
     sc[q] = (int)counts[q];
     rc[q] = (int)rcount[q];
@@ -253,7 +319,6 @@ dtf_status dtf_alltoallv_records(MPI_Comm comm, const int64_t *send, const int64
     rd[q] = (int)total;
     sent += counts[q];
     total += rcount[q];
-    if (q != me) away += counts[q];
     if (sent > INT32_MAX || total > INT32_MAX)
       st = dtf_error(DTF_ERR_INPUT, "more than 2^31 records a rank in one exchange; use more ranks");
   }
@@ -265,12 +330,9 @@ dtf_status dtf_alltoallv_records(MPI_Comm comm, const int64_t *send, const int64
     MPI_Datatype rec;
     MPI_Type_contiguous(width, MPI_INT64_T, &rec);
     MPI_Type_commit(&rec);
-    int r = MPI_Alltoallv(send, sc, sd, rec, *recv, rc, rd, rec, comm);
+    st = dtf_alltoallv(comm, send, sc, sd, *recv, rc, rd, rec, stats);
     MPI_Type_free(&rec);
-    if (r != MPI_SUCCESS) st = mpi_fail(r, "Alltoallv");
-    count(stats, (uint64_t)away * (uint64_t)width * sizeof(int64_t));
   }
-  st = dtf_agree(comm, st);
   if (st) {
     free(*recv);
     *recv = NULL;

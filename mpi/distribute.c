@@ -42,7 +42,7 @@ dtf_status dtf_distribute_coo(const dtf_grid_t *g, const dtf_coo_t *in, dtf_coo_
       count[dest[k]]++;
     }
   st = dtf_agree(g->comm, st);
-  if (!st) MPI_Alltoall(count, 1, MPI_INT64_T, rcount, 1, MPI_INT64_T, g->comm);
+  if (!st) st = dtf_alltoall(g->comm, count, rcount, 1, MPI_INT64_T);
   /* MPI counts are int: one exchange carries fewer than 2^31 entries per pair and rank */
   int64_t total = 0, sent = 0;
   for (int q = 0; !st && q < P; q++) {
@@ -71,14 +71,12 @@ dtf_status dtf_distribute_coo(const dtf_grid_t *g, const dtf_coo_t *in, dtf_coo_
     MPI_Datatype entry;
     MPI_Type_contiguous(N, MPI_INT64_T, &entry);
     MPI_Type_commit(&entry);
-    MPI_Alltoallv(sinds, sc, sd, entry, out->inds, rc, rd, entry, g->comm);
+    st = dtf_alltoallv(g->comm, sinds, sc, sd, out->inds, rc, rd, entry, stats);
     MPI_Type_free(&entry);
-    MPI_Alltoallv(svals, sc, sd, MPI_DOUBLE, out->vals, rc, rd, MPI_DOUBLE, g->comm);
-    if (tagged) MPI_Alltoallv(stags, sc, sd, MPI_INT64_T, out->tags, rc, rd, MPI_INT64_T, g->comm);
-    if (stats) {
-      stats->bytes_sent += (uint64_t)(sent - count[g->rank]) * (uint64_t)(N * 8 + 8 + (tagged ? 8 : 0));
-      stats->collectives += 3 + (uint64_t)tagged;
-    }
+    if (!st) st = dtf_alltoallv(g->comm, svals, sc, sd, out->vals, rc, rd, MPI_DOUBLE, stats);
+    if (!st && tagged) st = dtf_alltoallv(g->comm, stags, sc, sd, out->tags, rc, rd, MPI_INT64_T, stats);
+  }
+  if (!st) {
     for (int64_t k = 0; k < total; k++) /* to block-local indices */
       for (int m = 0; m < N; m++) out->inds[k * N + m] -= g->start[m];
     out->nnz = total;

@@ -86,7 +86,9 @@ dtf_status dtf_factor_relabel(const dtf_grid_t *g, const dtf_factor_t *src, cons
                       : dtf_error(DTF_ERR_INPUT, "out of memory relabelling factor %d", m + 1);
   st = dtf_agree(g->comm, st);
   if (!st) {
-    MPI_Allgather(pair, 2, MPI_INT, pairs, 2, MPI_INT, g->comm);
+    st = dtf_allgather(g->comm, pair, 2, MPI_INT, pairs);
+  }
+  if (!st) {
     const double *own = dtf_factor_owned(src);
     for (int64_t i = 0; i < src->own_len; i++) {
       int64_t q = labels[src->own_start + i], bs, bl;
@@ -104,14 +106,14 @@ dtf_status dtf_factor_relabel(const dtf_grid_t *g, const dtf_factor_t *src, cons
       e[0] = (double)labels[src->own_start + i];
       for (int r = 0; r < R; r++) e[1 + r] = own[i * R + r];
     }
-    MPI_Alltoall(sc, 1, MPI_INT, rc, 1, MPI_INT, g->comm);
-    int total = 0;
+    st = dtf_alltoall(g->comm, sc, rc, 1, MPI_INT);
+  }
+  int total = 0;
+  if (!st) {
     for (int p = 0; p < P; total += rc[p], p++) rd[p] = total;
-    MPI_Alltoallv(sbuf, sc, sd, MPI_DOUBLE, rbuf, rc, rd, MPI_DOUBLE, g->comm);
-    if (stats) {
-      stats->bytes_sent += (uint64_t)(src->own_len * (R + 1) - sc[g->rank]) * sizeof(double);
-      stats->collectives += 2;
-    }
+    st = dtf_alltoallv(g->comm, sbuf, sc, sd, rbuf, rc, rd, MPI_DOUBLE, stats);
+  }
+  if (!st) {
     double *downed = dtf_factor_owned(dst);
     for (int k = 0; k < total; k += R + 1) {
       int64_t q = (int64_t)rbuf[k] - dst->own_start;

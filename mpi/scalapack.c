@@ -76,8 +76,10 @@ dtf_status dtf_scalapack_eigen(MPI_Comm comm, int64_t I, int holder, int64_t row
   double *A = malloc(aloc * sizeof(double)), *Z = NULL;
   dtf_status st =
       all && scount && colcount && A ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory for ScaLAPACK");
-  if (!st && MPI_Allgather(mine, 3, MPI_INT64_T, all, 3, MPI_INT64_T, comm) != MPI_SUCCESS)
-    st = dtf_error(DTF_ERR_MPI, "MPI_Allgather of the rows for ScaLAPACK failed");
+  /* agreed before the first collective: a rank that failed to allocate must not leave the
+   * others waiting in it */
+  st = dtf_agree(comm, st);
+  if (!st) st = dtf_allgather(comm, mine, 3, MPI_INT64_T, all);
   double *send = NULL, *recv = NULL;
   int64_t nsend = 0, nrecv = 0;
   if (!st) {
@@ -103,9 +105,7 @@ dtf_status dtf_scalapack_eigen(MPI_Comm comm, int64_t I, int holder, int64_t row
     recv = malloc((size_t)(nrecv + 1) * sizeof(double));
     if (!send || !recv) st = dtf_error(DTF_ERR_INPUT, "out of memory for ScaLAPACK");
   }
-  int bad = st != DTF_OK, anybad = 0;
-  MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, comm);
-  if (anybad && !st) st = dtf_error(DTF_ERR_INPUT, "out of memory for ScaLAPACK on another rank");
+  st = dtf_agree(comm, st);
   if (!st) { /* pack: for each destination, my rows ascending, their columns in the destination's columns
                 ascending */
     int *fill = malloc((size_t)P * sizeof(int));
@@ -118,10 +118,7 @@ dtf_status dtf_scalapack_eigen(MPI_Comm comm, int64_t I, int holder, int64_t row
     free(fill);
     free(rows); /* packed: the caller's rows are not needed any more */
     rows = NULL;
-    if (MPI_Alltoallv(send, scount, sdisp, MPI_DOUBLE, recv, rcount, rdisp, MPI_DOUBLE, comm) != MPI_SUCCESS)
-      st = dtf_error(DTF_ERR_MPI, "MPI_Alltoallv of the Gram for ScaLAPACK failed");
-    if (stats) stats->bytes_sent += (uint64_t)(nsend - scount[me]) * sizeof(double);
-    if (stats) stats->bytes_uncompressed += (uint64_t)(nsend - scount[me]) * sizeof(double);
+    st = dtf_alltoallv(comm, send, scount, sdisp, recv, rcount, rdisp, MPI_DOUBLE, stats);
     int64_t k = 0;
     for (int s = 0; !st && s < P; s++)
       for (int64_t i = all[3 * s]; i < all[3 * s] + all[3 * s + 1]; i++) {
@@ -136,17 +133,17 @@ dtf_status dtf_scalapack_eigen(MPI_Comm comm, int64_t I, int holder, int64_t row
   free(rows);
   if (!st && !(Z = malloc(aloc * sizeof(double))))
     st = dtf_error(DTF_ERR_INPUT, "out of memory for ScaLAPACK");
-  bad = st != DTF_OK;
-  MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, comm);
-  if (anybad && !st) st = dtf_error(DTF_ERR_INPUT, "out of memory for ScaLAPACK on another rank");
+  st = dtf_agree(comm, st);
   int desc[9];
   if (!st) {
     descinit_(desc, &n, &n, &nb, &nb, &zero, &zero, &bctx, &lld, &info);
     if (info) st = dtf_error(DTF_ERR_NUMERIC, "ScaLAPACK descinit failed (info %d)", info);
   }
+  double *work = NULL;
+  int *iwork = NULL, lwork = -1, liwork = -1;
   if (!st) {
     double wq = 0;
-    int lwork = -1, liwork = -1, iq = 0;
+    int iq = 0;
     pdsyevd_("V", "U", &n, A, &one, &one, desc, w, Z, &one, &one, desc, &wq, &lwork, &iq, &liwork, &info);
     /* the documented minimum (the workspace query of some ScaLAPACK builds answers less than
      * PDORMTR then needs): max(1 + 6N + 2 NP NQ, TRILWMIN) + 2N, TRILWMIN = 3N + max(NB (NP + 1), 3 NB) */
@@ -156,32 +153,26 @@ dtf_status dtf_scalapack_eigen(MPI_Comm comm, int64_t I, int holder, int64_t row
       st = dtf_error(DTF_ERR_INPUT, "pdsyevd's workspace exceeds an int: use more ranks");
     lwork = (int)fmax(wq, need) + 1;
     liwork = iq > 0 ? iq : 1;
-    double *work = malloc((size_t)lwork * sizeof(double));
-    int *iwork = malloc((size_t)liwork * sizeof(int));
-    if (st)
-      ;
-    else if (!work || !iwork)
+    if (!st &&
+        (!(work = malloc((size_t)lwork * sizeof(double))) || !(iwork = malloc((size_t)liwork * sizeof(int)))))
       st = dtf_error(DTF_ERR_INPUT, "out of memory for pdsyevd's workspace");
-    else {
-      pdsyevd_("V", "U", &n, A, &one, &one, desc, w, Z, &one, &one, desc, work, &lwork, iwork, &liwork,
-               &info);
-      if (info) st = dtf_error(DTF_ERR_NUMERIC, "ScaLAPACK pdsyevd failed (info %d)", info);
-    }
-    free(work);
-    free(iwork);
   }
-  bad = st != DTF_OK;
-  MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, comm);
-  if (anybad && !st) st = dtf_error(DTF_ERR_NUMERIC, "ScaLAPACK failed on another rank");
+  /* pdsyevd is collective: every rank has its workspace, or none goes in */
+  st = dtf_agree(comm, st);
+  if (!st) {
+    pdsyevd_("V", "U", &n, A, &one, &one, desc, w, Z, &one, &one, desc, work, &lwork, iwork, &liwork, &info);
+    if (info) st = dtf_error(DTF_ERR_NUMERIC, "ScaLAPACK pdsyevd failed (info %d)", info);
+  }
+  free(work);
+  free(iwork);
+  st = dtf_agree(comm, st);
   int R = st ? 0 : choose(w, ctx);
   double *U = NULL;
   if (!st && (R < 1 || R > I))
     st = dtf_error(DTF_ERR_INPUT, "rank %d chosen for a %lld x %lld matrix", R, (long long)I, (long long)I);
   if (!st && !(U = calloc((size_t)(I * R), sizeof(double))))
     st = dtf_error(DTF_ERR_INPUT, "out of memory for a factor");
-  bad = st != DTF_OK;
-  MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, comm);
-  if (anybad && !st) st = dtf_error(DTF_ERR_INPUT, "out of memory for a factor on another rank");
+  st = dtf_agree(comm, st);
   if (!st) { /* the R leading columns, gathered */
     for (int lj = 0; lj < nloc; lj++) {
       int64_t j = ((int64_t)(lj / nb) * pc + myc) * nb + lj % nb, r = I - 1 - j;

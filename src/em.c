@@ -105,8 +105,8 @@ static int max_D(const dtf_em_t *s) {
   return m;
 }
 
-double dtf_em_memory(const dtf_grid_t *g, const dtf_tensor_t *train, const dtf_tensor_t *test,
-                     const dtf_em_model_ops_t *mops, const dtf_em_options_t *o) {
+double dtf_em_memory(const dtf_grid_t *g, int64_t n_train, int64_t n_test, const dtf_em_model_ops_t *mops,
+                     const dtf_em_options_t *o) {
   int D = 1;
   double model = mops->memory(g, o, &D);
   double W = (double)D * (D + 3) / 2, most = 0, own = 0;
@@ -114,15 +114,30 @@ double dtf_em_memory(const dtf_grid_t *g, const dtf_tensor_t *train, const dtf_t
     own += (double)g->len[n] / (g->size / g->pdims[n]) + 1;
     if (g->len[n] > most) most = (double)g->len[n];
   }
-  double nnz = (double)train->ops->entries(train), ntest = test ? (double)test->ops->entries(test) : 0;
+  double nnz = (double)n_train, ntest = (double)n_test;
   /* the model, local and received statistics, the solve, the chunk's workspaces,
    * predictions, keys */
   double bytes = model + (most * W + most) * 8 + own * W * 8 + (double)dtf_packed_solve_work(D) * 8 +
                  CHUNK * (4 + g->nmodes * 2) * 8.0 + (nnz > ntest ? nnz : ntest) * 8 + nnz * 8;
   /* online: running statistics, the batches and their positions in every mode */
   if (o->algorithm == DTF_EM_ONLINE) bytes += own * (W + 1) * 8 + nnz * 4 + nnz * 8 * g->nmodes;
+  bytes += dtf_observed_bytes(g->nmodes, g->len, n_train) + dtf_observed_bytes(g->nmodes, g->len, n_test);
   dtf_allreduce(g->comm, &bytes, 1, MPI_DOUBLE, MPI_MAX, NULL);
   return bytes;
+}
+
+dtf_status dtf_em_check_memory(const dtf_grid_t *g, int64_t n_train, int64_t n_test,
+                               const dtf_em_model_ops_t *mops, const dtf_em_options_t *o) {
+  double need = o->max_mem > 0 ? dtf_em_memory(g, n_train, n_test, mops, o) : 0;
+  if (need <= o->max_mem) return DTF_OK;
+  char a[32], b[32];
+  dtf_format_bytes(need, a, sizeof a);
+  dtf_format_bytes(o->max_mem, b, sizeof b);
+  return dtf_error(DTF_ERR_INPUT,
+                   "this %s model needs an estimated %s per rank (observed entries and their statistics, "
+                   "model rows, per-index arrays, workspaces), more than the limit of %s (--max-mem); use a "
+                   "lower rank or more ranks",
+                   mops->name, a, b);
 }
 
 /* (Re)allocate what depends on the model's D: statistics (kept when D is unchanged),
@@ -234,15 +249,7 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
   int64_t counts[2] = {v->nnz, tv ? tv->nnz : 0};
   if ((st = dtf_allreduce(g->comm, counts, 2, MPI_INT64_T, MPI_SUM, NULL))) return st;
   if (counts[0] == 0) return dtf_error(DTF_ERR_INPUT, "there are no observed entries to learn from");
-  if (o->max_mem > 0) {
-    double need = dtf_em_memory(g, train, test, mops, o);
-    if (need > o->max_mem)
-      return dtf_error(
-          DTF_ERR_INPUT,
-          "this %s model needs an estimated %.3g GB per rank (model rows, EM statistics, workspaces), "
-          "more than the limit of %.3g GB (--max-mem); use a lower rank or more ranks",
-          mops->name, need / 1e9, o->max_mem / 1e9);
-  }
+  if ((st = dtf_em_check_memory(g, v->nnz, tv ? tv->nnz : 0, mops, o))) return st;
   dtf_em_t *s = calloc(1, sizeof *s);
   if (!s) return dtf_error(DTF_ERR_INPUT, "out of memory");
   s->grid = g;
@@ -444,9 +451,11 @@ static dtf_status mstep(dtf_em_t *s, int b, double scale, dtf_status *local) {
         k++;
         kq++;
       }
-    if (kq * W > INT32_MAX)
-      return dtf_error(DTF_ERR_INPUT, "a reduction of %lld doubles is too large", (long long)(kq * W));
-    s->counts[q] = (int)(kq * W);
+    /* too large: the same on every rank of the slice (the touched rows are), which then
+     * sends nothing and agrees on the failure with the others below */
+    if (kq * W > INT32_MAX && !*local)
+      *local = dtf_error(DTF_ERR_INPUT, "a reduction of %lld doubles is too large", (long long)(kq * W));
+    s->counts[q] = kq * W > INT32_MAX ? 0 : (int)(kq * W);
   }
   st = dtf_reduce_scatter_sum(f->slice, s->loc, s->recv, s->counts, &s->comm);
   if (st) return st;
@@ -522,7 +531,7 @@ static dtf_status sweep(dtf_em_t *s, int bid, double scale) {
   for (int b = 0; b < s->nblocks; b++) {
     double t0 = dtf_now(), sse = 0;
     int want_sse = b == 0 && s->lik->noise_precision && !als;
-    if (!local) local = dtf_fault_status("estep", s->epoch, DTF_ERR_INPUT);
+    if (!local) local = dtf_fault_status("mttkrp", s->epoch, DTF_ERR_INPUT);
     if (!local) local = estep(s, b, bid, want_sse ? &sse : NULL);
     if (local) {
       dtf_factor_t *f = s->mops->block(s->model, b);

@@ -208,6 +208,8 @@ static dtf_status loss_estimate(dtf_gcp_t *s, double *loss) {
     dtf_cp_model_predict(&s->model, p->n, p->inds, p->m);
     for (int64_t k = 0; k < p->n; k++) sum += p->w[k] * L->value(p->x[k], p->m[k]);
   }
+  for (int m = 0; m < s->N; m++) /* a non-finite factor entry: a non-finite loss, the epoch undone */
+    if (dtf_first_nonfinite(s->model.factors[m].block_len * s->R, s->model.factors[m].block) >= 0) sum = NAN;
   dtf_status st = dtf_allreduce_sum(s->grid->comm, &sum, 1, &s->comm);
   *loss = sum;
   return st;
@@ -248,7 +250,7 @@ static dtf_status one_step(dtf_gcp_t *s) {
   int N = s->N, R = s->R, B = s->opt.optim->buffers;
   uint64_t step = (uint64_t)s->steps_done + 1;
   double t0 = dtf_now();
-  if (!s->sticky) s->sticky = dtf_fault_status("gradient", s->epoch, DTF_ERR_INPUT);
+  if (!s->sticky) s->sticky = dtf_fault_status("mttkrp", s->epoch, DTF_ERR_INPUT);
   if (!s->sticky) s->sticky = local_gradients(s, step);
   if (s->sticky) /* keep taking part, with nothing to add */
     for (int m = 0; m < N; m++)
@@ -272,7 +274,9 @@ static dtf_status one_step(dtf_gcp_t *s) {
       if (isfinite(lower))
         for (int r = 0; r < R; r++) a[r] = fmax(a[r], lower);
     }
+    if (f->own_len > 0 && dtf_fault("nan", s->epoch)) dtf_factor_owned(f)[0] = NAN;
   }
+  if (!s->sticky) s->sticky = dtf_fault_status("solve", s->epoch, DTF_ERR_NUMERIC);
   s->steps_done++;
   s->t_update += dtf_now() - t2;
   return DTF_OK;
@@ -321,15 +325,15 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
     s->steps_done = steps0;
     s->fails++;
     s->lr *= s->opt.decay;
-    s->loss = s->prev_loss;
     s->delta = NAN;
     s->converged = s->fails > s->opt.max_fails;
     if (s->opt.log && s->grid->rank == 0) {
       char msg[160];
-      snprintf(msg, sizeof msg, "epoch %d: the loss rose; undone, step size now %.3g (%d of %d)", s->epoch,
-               s->lr, s->fails, s->opt.max_fails);
+      snprintf(msg, sizeof msg, "epoch %d: the loss %s; undone, step size now %.3g (%d of %d)", s->epoch,
+               isfinite(s->loss) ? "rose" : "became non-finite", s->lr, s->fails, s->opt.max_fails);
       s->opt.log(msg, s->opt.ctx);
     }
+    s->loss = s->prev_loss;
   } else {
     s->delta = fabs(s->prev_loss - s->loss) / fmax(fabs(s->prev_loss), 1e-300);
     s->prev_loss = s->loss;

@@ -150,6 +150,13 @@ static const dtf_tensor_ops_t observed_ops = {"observed",
                                               obs_destroy,
                                               1};
 
+double dtf_observed_bytes(int N, const int64_t *len, int64_t nnz) {
+  double bytes = (double)nnz * (N + 1) * 8 * 2; /* indices and values, the sort's tuples */
+  for (int n = 0; n < N; n++)                   /* offsets, the order, the entries in that order */
+    bytes += ((double)len[n] + 1) * 8 + (double)nnz * (N + 2) * 8;
+  return bytes;
+}
+
 dtf_status dtf_observed_tensor_create(int N, const int64_t *start, const int64_t *dims, int64_t nnz,
                                       int64_t *inds, double *vals, dtf_tensor_t **out) {
   *out = NULL;

@@ -295,11 +295,15 @@ static dtf_status leverage(dtf_tr_als_t *s, int k) {
     for (int j = 0; j < D; j++) v += a[j] * A[i * D + j];
     lev[f->own_start + i] = fmax(v, 0.0);
   }
-  st = dtf_agree(g->comm, st);
-  if (st) return st;
-  /* every rank's owned part, in place */
+  /* every rank's owned part, in place (agreed first: a rank without its array must not
+   * leave the others in the gather) */
   int64_t mine[2] = {f->own_start, f->own_len}, *parts = malloc((size_t)g->size * 2 * sizeof(int64_t));
-  if (!parts) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  if (!st && !parts) st = dtf_error(DTF_ERR_INPUT, "out of memory");
+  st = dtf_agree(g->comm, st);
+  if (st) {
+    free(parts);
+    return st;
+  }
   memcpy(parts + (int64_t)g->rank * 2, mine, sizeof mine);
   st = dtf_allgather_int64(g->comm, parts, 2);
   for (int q = 0; q < g->size; q++) {

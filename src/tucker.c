@@ -86,6 +86,20 @@ static int64_t prod_except(int N, const int64_t *d, int mode) {
 
 /* ---- the Gram of mode n: this rank's rows (L x I) of it ------------------------------------ */
 
+/* the iteration under way, as its progress line numbers it (a HOOI sweep counts itself at its start) */
+static int iteration(const dtf_tucker_t *s) { return s->step >= s->N ? s->step : s->step + 1; }
+
+/* this rank's count values of mode n's Gram, before they are summed, are finite (the faults
+ * injected: mttkrp, the contraction failing; nan, a NaN in them) */
+static dtf_status gram_check(const dtf_tucker_t *s, int n, double *rows, int64_t count) {
+  dtf_status st = dtf_fault_status("mttkrp", iteration(s), DTF_ERR_INPUT);
+  if (!st && count > 0 && dtf_fault("nan", iteration(s))) rows[0] = NAN;
+  if (!st && dtf_first_nonfinite(count, rows) >= 0)
+    st = dtf_error(DTF_ERR_NUMERIC, "the Gram of mode %d became non-finite at iteration %d", n + 1,
+                   iteration(s));
+  return st;
+}
+
 static dtf_status gram(dtf_tucker_t *s, const block_t *b, int n, double scale, double *rows) {
   const dtf_grid_t *g = s->g;
   int N = s->N, P = g->pdims[n], me = g->coords[n];
@@ -127,7 +141,7 @@ static dtf_status gram(dtf_tucker_t *s, const block_t *b, int n, double scale, d
     }
   }
   dtf_symmetrize_upper(L, rows + b->start[n], I);
-  if (!st) st = dtf_fault_status("gram", s->step + 1, DTF_ERR_INPUT);
+  if (!st) st = gram_check(s, n, rows, L * I);
   st = dtf_agree(g->comm, st);
   double t0 = dtf_now();
   if (!st) st = dtf_allreduce_sum(g->slice[n], rows, L * I, &s->comm);
@@ -268,7 +282,7 @@ static dtf_status eigen(dtf_tucker_t *s, int n, int64_t I, int64_t L, int64_t of
     if (!st) st = bcast_doubles(g->comm, V, I * R);
     if (!st) st = bcast_doubles(g->comm, w, I);
   }
-  if (!st) st = dtf_fault_status("eigen", s->step + 1, DTF_ERR_NUMERIC);
+  if (!st) st = dtf_fault_status("solve", iteration(s), DTF_ERR_NUMERIC);
   st = dtf_agree(g->comm, st);
   if (st) {
     free(V);
@@ -461,7 +475,7 @@ static dtf_status sparse_gram(dtf_tucker_t *s, dtf_semi_t *x, int n, double *row
   if (got->nk == 1) /* every rank of the slice has the one group: each its share of the rows */
     dtf_block_range(L, S, g->slice_rank[n], &off, &len);
   st = dtf_semi_gram_rows(got, I, g->start[n] + off, len, rows + off * I);
-  if (!st) st = dtf_fault_status("gram", s->step + 1, DTF_ERR_INPUT);
+  if (!st) st = gram_check(s, n, rows + off * I, len * I);
   st = dtf_agree(g->comm, st);
   double t0 = dtf_now();
   if (!st) st = dtf_allreduce_sum(g->slice[n], rows, L * I, &s->comm);

@@ -21,6 +21,19 @@ typedef struct {
   uint64_t collectives;
 } dtf_comm_stats_t;
 
+/* Every wrapper below checks its MPI call: a failure (or one injected by DTF_FAULT's mpi
+ * stage, fault.h) records "MPI_<call> failed: ..." and returns DTF_ERR_MPI after calling
+ * the failure handler. An MPI failure cannot be agreed on, since the peers may be waiting
+ * in a collective this rank will never enter: the dtf CLI's handler prints the message and
+ * aborts the job (exit 5); a library user without a handler gets the status back. */
+typedef void (*dtf_mpi_failure_fn)(void *ctx);
+
+/* Install the handler called on the rank where an MPI call fails (NULL: none). */
+void dtf_comm_on_failure(dtf_mpi_failure_fn fn, void *ctx);
+
+/* DTF_OK if rc is MPI_SUCCESS, else DTF_ERR_MPI naming MPI_<call> (after the handler). */
+dtf_status dtf_mpi_check(int rc, const char *call);
+
 /* Sum n doubles over comm in place. */
 dtf_status dtf_allreduce_sum(MPI_Comm comm, double *buf, int64_t n, dtf_comm_stats_t *stats);
 
@@ -70,11 +83,25 @@ dtf_status dtf_gather_doubles(MPI_Comm comm, const double *in, int n, int root, 
 dtf_status dtf_alltoallv_records(MPI_Comm comm, const int64_t *send, const int64_t *counts, int width,
                                  int64_t **recv, int64_t *nrecv, dtf_comm_stats_t *stats);
 
+/* n items of `type` to and from every rank (send and recv hold size x n). Collective. */
+dtf_status dtf_alltoall(MPI_Comm comm, const void *send, void *recv, int n, MPI_Datatype type);
+
+/* MPI_Alltoallv of items of `type`; counts the items sent to other ranks. Collective. */
+dtf_status dtf_alltoallv(MPI_Comm comm, const void *send, const int *scounts, const int *sdispls, void *recv,
+                         const int *rcounts, const int *rdispls, MPI_Datatype type, dtf_comm_stats_t *stats);
+
+/* Every rank's n items of send, in rank order, into recv (size x n items). Collective. */
+dtf_status dtf_allgather(MPI_Comm comm, const void *send, int n, MPI_Datatype type, void *recv);
+
+/* The sum of `in` over the ranks before this one (0 on rank 0). Collective. */
+dtf_status dtf_exscan_sum_int64(MPI_Comm comm, int64_t in, int64_t *out);
+
 /* The ranks of comm that share this rank's node (MPI_COMM_TYPE_SHARED). Collective. */
 int dtf_ranks_on_node(MPI_Comm comm);
 
 /* Agree on a status across comm: if any rank failed, every rank returns the status of
- * the lowest failing rank and takes over its error message. Collective. */
+ * the lowest failing rank and takes over its error message. Collective. A local
+ * DTF_ERR_MPI calls the failure handler first (it cannot be agreed on). */
 dtf_status dtf_agree(MPI_Comm comm, dtf_status local);
 
 #ifdef __cplusplus

@@ -125,11 +125,17 @@ const dtf_em_model_ops_t *dtf_em_model(const char *name);
 /* The driver's state. */
 typedef struct dtf_em dtf_em_t;
 
-/* Estimated bytes per rank (the largest over ranks) of an EM run of model: its rows and
- * workspaces, the statistics (online: D (D + 3) / 2 per owned row and block), the
- * grouping of the entries. Collective. */
-double dtf_em_memory(const dtf_grid_t *grid, const dtf_tensor_t *train, const dtf_tensor_t *test,
-                     const dtf_em_model_ops_t *model, const dtf_em_options_t *o);
+/* Estimated bytes per rank (the largest over ranks) of an EM run of model on this rank's
+ * n_train and n_test observations: its rows and workspaces, the statistics (online:
+ * D (D + 3) / 2 per owned row and block), the observed tensors themselves (their entries
+ * and per-index arrays, dtf_observed_bytes). Collective. */
+double dtf_em_memory(const dtf_grid_t *grid, int64_t n_train, int64_t n_test, const dtf_em_model_ops_t *model,
+                     const dtf_em_options_t *o);
+
+/* DTF_ERR_INPUT, naming the estimate and the limit, if dtf_em_memory exceeds o->max_mem
+ * (> 0): checked before the observations are grouped, and again by dtf_em_init. Collective. */
+dtf_status dtf_em_check_memory(const dtf_grid_t *grid, int64_t n_train, int64_t n_test,
+                               const dtf_em_model_ops_t *model, const dtf_em_options_t *o);
 
 /* Prepare a run of model `model` on the observations train (and optionally test, on the
  * same grid). DTF_ERR_INPUT if an observation is not a value of the likelihood (naming

@@ -165,6 +165,11 @@ dtf_status dtf_output_create(MPI_Comm comm, const dtf_output_t *out, double byte
  * the final name, else remove it. Returns the agreed status. Collective. */
 dtf_status dtf_output_end(MPI_Comm comm, const dtf_output_t *out, dtf_status st);
 
+/* Remove the temporaries of the outputs being written now (between dtf_output_begin and
+ * dtf_output_end): for a signal handler that ends the process (async-signal-safe; call it
+ * on one rank). */
+void dtf_output_abandon(void);
+
 /* Release the HDF5 library's resources (call before MPI_Finalize). */
 void dtf_io_finalize(void);
 

@@ -39,6 +39,11 @@ typedef struct {
 dtf_status dtf_observed_tensor_create(int nmodes, const int64_t *start, const int64_t *dims, int64_t nnz,
                                       int64_t *inds, double *vals, dtf_tensor_t **out);
 
+/* Estimated bytes of an observed-entry tensor of nnz observations on a block of shape
+ * len (dtf_observed_tensor_create's peak): the entries, their grouping by every mode, and
+ * one offset per index of every mode. Node-local. */
+double dtf_observed_bytes(int nmodes, const int64_t *len, int64_t nnz);
+
 /* The observations of a dense block X (C order, shape dims, global offset start): the
  * cells where mask is 1 (mask NULL: the cells that are not NaN). DTF_ERR_INPUT naming
  * `what` and the global index if an observed cell is NaN or Inf, or a mask value is not

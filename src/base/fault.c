@@ -1,6 +1,7 @@
 /* DTF_FAULT: a test switch that makes one chosen rank fail at one chosen stage. */
 #include "dtf/fault.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +32,34 @@ static void parse(void) {
   spec.active = 1;
 }
 
+/* RANK -1: every rank */
+static int mine(void) { return spec.active && (spec.rank < 0 || my_rank == spec.rank); }
+
 int dtf_fault(const char *stage, int n) {
   if (!spec.parsed) parse();
-  if (!spec.active || my_rank != spec.rank || strcmp(stage, spec.stage) != 0) return 0;
+  if (!mine() || strcmp(stage, spec.stage) != 0) return 0;
   if (n == 0) n = (int)++spec.seen;
   return spec.n == 0 || spec.n == n;
+}
+
+int dtf_fault_call(const char *stage, const char *call) {
+  if (!spec.parsed) parse();
+  if (!mine()) return 0;
+  size_t len = strlen(stage);
+  /* "mpi" counts every call, "mpi:Sendrecv" only the calls of that name */
+  if (strncmp(spec.stage, stage, len) != 0 ||
+      (spec.stage[len] != '\0' && (spec.stage[len] != ':' || strcmp(spec.stage + len + 1, call) != 0)))
+    return 0;
+  long n = ++spec.seen;
+  return spec.n == 0 || spec.n == n;
+}
+
+void dtf_fault_raise(const char *stage) {
+  static int raised;
+  if (!spec.parsed) parse();
+  if (raised || !mine() || strcmp(stage, spec.stage) != 0) return;
+  raised = 1;
+  raise((int)spec.n);
 }
 
 dtf_status dtf_fault_status(const char *stage, int n, dtf_status code) {

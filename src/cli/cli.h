@@ -204,6 +204,11 @@ typedef struct {
   const char *mask;       /* observed, dense: the mask dataset (NULL: NaN marks missing) */
   const dtf_grid_t *onto; /* read onto this grid (the shapes must agree), not a new one */
   double max_mem;         /* with permute: refuse labels above this many bytes a rank (0: no limit) */
+  /* observed, sparse: once this rank's `entries` are on it, before they are grouped (a mode
+   * of 2e9 indices costs 16 GB of offsets): the run's memory check (NULL: the tensor's own
+   * estimate against the node's share). Collective. */
+  dtf_status (*check_memory)(const dtf_grid_t *g, int64_t entries, void *ctx);
+  void *check_ctx;
 } cli_load_t;
 
 /* What was loaded. */
@@ -244,6 +249,21 @@ dtf_status cli_model_read(const char *file, const dtf_grid_t *g, const char *inp
 /* Peek at MODEL's header only (m->kind and m->lik set, no model). Collective. */
 dtf_status cli_model_peek(const char *file, cli_model_t *m);
 void cli_model_free(cli_model_t *m);
+
+/* ---- signals (signals.c) ---- */
+
+/* From the start of every command: SIGUSR1, SIGTERM or SIGINT ends the process at once,
+ * rank 0 printing "dtf CMD: stopped by signal N<phase>; exit 75", the temporaries of
+ * unfinished outputs removed, exit 75. */
+void cli_signals_install(const cli_t *c);
+/* What a signal would stop now, for that message (": ..." or " at ...: ..."; NULL: the
+ * default, nothing written or checkpointed). */
+void cli_signals_phase(const char *what);
+/* A run loop with --checkpoint: from now on a signal is only recorded, to be acted on at
+ * the next iteration boundary (cli_signal_pending), and SIGPIPE is ignored. */
+void cli_signals_defer(void);
+/* The last signal recorded since cli_signals_defer (0: none). */
+int cli_signal_pending(void);
 
 /* ---- the solver run loop (run.c) ---- */
 

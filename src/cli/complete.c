@@ -114,6 +114,19 @@ static void summary(dtf_json_t *j, void *ctx) {
   dtf_json_number(j, "time_solve_small_s", s.t_solve);
 }
 
+typedef struct {
+  const dtf_em_options_t *opt;
+  const char *model;
+  int holdout;
+} memory_t;
+
+/* Before the observations are grouped: the run's estimate (with --holdout the input and its
+ * two parts are held at once), against --max-mem. */
+static dtf_status check_memory(const dtf_grid_t *g, int64_t entries, void *ctx) {
+  const memory_t *m = ctx;
+  return dtf_em_check_memory(g, entries, m->holdout ? entries : 0, dtf_em_model(m->model), m->opt);
+}
+
 int cli_complete(cli_t *c, int argc, char **argv) {
   cli_opts_t o = {
       .iters = 50, .tol = 1e-4, .batches = 10, .kappa = 0.7, .prune = 1e-2, .merge = 0.995, .reg = 1e-2};
@@ -170,13 +183,20 @@ int cli_complete(cli_t *c, int argc, char **argv) {
   dtf_grid_t *g = NULL;
   dtf_tensor_t *all = NULL, *train = NULL, *test = NULL;
   cli_loaded_t in, tin = {0};
-  cli_load_t lo = {o.grid, 0, o.duplicates, 0, o.seed, 1, o.mask, NULL, 0};
+  memory_t mem = {&eo, tr ? "tr" : "cp", o.given[OPT_HOLDOUT]};
+  cli_load_t lo = {.grid = o.grid,
+                   .duplicates = o.duplicates,
+                   .seed = o.seed,
+                   .observed = 1,
+                   .mask = o.mask,
+                   .check_memory = check_memory,
+                   .check_ctx = &mem};
   st = cli_load_tensor(c, input, &lo, &in, &g, &all);
   if (!st && o.mask && in.elem_bytes == 0)
     st = dtf_error(DTF_ERR_INPUT, "--mask is for dense input; in a sparse input the listed entries are the "
                                   "observed ones");
   if (!st && o.test) {
-    cli_load_t to = {NULL, 0, o.duplicates, 0, o.seed, 1, NULL, g, 0};
+    cli_load_t to = {.duplicates = o.duplicates, .seed = o.seed, .observed = 1, .onto = g};
     dtf_grid_t *same;
     st = cli_load_tensor(c, o.test, &to, &tin, &same, &test);
     train = all;

@@ -47,7 +47,7 @@ int cli_eval(cli_t *c, int argc, char **argv) {
   dtf_grid_t *g = NULL;
   dtf_tensor_t *t = NULL;
   cli_loaded_t in = {0};
-  cli_load_t lo = {o.grid, 1, o.duplicates, 0, 0, test, o.mask, NULL, 0};
+  cli_load_t lo = {.grid = o.grid, .finite = 1, .duplicates = o.duplicates, .observed = test, .mask = o.mask};
   st = cli_model_peek(model_file, &m); /* a file that is not a model fails before the tensor is read */
   cli_model_free(&m);
   if (!st) st = cli_load_tensor(c, input, &lo, &in, &g, &t);

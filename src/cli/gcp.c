@@ -93,7 +93,8 @@ int cli_gcp(cli_t *c, int argc, char **argv) {
   dtf_grid_t *g;
   dtf_tensor_t *t;
   cli_loaded_t in;
-  cli_load_t lo = {o.grid, 1, o.duplicates, 0, o.seed, 2, o.mask, NULL, 0};
+  cli_load_t lo = {
+      .grid = o.grid, .finite = 1, .duplicates = o.duplicates, .seed = o.seed, .observed = 2, .mask = o.mask};
   st = cli_load_tensor(c, input, &lo, &in, &g, &t);
   if (st) return cli_fail(c, st);
   if (o.mask && in.elem_bytes == 0) {

@@ -129,7 +129,7 @@ int cli_info(cli_t *c, int argc, char **argv) {
   dtf_grid_t *g;
   dtf_tensor_t *t;
   cli_loaded_t in;
-  cli_load_t lo = {NULL, 0, o.duplicates, 0, 0, 0, NULL, NULL, 0};
+  cli_load_t lo = {.duplicates = o.duplicates};
   st = cli_load_tensor(c, input, &lo, &in, &g, &t);
   const dtf_spec_t spec = in.spec;
   int eb = in.elem_bytes;

@@ -17,6 +17,20 @@ static dtf_status same_shape(const dtf_grid_t *g, int nmodes, const int64_t *dim
   return dtf_error(DTF_ERR_INPUT, "%s is %s but the input is %s: they must have the same shape", what, a, b);
 }
 
+/* The observed-entry tensor of this rank's `entries` fits in its share of the node. */
+static dtf_status observed_fits(const dtf_grid_t *g, int64_t entries, const char *what) {
+  double need = dtf_observed_bytes(g->nmodes, g->len, entries), limit = cli_default_max_mem();
+  dtf_status st = dtf_allreduce(g->comm, &need, 1, MPI_DOUBLE, MPI_MAX, NULL);
+  if (st || need <= limit) return st;
+  char a[32], b[32];
+  dtf_format_bytes(need, a, sizeof a);
+  dtf_format_bytes(limit, b, sizeof b);
+  return dtf_error(DTF_ERR_INPUT,
+                   "the observed entries of %s need an estimated %s per rank (the entries and one offset per "
+                   "index of every mode), more than this rank's share of the node, %s; use more ranks",
+                   what, a, b);
+}
+
 /* Sparse input: each rank reads a contiguous part (of the entries, or of the .tns
  * file's lines), the entries travel to the ranks whose blocks hold them, and equal
  * coordinates are resolved there by the --duplicates rule. */
@@ -43,6 +57,7 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
                    "and as much again while relabelling), more than the %s allowed (--max-mem)",
                    a, b);
   }
+  dtf_fault_raise("load");
   for (int m = 0; !st && o->permute && m < all.nmodes; m++) { /* new label of index i: perm[i] */
     int64_t *perm = malloc((size_t)all.dims[m] * sizeof(int64_t));
     info->labels[m] = malloc((size_t)all.dims[m] * sizeof(int64_t));
@@ -76,6 +91,9 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
   if (!st)
     st = dtf_agree(MPI_COMM_WORLD, dtf_coo_duplicates(&mine, o->duplicates, (*grid)->start, what, &merged));
   double t3 = dtf_now();
+  if (!st && o->observed == 1)
+    st = o->check_memory ? o->check_memory(*grid, mine.nnz, o->check_ctx)
+                         : observed_fits(*grid, mine.nnz, what);
   if (!st && o->observed == 1) {
     st = dtf_observed_tensor_create(mine.nmodes, (*grid)->start, (*grid)->len, mine.nnz, mine.inds, mine.vals,
                                     tensor);
@@ -120,8 +138,8 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
   return DTF_OK;
 }
 
-dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *o, cli_loaded_t *info,
-                           dtf_grid_t **grid, dtf_tensor_t **tensor) {
+static dtf_status load(const cli_t *c, const char *input, const cli_load_t *o, cli_loaded_t *info,
+                       dtf_grid_t **grid, dtf_tensor_t **tensor) {
   *grid = NULL;
   *tensor = NULL;
   memset(info, 0, sizeof *info);
@@ -152,6 +170,7 @@ dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *
   uint8_t *mask = NULL;
   double t0 = dtf_now();
   st = dtf_h5_dense_read(*grid, spec, &local);
+  dtf_fault_raise("load");
   int observed = o->observed == 1;
   if (!st && o->observed == 2) { /* partly observed if a mask is given or a cell is NaN */
     int any = o->mask != NULL;
@@ -199,6 +218,16 @@ dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *
                  (long long)info->entries, 100.0 * (double)info->observed / (double)info->entries,
                  o->mask ? "1 in the mask" : "the cells that are not NaN");
   return DTF_OK;
+}
+
+dtf_status cli_load_tensor(const cli_t *c, const char *input, const cli_load_t *o, cli_loaded_t *info,
+                           dtf_grid_t **grid, dtf_tensor_t **tensor) {
+  cli_signals_phase(
+      " while reading the input: nothing was written or checkpointed (an earlier checkpoint is left "
+      "as it was); run the command again");
+  dtf_status st = load(c, input, o, info, grid, tensor);
+  cli_signals_phase(NULL);
+  return st;
 }
 
 void cli_loaded_free(cli_loaded_t *info) {

@@ -42,6 +42,10 @@ static void usage(FILE *f) {
              "writing a checkpoint (resume with --resume). Documentation: docs/cli.md.\n");
 }
 
+/* An MPI call failed on this rank: the peers may wait in a collective that will never
+ * complete, so this rank names the call and aborts the job (exit 5). */
+static void mpi_failed(void *ctx) { cli_fail(ctx, DTF_ERR_MPI); }
+
 int main(int argc, char **argv) {
   /* Open MPI 4.1's default MPI-IO component (OMPIO) left holes of zeros in collective
    * HDF5 writes of CP models at 3 ranks (tests/cli/ranks_agree.sh); ROMIO writes them
@@ -55,8 +59,10 @@ int main(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &c.rank);
   MPI_Comm_size(MPI_COMM_WORLD, &c.size);
   dtf_fault_set_rank(c.rank);
+  dtf_comm_on_failure(mpi_failed, &c);
   const char *cmd = argc > 1 ? argv[1] : "";
   c.cmd = cmd;
+  cli_signals_install(&c);
   int rc = -1;
   for (int k = 0; k < NCOMMANDS && rc < 0; k++)
     if (!strcmp(cmd, commands[k].name)) rc = commands[k].run(&c, argc - 1, argv + 1);

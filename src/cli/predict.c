@@ -53,7 +53,7 @@ int cli_predict(cli_t *c, int argc, char **argv) {
   char what[5200];
   snprintf(what, sizeof what, "the model's tensor");
   if (!st) st = cli_model_read(model_file, g, what, &m);
-  cli_load_t lo = {NULL, 0, o.duplicates, 0, 0, 1, NULL, g, 0};
+  cli_load_t lo = {.duplicates = o.duplicates, .observed = 1, .onto = g};
   dtf_grid_t *same;
   if (!st) st = cli_load_tensor(c, o.at, &lo, &in, &same, &t);
   dtf_coo_t coo = {0};

@@ -11,23 +11,6 @@
 #include "cli.h"
 #include "timer.h"
 
-/* SIGUSR1 (SLURM's warning before a time limit or preemption), SIGTERM, SIGINT: finish the
- * iteration, write a checkpoint, exit 75. */
-static volatile sig_atomic_t stop_signal;
-static void on_signal(int sig) { stop_signal = sig; }
-
-static void catch_signals(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigaction(SIGUSR1, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  /* a launcher that is shutting down may close our stderr: a failed write must not kill
-   * the rank before its checkpoint is written */
-  signal(SIGPIPE, SIG_IGN);
-}
-
 static dtf_status write_state(const dtf_grid_t *g, const dtf_solver_t *s, int checkpoint,
                               const dtf_fingerprint_t *fp, const cli_run_t *o, const cli_last_t *last,
                               const char *file) {
@@ -48,7 +31,9 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
   dtf_status st = dtf_tensor_fingerprint(g, t, (const int64_t *const *)o->loaded->labels, &fp);
   if (st) return cli_fail(c, st);
   int start = 0;
-  if (o->checkpoint) catch_signals();
+  /* with a checkpoint, SIGUSR1, SIGTERM and SIGINT finish the iteration, write the
+   * checkpoint and exit 75; without, they stop the run at once (signals.c) */
+  if (o->checkpoint) cli_signals_defer();
   /* what the result line reports: the last iteration's record, or the checkpoint's */
   cli_last_t last = {"fit", NAN, 0, {{0}}, {0}};
   if (o->resume && (st = cli_resume(c, g, s, &fp, o, &start, &last))) return cli_fail(c, st);
@@ -86,9 +71,16 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
     if (isfinite(p.delta)) snprintf(d, sizeof d, "%.1e", p.delta); /* none on a first iteration */
     cli_progress(c, "iter %-4d %s %s  delta %s  %.4f s  comm %s%s%s\n", p.iteration, p.metric, v, d,
                  p.seconds, b, u, more);
-    if (!o->checkpoint) continue;
+    if (!o->checkpoint) {
+      char now[160];
+      snprintf(now, sizeof now,
+               " after iteration %d: no --checkpoint, so nothing to resume; run the command again",
+               p.iteration);
+      cli_signals_phase(now);
+      continue;
+    }
     /* every rank must take the same branch: agree on whether any rank was signalled */
-    int sig = stop_signal;
+    int sig = cli_signal_pending();
     dtf_allreduce(g->comm, &sig, 1, MPI_INT, MPI_MAX, NULL);
     if (!sig && !(o->every > 0 && p.iteration % o->every == 0)) continue;
     st = write_state(g, s, 1, &fp, o, &last, o->checkpoint);
@@ -106,6 +98,7 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
     stopped = 1;
     break;
   }
+  cli_signals_phase(NULL);
   if (st) return cli_fail(c, st);
   if (stopped) return DTF_INTERRUPTED;
   double t_write = dtf_now();

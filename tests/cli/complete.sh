@@ -4,7 +4,6 @@
 #   bernoulli | poisson  test AUC within 0.02 of the planted model's / RMSE within 10%, far from constant
 #   ranks ALGORITHM    1, 2, 3, 4 ranks: the same metrics (relative 1e-9)
 #   online-vs-batch    online EM's test RMSE within 2% of batch EM's
-#   fault              a failed E-step on one rank: every rank exits 2, no hang
 #   resume             checkpoint and resume: bit for bit the uninterrupted run
 #   kinetic FILE       ../shared/data/kinetic.h5, 10% of its observed entries held out: ALS and EM
 #   eval-predict       eval --test gives complete's test metrics; predict gives the model's values
@@ -95,15 +94,6 @@ online-vs-batch)
   "$PYTHON" -c '
 import json; b, o = (json.load(open(f"{a}.json"))["test_rmse"] for a in ("batch", "online"))
 print("batch", b, "online", o); assert o <= 1.02 * b, (o, b)'
-  ;;
-fault)
-  planted g 40x30x20 3 0.1 0.5 gaussian
-  for np in 2 3; do
-    DTF_FAULT=1:2:estep dtfrun $np complete g.h5 --holdout 0.1 -r 4 -o m.h5
-    [ "$RC" -eq 2 ] || { cat err.txt; fail "np=$np: exit $RC, expected 2"; }
-    grep -q "fault injected" err.txt || { cat err.txt; fail "no message"; }
-    [ ! -e m.h5 ] || fail "a model was written"
-  done
   ;;
 resume)
   planted g 40x30x20 3 0.1 0.5 gaussian

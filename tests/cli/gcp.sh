@@ -6,7 +6,6 @@
 #                      KIND dense (sampled), full (every entry), sparse (stratified), observed (NaN cells)
 #   compress SPEC      on 3 ranks with a compressor: the loss falls, the bytes sent are below the
 #                      uncompressed ones, and bytes_uncompressed equals a --compress none run's bytes
-#   fault              a failed gradient step on one rank: every rank exits 2, no hang, no model
 #   resume SPEC        checkpoint and resume (optimizer moments and compressor residuals included): bit for bit
 . "$(dirname "$0")/lib.sh"
 set -e
@@ -86,15 +85,6 @@ assert c["comm_bytes_per_iter"] < c["comm_bytes_uncompressed_per_iter"]
 assert abs(c["comm_bytes_uncompressed_per_iter"] - n["comm_bytes_per_iter"]) <= 1e-6 * n["comm_bytes_per_iter"] + 16
 assert c["loss"] < c["loss_history"][0] or c["loss"] < 0.5 * n["loss_history"][0]
 PY
-  ;;
-fault)
-  plant gaussian 24x20x16
-  for np in 2 3; do
-    DTF_FAULT=1:2:gradient dtfrun $np gcp p.h5 -r 3 --sample 1000 --steps 5 -o m.h5
-    [ "$RC" -eq 2 ] || { cat err.txt; fail "np=$np: exit $RC, expected 2"; }
-    grep -q "fault injected" err.txt || { cat err.txt; fail "no message"; }
-    [ ! -e m.h5 ] || fail "a model was written"
-  done
   ;;
 resume)
   plant gaussian 24x20x16

@@ -102,6 +102,8 @@ tns("empty", "# nothing here\n\n")
 coo(f"{d}/coo_overflow.h5", np.zeros((1, 3)), np.ones(1), dims=(2**40, 2**40, 2**40))
 tns("overflow", "1 4000000000000 4000000000000 1.0\n2 1 1 2.0\n")
 tns("huge_index", "1 1 1 1.0\n1 99999999999999999999 1 2.0\n")
+# a mode of 2e9 indices from three lines: refused by memory estimates, never allocated
+tns("mode_2e9", "1 1 1 1.0\n2000000000 2 2 2.0\n3 3 3 1.5\n")
 
 # a dataset compressed with h5py's LZF filter, which the HDF5 C library cannot decode
 with h5py.File(f"{d}/lzf.h5", "w") as f:

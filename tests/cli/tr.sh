@@ -6,7 +6,6 @@
 #   sampled              sampled TR-ALS on a noisy planted ring: relative error within 1.2 x exact TR-ALS's
 #   resume MODE          checkpoint and resume: bit for bit the uninterrupted run
 #   eval-predict         eval gives tr's fit; predict gives the model file's traces; info names the bonds
-#   fault                a failed contraction on one rank: every rank exits 2, no hang, no model
 #   aminoacid FILE       ../shared/data/aminoacid.h5 with bonds 3x3x3 reaches at least the rank-3 CP fit
 . "$(dirname "$0")/lib.sh"
 set -e
@@ -109,15 +108,6 @@ for r in np.loadtxt("pred.tns"):
     assert abs(r[4] - Y[tuple(i)]) <= 1e-9 * max(1, abs(Y[tuple(i)])), (r, Y[tuple(i)])
 print("eval", e["fit"], "== tr", s["fit"], "== numpy", fit, "; predictions are the cores' traces")
 PY
-  ;;
-fault)
-  planted p 12x10x9x8 2x3x2x2 0.1
-  for np in 2 3; do
-    DTF_FAULT=1:2:mttkrp dtfrun $np tr p.h5 -r 2 -o m.h5
-    [ "$RC" -eq 2 ] || { cat err.txt; fail "np=$np: exit $RC, expected 2"; }
-    grep -q "fault injected" err.txt || { cat err.txt; fail "no message"; }
-    [ ! -e m.h5 ] || fail "a model was written"
-  done
   ;;
 aminoacid)
   dtfrun 2 cp "$2" -r 3 -i 200 --tol 1e-8 --json cp.json -q

@@ -26,7 +26,6 @@
 #                  32 columns; 1-4 ranks agree (relative 1e-9)
 #   memory         a 1200-index mode at 8 ranks under --max-mem 11M: the LAPACK path is refused
 #                  naming the Gram, the automatic choice takes ScaLAPACK and matches numpy
-#   fault          a failed Gram on one rank: every rank exits 2, no hang, no model
 #   sparse         a Tucker tensor with 70% of its entries zeroed, as FROSTT text and as a dense
 #                  dataset: ST-HOSVD and HOOI of the text at 1 and 4 ranks give the dense path's
 #                  fit after each step, eigenvalues, core and factors (relative 1e-9); --tol (by
@@ -416,15 +415,6 @@ print("error", err, "reported", s["relative_error"], "peak rss", s["peak_rss_byt
 assert abs(err - s["relative_error"]) <= 1e-8 * err and err < 0.011
 PY
   ;;
-fault)
-  make t 12x10x9x8 0.1
-  for np in 2 3; do
-    DTF_FAULT=1:2:gram dtfrun $np tucker t.h5 -r 3 -o m.h5
-    [ "$RC" -eq 2 ] || { cat err.txt; fail "np=$np: exit $RC, expected 2"; }
-    grep -q "fault injected" err.txt || { cat err.txt; fail "no message"; }
-    [ ! -e m.h5 ] || fail "a model was written"
-  done
-  ;;
 sparse)
   "$PYTHON" - <<'PY'
 import numpy as np, h5py
@@ -486,9 +476,6 @@ a, b = (json.load(open(n + ".json"))["fit_history"][-1] for n in ("sparse1", "re
 assert abs(a - b) <= 1e-12, (a, b)
 print("sparse HOOI resumed on 3 ranks ends at", b)
 PY
-  DTF_FAULT=1:2:gram dtfrun 2 tucker s.tns -r 2 -o f.h5
-  [ "$RC" -eq 2 ] || { cat err.txt; fail "sparse fault: exit $RC, expected 2"; }
-  [ ! -e f.h5 ] || fail "a model was written after a fault"
   ;;
 aminoacid)
   run() {
