@@ -80,7 +80,9 @@ signal() {
   shift 2
   local t0=$SECONDS before
   before=$(cksum ck.h5 2>/dev/null || true)
-  DTF_FAULT="$fault" dtfrun "$np" "$@"
+  # mpirun's second between SIGTERM and SIGKILL (the suite sets 0): the ranks that got the
+  # signal all stop, and rank 0 must not be killed by the first one's exit before it speaks
+  OMPI_MCA_odls_base_sigkill_timeout=1 DTF_FAULT="$fault" dtfrun "$np" "$@"
   local what="signal $fault in '$*' at $np ranks"
   [ "$RC" -eq 75 ] || { cat err.txt; fail "$what: exit $RC, expected 75"; }
   grep -Eq -- "$regex" err.txt || { cat err.txt; fail "$what: stderr does not match /$regex/"; }

@@ -182,7 +182,7 @@ print("tucker fit", s["fit"], "eval fit", e["fit"])
 assert abs(s["fit"] - e["fit"]) <= 1e-9, (s["fit"], e["fit"])
 m = h5py.File("m.h5")
 M = np.einsum("abcd,ia,jb,kc,ld->ijkl", m["core"][...], *[m[f"factor_{n}"][...] for n in range(4)])
-rows = [l.split() for l in open("p.tns")]
+rows = [l.split() for l in open("p.tns") if not l.startswith("#")]
 assert len(rows) == 50
 for r in rows:
     idx = tuple(int(i) - 1 for i in r[:4])
