@@ -182,3 +182,18 @@ for kind in ("tucker", "ht"):
         f.attrs["model"] = np.bytes_(kind)
         for k in src:
             f[k] = src[k][...]
+# CP models with a bad header: a newer format, dims missing, of floats, with a size 0, too few
+for name, change in (("model_v99", {"format_version": np.int64(99)}), ("model_nodims", {"dims": None}),
+                     ("model_floatdims", {"dims": np.array([6.0, 5.0, 4.0])}),
+                     ("model_zerodim", {"dims": np.array([6, 0, 4], dtype=np.int64)}),
+                     ("model_onedim", {"dims": np.array([120], dtype=np.uint64)})):
+    with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/{name}.h5", "w") as f:
+        for k, v in src.attrs.items():
+            f.attrs[k] = v
+        for k, v in change.items():
+            if v is None:
+                del f.attrs[k]
+            else:
+                f.attrs[k] = v
+        for k in src:
+            f[k] = src[k][...]
