@@ -198,43 +198,84 @@ dtf_status dtf_tr_parse_ranks(const char *text, int nmodes, int *ranks) {
 
 /* ---- the "tr" model kind ---- */
 
+/* A ring read from a file: a model file's cores (core_n), or a checkpoint's as its solver
+ * holds them (core_rows_n), of the tensor times model_scale (TR-ALS works on X scaled to
+ * unit norm; docs/formats.md). */
+typedef struct {
+  dtf_tr_model_t m; /* first: the kind's functions take the model as a dtf_tr_model_t */
+  int by_rows;
+  double unscale; /* core 0 times this is in the tensor's units */
+} tr_read_t;
+
 static void tr_destroy(void *model) {
   if (!model) return;
   dtf_tr_model_free(model);
   free(model);
 }
 
+/* 1 / model_scale of a checkpoint's cores by rows (TR-ALS checkpoints of 0.1.0 lack the
+ * attribute: their scale is the power of two of the input's norm) */
+static dtf_status unscale_of(const dtf_state_t *h, const char *file, double *unscale) {
+  double k = 1;
+  if (dtf_state_attr(h, "model_scale")) {
+    if (dtf_state_get_real(h, "model_scale", &k) || !(k > 0) || !isfinite(k) || !isfinite(1 / k))
+      return dtf_error(DTF_ERR_INPUT, "checkpoint '%s': attribute 'model_scale' is missing or invalid", file);
+  } else if (!strncmp(h->solver, "tr-als", 6) && h->have_input && h->input.norm > 0)
+    k = dtf_pow2_scale(h->input.norm);
+  *unscale = 1 / k;
+  return DTF_OK;
+}
+
 static dtf_status tr_create(const dtf_grid_t *g, const dtf_state_t *h, const char *file, void **out,
                             dtf_state_t *fields) {
   *out = NULL;
   int ranks[DTF_MAX_MODES];
+  int by_rows = !dtf_state_field(h, "core_0") && dtf_state_field(h, "core_rows_0");
+  double unscale = 1;
   dtf_status st = dtf_model_ranks_attr(h, "bond_ranks", g->nmodes, NULL, 100000, file, ranks);
+  if (!st && by_rows) st = unscale_of(h, file, &unscale);
   if (st) return st;
-  dtf_tr_model_t *m = calloc(1, sizeof *m);
-  if (!m) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  tr_read_t *r = calloc(1, sizeof *r);
+  if (!r) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  dtf_tr_model_t *m = &r->m;
   st = dtf_tr_model_init(g, ranks, m);
   if (st) {
-    free(m);
+    free(r);
     return st;
   }
+  r->by_rows = by_rows;
+  r->unscale = unscale;
   dtf_model_progress(h, &m->fit, &m->iterations);
   dtf_state_init(fields, h->solver, "tr", 0, g->nmodes, g->dims);
-  dtf_tr_model_describe(m, 1.0, fields);
-  *out = m;
+  if (!by_rows)
+    dtf_tr_model_describe(m, 1.0, fields);
+  else
+    for (int n = 0; n < g->nmodes; n++) {
+      dtf_factor_t *f = &m->cores[n];
+      char name[32];
+      snprintf(name, sizeof name, "core_rows_%d", n);
+      dtf_state_rows(fields, name, f->rows, f->R, f->block_start, f->block_len, f->own_start, f->own_len,
+                     f->block);
+    }
+  *out = r;
   return DTF_OK;
 }
 
 static dtf_status tr_check(const dtf_grid_t *g, void *model, const char *file) {
-  dtf_tr_model_t *m = model;
-  dtf_tr_model_from_file(m);
+  tr_read_t *r = model;
+  dtf_tr_model_t *m = &r->m;
+  if (!r->by_rows) dtf_tr_model_from_file(m);
+  for (int64_t i = 0; r->unscale != 1 && i < m->cores[0].block_len * m->cores[0].R; i++)
+    m->cores[0].block[i] *= r->unscale;
   dtf_status st = DTF_OK;
   for (int n = 0; !st && n < m->nmodes; n++) {
     const dtf_factor_t *f = &m->cores[n];
     int64_t bad = dtf_first_nonfinite(f->own_len * f->R, dtf_factor_owned(f));
     if (bad >= 0)
       st = dtf_error(DTF_ERR_NUMERIC,
-                     "model '%s' has the value %g in core_%d (index %lld of mode %d): not a usable model",
-                     file, dtf_factor_owned(f)[bad], n, (long long)(f->own_start + bad / f->R), n + 1);
+                     "model '%s' has the value %g in %s_%d (index %lld of mode %d): not a usable model", file,
+                     dtf_factor_owned(f)[bad], r->by_rows ? "core_rows" : "core", n,
+                     (long long)(f->own_start + bad / f->R), n + 1);
   }
   return dtf_agree(g->comm, st);
 }
