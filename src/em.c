@@ -211,25 +211,11 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
       (o->batches < 1 || !(o->kappa > 0.5 && o->kappa <= 1) || !(o->t0 >= 1)))
     return dtf_error(DTF_ERR_USAGE, "online EM needs batches >= 1, kappa in (0.5, 1] and t0 >= 1");
   const dtf_likelihood_t *lik = o->algorithm == DTF_EM_ALS ? dtf_likelihood("gaussian") : o->lik;
-  /* every observation must be a value of the likelihood: name the first bad one */
-  dtf_status st = DTF_OK;
-  for (int part = 0; part < 2 && !st; part++) {
-    const dtf_observed_view_t *p = part ? tv : v;
-    const dtf_tensor_t *t = part ? test : train;
-    for (int64_t e = 0; p && e < p->nnz; e++) {
-      const char *why = lik->invalid(p->vals[e]);
-      if (!why) continue;
-      char where[256];
-      size_t used = 0;
-      for (int m = 0; m < p->nmodes; m++)
-        used += (size_t)snprintf(where + used, sizeof where - used, "%s%lld", m ? ", " : "",
-                                 (long long)(p->inds[e * p->nmodes + m] + t->start[m] + 1));
-      st = dtf_error(DTF_ERR_INPUT, "%s entry (%s) is %.17g; the %s likelihood needs %s",
-                     part ? "test" : "observed", where, p->vals[e], lik->name, why);
-      break;
-    }
-  }
-  st = dtf_agree(g->comm, st);
+  /* every observation must be a value of the likelihood */
+  char rule[64];
+  snprintf(rule, sizeof rule, "the %s likelihood", lik->name);
+  dtf_status st = dtf_tensor_check_values(g, train, lik->invalid, "observed entry", rule);
+  if (!st && test) st = dtf_tensor_check_values(g, test, lik->invalid, "test entry", rule);
   if (st) return st;
   int64_t counts[2] = {v->nnz, tv ? tv->nnz : 0};
   if ((st = dtf_allreduce(g->comm, counts, 2, MPI_INT64_T, MPI_SUM, NULL))) return st;

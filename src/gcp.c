@@ -538,30 +538,10 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
   if (how == STRATIFIED && o->sample < 2)
     return dtf_error(DTF_ERR_INPUT,
                      "--sample must be at least 2 for a sparse tensor (stored and unstored entries)");
-  /* every stored entry must be a value of the loss: name the first bad one */
-  enum { VC = 1024 };
-  int64_t *vi = malloc((size_t)VC * N * sizeof(int64_t));
-  double *vx = malloc(VC * sizeof(double));
-  if (!vi || !vx) st = dtf_error(DTF_ERR_INPUT, "out of memory");
-  for (int64_t e0 = 0; !st && e0 < t->ops->entries(t); e0 += VC) {
-    int64_t c = t->ops->entries(t) - e0 < VC ? t->ops->entries(t) - e0 : VC;
-    t->ops->entries_get(t, e0, c, vi, vx);
-    for (int64_t k = 0; k < c && !st; k++) {
-      const char *why = o->loss->invalid(vx[k]);
-      if (!why) continue;
-      char where[256];
-      size_t used = 0;
-      for (int m = 0; m < N; m++)
-        used += (size_t)snprintf(where + used, sizeof where - used, "%s%lld", m ? ", " : "",
-                                 (long long)(vi[k * N + m] + 1));
-      st = dtf_error(DTF_ERR_INPUT, "entry (%s) is %.17g; the %s loss needs %s", where, vx[k], o->loss->name,
-                     why);
-    }
-  }
-  free(vi);
-  free(vx);
-  st = dtf_agree(g->comm, st);
-  if (st) return st;
+  /* every stored entry must be a value of the loss */
+  char rule[64];
+  snprintf(rule, sizeof rule, "the %s loss", o->loss->name);
+  if ((st = dtf_tensor_check_values(g, t, o->loss->invalid, "entry", rule))) return st;
   if (o->max_mem > 0) {
     double need = dtf_gcp_memory(g, t, o);
     if (need > o->max_mem)

@@ -57,6 +57,12 @@ int cli_eval(cli_t *c, int argc, char **argv) {
   double fit = 0, metric[DTF_MAX_METRICS];
   int64_t n = 0;
   if (!st && !test) st = m.kind->fit(g, t, m.model, &fit);
+  if (!st && test) { /* the observations must be values of the model's likelihood, as for complete */
+    char rule[4200];
+    snprintf(what, sizeof what, "'%s': test entry", input);
+    snprintf(rule, sizeof rule, "the %s likelihood of model '%s'", m.lik->name, model_file);
+    st = dtf_tensor_check_values(g, t, m.lik->invalid, what, rule);
+  }
   if (!st && test) {
     const dtf_observed_view_t *v = dtf_observed_view(t);
     double *x = malloc((size_t)(v->nnz ? v->nnz : 1) * sizeof(double));

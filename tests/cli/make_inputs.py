@@ -197,3 +197,11 @@ for name, change in (("model_v99", {"format_version": np.int64(99)}), ("model_no
                 f.attrs[k] = v
         for k in src:
             f[k] = src[k][...]
+# the CP model with the likelihoods of dtf complete (bernoulli, poisson)
+for lik in ("bernoulli", "poisson"):
+    with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/model_{lik}.h5", "w") as f:
+        for k, v in src.attrs.items():
+            f.attrs[k] = v
+        f.attrs["likelihood"] = np.bytes_(lik)
+        for k in src:
+            f[k] = src[k][...]
