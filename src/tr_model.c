@@ -107,27 +107,34 @@ void dtf_tr_model_predict(const dtf_tr_model_t *m, int64_t count, const int64_t 
   free(work);
 }
 
-/* Transfer matrices of every core, over all ranks (each rank adds its owned rows), into
- * G[n] (R_n^2 x R_{n+1}^2, n-th block of buf). Collective. */
-static dtf_status transfers(const dtf_grid_t *g, const dtf_tr_model_t *m, double *buf, double **G,
+/* Transfer matrices of every core, core 0 times 2^-e0, over all ranks (each rank adds its
+ * owned rows), into G[n] (R_n^2 x R_{n+1}^2, n-th block of buf). Collective. */
+static dtf_status transfers(const dtf_grid_t *g, const dtf_tr_model_t *m, int e0, double *buf, double **G,
                             dtf_comm_stats_t *stats) {
   int N = m->nmodes;
-  int64_t off = 0, most = 1;
+  int64_t off = 0, most = 1, rows0 = m->cores[0].own_len * m->cores[0].R;
   for (int n = 0; n < N; n++) {
     int64_t D = (int64_t)m->ranks[n] * m->ranks[(n + 1) % N];
     if (D * D > most) most = D * D;
   }
-  double *work = malloc((size_t)most * sizeof(double));
-  if (!work) return dtf_error(DTF_ERR_INPUT, "out of memory");
-  for (int n = 0; n < N; n++) {
+  double *work = malloc((size_t)most * sizeof(double)), *c0 = malloc((size_t)(rows0 + 1) * sizeof(double));
+  dtf_status st = work && c0 ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
+  for (int n = 0; !st && n < N; n++) {
     const dtf_factor_t *f = &m->cores[n];
+    const double *rows = dtf_factor_owned(f);
     int Ra = m->ranks[n], Rb = m->ranks[(n + 1) % N];
+    if (n == 0) {
+      for (int64_t i = 0; i < rows0; i++) c0[i] = ldexp(rows[i], -e0);
+      rows = c0;
+    }
     G[n] = buf + off;
-    dtf_tr_transfer(f->own_len, Ra, Rb, dtf_factor_owned(f), G[n], work);
+    dtf_tr_transfer(f->own_len, Ra, Rb, rows, G[n], work);
     off += (int64_t)Ra * Ra * Rb * Rb;
   }
   free(work);
-  return dtf_allreduce_sum(g->comm, buf, off, stats);
+  free(c0);
+  st = dtf_agree(g->comm, st);
+  return st ? st : dtf_allreduce_sum(g->comm, buf, off, stats);
 }
 
 int64_t dtf_tr_transfer_size(const dtf_tr_model_t *m) {
@@ -145,30 +152,34 @@ dtf_status dtf_tr_fit(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_tr_model_t
   double *buf = malloc((size_t)(dtf_tr_transfer_size(m) + 1) * sizeof(double));
   double *mloc = malloc((size_t)(L * D + 1) * sizeof(double));
   double *work = malloc((size_t)dtf_tr_gram_work(N, m->ranks) * sizeof(double));
-  double norm = 0, ip = 0;
+  double norm = 0, ip = 0, most = 0;
   double *G[DTF_MAX_MODES];
   dtf_status st = buf && mloc && work ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
   st = dtf_agree(g->comm, st);
   if (!st) st = dtf_tensor_norm(g, t, &norm);
   if (!st && !(norm > 0.0)) st = dtf_error(DTF_ERR_INPUT, "the tensor is all zeros: the fit is undefined");
+  /* X' = scale X, and M' with core 0 over 2^e0 (core 0 carries a model's scale), near 1:
+   * scale M = 2^K M' */
+  for (int64_t j = 0; j < L * D; j++) most = fmax(most, fabs(m->cores[0].block[j]));
+  if (!st) st = dtf_allreduce(g->comm, &most, 1, MPI_DOUBLE, MPI_MAX, NULL);
   double scale = dtf_pow2_scale(norm);
+  int e0 = dtf_pow2_exponent(most), K = e0 - dtf_pow2_exponent(norm);
   if (!st) {
     const double *C[DTF_MAX_MODES];
     for (int n = 0; n < N; n++) C[n] = m->cores[n].block;
     st = t->ops->tr_contract(t, 0, C, m->ranks, mloc);
-    /* scale^2 <X, M>: each rank's block, summed over the ranks */
-    for (int64_t j = 0; !st && j < L * D; j++) ip += (mloc[j] * scale) * (C[0][j] * scale);
+    /* <X', M'>: each rank's block, summed over the ranks */
+    for (int64_t j = 0; !st && j < L * D; j++) ip += (mloc[j] * scale) * ldexp(C[0][j], -e0);
     st = dtf_agree(g->comm, st);
   }
-  if (!st) st = transfers(g, m, buf, G, NULL);
+  if (!st) st = transfers(g, m, e0, buf, G, NULL);
   if (!st) st = dtf_allreduce_sum(g->comm, &ip, 1, NULL);
   if (!st) {
     const double *Gc[DTF_MAX_MODES];
     for (int n = 0; n < N; n++) Gc[n] = G[n];
-    double nm2 = dtf_tr_norm2(N, m->ranks, Gc, work) * scale * scale, nx2 = (norm * scale) * (norm * scale);
-    *fit = 1.0 - sqrt(fmax(0.0, nx2 + nm2 - 2.0 * ip)) / sqrt(nx2);
-    if (!isfinite(*fit))
-      st = dtf_error(DTF_ERR_NUMERIC, "the fit is not finite (the model's ||M|| or <X, M> overflows)");
+    double nm2 = dtf_tr_norm2(N, m->ranks, Gc, work), nx2 = (norm * scale) * (norm * scale);
+    *fit = dtf_fit_scaled(nx2, nm2, ip, K);
+    if (!isfinite(*fit)) st = dtf_fit_not_finite(*fit);
   }
   free(buf);
   free(mloc);

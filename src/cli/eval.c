@@ -1,5 +1,6 @@
 /* dtf eval: the fit of a model file (any model kind) on a tensor, or its test metrics on
  * observed entries. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,7 @@ int cli_eval(cli_t *c, int argc, char **argv) {
       }
       cli_result(c, "%s  (%lld test entries, %s likelihood)\n", line, (long long)n, m.lik->name);
     } else {
-      cli_result(c, "fit %.6f\n", fit);
+      cli_result(c, fabs(fit) < 1e6 ? "fit %.6f\n" : "fit %.6g\n", fit); /* -1.2e+170 in few digits */
       dtf_json_number(j, "fit", fit);
     }
     st = cli_json_end(c, j);
