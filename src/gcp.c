@@ -90,10 +90,9 @@ static int sampling(const dtf_tensor_t *t, const dtf_gcp_options_t *o, double ce
 }
 
 double dtf_gcp_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_gcp_options_t *o) {
-  double R = o->rank, rows = 0, most = 0, nloc = (double)t->ops->entries(t), cells = 1;
+  double R = o->rank, rows = 0, nloc = (double)t->ops->entries(t), cells = 1;
   for (int n = 0; n < g->nmodes; n++) {
     rows += (double)g->len[n];
-    if (g->len[n] > most) most = (double)g->len[n];
     cells *= (double)g->len[n];
   }
   int how = sampling(t, o, cells);
@@ -103,7 +102,6 @@ double dtf_gcp_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_gcp_
   double bytes =
       rows * R * 8 * (2 + 2 * o->optim->buffers + 2 + 2 * 3) + S * per + t->ops->workspace_bytes(t, o->rank);
   if (how == ALL) bytes += nloc * 16 + CHUNK * per;
-  (void)most;
   dtf_allreduce(g->comm, &bytes, 1, MPI_DOUBLE, MPI_MAX, NULL);
   return bytes;
 }
