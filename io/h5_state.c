@@ -2,6 +2,7 @@
  * the root group, each field a float64 dataset in the root group (docs/formats.md). One
  * writer and one reader for every solver; nothing here knows a solver. */
 #include <hdf5.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,14 +163,45 @@ dtf_status dtf_h5_state_write(const dtf_grid_t *g, const char *file, const dtf_s
 
 /* ---- reading ---------------------------------------------------------------------------- */
 
+typedef struct {
+  dtf_state_t *s;
+  char dims_bad[96]; /* why the attribute dims is unusable ("" if it is fine or absent) */
+} peek_t;
+
 static herr_t attr_cb(hid_t loc, const char *name, const H5A_info_t *info, void *data) {
   (void)info;
-  dtf_state_t *s = data;
+  peek_t *p = data;
+  dtf_state_t *s = p->s;
+  char *dims_bad = p->dims_bad;
   hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = H5Aget_type(a), sp = H5Aget_space(a);
   H5T_class_t c = H5Tget_class(t);
   int rank = H5Sget_simple_extent_ndims(sp);
   hssize_t n = H5Sget_simple_extent_npoints(sp);
-  if (c == H5T_STRING) {
+  if (!strcmp(name, "dims")) { /* 2 to 8 sizes from 1 up, or nmodes -1: dims_bad says why */
+    int64_t v[DTF_MAX_MODES];
+    hid_t mt = H5Tget_sign(t) == H5T_SGN_NONE ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64;
+    s->nmodes = -1;
+    if (c != H5T_INTEGER || rank != 1)
+      snprintf(dims_bad, sizeof p->dims_bad, "is not a 1-D array of integers");
+    else if (n < 2 || n > DTF_MAX_MODES)
+      snprintf(dims_bad, sizeof p->dims_bad, "has %lld entries; a tensor has 2 to %d modes", (long long)n,
+               DTF_MAX_MODES);
+    else if (H5Aread(a, mt, v) < 0)
+      snprintf(dims_bad, sizeof p->dims_bad, "cannot be read");
+    else {
+      s->nmodes = (int)n;
+      memcpy(s->dims, v, (size_t)n * sizeof(int64_t));
+      for (int k = 0; s->nmodes > 0 && k < n; k++)
+        if (v[k] < 1) {
+          if (mt == H5T_NATIVE_UINT64)
+            snprintf(dims_bad, sizeof p->dims_bad, "gives mode %d the size %llu", k + 1,
+                     (unsigned long long)v[k]);
+          else
+            snprintf(dims_bad, sizeof p->dims_bad, "gives mode %d the size %lld", k + 1, (long long)v[k]);
+          s->nmodes = -1;
+        }
+    }
+  } else if (c == H5T_STRING) {
     char v[128];
     if (h5_attr_read_string(loc, name, v, sizeof v) == 0) {
       if (!strcmp(name, "model"))
@@ -186,15 +218,14 @@ static herr_t attr_cb(hid_t loc, const char *name, const H5A_info_t *info, void 
     /* unsigned attributes keep their bits (the checksum uses all 64) */
     hid_t mt = H5Tget_sign(t) == H5T_SGN_NONE ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64;
     if (H5Aread(a, mt, v) >= 0) {
-      if (!strcmp(name, "dims") && n >= 2) {
-        s->nmodes = (int)n;
-        memcpy(s->dims, v, (size_t)n * sizeof(int64_t));
-      } else if (!strcmp(name, "grid"))
+      if (!strcmp(name, "grid"))
         for (int k = 0; k < n; k++) s->grid[k] = (int)v[k];
       else if (rank == 1)
         dtf_state_ints(s, name, DTF_ATTR_STATE, NULL, v, (int)n);
-      else if (!strcmp(name, "format_version"))
-        s->format = (int)v[0];
+      else if (!strcmp(name, "format_version")) /* unsigned: a huge one is newer, not negative */
+        s->format = (mt == H5T_NATIVE_UINT64 && v[0] < 0) || v[0] > INT_MAX ? INT_MAX
+                    : v[0] < 0                                              ? 0
+                                                                            : (int)v[0];
       else if (!strcmp(name, "ranks"))
         s->ranks = (int)v[0];
       else if (!strcmp(name, "input_entries")) {
@@ -214,6 +245,8 @@ static herr_t attr_cb(hid_t loc, const char *name, const H5A_info_t *info, void 
     if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0) {
       if (!strcmp(name, "input_norm"))
         s->input.norm = v;
+      else if (!strcmp(name, "format_version")) /* written as a number of another type */
+        s->format = !(v < INT_MAX) ? INT_MAX : v < 0 ? 0 : (int)v;
       else
         dtf_state_real(s, name, DTF_ATTR_STATE, NULL, v);
     }
@@ -253,7 +286,8 @@ dtf_status dtf_h5_state_peek(MPI_Comm comm, const char *file, dtf_state_t *s) {
   dtf_status st = h5_open_read(comm, file, &fid);
   if (st) return st;
   hsize_t at = 0;
-  H5Aiterate2(fid, H5_INDEX_NAME, H5_ITER_INC, &at, attr_cb, s);
+  peek_t p = {s, ""};
+  H5Aiterate2(fid, H5_INDEX_NAME, H5_ITER_INC, &at, attr_cb, &p);
   at = 0;
   H5Literate(fid, H5_INDEX_NAME, H5_ITER_INC, &at, field_cb, s);
   /* dtf 0.1.0 marked its CP-ALS checkpoints with checkpoint = "cp-als" */
@@ -263,6 +297,15 @@ dtf_status dtf_h5_state_peek(MPI_Comm comm, const char *file, dtf_state_t *s) {
     snprintf(s->solver, sizeof s->solver, "%.*s", (int)sizeof s->solver - 1, old->text);
   }
   H5Fclose(fid);
+  /* every reader of models and checkpoints comes here: the one check of the header */
+  const char *what = s->checkpoint ? "checkpoint" : "model";
+  if (s->format > DTF_STATE_FORMAT)
+    st = dtf_error(DTF_ERR_INPUT, "%s '%s' has format version %d; this dtf (%s) reads up to version %d", what,
+                   file, s->format, DTF_VERSION, DTF_STATE_FORMAT);
+  else if (s->model[0] && s->nmodes <= 0)
+    st = dtf_error(DTF_ERR_INPUT, "%s '%s': attribute 'dims' %s", what, file,
+                   p.dims_bad[0] ? p.dims_bad : "is missing (the size of each mode)");
+  if (s->nmodes < 0) s->nmodes = 0;
   return dtf_agree(comm, st);
 }
 

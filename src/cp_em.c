@@ -22,6 +22,7 @@ typedef struct {
   double *delta, *tau;
   double a1, a2, dsum;             /* dsum: sum_n I_n, the prior's entries per component */
   dtf_cp_model_t out;              /* the model file's normalised copy */
+  double *lambda_file;             /* R: a checkpoint's lambda, the data's units over the model's */
   dtf_factor_t cov[DTF_MAX_MODES]; /* each row's posterior covariance, packed */
   double *colsq;                   /* N x R */
   /* each block row's second moment a a^T + C (packed), recomputed when first read after
@@ -83,6 +84,7 @@ static void destroy(void *model) {
   free_cov(c);
   if (c->m.lambda) dtf_cp_model_free(&c->m);
   if (c->out.lambda) dtf_cp_model_free(&c->out);
+  free(c->lambda_file);
   free(c->delta);
   free(c->tau);
   free(c->colsq);
@@ -631,11 +633,17 @@ static double memory(const dtf_grid_t *g, const dtf_em_options_t *o, int *width)
          (double)dtf_rows_gram_work(o->rank) * 8;
 }
 
-static dtf_status describe(void *model, int checkpoint, dtf_state_t *s) {
+static dtf_status describe(void *model, int checkpoint, double unscale, dtf_state_t *s) {
   cp_em_t *c = model;
   int R = c->R;
-  if (checkpoint) {
-    dtf_cp_model_describe(&c->m, s);
+  if (checkpoint) { /* the factors as they are, lambda unscale: a CP model of the data as it is */
+    double *l = realloc(c->lambda_file, (size_t)R * sizeof(double));
+    if (!l) return dtf_error(DTF_ERR_INPUT, "out of memory");
+    c->lambda_file = l;
+    for (int r = 0; r < R; r++) l[r] = unscale;
+    dtf_cp_model_t data_units = c->m;
+    data_units.lambda = l;
+    dtf_cp_model_describe(&data_units, s);
     dtf_state_replicated(s, "mgp_delta", R, 0, c->delta);
     for (int n = 0; n < c->N; n++) {
       char name[32];
@@ -651,7 +659,7 @@ static dtf_status describe(void *model, int checkpoint, dtf_state_t *s) {
     if (!c->out.lambda) st = dtf_cp_model_init(c->g, R, &c->out);
     if (!st) st = column_norms(c, 0, NULL);
     if (st) return st;
-    for (int r = 0; r < R; r++) c->out.lambda[r] = 1.0;
+    for (int r = 0; r < R; r++) c->out.lambda[r] = unscale;
     for (int n = 0; n < c->N; n++)
       for (int r = 0; r < R; r++) {
         double norm = sqrt(c->colsq[n * R + r]);

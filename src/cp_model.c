@@ -77,7 +77,10 @@ dtf_status dtf_cp_fit(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_cp_model_t
   st = dtf_agree(g->comm, st);
   if (!st) st = dtf_tensor_norm(g, t, &norm);
   if (!st && !(norm > 0.0)) st = dtf_error(DTF_ERR_INPUT, "the tensor is all zeros: the fit is undefined");
-  double scale = dtf_pow2_scale(norm);
+  /* X' = scale X and M' = M / 2^el near 1 (lambda carries a model's scale): scale M = 2^K M' */
+  double scale = dtf_pow2_scale(norm), most = 0;
+  for (int r = 0; r < R; r++) most = fmax(most, fabs(m->lambda[r]));
+  int el = dtf_pow2_exponent(most), K = el - dtf_pow2_exponent(norm);
   if (!st) {
     const double *F[DTF_MAX_MODES];
     uint64_t v[DTF_MAX_MODES];
@@ -86,9 +89,9 @@ dtf_status dtf_cp_fit(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_cp_model_t
       v[n] = dtf_tensor_next_version();
       dtf_gram(m->factors[n].own_len, R, dtf_factor_owned(&m->factors[n]), buf + n * RR);
     }
-    for (int r = 0; r < R; r++) ls[r] = m->lambda[r] * scale;
+    for (int r = 0; r < R; r++) ls[r] = ldexp(m->lambda[r], -el);
     st = t->ops->mttkrp(t, last, F, v, R, mloc);
-    /* scale^2 <X, M>, a sum over every rank's block: no reduce-scatter needed */
+    /* <X', M'>, a sum over every rank's block: no reduce-scatter needed */
     double ip = 0.0;
     for (int64_t i = 0; i < m->factors[last].block_len; i++)
       for (int r = 0; r < R; r++) ip += ls[r] * F[last][i * R + r] * (mloc[i * R + r] * scale);
@@ -100,9 +103,8 @@ dtf_status dtf_cp_fit(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_cp_model_t
     const double *G[DTF_MAX_MODES];
     for (int n = 0; n < N; n++) G[n] = buf + n * RR;
     double nx2 = (norm * scale) * (norm * scale), nm2 = dtf_cp_norm2(N, R, ls, G);
-    *fit = 1.0 - sqrt(fmax(0.0, nx2 + nm2 - 2.0 * buf[N * RR])) / sqrt(nx2);
-    if (!isfinite(*fit))
-      st = dtf_error(DTF_ERR_NUMERIC, "the fit is not finite (the model's ||M|| or <X, M> overflows)");
+    *fit = dtf_fit_scaled(nx2, nm2, buf[N * RR], K);
+    if (!isfinite(*fit)) st = dtf_fit_not_finite(*fit);
   }
   free(buf);
   free(mloc);

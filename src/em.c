@@ -36,6 +36,7 @@ struct dtf_em {
   void *model;
   dtf_em_options_t opt;
   const dtf_likelihood_t *lik;
+  double scale;            /* gaussian: the model is of the data times this, 1 / their RMS */
   int64_t n_train, n_test; /* over all ranks */
   int nblocks;
   double *stats[DTF_MAX_MODES];   /* online: own_len x W of block b */
@@ -194,20 +195,23 @@ static void predict_all(dtf_em_t *s, const dtf_observed_view_t *v) {
   }
 }
 
+/* The metrics in the data's units, and the sums of squares of the residuals and data (of
+ * the data times scale) */
 static dtf_status metrics(dtf_em_t *s, const dtf_observed_view_t *v, double *out, double *sse, double *ssy) {
   predict_all(s, v);
   if (sse) {
     double q[2] = {0, 0};
     for (int64_t e = 0; e < v->nnz; e++) {
-      double r = v->vals[e] - s->lik->mean(s->pred[e]);
+      double y = v->vals[e] * s->scale, r = y - s->lik->mean(s->pred[e]);
       q[0] += r * r;
-      q[1] += v->vals[e] * v->vals[e];
+      q[1] += y * y;
     }
     dtf_status st = dtf_allreduce_sum(s->grid->comm, q, 2, &s->comm);
     if (st) return st;
     *sse = q[0];
     *ssy = q[1];
   }
+  for (int64_t e = 0; s->scale != 1 && e < v->nnz; e++) s->pred[e] /= s->scale; /* gaussian: the mean */
   return dtf_likelihood_metrics(s->grid->comm, s->lik, v->nnz, v->vals, s->pred, out, &s->comm);
 }
 
@@ -226,25 +230,11 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
       (o->batches < 1 || !(o->kappa > 0.5 && o->kappa <= 1) || !(o->t0 >= 1)))
     return dtf_error(DTF_ERR_USAGE, "online EM needs batches >= 1, kappa in (0.5, 1] and t0 >= 1");
   const dtf_likelihood_t *lik = o->algorithm == DTF_EM_ALS ? dtf_likelihood("gaussian") : o->lik;
-  /* every observation must be a value of the likelihood: name the first bad one */
-  dtf_status st = DTF_OK;
-  for (int part = 0; part < 2 && !st; part++) {
-    const dtf_observed_view_t *p = part ? tv : v;
-    const dtf_tensor_t *t = part ? test : train;
-    for (int64_t e = 0; p && e < p->nnz; e++) {
-      const char *why = lik->invalid(p->vals[e]);
-      if (!why) continue;
-      char where[256];
-      size_t used = 0;
-      for (int m = 0; m < p->nmodes; m++)
-        used += (size_t)snprintf(where + used, sizeof where - used, "%s%lld", m ? ", " : "",
-                                 (long long)(p->inds[e * p->nmodes + m] + t->start[m] + 1));
-      st = dtf_error(DTF_ERR_INPUT, "%s entry (%s) (1-based) is %.17g; the %s likelihood needs %s",
-                     part ? "test" : "observed", where, p->vals[e], lik->name, why);
-      break;
-    }
-  }
-  st = dtf_agree(g->comm, st);
+  /* every observation must be a value of the likelihood */
+  char rule[64];
+  snprintf(rule, sizeof rule, "the %s likelihood", lik->name);
+  dtf_status st = dtf_tensor_check_values(g, train, lik->invalid, "observed entry", rule);
+  if (!st && test) st = dtf_tensor_check_values(g, test, lik->invalid, "test entry", rule);
   if (st) return st;
   int64_t counts[2] = {v->nnz, tv ? tv->nnz : 0};
   if ((st = dtf_allreduce(g->comm, counts, 2, MPI_INT64_T, MPI_SUM, NULL))) return st;
@@ -264,19 +254,20 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
   s->n_test = counts[1];
   snprintf(s->solver_name, sizeof s->solver_name, "complete-%s/%s", algorithm_name(o->algorithm),
            o->algorithm == DTF_EM_ALS ? "ls" : lik->name);
-  /* the initial predictors' RMS: the data's for real values, 1 on the link scale */
-  double q[2] = {0, 0};
-  for (int64_t e = 0; e < v->nnz; e++) {
-    q[0] += v->vals[e] * v->vals[e];
-    q[1] += v->vals[e];
-  }
-  if ((st = dtf_allreduce_sum(g->comm, q, 2, NULL))) {
+  /* gaussian data are fitted over their RMS (the other likelihoods' are counts or 0/1), so
+   * that EM's steps and priors are the same in any units (data of 1e-170 or 1e155); the
+   * initial predictors' RMS is then 1, as on the link scale */
+  double q[2] = {0, 0}; /* ||y||, the sum of the observations */
+  for (int64_t e = 0; e < v->nnz; e++) q[1] += v->vals[e];
+  st = dtf_tensor_norm(g, train, &q[0]);
+  if (!st) st = dtf_allreduce_sum(g->comm, q + 1, 1, NULL);
+  if (st) {
     free(s);
     return st;
   }
-  double scale = lik->noise_precision ? sqrt(q[0] / (double)counts[0]) : 1.0, mean = q[1] / (double)counts[0];
-  if (!(scale > 0)) scale = 1.0;
-  st = mops->create(g, o, scale, &s->model);
+  double rms = q[0] / sqrt((double)counts[0]), mean = q[1] / (double)counts[0];
+  s->scale = lik->noise_precision && rms > 0 && isfinite(1 / rms) ? 1 / rms : 1.0;
+  st = mops->create(g, o, 1.0, &s->model);
   if (st) {
     free(s);
     return st;
@@ -327,7 +318,8 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
     for (int m = 0; m < g->nmodes; m++) gl[m] = v->inds[e * g->nmodes + m] + train->start[m];
     s->keys[e] = dtf_entry_key(g->nmodes, g->dims, gl);
   }
-  s->beta = q[0] > 0 ? (double)counts[0] / q[0] : 1.0;
+  double ny = q[0] * s->scale;
+  s->beta = ny > 0 ? (double)counts[0] / (ny * ny) : 1.0;
   s->warming = 1;
   s->delta = NAN; /* no earlier loss */
   s->loss = NAN;
@@ -361,15 +353,20 @@ static dtf_status estep(dtf_em_t *s, int b, int bid, double *sse) {
   int64_t count = bid < 0 ? v->nnz : s->bstart[b][bid + 1] - s->bstart[b][bid];
   const double *y = v->row_vals[b];
   int need_x = sse || (!als && s->lik->weights);
-  if (!need_x && !pos) /* w = 1, c = y: every observation at once */
-    return s->mops->stats(s->model, b, v, count, NULL, NULL, y, s->loc, W, s->touched);
+  if (!need_x && !pos) { /* w = 1, c = y: every observation at once, the right-hand sides then scaled */
+    dtf_status st = s->mops->stats(s->model, b, v, count, NULL, NULL, y, s->loc, W, s->touched);
+    int64_t T = dtf_packed_size(f->R);
+    for (int64_t i = 0; s->scale != 1 && i < f->block_len; i++)
+      for (int r = 0; r < f->R; r++) s->loc[i * W + T + r] *= s->scale;
+    return st;
+  }
   double e2 = 0;
   dtf_status st = DTF_OK;
   for (int64_t k0 = 0; !st && k0 < count; k0 += CHUNK) {
     int64_t m = count - k0 < CHUNK ? count - k0 : CHUNK;
     for (int64_t k = 0; k < m; k++) {
       s->ids[k] = pos ? pos[k0 + k] : k0 + k;
-      s->y[k] = s->c[k] = y[s->ids[k]];
+      s->y[k] = s->c[k] = y[s->ids[k]] * s->scale;
     }
     if (need_x) {
       for (int64_t k = 0; k < m; k++)
@@ -713,7 +710,7 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
     }
     if (s->lik->noise_precision && s->opt.algorithm != DTF_EM_ALS) {
       p->extra_name[p->nextra] = "noise_sd";
-      p->extra[p->nextra++] = 1 / sqrt(s->beta);
+      p->extra[p->nextra++] = 1 / sqrt(s->beta) / s->scale;
     }
   }
   return DTF_OK;
@@ -730,7 +727,7 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   dtf_em_t *s = impl;
   const dtf_grid_t *g = s->grid;
   dtf_state_init(out, s->solver_name, s->mops->name, checkpoint, g->nmodes, g->dims);
-  dtf_status st = s->mops->describe(s->model, checkpoint, out);
+  dtf_status st = s->mops->describe(s->model, checkpoint, 1 / s->scale, out);
   if (st) return st;
   dtf_state_int(out, "iterations", DTF_ATTR_STATE, NULL, s->epoch);
   dtf_state_real(out, "fit", DTF_ATTR_STATE, NULL, s->fit);
@@ -741,8 +738,9 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   dtf_state_int(out, "start_rank", DTF_ATTR_OPTION, "--rank", s->opt.rank);
   dtf_state_int(out, "seed", DTF_ATTR_OPTION, "--seed", (int64_t)s->opt.seed);
   dtf_state_int(out, "converged", DTF_ATTR_STATE, NULL, s->converged);
-  if (s->lik->noise_precision && s->opt.algorithm != DTF_EM_ALS)
-    dtf_state_real(out, "noise_precision", DTF_ATTR_STATE, NULL, s->beta);
+  if (s->lik->noise_precision && s->opt.algorithm != DTF_EM_ALS) /* a checkpoint's of the scaled data */
+    dtf_state_real(out, "noise_precision", DTF_ATTR_STATE, NULL,
+                   checkpoint ? s->beta : s->beta * s->scale * s->scale);
   if (s->opt.algorithm == DTF_EM_ALS) dtf_state_real(out, "reg", DTF_ATTR_OPTION, "--reg", s->opt.reg);
   if (s->opt.algorithm == DTF_EM_ONLINE) {
     dtf_state_int(out, "batches", DTF_ATTR_OPTION, "--batches", s->opt.batches);
@@ -829,7 +827,8 @@ void dtf_em_summary(const dtf_em_t *s, dtf_em_summary_t *o) {
   memcpy(o->train, s->train_m, sizeof o->train);
   memcpy(o->test, s->test_m, sizeof o->test);
   memcpy(o->baseline, s->baseline, sizeof o->baseline);
-  o->noise_sd = s->lik->noise_precision && s->opt.algorithm != DTF_EM_ALS ? 1 / sqrt(s->beta) : NAN;
+  o->noise_sd =
+      s->lik->noise_precision && s->opt.algorithm != DTF_EM_ALS ? 1 / sqrt(s->beta) / s->scale : NAN;
   o->test_history = s->hist_test;
   o->train_history = s->hist_train;
   o->seconds_history = s->hist_sec;

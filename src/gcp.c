@@ -46,8 +46,10 @@ struct dtf_gcp {
   int N, R, how;
   double cells, entries; /* over all ranks: cells, and the entries the mean runs over */
   double stored;         /* stored entries over all ranks */
-  dtf_cp_model_t model;  /* unit lambda: the factors carry the scale */
+  dtf_cp_model_t model;  /* of the data times `scale`; unit lambda: the factors carry the scale */
   dtf_cp_model_t out;    /* the model file's copy: normalised, in the original labels */
+  double scale;          /* gaussian: 1 / the RMS of the data (scale-free: data of 1e-170 or 1e155) */
+  double *unscale;       /* R times 1 / scale: lambda of the model in the data's units */
   double *ostate[DTF_MAX_MODES], *grad[DTF_MAX_MODES], *sum[DTF_MAX_MODES];
   dtf_compressor_t *comp[DTF_MAX_MODES];
   double *save[DTF_MAX_MODES], *osave[DTF_MAX_MODES], *csave[DTF_MAX_MODES];
@@ -88,10 +90,9 @@ static int sampling(const dtf_tensor_t *t, const dtf_gcp_options_t *o, double ce
 }
 
 double dtf_gcp_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_gcp_options_t *o) {
-  double R = o->rank, rows = 0, most = 0, nloc = (double)t->ops->entries(t), cells = 1;
+  double R = o->rank, rows = 0, nloc = (double)t->ops->entries(t), cells = 1;
   for (int n = 0; n < g->nmodes; n++) {
     rows += (double)g->len[n];
-    if (g->len[n] > most) most = (double)g->len[n];
     cells *= (double)g->len[n];
   }
   int how = sampling(t, o, cells);
@@ -101,7 +102,6 @@ double dtf_gcp_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_gcp_
   double bytes =
       rows * R * 8 * (2 + 2 * o->optim->buffers + 2 + 2 * 3) + S * per + t->ops->workspace_bytes(t, o->rank);
   if (how == ALL) bytes += nloc * 16 + CHUNK * per;
-  (void)most;
   dtf_allreduce(g->comm, &bytes, 1, MPI_DOUBLE, MPI_MAX, NULL);
   return bytes;
 }
@@ -164,8 +164,10 @@ static dtf_status draw(dtf_gcp_t *s, sample_t *out, int64_t S, uint64_t key) {
     for (int64_t k0 = 0; k0 < out->n && !st; k0 += CHUNK) {
       int64_t c = out->n - k0 < CHUNK ? out->n - k0 : CHUNK;
       st = t->ops->values_at(t, c, out->inds + k0 * N, out->x + k0, s->found);
-      for (int64_t k = 0; s->how == STRATIFIED && k < c; k++)
-        if (s->found[k]) out->w[k0 + k] = 0.0;
+      for (int64_t k = 0; k < c; k++) {
+        out->x[k0 + k] *= s->scale;
+        if (s->how == STRATIFIED && s->found[k]) out->w[k0 + k] = 0.0;
+      }
     }
     if (st || s->how == UNIFORM) return st;
   }
@@ -181,7 +183,7 @@ static dtf_status draw(dtf_gcp_t *s, sample_t *out, int64_t S, uint64_t key) {
       if (!(dtf_rng_uniform(s->opt.seed, DTF_STREAM_GCP, key, ek) < q)) continue;
       if ((st = grow(out, out->n + 1, N))) break;
       for (int m = 0; m < N; m++) out->inds[out->n * N + m] = s->ibuf[k * N + m] - g->start[m];
-      out->x[out->n] = s->xbuf[k];
+      out->x[out->n] = s->xbuf[k] * s->scale;
       out->w[out->n++] = w;
     }
   }
@@ -200,7 +202,7 @@ static dtf_status loss_estimate(dtf_gcp_t *s, double *loss) {
       for (int64_t k = 0; k < c; k++)
         for (int m = 0; m < s->N; m++) s->ibuf[k * s->N + m] -= s->grid->start[m];
       dtf_cp_model_predict(&s->model, c, s->ibuf, s->mall);
-      for (int64_t k = 0; k < c; k++) sum += L->value(s->xbuf[k], s->mall[k]);
+      for (int64_t k = 0; k < c; k++) sum += L->value(s->xbuf[k] * s->scale, s->mall[k]);
     }
     sum /= s->entries;
   } else {
@@ -230,7 +232,8 @@ static dtf_status local_gradients(dtf_gcp_t *s, uint64_t step) {
       for (int64_t k = 0; k < c; k++)
         for (int m = 0; m < N; m++) s->ibuf[k * N + m] -= s->grid->start[m];
       dtf_cp_model_predict(&s->model, c, s->ibuf, s->mall + e0);
-      for (int64_t k = 0; k < c; k++) s->wall[e0 + k] = L->deriv(s->xbuf[k], s->mall[e0 + k]) / s->entries;
+      for (int64_t k = 0; k < c; k++)
+        s->wall[e0 + k] = L->deriv(s->xbuf[k] * s->scale, s->mall[e0 + k]) / s->entries;
     }
     for (int m = 0; !st && m < N; m++) st = s->t->ops->weighted_mttkrp(s->t, m, F, s->wall, R, s->grad[m]);
     return st;
@@ -314,6 +317,9 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
   dtf_status st = DTF_OK;
   s->epoch++;
   if (isnan(s->prev_loss) && (st = loss_estimate(s, &s->prev_loss))) return st;
+  if (!isfinite(s->prev_loss)) /* a loss that overflows converges to nothing */
+    return dtf_error(DTF_ERR_NUMERIC, "the %s loss of the initial model is not finite (%g)",
+                     s->opt.loss->name, s->prev_loss);
   keep_epoch(s, 0);
   for (int k = 0; k < s->opt.steps && !st; k++) st = one_step(s);
   if (st) return st;
@@ -340,7 +346,9 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
     s->converged = s->epoch > 1 && s->delta < s->opt.tol;
   }
   s->fit = NAN;
-  if (defined_fit(s) && (st = dtf_cp_fit(s->grid, s->t, &s->model, &s->fit))) return st;
+  dtf_cp_model_t data_units = s->model; /* the fit of the model in the data's units */
+  data_units.lambda = s->unscale;
+  if (defined_fit(s) && (st = dtf_cp_fit(s->grid, s->t, &data_units, &s->fit))) return st;
   double dt = dtf_now() - t0;
   int e = s->epoch - 1;
   if (e < s->opt.max_epochs) {
@@ -391,7 +399,7 @@ static dtf_status file_model(dtf_gcp_t *s) {
   }
   if (!st) st = dtf_allreduce_sum(g->comm, nrm, (int64_t)N * R, NULL);
   for (int r = 0; !st && r < R; r++) {
-    s->out.lambda[r] = 1;
+    s->out.lambda[r] = 1 / s->scale;
     for (int n = 0; n < N; n++) s->out.lambda[r] *= sqrt(nrm[n * R + r]);
   }
   for (int n = 0; !st && n < N; n++) {
@@ -440,9 +448,11 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
     if (st) return st;
     dtf_cp_model_describe(&s->out, out);
   } else {
-    s->model.fit = s->fit;
-    s->model.iterations = s->epoch;
-    dtf_cp_model_describe(&s->model, out);
+    dtf_cp_model_t data_units = s->model; /* lambda 1 / scale: a CP model of the data, as is */
+    data_units.lambda = s->unscale;
+    data_units.fit = s->fit;
+    data_units.iterations = s->epoch;
+    dtf_cp_model_describe(&data_units, out);
   }
   dtf_state_undefined_ok(out, "fit");
   dtf_state_text_option(out, "loss", "--loss", s->opt.loss->name);
@@ -550,30 +560,10 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
   if (how == STRATIFIED && o->sample < 2)
     return dtf_error(DTF_ERR_INPUT,
                      "--sample must be at least 2 for a sparse tensor (stored and unstored entries)");
-  /* every stored entry must be a value of the loss: name the first bad one */
-  enum { VC = 1024 };
-  int64_t *vi = malloc((size_t)VC * N * sizeof(int64_t));
-  double *vx = malloc(VC * sizeof(double));
-  if (!vi || !vx) st = dtf_error(DTF_ERR_INPUT, "out of memory");
-  for (int64_t e0 = 0; !st && e0 < t->ops->entries(t); e0 += VC) {
-    int64_t c = t->ops->entries(t) - e0 < VC ? t->ops->entries(t) - e0 : VC;
-    t->ops->entries_get(t, e0, c, vi, vx);
-    for (int64_t k = 0; k < c && !st; k++) {
-      const char *why = o->loss->invalid(vx[k]);
-      if (!why) continue;
-      char where[256];
-      size_t used = 0;
-      for (int m = 0; m < N; m++)
-        used += (size_t)snprintf(where + used, sizeof where - used, "%s%lld", m ? ", " : "",
-                                 (long long)(vi[k * N + m] + 1));
-      st = dtf_error(DTF_ERR_INPUT, "entry (%s) (1-based) is %.17g; the %s loss needs %s", where, vx[k],
-                     o->loss->name, why);
-    }
-  }
-  free(vi);
-  free(vx);
-  st = dtf_agree(g->comm, st);
-  if (st) return st;
+  /* every stored entry must be a value of the loss */
+  char rule[64];
+  snprintf(rule, sizeof rule, "the %s loss", o->loss->name);
+  if ((st = dtf_tensor_check_values(g, t, o->loss->invalid, "entry", rule))) return st;
   if (o->max_mem > 0) {
     double need = dtf_gcp_memory(g, t, o);
     if (need > o->max_mem)
@@ -596,6 +586,7 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
   s->entries = entries;
   s->lr = o->step.lr;
   s->prev_loss = s->loss = s->fit = s->delta = NAN;
+  s->scale = 1.0;
   int R = o->rank, B = o->optim->buffers;
   st = dtf_cp_model_init(g, R, &s->model);
   for (int n = 0; !st && n < N; n++) {
@@ -621,8 +612,9 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
   s->ibuf = malloc((size_t)CHUNK * N * sizeof(int64_t));
   s->xbuf = malloc(CHUNK * sizeof(double));
   s->found = malloc(CHUNK);
+  s->unscale = malloc((size_t)R * sizeof(double));
   if (!st && (!s->hist_loss || !s->hist_fit || !s->hist_bytes || !s->hist_plain || !s->ibuf || !s->xbuf ||
-              !s->found))
+              !s->found || !s->unscale))
     st = dtf_error(DTF_ERR_INPUT, "out of memory");
   if (!st && how == ALL) {
     int64_t n = t->ops->entries(t);
@@ -631,6 +623,19 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
     if (!s->wall || !s->mall) st = dtf_error(DTF_ERR_INPUT, "out of memory for the gradient weights");
   }
   st = dtf_agree(g->comm, st);
+  /* the gaussian loss is fitted to the data over their RMS (the other losses' data are
+   * counts or 0/1), so the steps are the same in any units (data of 1e-170 or 1e155) */
+  double q[2] = {0, 0}; /* ||X||, the sum of the entries */
+  for (int64_t e0 = 0; !st && e0 < t->ops->entries(t); e0 += CHUNK) {
+    int64_t c = t->ops->entries(t) - e0 < CHUNK ? t->ops->entries(t) - e0 : CHUNK;
+    t->ops->entries_get(t, e0, c, s->ibuf, s->xbuf);
+    for (int64_t k = 0; k < c; k++) q[1] += s->xbuf[k];
+  }
+  if (!st) st = dtf_tensor_norm(g, t, &q[0]);
+  if (!st) st = dtf_allreduce_sum(g->comm, q + 1, 1, NULL);
+  double rms = q[0] / sqrt(entries), mean = q[1] / entries;
+  if (!strcmp(o->loss->name, "gaussian") && rms > 0 && isfinite(1 / rms)) s->scale = 1 / rms;
+  for (int r = 0; !st && r < R; r++) s->unscale[r] = 1 / s->scale;
   /* the loss's fixed sample (its own key: no step draws it) */
   if (!st && how != ALL) {
     int64_t S = o->loss_sample > 0 ? o->loss_sample : (int64_t)fmin(entries, 1e6);
@@ -644,20 +649,7 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
   }
   /* initial factors: normal draws keyed by (seed, mode, original row, column), scaled so
    * that the model's values have the loss's scale; nonnegative losses take |draws| */
-  double q[2] = {0, 0};
-  for (int64_t e0 = 0; e0 < t->ops->entries(t); e0 += CHUNK) {
-    int64_t c = t->ops->entries(t) - e0 < CHUNK ? t->ops->entries(t) - e0 : CHUNK;
-    t->ops->entries_get(t, e0, c, s->ibuf, s->xbuf);
-    for (int64_t k = 0; k < c; k++) {
-      q[0] += s->xbuf[k] * s->xbuf[k];
-      q[1] += s->xbuf[k];
-    }
-  }
-  if ((st = dtf_allreduce_sum(g->comm, q, 2, NULL))) {
-    dtf_gcp_free(s);
-    return st;
-  }
-  double rms = sqrt(q[0] / entries), mean = q[1] / entries, scale = o->loss->scale(rms, mean);
+  double scale = o->loss->scale(rms * s->scale, mean);
   if (!(scale > 0) || !isfinite(scale)) scale = 1.0;
   int nonneg = isfinite(o->loss->lower);
   double c = nonneg ? pow(scale / R, 1.0 / N) / 0.7978845608028654 /* E|z| = sqrt(2/pi) */
@@ -710,6 +702,7 @@ void dtf_gcp_free(dtf_gcp_t *s) {
   free(s->ibuf);
   free(s->xbuf);
   free(s->found);
+  free(s->unscale);
   free(s->hist_loss);
   free(s->hist_fit);
   free(s->hist_bytes);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtf/kernels.h"
 #include "dtf/likelihood.h"
 
 /* exp() of a log-rate, capped where a rate could only be an overflow on the way */
@@ -45,46 +46,49 @@ static void poisson_weights(int64_t n, const double *y, const double *x, double 
 
 static double rate(double x) { return exp(fmin(x, MAX_LOG_RATE)); }
 
-/* metric sums: s[0], s[1] per entry; finish divides by the entries m */
-static void gaussian_sums(int64_t n, const double *y, const double *x, double *s) {
+/* metric sums: s[0], s[1] per entry, residuals times unit; finish divides by the entries m
+ * and by unit */
+static void gaussian_sums(int64_t n, const double *y, const double *x, double unit, double *s) {
   for (int64_t e = 0; e < n; e++) {
-    double r = y[e] - x[e];
+    double r = (y[e] - x[e]) * unit;
     s[0] += r * r;
     s[1] += fabs(r);
   }
 }
 
-static void gaussian_finish(const double *s, double m, double *out) {
-  out[0] = sqrt(s[0] / m); /* rmse */
-  out[1] = s[1] / m;       /* mae */
+static void gaussian_finish(const double *s, double m, double unit, double *out) {
+  out[0] = sqrt(s[0] / m) / unit; /* rmse */
+  out[1] = s[1] / m / unit;       /* mae */
 }
 
 /* log(1 + exp(x)) without overflow */
 static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
 
-static void bernoulli_sums(int64_t n, const double *y, const double *x, double *s) {
+static void bernoulli_sums(int64_t n, const double *y, const double *x, double unit, double *s) {
+  (void)unit;
   for (int64_t e = 0; e < n; e++) {
     s[0] += (x[e] > 0) == (y[e] > 0.5);
     s[1] += y[e] > 0.5 ? softplus(-x[e]) : softplus(x[e]);
   }
 }
 
-static void bernoulli_finish(const double *s, double m, double *out) {
+static void bernoulli_finish(const double *s, double m, double unit, double *out) {
+  (void)unit;
   out[1] = s[0] / m; /* accuracy; out[0], the AUC, comes from the gathered scores */
   out[2] = s[1] / m; /* log-loss */
 }
 
-static void poisson_sums(int64_t n, const double *y, const double *x, double *s) {
+static void poisson_sums(int64_t n, const double *y, const double *x, double unit, double *s) {
   for (int64_t e = 0; e < n; e++) {
-    double xe = fmin(x[e], MAX_LOG_RATE), mu = exp(xe), r = y[e] - mu;
+    double xe = fmin(x[e], MAX_LOG_RATE), mu = exp(xe), r = (y[e] - mu) * unit;
     s[0] += r * r;
     s[1] += y[e] * xe - mu - lgamma(y[e] + 1.0);
   }
 }
 
-static void poisson_finish(const double *s, double m, double *out) {
-  out[0] = sqrt(s[0] / m); /* rmse of the rate */
-  out[1] = s[1] / m;       /* mean log-likelihood */
+static void poisson_finish(const double *s, double m, double unit, double *out) {
+  out[0] = sqrt(s[0] / m) / unit; /* rmse of the rate */
+  out[1] = s[1] / m;              /* mean log-likelihood */
 }
 
 static const dtf_likelihood_t kinds[] = {
@@ -184,12 +188,21 @@ static dtf_status auc(MPI_Comm comm, int64_t n, const double *y, const double *x
 
 dtf_status dtf_likelihood_metrics(MPI_Comm comm, const dtf_likelihood_t *lik, int64_t n, const double *y,
                                   const double *x, double *out, dtf_comm_stats_t *stats) {
-  double s[3] = {(double)n, 0, 0};
-  lik->sums(n, y, x, s + 1);
-  dtf_status st = dtf_allreduce_sum(comm, s, 3, stats);
+  /* residuals times a power of two that takes the largest near 1: their squares neither
+   * overflow nor underflow (data of 1e155 or 1e-170), and the metrics are exact as before */
+  double big = 0;
+  for (int64_t e = 0; e < n; e++) {
+    double r = fabs(y[e] - lik->mean(x[e]));
+    if (r > big && isfinite(r)) big = r;
+  }
+  dtf_status st = dtf_allreduce(comm, &big, 1, MPI_DOUBLE, MPI_MAX, stats);
+  if (st) return st;
+  double unit = dtf_pow2_scale(big), s[3] = {(double)n, 0, 0};
+  lik->sums(n, y, x, unit, s + 1);
+  st = dtf_allreduce_sum(comm, s, 3, stats);
   if (st) return st;
   for (int k = 0; k < lik->nmetrics; k++) out[k] = NAN;
-  if (s[0] > 0) lik->finish(s + 1, s[0], out);
+  if (s[0] > 0) lik->finish(s + 1, s[0], unit, out);
   if (lik->auc_metric >= 0) st = auc(comm, n, y, x, &out[lik->auc_metric], stats);
   return st;
 }

@@ -38,3 +38,11 @@ void dtf_model_progress(const dtf_state_t *h, double *fit, int *iterations) {
   *fit = f;
   *iterations = (int)it;
 }
+
+dtf_status dtf_fit_not_finite(double fit) {
+  if (fit < 0)
+    return dtf_error(DTF_ERR_NUMERIC,
+                     "the fit is below -1e308: the model's norm is more than 1e308 times the "
+                     "tensor's (a model of data in other units?)");
+  return dtf_error(DTF_ERR_NUMERIC, "the fit is not finite (the model's ||M|| or <X, M> is not a number)");
+}

@@ -1,5 +1,6 @@
 /* What every tensor kind shares: versions, release, the global norm and the fingerprint,
  * all computed through the operations table. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,33 @@ void dtf_tensor_free(dtf_tensor_t *t) {
 
 dtf_status dtf_tensor_norm(const dtf_grid_t *g, const dtf_tensor_t *t, double *norm) {
   return dtf_allreduce_norm(g->comm, t->ops->norm(t), norm, NULL);
+}
+
+dtf_status dtf_tensor_check_values(const dtf_grid_t *g, const dtf_tensor_t *t, const char *(*invalid)(double),
+                                   const char *what, const char *rule) {
+  enum { CHUNK = 1024 };
+  int N = g->nmodes;
+  int64_t *inds = malloc((size_t)CHUNK * N * sizeof(int64_t)), n = t->ops->entries(t);
+  double *vals = malloc(CHUNK * sizeof(double));
+  dtf_status st = (inds && vals) ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
+  for (int64_t k0 = 0; !st && k0 < n; k0 += CHUNK) {
+    int64_t c = n - k0 < CHUNK ? n - k0 : CHUNK;
+    t->ops->entries_get(t, k0, c, inds, vals);
+    for (int64_t k = 0; k < c && !st; k++) {
+      const char *why = invalid(vals[k]);
+      if (!why) continue;
+      char where[256];
+      size_t used = 0;
+      for (int m = 0; m < N; m++)
+        used += (size_t)snprintf(where + used, sizeof where - used, "%s%lld", m ? ", " : "",
+                                 (long long)(inds[k * N + m] + 1));
+      st = dtf_error(DTF_ERR_INPUT, "%s (%s) (1-based) is %.17g; %s needs %s", what, where, vals[k], rule,
+                     why);
+    }
+  }
+  free(inds);
+  free(vals);
+  return dtf_agree(g->comm, st);
 }
 
 dtf_status dtf_tensor_fingerprint(const dtf_grid_t *g, const dtf_tensor_t *t, const int64_t *const *labels,

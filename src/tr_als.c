@@ -589,6 +589,7 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
       dtf_state_rows(out, name, f->rows, f->R, f->block_start, f->block_len, f->own_start, f->own_len,
                      f->block);
     }
+    dtf_state_real(out, "model_scale", DTF_ATTR_STATE, NULL, s->scale); /* for dtf eval and predict */
     dtf_state_replicated(out, "transfer", s->gsize, 0, s->gbuf);
     dtf_state_replicated(out, "fit_history", s->iteration, 0, s->fit_history);
     dtf_state_real(out, "delta", DTF_ATTR_STATE, NULL, s->delta);

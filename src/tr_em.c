@@ -614,7 +614,7 @@ static dtf_status prune(void *model, const dtf_em_reshape_t *how, int *removed, 
   return st;
 }
 
-static dtf_status describe(void *model, int checkpoint, dtf_state_t *s) {
+static dtf_status describe(void *model, int checkpoint, double unscale, dtf_state_t *s) {
   tr_em_t *c = model;
   int N = c->N;
   int64_t r[DTF_MAX_MODES] = {0}, total = 0;
@@ -636,8 +636,10 @@ static dtf_status describe(void *model, int checkpoint, dtf_state_t *s) {
                      v->block);
     }
     dtf_state_replicated(s, "mgp_delta", total, 0, c->delta_all);
+    dtf_state_real(s, "model_scale", DTF_ATTR_STATE, NULL,
+                   1 / unscale); /* the cores are of the data times it */
   } else
-    dtf_tr_model_describe(&c->m, 1.0, s);
+    dtf_tr_model_describe(&c->m, unscale, s);
   /* the bonds shrink as components are pruned: not an option a resume must match */
   dtf_state_ints(s, "bond_ranks", DTF_ATTR_STATE, NULL, r, N);
   int64_t st[DTF_MAX_MODES] = {0};

@@ -107,27 +107,34 @@ void dtf_tr_model_predict(const dtf_tr_model_t *m, int64_t count, const int64_t 
   free(work);
 }
 
-/* Transfer matrices of every core, over all ranks (each rank adds its owned rows), into
- * G[n] (R_n^2 x R_{n+1}^2, n-th block of buf). Collective. */
-static dtf_status transfers(const dtf_grid_t *g, const dtf_tr_model_t *m, double *buf, double **G,
+/* Transfer matrices of every core, core 0 times 2^-e0, over all ranks (each rank adds its
+ * owned rows), into G[n] (R_n^2 x R_{n+1}^2, n-th block of buf). Collective. */
+static dtf_status transfers(const dtf_grid_t *g, const dtf_tr_model_t *m, int e0, double *buf, double **G,
                             dtf_comm_stats_t *stats) {
   int N = m->nmodes;
-  int64_t off = 0, most = 1;
+  int64_t off = 0, most = 1, rows0 = m->cores[0].own_len * m->cores[0].R;
   for (int n = 0; n < N; n++) {
     int64_t D = (int64_t)m->ranks[n] * m->ranks[(n + 1) % N];
     if (D * D > most) most = D * D;
   }
-  double *work = malloc((size_t)most * sizeof(double));
-  if (!work) return dtf_error(DTF_ERR_INPUT, "out of memory");
-  for (int n = 0; n < N; n++) {
+  double *work = malloc((size_t)most * sizeof(double)), *c0 = malloc((size_t)(rows0 + 1) * sizeof(double));
+  dtf_status st = work && c0 ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
+  for (int n = 0; !st && n < N; n++) {
     const dtf_factor_t *f = &m->cores[n];
+    const double *rows = dtf_factor_owned(f);
     int Ra = m->ranks[n], Rb = m->ranks[(n + 1) % N];
+    if (n == 0) {
+      for (int64_t i = 0; i < rows0; i++) c0[i] = ldexp(rows[i], -e0);
+      rows = c0;
+    }
     G[n] = buf + off;
-    dtf_tr_transfer(f->own_len, Ra, Rb, dtf_factor_owned(f), G[n], work);
+    dtf_tr_transfer(f->own_len, Ra, Rb, rows, G[n], work);
     off += (int64_t)Ra * Ra * Rb * Rb;
   }
   free(work);
-  return dtf_allreduce_sum(g->comm, buf, off, stats);
+  free(c0);
+  st = dtf_agree(g->comm, st);
+  return st ? st : dtf_allreduce_sum(g->comm, buf, off, stats);
 }
 
 int64_t dtf_tr_transfer_size(const dtf_tr_model_t *m) {
@@ -145,30 +152,34 @@ dtf_status dtf_tr_fit(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_tr_model_t
   double *buf = malloc((size_t)(dtf_tr_transfer_size(m) + 1) * sizeof(double));
   double *mloc = malloc((size_t)(L * D + 1) * sizeof(double));
   double *work = malloc((size_t)dtf_tr_gram_work(N, m->ranks) * sizeof(double));
-  double norm = 0, ip = 0;
+  double norm = 0, ip = 0, most = 0;
   double *G[DTF_MAX_MODES];
   dtf_status st = buf && mloc && work ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
   st = dtf_agree(g->comm, st);
   if (!st) st = dtf_tensor_norm(g, t, &norm);
   if (!st && !(norm > 0.0)) st = dtf_error(DTF_ERR_INPUT, "the tensor is all zeros: the fit is undefined");
+  /* X' = scale X, and M' with core 0 over 2^e0 (core 0 carries a model's scale), near 1:
+   * scale M = 2^K M' */
+  for (int64_t j = 0; j < L * D; j++) most = fmax(most, fabs(m->cores[0].block[j]));
+  if (!st) st = dtf_allreduce(g->comm, &most, 1, MPI_DOUBLE, MPI_MAX, NULL);
   double scale = dtf_pow2_scale(norm);
+  int e0 = dtf_pow2_exponent(most), K = e0 - dtf_pow2_exponent(norm);
   if (!st) {
     const double *C[DTF_MAX_MODES];
     for (int n = 0; n < N; n++) C[n] = m->cores[n].block;
     st = t->ops->tr_contract(t, 0, C, m->ranks, mloc);
-    /* scale^2 <X, M>: each rank's block, summed over the ranks */
-    for (int64_t j = 0; !st && j < L * D; j++) ip += (mloc[j] * scale) * (C[0][j] * scale);
+    /* <X', M'>: each rank's block, summed over the ranks */
+    for (int64_t j = 0; !st && j < L * D; j++) ip += (mloc[j] * scale) * ldexp(C[0][j], -e0);
     st = dtf_agree(g->comm, st);
   }
-  if (!st) st = transfers(g, m, buf, G, NULL);
+  if (!st) st = transfers(g, m, e0, buf, G, NULL);
   if (!st) st = dtf_allreduce_sum(g->comm, &ip, 1, NULL);
   if (!st) {
     const double *Gc[DTF_MAX_MODES];
     for (int n = 0; n < N; n++) Gc[n] = G[n];
-    double nm2 = dtf_tr_norm2(N, m->ranks, Gc, work) * scale * scale, nx2 = (norm * scale) * (norm * scale);
-    *fit = 1.0 - sqrt(fmax(0.0, nx2 + nm2 - 2.0 * ip)) / sqrt(nx2);
-    if (!isfinite(*fit))
-      st = dtf_error(DTF_ERR_NUMERIC, "the fit is not finite (the model's ||M|| or <X, M> overflows)");
+    double nm2 = dtf_tr_norm2(N, m->ranks, Gc, work), nx2 = (norm * scale) * (norm * scale);
+    *fit = dtf_fit_scaled(nx2, nm2, ip, K);
+    if (!isfinite(*fit)) st = dtf_fit_not_finite(*fit);
   }
   free(buf);
   free(mloc);
@@ -198,43 +209,84 @@ dtf_status dtf_tr_parse_ranks(const char *text, int nmodes, int *ranks) {
 
 /* ---- the "tr" model kind ---- */
 
+/* A ring read from a file: a model file's cores (core_n), or a checkpoint's as its solver
+ * holds them (core_rows_n), of the tensor times model_scale (TR-ALS works on X scaled to
+ * unit norm; docs/formats.md). */
+typedef struct {
+  dtf_tr_model_t m; /* first: the kind's functions take the model as a dtf_tr_model_t */
+  int by_rows;
+  double unscale; /* core 0 times this is in the tensor's units */
+} tr_read_t;
+
 static void tr_destroy(void *model) {
   if (!model) return;
   dtf_tr_model_free(model);
   free(model);
 }
 
+/* 1 / model_scale of a checkpoint's cores by rows (TR-ALS checkpoints of 0.1.0 lack the
+ * attribute: their scale is the power of two of the input's norm) */
+static dtf_status unscale_of(const dtf_state_t *h, const char *file, double *unscale) {
+  double k = 1;
+  if (dtf_state_attr(h, "model_scale")) {
+    if (dtf_state_get_real(h, "model_scale", &k) || !(k > 0) || !isfinite(k) || !isfinite(1 / k))
+      return dtf_error(DTF_ERR_INPUT, "checkpoint '%s': attribute 'model_scale' is missing or invalid", file);
+  } else if (!strncmp(h->solver, "tr-als", 6) && h->have_input && h->input.norm > 0)
+    k = dtf_pow2_scale(h->input.norm);
+  *unscale = 1 / k;
+  return DTF_OK;
+}
+
 static dtf_status tr_create(const dtf_grid_t *g, const dtf_state_t *h, const char *file, void **out,
                             dtf_state_t *fields) {
   *out = NULL;
   int ranks[DTF_MAX_MODES];
+  int by_rows = !dtf_state_field(h, "core_0") && dtf_state_field(h, "core_rows_0");
+  double unscale = 1;
   dtf_status st = dtf_model_ranks_attr(h, "bond_ranks", g->nmodes, NULL, 100000, file, ranks);
+  if (!st && by_rows) st = unscale_of(h, file, &unscale);
   if (st) return st;
-  dtf_tr_model_t *m = calloc(1, sizeof *m);
-  if (!m) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  tr_read_t *r = calloc(1, sizeof *r);
+  if (!r) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  dtf_tr_model_t *m = &r->m;
   st = dtf_tr_model_init(g, ranks, m);
   if (st) {
-    free(m);
+    free(r);
     return st;
   }
+  r->by_rows = by_rows;
+  r->unscale = unscale;
   dtf_model_progress(h, &m->fit, &m->iterations);
   dtf_state_init(fields, h->solver, "tr", 0, g->nmodes, g->dims);
-  dtf_tr_model_describe(m, 1.0, fields);
-  *out = m;
+  if (!by_rows)
+    dtf_tr_model_describe(m, 1.0, fields);
+  else
+    for (int n = 0; n < g->nmodes; n++) {
+      dtf_factor_t *f = &m->cores[n];
+      char name[32];
+      snprintf(name, sizeof name, "core_rows_%d", n);
+      dtf_state_rows(fields, name, f->rows, f->R, f->block_start, f->block_len, f->own_start, f->own_len,
+                     f->block);
+    }
+  *out = r;
   return DTF_OK;
 }
 
 static dtf_status tr_check(const dtf_grid_t *g, void *model, const char *file) {
-  dtf_tr_model_t *m = model;
-  dtf_tr_model_from_file(m);
+  tr_read_t *r = model;
+  dtf_tr_model_t *m = &r->m;
+  if (!r->by_rows) dtf_tr_model_from_file(m);
+  for (int64_t i = 0; r->unscale != 1 && i < m->cores[0].block_len * m->cores[0].R; i++)
+    m->cores[0].block[i] *= r->unscale;
   dtf_status st = DTF_OK;
   for (int n = 0; !st && n < m->nmodes; n++) {
     const dtf_factor_t *f = &m->cores[n];
     int64_t bad = dtf_first_nonfinite(f->own_len * f->R, dtf_factor_owned(f));
     if (bad >= 0)
       st = dtf_error(DTF_ERR_NUMERIC,
-                     "model '%s' has the value %g in core_%d (index %lld of mode %d): not a usable model",
-                     file, dtf_factor_owned(f)[bad], n, (long long)(f->own_start + bad / f->R), n + 1);
+                     "model '%s' has the value %g in %s_%d (index %lld of mode %d): not a usable model", file,
+                     dtf_factor_owned(f)[bad], r->by_rows ? "core_rows" : "core", n,
+                     (long long)(f->own_start + bad / f->R), n + 1);
   }
   return dtf_agree(g->comm, st);
 }

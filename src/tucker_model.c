@@ -178,7 +178,13 @@ dtf_status dtf_tucker_fit(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_tucker
   dtf_status st = dtf_tensor_norm(g, t, &norm);
   if (!st && !(norm > 0.0)) st = dtf_error(DTF_ERR_INPUT, "the tensor is all zeros: the fit is undefined");
   if (st) return st;
-  double scale = dtf_pow2_scale(norm);
+  /* X' = scale X, and M' with the core over 2^ec (the core carries a model's scale), near
+   * 1: scale M = 2^K M' */
+  double scale = dtf_pow2_scale(norm), most = 0;
+  int64_t csize = core_size(N, m->ranks);
+  for (int64_t k = 0; k < csize; k++) most = fmax(most, fabs(m->core[k]));
+  int ec = dtf_pow2_exponent(most), K = ec - dtf_pow2_exponent(norm);
+  double cs = ldexp(1.0, -ec);
   if (!strcmp(t->ops->name, "dense")) { /* <X, M> = <X x_n U_n^T, core> */
     int64_t r[DTF_MAX_MODES], size = core_size(N, m->ranks);
     const double *mats[DTF_MAX_MODES];
@@ -199,7 +205,7 @@ dtf_status dtf_tucker_fit(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_tucker
     free(b1);
     st = dtf_agree(g->comm, st);
     if (!st) st = dtf_allreduce_sum(g->comm, proj, size, NULL);
-    for (int64_t k = 0; !st && k < size; k++) ip += proj[k] * (scale * m->core[k]);
+    for (int64_t k = 0; !st && k < size; k++) ip += proj[k] * (cs * m->core[k]);
     free(proj);
   } else { /* <X, M> over the stored entries */
     int64_t n = t->ops->entries(t), chunk = 4096;
@@ -210,7 +216,7 @@ dtf_status dtf_tucker_fit(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_tucker
       int64_t c = n - k0 < chunk ? n - k0 : chunk;
       t->ops->entries_get(t, k0, c, inds, v);
       predict_at(m, NULL, c, inds, x);
-      for (int64_t k = 0; k < c; k++) ip += (scale * v[k]) * (scale * x[k]);
+      for (int64_t k = 0; k < c; k++) ip += (scale * v[k]) * (cs * x[k]);
     }
     free(inds);
     free(v);
@@ -218,12 +224,11 @@ dtf_status dtf_tucker_fit(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_tucker
     st = dtf_agree(g->comm, st);
     if (!st) st = dtf_allreduce_sum(g->comm, &ip, 1, NULL);
   }
-  if (!st) st = dtf_agree(g->comm, model_norm2(m, scale, &nm2));
+  if (!st) st = dtf_agree(g->comm, model_norm2(m, cs, &nm2));
   if (!st) {
     double nx2 = (norm * scale) * (norm * scale);
-    *fit = 1.0 - sqrt(fmax(0.0, nx2 + nm2 - 2.0 * ip)) / sqrt(nx2);
-    if (!isfinite(*fit))
-      st = dtf_error(DTF_ERR_NUMERIC, "the fit is not finite (the model's ||M|| or <X, M> overflows)");
+    *fit = dtf_fit_scaled(nx2, nm2, ip, K);
+    if (!isfinite(*fit)) st = dtf_fit_not_finite(*fit);
   }
   return st;
 }

@@ -113,8 +113,11 @@ typedef struct {
   /* The weight of each component (rank() of them; tensor ring: of every bond's), the
    * same on every rank. Collective. */
   dtf_status (*weights)(void *model, double *w, dtf_comm_stats_t *stats);
-  /* Add the model (checkpoint 0: as a model file; 1: the state EM resumes from) to s. */
-  dtf_status (*describe)(void *model, int checkpoint, dtf_state_t *s);
+  /* Add the model (checkpoint 0: as a model file; 1: the state EM resumes from) to s. The
+   * model is of the data times 1 / unscale (EM fits gaussian data over their RMS): a model
+   * file is in the data's units (CP: lambda, TR: core 0 times unscale), and so is a CP
+   * checkpoint's lambda; a ring's checkpoint keeps its cores and says model_scale. */
+  dtf_status (*describe)(void *model, int checkpoint, double unscale, dtf_state_t *s);
   /* Reshape to the ranks of the checkpoint `file` before its fields are read. */
   dtf_status (*resize)(void *model, const dtf_state_t *file);
 } dtf_em_model_ops_t;

@@ -82,7 +82,11 @@ dtf_status dtf_h5_state_write(const dtf_grid_t *grid, const char *file, const dt
 
 /* Read the header and every root attribute of a state or model file into out, and list
  * its datasets as fields (shape only, no data). Files without the manifest header (a
- * model written by hand with h5py) have an empty solver and checkpoint 0. Collective. */
+ * model written by hand with h5py) have an empty solver and checkpoint 0. Refuses
+ * (DTF_ERR_INPUT, out filled as far as read) a format_version newer than this dtf's and,
+ * in a file with the attribute `model`, a missing or unusable `dims`: every reader of
+ * models and checkpoints (eval, predict, info, reconstruct, --resume) comes here.
+ * Collective. */
 dtf_status dtf_h5_state_peek(MPI_Comm comm, const char *file, dtf_state_t *out);
 
 /* Read every field of s from the file into its data (rows fields: this rank's

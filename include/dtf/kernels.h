@@ -230,8 +230,18 @@ dtf_status dtf_packed_solve(int D, const double *S, double scale, const double *
 double dtf_norm(int64_t n, const double *x);
 
 /* A power of two near 1 / norm: multiplying by it is exact, and brings the sums of
- * squares of a tensor whose entries are around 1e-170 or 1e155 into range. */
+ * squares of a tensor whose entries are around 1e-170 or 1e155 into range. It is
+ * 2^-dtf_pow2_exponent(norm): e with norm = f 2^e, f in [0.5, 1), clamped to [-1000, 1000]
+ * (0 for a norm that is 0, negative or not finite). */
 double dtf_pow2_scale(double norm);
+int dtf_pow2_exponent(double norm);
+
+/* The fit 1 - ||X - M|| / ||X|| from x2 = ||X'||^2, m2 = ||M'||^2 and ip = <X', M'> of a
+ * tensor X' = a X and a model M' with a M = 2^K M' (a any scale): each part near 1 when
+ * X' and M' are, the fit is right however far apart the tensor's and the model's scales
+ * are (hugely negative for a model 1e170 times the tensor), -Inf beyond the doubles, NaN
+ * if a part is. */
+double dtf_fit_scaled(double x2, double m2, double ip, int K);
 
 /* The first position of a NaN or Inf among n doubles, or -1. */
 int64_t dtf_first_nonfinite(int64_t n, const double *x);

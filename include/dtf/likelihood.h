@@ -28,10 +28,11 @@ typedef struct {
   int noise_precision;
   /* the predicted value at x: the mean, the probability, the rate */
   double (*mean)(double x);
-  /* the metrics: per-entry sums s[0], s[1] (added to), then out[] from the sums over m
-   * entries; the metric auc_metric (-1: none) is the AUC, computed from the scores */
-  void (*sums)(int64_t n, const double *y, const double *x, double *s);
-  void (*finish)(const double *s, double m, double *out);
+  /* the metrics: per-entry sums s[0], s[1] (added to) of the residuals times unit (a power
+   * of two that keeps their squares in range), then out[] from the sums over m entries, in
+   * the data's units; the metric auc_metric (-1: none) is the AUC, computed from the scores */
+  void (*sums)(int64_t n, const double *y, const double *x, double unit, double *s);
+  void (*finish)(const double *s, double m, double unit, double *out);
   int auc_metric;
   int nmetrics;
   const char *metric[DTF_MAX_METRICS]; /* metric[0] is the headline ("rmse", "auc") */

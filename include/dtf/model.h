@@ -39,6 +39,10 @@ const dtf_model_ops_t *dtf_model_kind(const char *name);
 dtf_status dtf_model_ranks_attr(const dtf_state_t *h, const char *name, int n, const int64_t *limit,
                                 int64_t most, const char *file, int *ranks);
 
+/* The DTF_ERR_NUMERIC of a fit that is not finite (-Inf: a model beyond 1e308 times the
+ * tensor; NaN), for a kind's fit. */
+dtf_status dtf_fit_not_finite(double fit);
+
 /* The header's fit and iterations (0 where absent). */
 void dtf_model_progress(const dtf_state_t *h, double *fit, int *iterations);
 

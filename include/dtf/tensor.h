@@ -98,6 +98,13 @@ dtf_status dtf_dense_require_finite(const dtf_grid_t *grid, const double *local,
 /* ||X|| over all ranks, without overflow or underflow. Collective. */
 dtf_status dtf_tensor_norm(const dtf_grid_t *grid, const dtf_tensor_t *t, double *norm);
 
+/* Fail collectively (DTF_ERR_INPUT) if a stored entry of t is a value that invalid()
+ * refuses (it returns what the value should be, or NULL), naming the first one found:
+ * "<what> (i, j, k) is <value>; <rule> needs <why>", indices 1-based ("observed entry",
+ * "the poisson likelihood"). Collective. */
+dtf_status dtf_tensor_check_values(const dtf_grid_t *grid, const dtf_tensor_t *t,
+                                   const char *(*invalid)(double), const char *what, const char *rule);
+
 /* The fingerprint of t on grid. labels (NULL, or NULL per mode): the original index of
  * each global index of a relabelled mode, so that a relabelled tensor has the
  * fingerprint of the input it came from. Collective. */

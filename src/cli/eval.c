@@ -1,5 +1,6 @@
 /* dtf eval: the fit of a model file (any model kind) on a tensor, or its test metrics on
  * observed entries. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,12 @@ int cli_eval(cli_t *c, int argc, char **argv) {
   double fit = 0, metric[DTF_MAX_METRICS];
   int64_t n = 0;
   if (!st && !test) st = m.kind->fit(g, t, m.model, &fit);
+  if (!st && test) { /* the observations must be values of the model's likelihood, as for complete */
+    char rule[4200];
+    snprintf(what, sizeof what, "'%s': test entry", input);
+    snprintf(rule, sizeof rule, "the %s likelihood of model '%s'", m.lik->name, model_file);
+    st = dtf_tensor_check_values(g, t, m.lik->invalid, what, rule);
+  }
   if (!st && test) {
     const dtf_observed_view_t *v = dtf_observed_view(t);
     double *x = malloc((size_t)(v->nnz ? v->nnz : 1) * sizeof(double));
@@ -91,7 +98,7 @@ int cli_eval(cli_t *c, int argc, char **argv) {
       }
       cli_result(c, "%s  (%lld test entries, %s likelihood)\n", line, (long long)n, m.lik->name);
     } else {
-      cli_result(c, "fit %.6f\n", fit);
+      cli_result(c, fabs(fit) < 1e6 ? "fit %.6f\n" : "fit %.6g\n", fit); /* -1.2e+170 in few digits */
       dtf_json_number(j, "fit", fit);
     }
     st = cli_json_end(c, j);

@@ -24,6 +24,10 @@ static int model_info(cli_t *c, const char *file) {
   dtf_state_t *h = malloc(sizeof *h);
   if (!h) return -1;
   dtf_status st = dtf_h5_state_peek(MPI_COMM_WORLD, file, h);
+  if (st && h->model[0]) { /* a model or checkpoint this dtf refuses: say why */
+    free(h);
+    return cli_fail(c, st);
+  }
   if (st || !h->model[0] || h->nmodes < 2) {
     free(h);
     return -1;

@@ -113,7 +113,9 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
   char cb[32];
   dtf_format_bytes((double)most / ran, cb, sizeof cb);
   char vb[48];
-  snprintf(vb, sizeof vb, fabs(last.value) >= 1e-3 || last.value == 0 ? "%.6f" : "%.6g", last.value);
+  snprintf(vb, sizeof vb,
+           (fabs(last.value) >= 1e-3 && fabs(last.value) < 1e6) || last.value == 0 ? "%.6f" : "%.6g",
+           last.value);
   cli_result(c, "%s %s after %d iteration%s (%s), %.4g s/iteration, comm %s/iteration per rank%s%s\n",
              last.metric, vb, iterations, iterations == 1 ? "" : "s", conv ? "converged" : "iteration limit",
              seconds / ran, cb, o->output ? ", model in " : "", o->output ? o->output : "");

@@ -21,12 +21,25 @@ void dtf_matmul(int ta, int tb, int64_t m, int64_t n, int64_t k, const double *A
 
 double dtf_norm(int64_t n, const double *x) { return blas_nrm2(n, x); }
 
-double dtf_pow2_scale(double norm) {
+int dtf_pow2_exponent(double norm) {
   int e = 0;
+  if (!(norm > 0) || !isfinite(norm)) return 0;
   frexp(norm, &e);
   if (e > 1000) e = 1000;
   if (e < -1000) e = -1000;
-  return ldexp(1.0, -e);
+  return e;
+}
+
+double dtf_pow2_scale(double norm) { return ldexp(1.0, -dtf_pow2_exponent(norm)); }
+
+double dtf_fit_scaled(double x2, double m2, double ip, int K) {
+  /* ||X - M||^2 / 4^K when the model is the larger (K > 0), else as it is: neither
+   * overflows where the fit itself does not */
+  double r2 =
+      K > 0 ? ldexp(x2, -2 * K) + m2 - 2.0 * ldexp(ip, -K) : x2 + ldexp(m2, 2 * K) - 2.0 * ldexp(ip, K);
+  if (r2 < 0) r2 = 0; /* rounding; a NaN stays one */
+  double ratio = sqrt(r2) / sqrt(x2);
+  return 1.0 - (K > 0 ? ldexp(ratio, K) : ratio);
 }
 
 int64_t dtf_first_nonfinite(int64_t n, const double *x) {

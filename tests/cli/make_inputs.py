@@ -223,3 +223,26 @@ with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/model_damaged.h5", "w", 
     for k in src:
         f[k] = src[k][...]
 damage(f"{d}/model_damaged.h5", "factor_1")
+# CP models with a bad header: a newer format, dims missing, of floats, with a size 0, too few
+for name, change in (("model_v99", {"format_version": np.int64(99)}), ("model_nodims", {"dims": None}),
+                     ("model_floatdims", {"dims": np.array([6.0, 5.0, 4.0])}),
+                     ("model_zerodim", {"dims": np.array([6, 0, 4], dtype=np.int64)}),
+                     ("model_onedim", {"dims": np.array([120], dtype=np.uint64)})):
+    with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/{name}.h5", "w") as f:
+        for k, v in src.attrs.items():
+            f.attrs[k] = v
+        for k, v in change.items():
+            if v is None:
+                del f.attrs[k]
+            else:
+                f.attrs[k] = v
+        for k in src:
+            f[k] = src[k][...]
+# the CP model with the likelihoods of dtf complete (bernoulli, poisson)
+for lik in ("bernoulli", "poisson"):
+    with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/model_{lik}.h5", "w") as f:
+        for k, v in src.attrs.items():
+            f.attrs[k] = v
+        f.attrs["likelihood"] = np.bytes_(lik)
+        for k in src:
+            f[k] = src[k][...]
