@@ -48,6 +48,21 @@ with h5py.File(f"{d}/model.h5", "w") as f:
     f["lambda"] = np.ones(2)
     for n, size in enumerate((6, 5, 4)):
         f[f"factor_{n}"] = rng.standard_normal((size, 2))
+def model_variant(name, attrs=None, edit=None, **h5args):
+    """A copy of model.h5 as name.h5 with attributes changed (None: removed) and each
+    dataset passed through edit(name, array)."""
+    with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/{name}.h5", "w", **h5args) as f:
+        for k, v in src.attrs.items():
+            f.attrs[k] = v
+        for k, v in (attrs or {}).items():
+            if v is None:
+                del f.attrs[k]
+            else:
+                f.attrs[k] = v
+        for k in src:
+            f[k] = edit(k, src[k][...]) if edit else src[k][...]
+
+
 # a sparse COO tensor (about 20% nonzeros) and the same tensor dense
 shape = (14, 9, 11)
 dense = np.where(rng.random(shape) < 0.2, rng.standard_normal(shape), 0.0)
@@ -119,15 +134,16 @@ dup = idx[:8].copy()
 dup[6] = dup[2]
 coo(f"{d}/coo_dup.h5", dup, np.arange(1.0, 9.0))
 # model files that hold a NaN or an Inf
-for name, where, value in (("model_nan", "factor_1", np.nan), ("model_inf", "lambda", np.inf)):
-    with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/{name}.h5", "w") as f:
-        for k, v in src.attrs.items():
-            f.attrs[k] = v
-        for k in src:
-            a = src[k][...]
-            if k == where:
-                a.flat[3 if a.ndim == 2 else 1] = value
-            f[k] = a
+def poke(where, value):
+    def edit(k, a):
+        if k == where:
+            a.flat[3 if a.ndim == 2 else 1] = value
+        return a
+    return edit
+
+
+model_variant("model_nan", edit=poke("factor_1", np.nan))
+model_variant("model_inf", edit=poke("lambda", np.inf))
 # an HDF5 file holding other data, and one whose /X is an external link into good.h5
 with h5py.File(f"{d}/other_data.h5", "w") as f:
     f["Y"] = np.ones(3)
@@ -179,12 +195,7 @@ with h5py.File(f"{d}/model_tucker_good.h5", "w") as f:
         f[f"factor_{n}"] = np.linalg.qr(rng.standard_normal((size, 2)))[0]
 # CP's datasets under the kinds "tucker" (it lacks core_shape) and "ht" (a kind dtf does not read)
 for kind in ("tucker", "ht"):
-    with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/model_{kind}.h5", "w") as f:
-        for k, v in src.attrs.items():
-            f.attrs[k] = v
-        f.attrs["model"] = np.bytes_(kind)
-        for k in src:
-            f[k] = src[k][...]
+    model_variant(f"model_{kind}", {"model": np.bytes_(kind)})
 
 # issue 19: numbers read whole and headers checked
 tns("overflow_value", "1 1 1 1.0\n2 2 2 1" + "0" * 400 + "\n")  # 1e400: beyond any double
@@ -217,32 +228,14 @@ def damage(path, name):
 with h5py.File(f"{d}/damaged.h5", "w", libver="latest") as f:
     f["X"] = good
 damage(f"{d}/damaged.h5", "X")
-with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/model_damaged.h5", "w", libver="latest") as f:
-    for k, v in src.attrs.items():
-        f.attrs[k] = v
-    for k in src:
-        f[k] = src[k][...]
+model_variant("model_damaged", libver="latest")
 damage(f"{d}/model_damaged.h5", "factor_1")
 # CP models with a bad header: a newer format, dims missing, of floats, with a size 0, too few
 for name, change in (("model_v99", {"format_version": np.int64(99)}), ("model_nodims", {"dims": None}),
                      ("model_floatdims", {"dims": np.array([6.0, 5.0, 4.0])}),
                      ("model_zerodim", {"dims": np.array([6, 0, 4], dtype=np.int64)}),
                      ("model_onedim", {"dims": np.array([120], dtype=np.uint64)})):
-    with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/{name}.h5", "w") as f:
-        for k, v in src.attrs.items():
-            f.attrs[k] = v
-        for k, v in change.items():
-            if v is None:
-                del f.attrs[k]
-            else:
-                f.attrs[k] = v
-        for k in src:
-            f[k] = src[k][...]
+    model_variant(name, change)
 # the CP model with the likelihoods of dtf complete (bernoulli, poisson)
 for lik in ("bernoulli", "poisson"):
-    with h5py.File(f"{d}/model.h5") as src, h5py.File(f"{d}/model_{lik}.h5", "w") as f:
-        for k, v in src.attrs.items():
-            f.attrs[k] = v
-        f.attrs["likelihood"] = np.bytes_(lik)
-        for k in src:
-            f[k] = src[k][...]
+    model_variant(f"model_{lik}", {"likelihood": np.bytes_(lik)})
