@@ -1,0 +1,75 @@
+/* The EM driver's state, shared by its files: src/em.c (set-up, epochs, metrics, state),
+ * src/em_sweep.c (the E-step and M-step of a block, the sweep over the blocks, the
+ * components' reshaping). Not installed: the library's interface is include/dtf/em.h. */
+#ifndef DTF_EM_IMPL_H
+#define DTF_EM_IMPL_H
+
+#include "dtf/em.h"
+#include "dtf/kernels.h"
+
+enum { CHUNK = 4096 }; /* observations a chunk of the E-step */
+
+struct dtf_em {
+  const dtf_grid_t *grid;
+  dtf_tensor_t *train, *test;
+  const dtf_observed_view_t *v, *tv;
+  const dtf_em_model_ops_t *mops;
+  void *model;
+  dtf_em_options_t opt;
+  const dtf_likelihood_t *lik;
+  double scale;            /* gaussian: the model is of the data times this, 1 / their RMS */
+  int64_t n_train, n_test; /* over all ranks */
+  int nblocks;
+  double *stats[DTF_MAX_MODES];   /* online: own_len x W of block b */
+  double *updates[DTF_MAX_MODES]; /* online: updates of each owned row so far */
+  int Dstats[DTF_MAX_MODES];      /* D the statistics were made for */
+  /* workspace */
+  double *loc, *recv;
+  int64_t loc_cap, recv_cap; /* doubles */
+  unsigned char *touched;
+  int *counts;
+  double *x, *w, *c, *y, *diag, *work, *pred, *inv;
+  double *rescale; /* nblocks x rescale_cap */
+  int rescale_cap;
+  int64_t *ids, *pinds;
+  uint64_t *keys;       /* train entries' keys */
+  uint32_t *batch;      /* online: batch of each train entry this epoch */
+  int64_t *batch_sizes; /* online: over all ranks */
+  /* online: mode b's row-order positions of batch k are bpos[b][bstart[b][k] ..
+   * bstart[b][k + 1]), increasing */
+  int64_t *bpos[DTF_MAX_MODES], *bstart[DTF_MAX_MODES];
+  /* state */
+  double beta, sse_avg;
+  int64_t steps; /* mini-batches so far */
+  int epoch, converged, pruned_now, warned_pinv;
+  /* the prior keeps its start until the train loss changes by less than 10% in an
+   * epoch: adapted to components still growing from a random start, it would shrink
+   * them further, and on sparse data the model collapses to zero */
+  int warming;
+  double loss, delta;
+  double train_m[DTF_MAX_METRICS], test_m[DTF_MAX_METRICS], baseline[DTF_MAX_METRICS];
+  double fit;           /* 1 - ||y - mean|| / ||y|| on the train entries */
+  double *wprev, *wnow; /* component weights after the previous and this epoch */
+  double wchange;       /* their largest change this epoch, relative to the largest weight */
+  double *hist_test, *hist_train, *hist_sec, *hist_rank;
+  dtf_comm_stats_t comm;
+  double t_estep, t_comm, t_solve, t_total;
+  char solver_name[32];
+};
+
+/* Coefficients of a row's statistics: the packed D x D matrix and the right-hand side. */
+static inline int64_t em_width(int D) { return dtf_packed_size(D) + D; }
+
+/* (Re)allocate what depends on the model's D (em.c). */
+dtf_status em_ensure_buffers(dtf_em_t *s);
+
+/* One pass over the blocks for batch bid (-1: all entries) with batch scale n / n_batch. */
+dtf_status em_sweep(dtf_em_t *s, int bid, double scale);
+
+/* This epoch's mini-batches (online). */
+void em_draw_batches(dtf_em_t *s);
+
+/* After an epoch: order, fuse and drop the model's components. */
+dtf_status em_prune(dtf_em_t *s);
+
+#endif

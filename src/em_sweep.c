@@ -1,0 +1,310 @@
+/* The sweep of the EM driver (src/em.c) over a completion model's blocks.
+ *
+ * Per block b (CP: the factor of mode b) and mini-batch: the E-step runs over the batch's
+ * observations in their mode-b row order: predictors x from the model where the
+ * likelihood needs them, weight w and target c from the likelihood, and the model adds
+ * each row's statistics S_i += w E[h h^T] (packed), b_i += c E[h] over its design rows h
+ * (CP: MTTKRPs that share products along fibres). The touched rows are agreed in the mode's slice,
+ * only they are reduce-scattered to their owners, who average them into the running
+ * statistics (online: S <- (1 - rho) S + rho (n / n_batch) S_batch, rho = (k + t0)^-kappa
+ * for the row's k-th update) and solve (prec S + diag(prior)) a = prec b. The rows are
+ * gathered in the slice, the prior is updated in closed form after every batch, and
+ * after every epoch the model orders, fuses and prunes its components.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtf/fault.h"
+#include "dtf/kernels.h"
+#include "dtf/rng.h"
+#include "em_impl.h"
+#include "timer.h"
+
+/* The E-step of block b over the entries of batch `bid` (-1: all): local statistics of
+ * every block row into s->loc, touched rows marked; *sse (block 0, gaussian) the
+ * batch's squared residuals. */
+static dtf_status estep(dtf_em_t *s, int b, int bid, double *sse) {
+  const dtf_observed_view_t *v = s->v;
+  dtf_factor_t *f = s->mops->block(s->model, b);
+  int N = v->nmodes, als = s->opt.algorithm == DTF_EM_ALS;
+  int64_t W = em_width(f->R);
+  memset(s->loc, 0, (size_t)(f->block_len * W) * sizeof(double));
+  memset(s->touched, 0, (size_t)f->block_len);
+  const int64_t *pos = bid < 0 ? NULL : s->bpos[b] + s->bstart[b][bid];
+  int64_t count = bid < 0 ? v->nnz : s->bstart[b][bid + 1] - s->bstart[b][bid];
+  const double *y = v->row_vals[b];
+  int need_x = sse || (!als && s->lik->weights);
+  if (!need_x && !pos) { /* w = 1, c = y: every observation at once, the right-hand sides then scaled */
+    dtf_status st = s->mops->stats(s->model, b, v, count, NULL, NULL, y, s->loc, W, s->touched);
+    int64_t T = dtf_packed_size(f->R);
+    for (int64_t i = 0; s->scale != 1 && i < f->block_len; i++)
+      for (int r = 0; r < f->R; r++) s->loc[i * W + T + r] *= s->scale;
+    return st;
+  }
+  double e2 = 0;
+  dtf_status st = DTF_OK;
+  for (int64_t k0 = 0; !st && k0 < count; k0 += CHUNK) {
+    int64_t m = count - k0 < CHUNK ? count - k0 : CHUNK;
+    for (int64_t k = 0; k < m; k++) {
+      s->ids[k] = pos ? pos[k0 + k] : k0 + k;
+      s->y[k] = s->c[k] = y[s->ids[k]] * s->scale;
+    }
+    if (need_x) {
+      for (int64_t k = 0; k < m; k++)
+        memcpy(s->pinds + k * N, v->row_inds[b] + s->ids[k] * N, N * sizeof(int64_t));
+      s->mops->predict(s->model, m, s->pinds, s->x);
+      for (int64_t k = 0; sse && k < m; k++) e2 += (s->y[k] - s->x[k]) * (s->y[k] - s->x[k]);
+    }
+    const double *w = NULL;
+    if (!als && s->lik->weights) {
+      s->lik->weights(m, s->y, s->x, s->w, s->c);
+      w = s->w;
+    }
+    st = s->mops->stats(s->model, b, v, m, s->ids, w, s->c, s->loc, W, s->touched);
+  }
+  if (sse) *sse = e2;
+  return st;
+}
+
+/* This epoch's mini-batches: a fresh random partition keyed by each entry's index, and
+ * each mode's row-order positions grouped by batch (a stable counting sort). */
+void em_draw_batches(dtf_em_t *s) {
+  const dtf_observed_view_t *v = s->v;
+  int B = s->opt.batches;
+  memset(s->batch_sizes, 0, (size_t)B * sizeof(int64_t));
+  for (int64_t e = 0; e < v->nnz; e++) {
+    uint32_t k =
+        (uint32_t)(dtf_rng_uniform(s->opt.seed, DTF_STREAM_BATCH, s->keys[e], (uint64_t)s->epoch) * B);
+    s->batch[e] = k < (uint32_t)B ? k : (uint32_t)B - 1;
+    s->batch_sizes[s->batch[e]]++;
+  }
+  for (int n = 0; n < v->nmodes; n++) {
+    int64_t *start = s->bstart[n];
+    start[0] = 0;
+    for (int k = 0; k < B; k++) start[k + 1] = start[k] + s->batch_sizes[k];
+    for (int64_t p = 0; p < v->nnz; p++) s->bpos[n][start[s->batch[v->by_row[n][p]]]++] = p;
+    for (int k = B; k > 0; k--) start[k] = start[k - 1];
+    start[0] = 0;
+  }
+}
+
+/* Let the model rescale its rows after block b changed; the running statistics follow. */
+static dtf_status rescaled(dtf_em_t *s, int b) {
+  double *k[DTF_MAX_MODES];
+  for (int q = 0; q < s->nblocks; q++) k[q] = s->rescale + (int64_t)q * s->rescale_cap;
+  int changed = 0;
+  dtf_status st = s->mops->updated(s->model, b, k, &changed, &s->comm);
+  for (int q = 0; !st && changed && s->stats[0] && q < s->nblocks; q++) {
+    dtf_factor_t *f = s->mops->block(s->model, q);
+    int D = f->R;
+    int64_t T = dtf_packed_size(D), W = em_width(D);
+    for (int64_t i = 0; i < f->own_len; i++) {
+      double *S = s->stats[q] + i * W;
+      for (int r = 0, j = 0; r < D; r++) {
+        for (int u = r; u < D; u++, j++) S[j] *= k[q][r] * k[q][u];
+        S[T + r] *= k[q][r];
+      }
+    }
+  }
+  return st;
+}
+
+/* Reduce the touched rows' statistics to their owners, average (online) and solve. */
+static dtf_status mstep(dtf_em_t *s, int b, double scale, dtf_status *local) {
+  const dtf_grid_t *g = s->grid;
+  dtf_factor_t *f = s->mops->block(s->model, b);
+  int D = f->R, P = g->slice_size[b], online = s->opt.algorithm == DTF_EM_ONLINE;
+  int64_t T = dtf_packed_size(D), W = em_width(D);
+  double t0 = dtf_now();
+  dtf_status st =
+      dtf_allreduce(f->slice, s->touched, (int)f->block_len, MPI_UNSIGNED_CHAR, MPI_MAX, &s->comm);
+  if (st) return st;
+  /* pack the touched rows to the front, in block order, and count them per owner */
+  int64_t k = 0;
+  for (int q = 0; q < P; q++) {
+    int64_t r0 = f->displs[q] / f->R, nr = f->counts[q] / f->R, kq = 0;
+    for (int64_t i = r0; i < r0 + nr; i++)
+      if (s->touched[i]) {
+        if (k != i) memmove(s->loc + k * W, s->loc + i * W, (size_t)W * sizeof(double));
+        k++;
+        kq++;
+      }
+    /* too large: the same on every rank of the slice (the touched rows are), which then
+     * sends nothing and agrees on the failure with the others below */
+    if (kq * W > INT32_MAX && !*local)
+      *local = dtf_error(DTF_ERR_INPUT, "a reduction of %lld doubles is too large", (long long)(kq * W));
+    s->counts[q] = kq * W > INT32_MAX ? 0 : (int)(kq * W);
+  }
+  st = dtf_reduce_scatter_sum(f->slice, s->loc, s->recv, s->counts, &s->comm);
+  if (st) return st;
+  double t1 = dtf_now();
+  s->t_comm += t1 - t0;
+  int als = s->opt.algorithm == DTF_EM_ALS;
+  double prec = s->lik->noise_precision && !als ? s->beta : 1.0;
+  if (als)
+    for (int r = 0; r < D; r++) s->diag[r] = s->opt.reg;
+  else
+    s->mops->prior(s->model, b, s->diag);
+  double *A = dtf_factor_owned(f), *a = s->work + dtf_packed_solve_work(D);
+  dtf_factor_t *cov = !als && s->mops->covariance ? s->mops->covariance(s->model, b) : NULL;
+  int64_t off = f->own_start - f->block_start, j = 0;
+  for (int64_t i = 0; i < f->own_len; i++) {
+    if (!s->touched[off + i]) continue;
+    double *S = s->recv + (j++) * W;
+    if (online) {
+      double *avg = s->stats[b] + i * W, rho = pow(s->updates[b][i] + s->opt.t0, -s->opt.kappa);
+      for (int64_t q = 0; q < W; q++) avg[q] = (1 - rho) * avg[q] + rho * scale * S[q];
+      s->updates[b][i] += 1;
+      S = avg;
+    }
+    if (*local) continue;
+    int pinv = 0;
+    dtf_status r = dtf_packed_solve(D, S, prec, s->diag, S + T, prec, a, s->work, &pinv);
+    if (r) {
+      *local = r;
+      continue;
+    }
+    memcpy(A + i * D, a, (size_t)D * sizeof(double));
+    if (cov) { /* the row's posterior covariance: the inverse of its system */
+      double *I = s->inv, *P = dtf_factor_owned(cov) + i * T;
+      memset(I, 0, (size_t)D * D * sizeof(double));
+      for (int q = 0; q < D; q++) I[q * D + q] = 1.0;
+      if ((r = dtf_spd_solve(D, s->work, D, I, s->work + (int64_t)D * D, &pinv))) {
+        *local = r;
+        continue;
+      }
+      for (int q = 0, k = 0; q < D; q++)
+        for (int u = q; u < D; u++) P[k++] = I[q * D + u];
+    }
+
+    if (pinv && !s->warned_pinv && s->opt.log) {
+      s->warned_pinv = 1;
+      s->opt.log("warning: a row's normal equations are not positive definite; solved with the "
+                 "pseudo-inverse (not reported again)",
+                 s->opt.ctx);
+    }
+  }
+  if (!*local) *local = dtf_fault_status("solve", s->epoch, DTF_ERR_NUMERIC);
+  if (!*local && f->own_len > 0 && dtf_fault("nan", s->epoch)) A[0] = NAN;
+  for (int64_t i = 0; !*local && i < f->own_len * D; i++)
+    if (!isfinite(A[i]))
+      *local = dtf_error(DTF_ERR_NUMERIC, "row %lld of block %d became non-finite at epoch %d",
+                         (long long)(f->own_start + i / D + 1), b + 1, s->epoch);
+  double t2 = dtf_now();
+  s->t_solve += t2 - t1;
+  /* agree before the rows travel: a failed rank's rows must not reach the others */
+  st = dtf_agree(g->comm, *local);
+  if (st) return st;
+  st = dtf_factor_allgather(f, &s->comm);
+  if (!st && cov) st = dtf_factor_allgather(cov, &s->comm);
+  s->t_comm += dtf_now() - t2;
+  if (!st) st = rescaled(s, b);
+  return st;
+}
+
+dtf_status em_sweep(dtf_em_t *s, int bid, double scale) {
+  dtf_status local = DTF_OK, st;
+  int als = s->opt.algorithm == DTF_EM_ALS;
+  for (int b = 0; b < s->nblocks; b++) {
+    double t0 = dtf_now(), sse = 0;
+    int want_sse = b == 0 && s->lik->noise_precision && !als;
+    if (!local) local = dtf_fault_status("mttkrp", s->epoch, DTF_ERR_INPUT);
+    if (!local) local = estep(s, b, bid, want_sse ? &sse : NULL);
+    if (local) {
+      dtf_factor_t *f = s->mops->block(s->model, b);
+      memset(s->loc, 0, (size_t)(f->block_len * em_width(f->R)) * sizeof(double));
+      memset(s->touched, 0, (size_t)f->block_len);
+    }
+    s->t_estep += dtf_now() - t0;
+    if (want_sse) {
+      /* the noise precision's MAP from the (averaged) squared residuals */
+      if ((st = dtf_allreduce_sum(s->grid->comm, &sse, 1, &s->comm))) return st;
+      /* this batch's estimate (the model moves too fast for an average to help) */
+      s->sse_avg = scale * sse;
+      double shape = s->opt.a0 - 1 + 0.5 * (double)s->n_train;
+      s->beta = fmax(shape, 1.0) / (s->opt.b0 + 0.5 * s->sse_avg);
+    }
+    if ((st = mstep(s, b, scale, &local))) return st;
+  }
+  if (!als && !s->warming && (st = s->mops->update_prior(s->model, &s->comm))) return st;
+  s->steps++;
+  return DTF_OK;
+}
+
+/* the online statistics of every block follow the model's reshaped coefficients: kept,
+ * reordered and rescaled, or (dense) S <- T S T^T, b <- T b */
+static dtf_status compact_stats(dtf_em_t *s, int **keep, double **scale, double **T, int dense) {
+  for (int b = 0; b < s->nblocks; b++) {
+    dtf_factor_t *f = s->mops->block(s->model, b);
+    int Dn = f->R, Do = s->Dstats[b];
+    int64_t To = dtf_packed_size(Do), Wo = em_width(Do), Tn = dtf_packed_size(Dn), Wn = em_width(Dn);
+    double *row = malloc((size_t)(Wn + (dense ? 3 * Do * Do : 0)) * sizeof(double));
+    if (!row) return dtf_error(DTF_ERR_INPUT, "out of memory");
+    double *full = row + Wn, *tmp = full + Do * Do, *out = tmp + Do * Do;
+    const double *k = scale[b];
+    for (int64_t i = 0; i < f->own_len; i++) {
+      const double *S = s->stats[b] + i * Wo;
+      int64_t idx = 0;
+      if (dense) {
+        for (int r = 0, j = 0; r < Do; r++)
+          for (int q = r; q < Do; q++, j++) full[r * Do + q] = full[q * Do + r] = S[j];
+        dtf_matmul(0, 0, Dn, Do, Do, T[b], full, tmp); /* T S */
+        dtf_matmul(0, 1, Dn, Dn, Do, tmp, T[b], out);  /* (T S) T^T */
+        for (int r = 0; r < Dn; r++)
+          for (int q = r; q < Dn; q++) row[idx++] = out[r * Dn + q];
+        dtf_matmul(0, 0, Dn, 1, Do, T[b], S + To, row + Tn);
+      } else {
+        for (int r = 0; r < Dn; r++)
+          for (int q = r; q < Dn; q++) {
+            int ro = keep[b][r], qo = keep[b][q];
+            if (ro > qo) {
+              ro = keep[b][q];
+              qo = keep[b][r];
+            }
+            row[idx++] = S[(int64_t)ro * Do - (int64_t)ro * (ro - 1) / 2 + (qo - ro)] * k[r] * k[q];
+          }
+        for (int r = 0; r < Dn; r++) row[Tn + r] = S[To + keep[b][r]] * k[r];
+      }
+      /* Wn <= Wo: in place, row i's new place never passes its old one */
+      memcpy(s->stats[b] + i * Wn, row, (size_t)Wn * sizeof(double));
+    }
+    free(row);
+    s->Dstats[b] = Dn;
+  }
+  return DTF_OK;
+}
+
+/* After every epoch once the prior adapts: the model orders its components for the
+ * prior, and once the fit has settled also merges and drops them (a component still
+ * growing from a random start is small, not unneeded). */
+dtf_status em_prune(dtf_em_t *s) {
+  s->pruned_now = 0;
+  if (s->opt.algorithm == DTF_EM_ALS || s->warming) return DTF_OK;
+  int settled = s->delta < 1e-2;
+  dtf_em_reshape_t how = {settled ? s->opt.prune : 0.0, settled ? s->opt.merge : 0.0};
+  int *keep[DTF_MAX_MODES] = {0}, removed = 0, moved = 0, dense = 0;
+  double *scale[DTF_MAX_MODES] = {0}, *T[DTF_MAX_MODES] = {0};
+  dtf_status st = DTF_OK;
+  for (int b = 0; b < s->nblocks; b++) {
+    size_t D = (size_t)s->mops->block(s->model, b)->R;
+    if (!(keep[b] = malloc(D * sizeof(int))) || !(scale[b] = malloc(D * sizeof(double))) ||
+        !(T[b] = malloc(D * D * sizeof(double))))
+      st = dtf_error(DTF_ERR_INPUT, "out of memory");
+  }
+  st = dtf_agree(s->grid->comm, st);
+  if (!st) st = s->mops->prune(s->model, &how, &removed, &moved, keep, scale, T, &dense, &s->comm);
+  if (!st && (removed || moved)) {
+    s->pruned_now = removed ? removed : -1;
+    if (s->stats[0]) st = compact_stats(s, keep, scale, T, dense);
+    if (!st) st = em_ensure_buffers(s);
+    st = dtf_agree(s->grid->comm, st);
+  }
+  for (int b = 0; b < s->nblocks; b++) {
+    free(keep[b]);
+    free(scale[b]);
+    free(T[b]);
+  }
+  return st;
+}
