@@ -258,7 +258,7 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
   }
   double ny = q[0] * s->scale;
   s->beta = ny > 0 ? (double)counts[0] / (ny * ny) : 1.0;
-  s->warming = 1;
+  s->phase = o->algorithm == DTF_EM_ALS ? EM_BATCH : EM_WARMUP;
   s->delta = NAN; /* no earlier loss */
   s->loss = NAN;
   /* the constant predictor: the train mean on the scale of the link */
@@ -277,6 +277,38 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
   return DTF_OK;
 }
 
+/* The warm-up ends once the train loss changes by less than WARMUP_TOL in an epoch (or
+ * after WARMUP_MAX epochs); the online phase after at least ONLINE_MIN epochs once the
+ * loss changes by less than SETTLE_TOL or rises (the mini-batches' noise), or after
+ * ONLINE_MAX; then full-data steps converge to --tol. */
+enum { WARMUP_MAX = 30, ONLINE_MIN = 5, ONLINE_MAX = 30 };
+#define WARMUP_TOL 1e-3
+#define SETTLE_TOL 1e-3
+
+static const char *phase_name(int phase) {
+  return phase == EM_WARMUP ? "warm-up" : phase == EM_ONLINE ? "online" : "batch";
+}
+
+/* After an epoch: the phase's end, or convergence. */
+static dtf_status next_phase(dtf_em_t *s, int rose) {
+  s->converged = 0;
+  if (s->phase == EM_WARMUP && (s->delta < WARMUP_TOL || s->phase_epochs >= WARMUP_MAX)) {
+    /* the prior from the rows the warm-up found, the noise from their residuals */
+    s->phase = s->opt.algorithm == DTF_EM_ONLINE ? EM_ONLINE : EM_BATCH;
+    s->phase_epochs = 0;
+    return s->mops->update_prior(s->model, &s->comm);
+  }
+  if (s->phase == EM_ONLINE && s->phase_epochs >= ONLINE_MIN &&
+      (s->delta < SETTLE_TOL || rose || s->phase_epochs >= ONLINE_MAX)) {
+    s->phase = EM_BATCH;
+    s->phase_epochs = 0;
+    return DTF_OK;
+  }
+  s->converged = s->phase == EM_BATCH && s->phase_epochs > 1 && !s->pruned_now && s->delta < s->opt.tol &&
+                 s->wchange < s->opt.tol;
+  return DTF_OK;
+}
+
 static dtf_status iterate(void *impl, dtf_progress_t *p) {
   dtf_em_t *s = impl;
   const dtf_grid_t *g = s->grid;
@@ -284,7 +316,7 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
   uint64_t b0 = s->comm.bytes_sent;
   s->epoch++;
   dtf_status st = DTF_OK;
-  if (s->opt.algorithm == DTF_EM_ONLINE) {
+  if (s->phase == EM_ONLINE) {
     int B = s->opt.batches;
     em_draw_batches(s);
     st = dtf_allreduce(g->comm, s->batch_sizes, B, MPI_INT64_T, MPI_SUM, &s->comm);
@@ -313,10 +345,11 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
   if (!isfinite(loss))
     return dtf_error(DTF_ERR_NUMERIC, "the train %s became non-finite at epoch %d",
                      s->lik->metric[s->lik->loss], s->epoch);
+  int rose = isfinite(s->loss) && loss > s->loss, ran = s->phase;
   s->delta = isfinite(s->loss) ? fabs(loss - s->loss) / fmax(fabs(s->loss), 1e-300) : NAN;
   s->loss = loss;
-  if (s->delta < 0.1) s->warming = 0;
-  s->converged = s->epoch > 1 && !s->pruned_now && s->delta < s->opt.tol && s->wchange < s->opt.tol;
+  s->phase_epochs++;
+  if ((st = next_phase(s, rose))) return st;
   double dt = dtf_now() - t0;
   s->t_total += dt;
   int e = s->epoch - 1;
@@ -343,13 +376,16 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
     p->extra_name[p->nextra] = "effective_rank";
     p->extra[p->nextra++] = R;
     int rk[DTF_MAX_MODES], nr = s->mops->ranks(s->model, rk);
+    char dims[48] = "";
     if (nr > 1) {
       int64_t r64[DTF_MAX_MODES];
       for (int k = 0; k < nr; k++) r64[k] = rk[k];
-      char dims[48];
       dtf_format_dims(nr, r64, dims, sizeof dims);
-      snprintf(p->note, sizeof p->note, "bonds %s", dims);
     }
+    if (s->opt.algorithm != DTF_EM_ALS)
+      snprintf(p->note, sizeof p->note, "%s%s%s", phase_name(ran), nr > 1 ? ", bonds " : "", dims);
+    else if (nr > 1)
+      snprintf(p->note, sizeof p->note, "bonds %s", dims);
     for (int k = 0; k < s->lik->nmetrics; k++) {
       p->extra_name[p->nextra] = names[0][k];
       p->extra[p->nextra++] = s->train_m[k];
@@ -406,7 +442,8 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   dtf_state_undefined_ok(out, "delta");
   dtf_state_real(out, "sse_avg", DTF_ATTR_STATE, NULL, s->sse_avg);
   dtf_state_int(out, "steps", DTF_ATTR_STATE, NULL, s->steps);
-  dtf_state_int(out, "warming", DTF_ATTR_STATE, NULL, s->warming);
+  dtf_state_int(out, "phase", DTF_ATTR_STATE, NULL, s->phase);
+  dtf_state_int(out, "phase_epochs", DTF_ATTR_STATE, NULL, s->phase_epochs);
   dtf_state_replicated(out, "history_train", s->epoch, 0, s->hist_train);
   dtf_state_replicated(out, "history_test", s->epoch, 0, s->hist_test);
   dtf_state_undefined_ok(out, "history_test"); /* NaN without test entries */
@@ -445,9 +482,14 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
   s->epoch = (int)it;
   if ((st = dtf_solver_restore_fields(state, s, read, ctx))) return st;
   if (!dtf_state_get_real(file, "noise_precision", &beta)) s->beta = beta;
-  int64_t warming = 1;
-  dtf_state_get_int(file, "warming", &warming);
-  s->warming = (int)warming;
+  int64_t phase = 0, phase_epochs = 0;
+  if (dtf_state_get_int(file, "phase", &phase) || dtf_state_get_int(file, "phase_epochs", &phase_epochs) ||
+      phase < EM_WARMUP || phase > EM_BATCH || phase_epochs < 0)
+    return dtf_error(DTF_ERR_INPUT,
+                     "the checkpoint lacks the EM phase (attributes phase, phase_epochs), or they "
+                     "are out of range");
+  s->phase = (int)phase;
+  s->phase_epochs = (int)phase_epochs;
   s->steps = steps;
   s->fit = fit;
   s->delta = delta;

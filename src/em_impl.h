@@ -42,10 +42,12 @@ struct dtf_em {
   double beta, sse_avg;
   int64_t steps; /* mini-batches so far */
   int epoch, converged, pruned_now, warned_pinv;
-  /* the prior keeps its start until the train loss changes by less than 10% in an
-   * epoch: adapted to components still growing from a random start, it would shrink
-   * them further, and on sparse data the model collapses to zero */
-  int warming;
+  /* The phases of a run (docs/algorithms.md): point estimates of the rows under the ridge
+   * `reg` from full-data sweeps (warm-up: a prior adapted to rows still growing from a
+   * random start shrinks them to nothing), then online EM, then full-data EM steps
+   * (batch), which converge; --algorithm batch skips the online phase, ALS is all point
+   * estimates. */
+  int phase, phase_epochs; /* em_phase_t, epochs in it so far */
   double loss, delta;
   double train_m[DTF_MAX_METRICS], test_m[DTF_MAX_METRICS], baseline[DTF_MAX_METRICS];
   double fit;           /* 1 - ||y - mean|| / ||y|| on the train entries */
@@ -56,6 +58,14 @@ struct dtf_em {
   double t_estep, t_comm, t_solve, t_total;
   char solver_name[32];
 };
+
+typedef enum { EM_WARMUP, EM_ONLINE, EM_BATCH } em_phase_t;
+
+/* The rows are point estimates with the ridge `reg` (ALS, the warm-up): no prior, no
+ * covariances, no noise precision. */
+static inline int em_point(const dtf_em_t *s) {
+  return s->opt.algorithm == DTF_EM_ALS || s->phase == EM_WARMUP;
+}
 
 /* Coefficients of a row's statistics: the packed D x D matrix and the right-hand side. */
 static inline int64_t em_width(int D) { return dtf_packed_size(D) + D; }

@@ -28,14 +28,14 @@
 static dtf_status estep(dtf_em_t *s, int b, int bid, double *sse) {
   const dtf_observed_view_t *v = s->v;
   dtf_factor_t *f = s->mops->block(s->model, b);
-  int N = v->nmodes, als = s->opt.algorithm == DTF_EM_ALS;
+  int N = v->nmodes;
   int64_t W = em_width(f->R);
   memset(s->loc, 0, (size_t)(f->block_len * W) * sizeof(double));
   memset(s->touched, 0, (size_t)f->block_len);
   const int64_t *pos = bid < 0 ? NULL : s->bpos[b] + s->bstart[b][bid];
   int64_t count = bid < 0 ? v->nnz : s->bstart[b][bid + 1] - s->bstart[b][bid];
   const double *y = v->row_vals[b];
-  int need_x = sse || (!als && s->lik->weights);
+  int need_x = sse || s->lik->weights;
   if (!need_x && !pos) { /* w = 1, c = y: every observation at once, the right-hand sides then scaled */
     dtf_status st = s->mops->stats(s->model, b, v, count, NULL, NULL, y, s->loc, W, s->touched);
     int64_t T = dtf_packed_size(f->R);
@@ -58,7 +58,7 @@ static dtf_status estep(dtf_em_t *s, int b, int bid, double *sse) {
       for (int64_t k = 0; sse && k < m; k++) e2 += (s->y[k] - s->x[k]) * (s->y[k] - s->x[k]);
     }
     const double *w = NULL;
-    if (!als && s->lik->weights) {
+    if (s->lik->weights) {
       s->lik->weights(m, s->y, s->x, s->w, s->c);
       w = s->w;
     }
@@ -115,7 +115,7 @@ static dtf_status rescaled(dtf_em_t *s, int b) {
 static dtf_status mstep(dtf_em_t *s, int b, double scale, dtf_status *local) {
   const dtf_grid_t *g = s->grid;
   dtf_factor_t *f = s->mops->block(s->model, b);
-  int D = f->R, P = g->slice_size[b], online = s->opt.algorithm == DTF_EM_ONLINE;
+  int D = f->R, P = g->slice_size[b], online = s->phase == EM_ONLINE;
   int64_t T = dtf_packed_size(D), W = em_width(D);
   double t0 = dtf_now();
   dtf_status st =
@@ -141,14 +141,14 @@ static dtf_status mstep(dtf_em_t *s, int b, double scale, dtf_status *local) {
   if (st) return st;
   double t1 = dtf_now();
   s->t_comm += t1 - t0;
-  int als = s->opt.algorithm == DTF_EM_ALS;
-  double prec = s->lik->noise_precision && !als ? s->beta : 1.0;
-  if (als)
+  int point = em_point(s);
+  double prec = s->lik->noise_precision && !point ? s->beta : 1.0;
+  if (point)
     for (int r = 0; r < D; r++) s->diag[r] = s->opt.reg;
   else
     s->mops->prior(s->model, b, s->diag);
   double *A = dtf_factor_owned(f), *a = s->work + dtf_packed_solve_work(D);
-  dtf_factor_t *cov = !als && s->mops->covariance ? s->mops->covariance(s->model, b) : NULL;
+  dtf_factor_t *cov = !point && s->mops->covariance ? s->mops->covariance(s->model, b) : NULL;
   int64_t off = f->own_start - f->block_start, j = 0;
   for (int64_t i = 0; i < f->own_len; i++) {
     if (!s->touched[off + i]) continue;
@@ -206,10 +206,10 @@ static dtf_status mstep(dtf_em_t *s, int b, double scale, dtf_status *local) {
 
 dtf_status em_sweep(dtf_em_t *s, int bid, double scale) {
   dtf_status local = DTF_OK, st;
-  int als = s->opt.algorithm == DTF_EM_ALS;
+  int point = em_point(s);
   for (int b = 0; b < s->nblocks; b++) {
     double t0 = dtf_now(), sse = 0;
-    int want_sse = b == 0 && s->lik->noise_precision && !als;
+    int want_sse = b == 0 && s->lik->noise_precision && !point;
     if (!local) local = dtf_fault_status("mttkrp", s->epoch, DTF_ERR_INPUT);
     if (!local) local = estep(s, b, bid, want_sse ? &sse : NULL);
     if (local) {
@@ -228,7 +228,7 @@ dtf_status em_sweep(dtf_em_t *s, int bid, double scale) {
     }
     if ((st = mstep(s, b, scale, &local))) return st;
   }
-  if (!als && !s->warming && (st = s->mops->update_prior(s->model, &s->comm))) return st;
+  if (!point && (st = s->mops->update_prior(s->model, &s->comm))) return st;
   s->steps++;
   return DTF_OK;
 }
@@ -281,7 +281,7 @@ static dtf_status compact_stats(dtf_em_t *s, int **keep, double **scale, double 
  * growing from a random start is small, not unneeded). */
 dtf_status em_prune(dtf_em_t *s) {
   s->pruned_now = 0;
-  if (s->opt.algorithm == DTF_EM_ALS || s->warming) return DTF_OK;
+  if (em_point(s)) return DTF_OK;
   int settled = s->delta < 1e-2;
   dtf_em_reshape_t how = {settled ? s->opt.prune : 0.0, settled ? s->opt.merge : 0.0};
   int *keep[DTF_MAX_MODES] = {0}, removed = 0, moved = 0, dense = 0;
