@@ -61,6 +61,10 @@ double dtf_em_memory(const dtf_grid_t *g, int64_t n_train, int64_t n_test, const
   /* online: running statistics, the batches and their positions in every mode */
   if (o->algorithm == DTF_EM_ONLINE) bytes += own * (W + 1) * 8 + nnz * 4 + nnz * 8 * g->nmodes;
   bytes += dtf_observed_bytes(g->nmodes, g->len, n_train) + dtf_observed_bytes(g->nmodes, g->len, n_test);
+  /* offsets: the rows, their variances and the file's copy; online, their statistics */
+  double rows = 0;
+  for (int n = 0; n < g->nmodes; n++) rows += (double)g->len[n];
+  if (o->bias) bytes += rows * 3 * 8 + (o->algorithm == DTF_EM_ONLINE ? own * 3 * 8 : 0);
   dtf_allreduce(g->comm, &bytes, 1, MPI_DOUBLE, MPI_MAX, NULL);
   return bytes;
 }
@@ -112,8 +116,11 @@ dtf_status em_ensure_buffers(dtf_em_t *s) {
 }
 
 /* online statistics for block b, zeroed (fresh) */
+/* the parts of the sweep: the model's blocks, then the offsets of every mode */
+static int nparts(const dtf_em_t *s) { return s->nblocks + (s->bias ? s->grid->nmodes : 0); }
+
 static dtf_status alloc_stats(dtf_em_t *s, int b) {
-  dtf_factor_t *f = s->mops->block(s->model, b);
+  dtf_factor_t *f = b < s->nblocks ? s->mops->block(s->model, b) : &s->off[b - s->nblocks];
   free(s->stats[b]);
   free(s->updates[b]);
   int64_t n = f->own_len ? f->own_len : 1;
@@ -130,6 +137,9 @@ static void predict_all(dtf_em_t *s, const dtf_observed_view_t *v) {
   for (int64_t e0 = 0; e0 < v->nnz; e0 += CHUNK) {
     int64_t n = v->nnz - e0 < CHUNK ? v->nnz - e0 : CHUNK;
     s->mops->predict(s->model, n, v->inds + e0 * v->nmodes, s->pred + e0);
+    if (!s->bias) continue;
+    em_bias_at(s, n, v->inds + e0 * v->nmodes, s->o);
+    for (int64_t k = 0; k < n; k++) s->pred[e0 + k] += s->o[k];
   }
 }
 
@@ -205,6 +215,10 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
   }
   double rms = q[0] / sqrt((double)counts[0]), mean = q[1] / (double)counts[0];
   s->scale = lik->noise_precision && rms > 0 && isfinite(1 / rms) ? 1 / rms : 1.0;
+  /* the constant predictor: the train mean on the scale of the link */
+  double x0 = mean;
+  if (!strcmp(lik->name, "bernoulli")) x0 = mean > 0 && mean < 1 ? log(mean / (1 - mean)) : 0;
+  if (!strcmp(lik->name, "poisson")) x0 = mean > 0 ? log(mean) : -30;
   st = mops->create(g, o, 1.0, &s->model);
   if (st) {
     free(s);
@@ -220,6 +234,7 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
   s->w = malloc(CHUNK * sizeof(double));
   s->c = malloc(CHUNK * sizeof(double));
   s->y = malloc(CHUNK * sizeof(double));
+  s->o = malloc(CHUNK * sizeof(double));
   s->ids = malloc(CHUNK * sizeof(int64_t));
   s->pinds = malloc((size_t)CHUNK * g->nmodes * sizeof(int64_t));
   s->pred = dtf_alloc_large((size_t)(nmax ? nmax : 1) * sizeof(double));
@@ -231,10 +246,13 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
   s->hist_rank = calloc((size_t)E, sizeof(double));
   s->wprev = calloc((size_t)mops->rank(s->model), sizeof(double));
   s->wnow = calloc((size_t)mops->rank(s->model), sizeof(double));
-  if (!s->touched || !s->counts || !s->x || !s->w || !s->c || !s->y || !s->ids || !s->pinds || !s->pred ||
-      !s->keys || !s->hist_test || !s->hist_train || !s->hist_sec || !s->hist_rank || !s->wprev || !s->wnow)
+  if (!s->touched || !s->counts || !s->x || !s->w || !s->c || !s->y || !s->o || !s->ids || !s->pinds ||
+      !s->pred || !s->keys || !s->hist_test || !s->hist_train || !s->hist_sec || !s->hist_rank || !s->wprev ||
+      !s->wnow)
     st = dtf_error(DTF_ERR_INPUT, "out of memory for the EM workspace");
   if (!st) st = em_ensure_buffers(s);
+  s->bias = o->bias;
+  if (!st && s->bias) st = em_bias_create(s, x0 * (lik->noise_precision ? s->scale : 1.0));
   if (!st && o->algorithm == DTF_EM_ONLINE) {
     s->batch = dtf_alloc_large((size_t)(v->nnz ? v->nnz : 1) * sizeof(uint32_t));
     s->batch_sizes = calloc((size_t)o->batches, sizeof(int64_t));
@@ -244,7 +262,7 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
       s->bstart[n] = malloc((size_t)(o->batches + 1) * sizeof(int64_t));
       if (!s->bpos[n] || !s->bstart[n]) st = dtf_error(DTF_ERR_INPUT, "out of memory for the mini-batches");
     }
-    for (int b = 0; !st && b < s->nblocks; b++) st = alloc_stats(s, b);
+    for (int b = 0; !st && b < nparts(s); b++) st = alloc_stats(s, b);
   }
   st = dtf_agree(g->comm, st);
   if (st) {
@@ -261,11 +279,7 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
   s->phase = o->algorithm == DTF_EM_ALS ? EM_BATCH : EM_WARMUP;
   s->delta = NAN; /* no earlier loss */
   s->loss = NAN;
-  /* the constant predictor: the train mean on the scale of the link */
   if (tv) {
-    double x0 = mean;
-    if (!strcmp(lik->name, "bernoulli")) x0 = mean > 0 && mean < 1 ? log(mean / (1 - mean)) : 0;
-    if (!strcmp(lik->name, "poisson")) x0 = mean > 0 ? log(mean) : -30;
     for (int64_t e = 0; e < tv->nnz; e++) s->pred[e] = x0;
     st = dtf_likelihood_metrics(g->comm, lik, tv->nnz, tv->vals, s->pred, s->baseline, NULL);
   }
@@ -436,6 +450,8 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
     dtf_state_real(out, "prune", DTF_ATTR_OPTION, "--prune", s->opt.prune);
     dtf_state_real(out, "merge", DTF_ATTR_OPTION, "--merge", s->opt.merge);
   }
+  dtf_state_text_option(out, "bias_terms", "--bias", s->bias ? "on" : "off");
+  if (s->bias) em_bias_describe(s, checkpoint, 1 / s->scale, out);
   if (!checkpoint) return DTF_OK;
   dtf_state_real(out, "loss", DTF_ATTR_STATE, NULL, s->loss);
   dtf_state_real(out, "delta", DTF_ATTR_STATE, NULL, s->delta);
@@ -449,13 +465,14 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   dtf_state_undefined_ok(out, "history_test"); /* NaN without test entries */
   dtf_state_replicated(out, "history_seconds", s->epoch, 0, s->hist_sec);
   dtf_state_replicated(out, "history_rank", s->epoch, 0, s->hist_rank);
-  for (int b = 0; s->stats[0] && b < s->nblocks; b++) {
-    dtf_factor_t *f = s->mops->block(s->model, b);
+  for (int b = 0; s->stats[0] && b < nparts(s); b++) {
+    int off = b >= s->nblocks;
+    dtf_factor_t *f = off ? &s->off[b - s->nblocks] : s->mops->block(s->model, b);
     char name[32];
-    snprintf(name, sizeof name, "em_stats_%d", b);
+    snprintf(name, sizeof name, off ? "em_stats_bias_%d" : "em_stats_%d", off ? b - s->nblocks : b);
     dtf_state_rows(out, name, f->rows, em_width(f->R), f->own_start, f->own_len, f->own_start, f->own_len,
                    s->stats[b]);
-    snprintf(name, sizeof name, "em_updates_%d", b);
+    snprintf(name, sizeof name, off ? "em_updates_bias_%d" : "em_updates_%d", off ? b - s->nblocks : b);
     dtf_state_rows(out, name, f->rows, 1, f->own_start, f->own_len, f->own_start, f->own_len, s->updates[b]);
   }
   return DTF_OK;
@@ -475,7 +492,7 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
     return dtf_error(DTF_ERR_INPUT, "the checkpoint is at epoch %lld; this run allows %d (-i)", (long long)it,
                      s->opt.max_epochs);
   dtf_status st = s->mops->resize(s->model, file);
-  for (int b = 0; !st && s->stats[0] && b < s->nblocks; b++) st = alloc_stats(s, b);
+  for (int b = 0; !st && s->stats[0] && b < nparts(s); b++) st = alloc_stats(s, b);
   if (!st) st = em_ensure_buffers(s);
   st = dtf_agree(s->grid->comm, st);
   if (st) return st;
@@ -534,7 +551,8 @@ void dtf_em_summary(const dtf_em_t *s, dtf_em_summary_t *o) {
 void dtf_em_free(dtf_em_t *s) {
   if (!s) return;
   if (s->model) s->mops->destroy(s->model);
-  for (int b = 0; b < DTF_MAX_MODES; b++) {
+  em_bias_free(s);
+  for (int b = 0; b < 2 * DTF_MAX_MODES; b++) {
     free(s->stats[b]);
     free(s->updates[b]);
   }
@@ -548,6 +566,7 @@ void dtf_em_free(dtf_em_t *s) {
   free(s->w);
   free(s->c);
   free(s->y);
+  free(s->o);
   free(s->diag);
   free(s->work);
   free(s->pred);

@@ -17,18 +17,25 @@ struct dtf_em {
   void *model;
   dtf_em_options_t opt;
   const dtf_likelihood_t *lik;
-  double scale;            /* gaussian: the model is of the data times this, 1 / their RMS */
-  int64_t n_train, n_test; /* over all ranks */
-  int nblocks;
-  double *stats[DTF_MAX_MODES];   /* online: own_len x W of block b */
-  double *updates[DTF_MAX_MODES]; /* online: updates of each owned row so far */
-  int Dstats[DTF_MAX_MODES];      /* D the statistics were made for */
+  double scale;                     /* gaussian: the model is of the data times this, 1 / their RMS */
+  int64_t n_train, n_test;          /* over all ranks */
+  int nblocks;                      /* the model's; with offsets, part nblocks + n is the offsets of mode n */
+  double *stats[2 * DTF_MAX_MODES]; /* online: own_len x W of each part */
+  double *updates[2 * DTF_MAX_MODES]; /* online: updates of each owned row so far */
+  int Dstats[2 * DTF_MAX_MODES];      /* D the statistics were made for */
+  /* offsets (--bias, src/em_bias.c): x = mu + sum_n o_n(i_n) + the model's predictor */
+  int bias;
+  double mu, mu_file;
+  dtf_factor_t off[DTF_MAX_MODES];     /* o_n: one column distributed like factor rows */
+  dtf_factor_t offvar[DTF_MAX_MODES];  /* their posterior variances (EM phases) */
+  dtf_factor_t offfile[DTF_MAX_MODES]; /* a model file's copy, in the data's units */
+  double lam[DTF_MAX_MODES];           /* the prior precision of o_n's entries */
   /* workspace */
   double *loc, *recv;
   int64_t loc_cap, recv_cap; /* doubles */
   unsigned char *touched;
   int *counts;
-  double *x, *w, *c, *y, *diag, *work, *pred, *inv;
+  double *x, *w, *c, *y, *o, *diag, *work, *pred, *inv;
   double *rescale; /* nblocks x rescale_cap */
   int rescale_cap;
   int64_t *ids, *pinds;
@@ -75,6 +82,23 @@ dtf_status em_ensure_buffers(dtf_em_t *s);
 
 /* One pass over the blocks for batch bid (-1: all entries) with batch scale n / n_batch. */
 dtf_status em_sweep(dtf_em_t *s, int bid, double scale);
+
+/* ---- offsets (em_bias.c) ---- */
+
+/* Zero offsets around mu, prior precision 1 (the warm-up's ridge). Collective. */
+dtf_status em_bias_create(dtf_em_t *s, double mu);
+void em_bias_free(dtf_em_t *s);
+/* o[k] = mu + sum_n o_n(i_n) at count block-local indices inds (count x N). */
+void em_bias_at(const dtf_em_t *s, int64_t count, const int64_t *inds, double *o);
+/* The statistics of the offsets of mode n (sum w, sum (c - w (x - o_n(i))) a row) over
+ * the entries of batch bid (-1: all) into s->loc, touched rows marked. */
+dtf_status em_bias_estep(dtf_em_t *s, int n, int bid);
+/* Move the mean of o_n into mu. Collective. */
+dtf_status em_bias_center(dtf_em_t *s, int n);
+/* The prior precisions lam_n at their conditional's mode. Collective. */
+dtf_status em_bias_update_prior(dtf_em_t *s);
+/* Add the offsets to a model file (in the data's units: unscale) or checkpoint. */
+void em_bias_describe(dtf_em_t *s, int checkpoint, double unscale, dtf_state_t *out);
 
 /* This epoch's mini-batches (online). */
 void em_draw_batches(dtf_em_t *s);

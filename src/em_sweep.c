@@ -36,7 +36,8 @@ static dtf_status estep(dtf_em_t *s, int b, int bid, double *sse) {
   int64_t count = bid < 0 ? v->nnz : s->bstart[b][bid + 1] - s->bstart[b][bid];
   const double *y = v->row_vals[b];
   int need_x = sse || s->lik->weights;
-  if (!need_x && !pos) { /* w = 1, c = y: every observation at once, the right-hand sides then scaled */
+  if (!need_x && !pos &&
+      !s->bias) { /* w = 1, c = y: every observation at once, the right-hand sides then scaled */
     dtf_status st = s->mops->stats(s->model, b, v, count, NULL, NULL, y, s->loc, W, s->touched);
     int64_t T = dtf_packed_size(f->R);
     for (int64_t i = 0; s->scale != 1 && i < f->block_len; i++)
@@ -51,10 +52,12 @@ static dtf_status estep(dtf_em_t *s, int b, int bid, double *sse) {
       s->ids[k] = pos ? pos[k0 + k] : k0 + k;
       s->y[k] = s->c[k] = y[s->ids[k]] * s->scale;
     }
+    for (int64_t k = 0; (need_x || s->bias) && k < m; k++)
+      memcpy(s->pinds + k * N, v->row_inds[b] + s->ids[k] * N, N * sizeof(int64_t));
+    if (s->bias) em_bias_at(s, m, s->pinds, s->o);
     if (need_x) {
-      for (int64_t k = 0; k < m; k++)
-        memcpy(s->pinds + k * N, v->row_inds[b] + s->ids[k] * N, N * sizeof(int64_t));
       s->mops->predict(s->model, m, s->pinds, s->x);
+      for (int64_t k = 0; s->bias && k < m; k++) s->x[k] += s->o[k];
       for (int64_t k = 0; sse && k < m; k++) e2 += (s->y[k] - s->x[k]) * (s->y[k] - s->x[k]);
     }
     const double *w = NULL;
@@ -62,6 +65,8 @@ static dtf_status estep(dtf_em_t *s, int b, int bid, double *sse) {
       s->lik->weights(m, s->y, s->x, s->w, s->c);
       w = s->w;
     }
+    /* the model's part of the working response: less the offsets */
+    for (int64_t k = 0; s->bias && k < m; k++) s->c[k] -= (w ? w[k] : 1.0) * s->o[k];
     st = s->mops->stats(s->model, b, v, m, s->ids, w, s->c, s->loc, W, s->touched);
   }
   if (sse) *sse = e2;
@@ -111,11 +116,35 @@ static dtf_status rescaled(dtf_em_t *s, int b) {
   return st;
 }
 
-/* Reduce the touched rows' statistics to their owners, average (online) and solve. */
-static dtf_status mstep(dtf_em_t *s, int b, double scale, dtf_status *local) {
+/* Part p of the sweep: block p of the model (p < nblocks), or the offsets of mode
+ * p - nblocks: its rows, their covariances (NULL: none kept, or point estimates), the
+ * prior precisions of a row's D coefficients. */
+static dtf_factor_t *part_rows(dtf_em_t *s, int p) {
+  return p < s->nblocks ? s->mops->block(s->model, p) : &s->off[p - s->nblocks];
+}
+
+static dtf_factor_t *part_cov(dtf_em_t *s, int p) {
+  if (em_point(s)) return NULL;
+  if (p >= s->nblocks) return &s->offvar[p - s->nblocks];
+  return s->mops->covariance ? s->mops->covariance(s->model, p) : NULL;
+}
+
+static void part_prior(dtf_em_t *s, int p, int D, double *diag) {
+  if (em_point(s))
+    for (int r = 0; r < D; r++) diag[r] = s->opt.reg;
+  else if (p >= s->nblocks)
+    diag[0] = s->lam[p - s->nblocks];
+  else
+    s->mops->prior(s->model, p, diag);
+}
+
+/* Reduce the touched rows' statistics of part p to their owners, average (online) and
+ * solve. */
+static dtf_status mstep(dtf_em_t *s, int p, double scale, dtf_status *local) {
   const dtf_grid_t *g = s->grid;
-  dtf_factor_t *f = s->mops->block(s->model, b);
-  int D = f->R, P = g->slice_size[b], online = s->phase == EM_ONLINE;
+  dtf_factor_t *f = part_rows(s, p);
+  int mode = p < s->nblocks ? p : p - s->nblocks;
+  int D = f->R, P = g->slice_size[mode], online = s->phase == EM_ONLINE;
   int64_t T = dtf_packed_size(D), W = em_width(D);
   double t0 = dtf_now();
   dtf_status st =
@@ -141,22 +170,18 @@ static dtf_status mstep(dtf_em_t *s, int b, double scale, dtf_status *local) {
   if (st) return st;
   double t1 = dtf_now();
   s->t_comm += t1 - t0;
-  int point = em_point(s);
-  double prec = s->lik->noise_precision && !point ? s->beta : 1.0;
-  if (point)
-    for (int r = 0; r < D; r++) s->diag[r] = s->opt.reg;
-  else
-    s->mops->prior(s->model, b, s->diag);
+  double prec = s->lik->noise_precision && !em_point(s) ? s->beta : 1.0;
+  part_prior(s, p, D, s->diag);
   double *A = dtf_factor_owned(f), *a = s->work + dtf_packed_solve_work(D);
-  dtf_factor_t *cov = !point && s->mops->covariance ? s->mops->covariance(s->model, b) : NULL;
+  dtf_factor_t *cov = part_cov(s, p);
   int64_t off = f->own_start - f->block_start, j = 0;
   for (int64_t i = 0; i < f->own_len; i++) {
     if (!s->touched[off + i]) continue;
     double *S = s->recv + (j++) * W;
     if (online) {
-      double *avg = s->stats[b] + i * W, rho = pow(s->updates[b][i] + s->opt.t0, -s->opt.kappa);
+      double *avg = s->stats[p] + i * W, rho = pow(s->updates[p][i] + s->opt.t0, -s->opt.kappa);
       for (int64_t q = 0; q < W; q++) avg[q] = (1 - rho) * avg[q] + rho * scale * S[q];
-      s->updates[b][i] += 1;
+      s->updates[p][i] += 1;
       S = avg;
     }
     if (*local) continue;
@@ -190,8 +215,10 @@ static dtf_status mstep(dtf_em_t *s, int b, double scale, dtf_status *local) {
   if (!*local && f->own_len > 0 && dtf_fault("nan", s->epoch)) A[0] = NAN;
   for (int64_t i = 0; !*local && i < f->own_len * D; i++)
     if (!isfinite(A[i]))
-      *local = dtf_error(DTF_ERR_NUMERIC, "row %lld of block %d became non-finite at epoch %d",
-                         (long long)(f->own_start + i / D + 1), b + 1, s->epoch);
+      *local =
+          dtf_error(DTF_ERR_NUMERIC, "%s %lld of %s %d became non-finite at epoch %d (1-based)",
+                    p < s->nblocks ? "row" : "the offset of index", (long long)(f->own_start + i / D + 1),
+                    p < s->nblocks ? "block" : "mode", mode + 1, s->epoch);
   double t2 = dtf_now();
   s->t_solve += t2 - t1;
   /* agree before the rows travel: a failed rank's rows must not reach the others */
@@ -200,7 +227,7 @@ static dtf_status mstep(dtf_em_t *s, int b, double scale, dtf_status *local) {
   st = dtf_factor_allgather(f, &s->comm);
   if (!st && cov) st = dtf_factor_allgather(cov, &s->comm);
   s->t_comm += dtf_now() - t2;
-  if (!st) st = rescaled(s, b);
+  if (!st && p < s->nblocks) st = rescaled(s, p);
   return st;
 }
 
@@ -210,6 +237,16 @@ dtf_status em_sweep(dtf_em_t *s, int bid, double scale) {
   for (int b = 0; b < s->nblocks; b++) {
     double t0 = dtf_now(), sse = 0;
     int want_sse = b == 0 && s->lik->noise_precision && !point;
+    if (s->bias) { /* mode b's offsets first, their mean then moved into mu */
+      if (!local) local = em_bias_estep(s, b, bid);
+      if (local) {
+        memset(s->loc, 0, (size_t)(s->off[b].block_len * 2) * sizeof(double));
+        memset(s->touched, 0, (size_t)s->off[b].block_len);
+      }
+      s->t_estep += dtf_now() - t0;
+      if ((st = mstep(s, s->nblocks + b, scale, &local)) || (st = em_bias_center(s, b))) return st;
+      t0 = dtf_now();
+    }
     if (!local) local = dtf_fault_status("mttkrp", s->epoch, DTF_ERR_INPUT);
     if (!local) local = estep(s, b, bid, want_sse ? &sse : NULL);
     if (local) {
@@ -229,6 +266,7 @@ dtf_status em_sweep(dtf_em_t *s, int bid, double scale) {
     if ((st = mstep(s, b, scale, &local))) return st;
   }
   if (!point && (st = s->mops->update_prior(s->model, &s->comm))) return st;
+  if (!point && s->bias && (st = em_bias_update_prior(s))) return st;
   s->steps++;
   return DTF_OK;
 }

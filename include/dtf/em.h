@@ -40,7 +40,8 @@ typedef struct {
   double a0, b0;                 /* Gamma prior of the Gaussian noise precision (1, 1e-6) */
   double prune;                  /* drop components below this fraction of the largest (0.01; 0 never) */
   double merge;                  /* fuse components that fewer explain to this fraction (0.995; 0 never) */
-  double reg;                    /* als: ridge added to every row's normal equations (1e-2) */
+  double reg;                    /* als and the warm-up: ridge added to every row's normal equations (1e-2) */
+  int bias;                      /* offsets: a global one and one per index of every mode (1), none (0) */
   double max_mem;                /* bytes per rank (0: no limit) */
   dtf_log_fn log;
   void *ctx;

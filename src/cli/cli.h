@@ -79,6 +79,7 @@ typedef enum {
   OPT_OVERSAMPLE,
   OPT_POWER,
   OPT_ORDER,
+  OPT_BIAS,
   OPT_JSON,
   OPT_QUIET,
   OPT_HELP,
@@ -112,6 +113,7 @@ typedef struct {
   int64_t oversample; /* tucker --eig randomized: sketch columns beyond the rank */
   int64_t power;      /* tucker --eig randomized: power iterations */
   const char *order;  /* tucker: auto or 1-based modes, "2,1,3" */
+  int bias;           /* complete: offsets on (1) or off (0) */
   int npos;           /* positional arguments */
   char **pos;
 } cli_opts_t;

@@ -39,6 +39,7 @@ static const cli_accept_t accepted[] = {
     {OPT_PRUNE, NULL},
     {OPT_MERGE, NULL},
     {OPT_REG, NULL},
+    {OPT_BIAS, NULL},
     {OPT_GRID, NULL},
     {OPT_OUTPUT, "write the model (CP or tensor ring, with its likelihood) to FILE (docs/formats.md)"},
     {OPT_DUPLICATES, NULL},
@@ -167,6 +168,7 @@ int cli_complete(cli_t *c, int argc, char **argv) {
   eo.prune = o.prune;
   eo.merge = o.merge;
   eo.reg = o.reg;
+  eo.bias = o.given[OPT_BIAS] ? o.bias : eo.lik != dtf_likelihood("gaussian");
   eo.max_mem = o.given[OPT_MAX_MEM] ? o.max_mem : cli_default_max_mem();
   eo.log = cli_log;
   eo.ctx = c;

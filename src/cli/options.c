@@ -116,6 +116,9 @@ static const def_t defs[OPT_COUNT] = {
     [OPT_BUDGET] =
         {"budget", 0, 1, "--budget P",
          "the core shape of least HOSVD error bound whose core and factors hold at most P numbers"},
+    [OPT_BIAS] = {"bias", 0, 1, "--bias on|off",
+                  "offsets: a global one and one per index of every mode, learned with their own prior "
+                  "(default: on for bernoulli and poisson, off for gaussian)"},
     [OPT_JSON] = {"json", 0, 1, "--json FILE", "write a machine-readable summary"},
     [OPT_QUIET] = {"quiet", 'q', 0, "-q, --quiet", "no progress lines"},
     [OPT_HELP] = {"help", 'h', 0, "-h, --help", "this text"},
@@ -246,6 +249,11 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
     if (strcmp(arg, "gaussian") && strcmp(arg, "bernoulli") && strcmp(arg, "poisson"))
       return cli_usage(c, "--likelihood must be gaussian, bernoulli or poisson, not '%s'", arg);
     o->likelihood = arg;
+    break;
+  case OPT_BIAS:
+    if (strcmp(arg, "on") && strcmp(arg, "off"))
+      return cli_usage(c, "--bias must be on or off, not '%s'", arg);
+    o->bias = !strcmp(arg, "on");
     break;
   case OPT_ALGORITHM:
     if (strcmp(arg, "online") && strcmp(arg, "batch") && strcmp(arg, "als"))
