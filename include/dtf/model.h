@@ -3,6 +3,7 @@
 #ifndef DTF_MODEL_H
 #define DTF_MODEL_H
 
+#include "dtf/factor.h"
 #include "dtf/grid.h"
 #include "dtf/state.h"
 #include "dtf/tensor.h"
@@ -29,6 +30,32 @@ typedef struct {
   void (*predict)(const void *model, int64_t count, const int64_t *inds, double *x);
   void (*destroy)(void *model);
 } dtf_model_ops_t;
+
+/* The offsets a completion model file may hold (docs/formats.md): `bias` (one value) and
+ * `bias_n` (I_n values, mode n), added to the linear predictor before the likelihood's
+ * mean. */
+typedef struct {
+  int on; /* the file has them */
+  double mu;
+  dtf_factor_t rows[DTF_MAX_MODES];
+  int nmodes;
+} dtf_model_bias_t;
+
+/* If the header h of `file` lists the field `bias`: room for the offsets on grid, and their
+ * fields added to `fields` (to be read with the model's). Collective. */
+dtf_status dtf_model_bias_fields(const dtf_grid_t *grid, const dtf_state_t *h, const char *file,
+                                 dtf_model_bias_t *b, dtf_state_t *fields);
+/* After reading: DTF_ERR_NUMERIC naming the field if an offset is NaN or Inf. Collective. */
+dtf_status dtf_model_bias_check(const dtf_grid_t *grid, const dtf_model_bias_t *b, const char *file);
+/* x[k] += the offsets at count block-local indices inds (count x nmodes). */
+void dtf_model_bias_add(const dtf_model_bias_t *b, int64_t count, const int64_t *inds, double *x);
+void dtf_model_bias_free(dtf_model_bias_t *b);
+
+/* The fit 1 - ||X - M|| / ||X|| of a model with offsets on the dense tensor t, from the
+ * model's predictions at every cell (kind's predict plus b); DTF_ERR_INPUT for a sparse
+ * tensor, whose unlisted cells a model with offsets does not leave at zero. Collective. */
+dtf_status dtf_model_fit_cells(const dtf_grid_t *grid, dtf_tensor_t *t, const dtf_model_ops_t *kind,
+                               const void *model, const dtf_model_bias_t *b, double *fit);
 
 /* The model kind named `name` ("cp"), or NULL. */
 const dtf_model_ops_t *dtf_model_kind(const char *name);

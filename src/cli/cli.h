@@ -243,6 +243,7 @@ typedef struct {
   const dtf_model_ops_t *kind;
   void *model;
   const dtf_likelihood_t *lik; /* the file's "likelihood" attribute (default gaussian) */
+  dtf_model_bias_t bias;       /* its offsets, if it has them */
 } cli_model_t;
 
 /* Read MODEL onto g (whose shape it must have; `input` names the tensor in messages),
@@ -251,6 +252,10 @@ dtf_status cli_model_read(const char *file, const dtf_grid_t *g, const char *inp
 /* Peek at MODEL's header only (m->kind and m->lik set, no model). Collective. */
 dtf_status cli_model_peek(const char *file, cli_model_t *m);
 void cli_model_free(cli_model_t *m);
+/* x (the linear predictor, offsets included) at count block-local indices inds. */
+void cli_model_predict(const cli_model_t *m, int64_t count, const int64_t *inds, double *x);
+/* Fit 1 - ||X - M|| / ||X|| on t (a model with offsets: from its predictions). Collective. */
+dtf_status cli_model_fit(const cli_model_t *m, const dtf_grid_t *g, dtf_tensor_t *t, double *fit);
 
 /* ---- signals (signals.c) ---- */
 

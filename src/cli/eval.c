@@ -57,7 +57,7 @@ int cli_eval(cli_t *c, int argc, char **argv) {
   if (!st) st = cli_model_read(model_file, g, what, &m);
   double fit = 0, metric[DTF_MAX_METRICS];
   int64_t n = 0;
-  if (!st && !test) st = m.kind->fit(g, t, m.model, &fit);
+  if (!st && !test) st = cli_model_fit(&m, g, t, &fit);
   if (!st && test) { /* the observations must be values of the model's likelihood, as for complete */
     char rule[4200];
     snprintf(what, sizeof what, "'%s': test entry", input);
@@ -69,7 +69,7 @@ int cli_eval(cli_t *c, int argc, char **argv) {
     double *x = malloc((size_t)(v->nnz ? v->nnz : 1) * sizeof(double));
     st = dtf_agree(g->comm, x ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory"));
     if (!st) {
-      m.kind->predict(m.model, v->nnz, v->inds, x);
+      cli_model_predict(&m, v->nnz, v->inds, x);
       st = dtf_likelihood_metrics(g->comm, m.lik, v->nnz, v->vals, x, metric, NULL);
     }
     free(x);

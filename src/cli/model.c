@@ -32,14 +32,27 @@ dtf_status cli_model_read(const char *file, const dtf_grid_t *g, const char *inp
   dtf_state_t *fields = malloc(sizeof *fields);
   if (!st && !fields) st = dtf_error(DTF_ERR_INPUT, "out of memory");
   if (!st) st = m->kind->create(g, h, file, &m->model, fields);
+  if (!st) st = dtf_model_bias_fields(g, h, file, &m->bias, fields);
   if (!st) st = dtf_h5_state_read(g, file, fields);
   if (!st) st = m->kind->check(g, m->model, file);
+  if (!st) st = dtf_model_bias_check(g, &m->bias, file);
   free(fields);
   return st;
 }
 
+void cli_model_predict(const cli_model_t *m, int64_t count, const int64_t *inds, double *x) {
+  m->kind->predict(m->model, count, inds, x);
+  dtf_model_bias_add(&m->bias, count, inds, x);
+}
+
+dtf_status cli_model_fit(const cli_model_t *m, const dtf_grid_t *g, dtf_tensor_t *t, double *fit) {
+  if (m->bias.on) return dtf_model_fit_cells(g, t, m->kind, m->model, &m->bias, fit);
+  return m->kind->fit(g, t, m->model, fit);
+}
+
 void cli_model_free(cli_model_t *m) {
   if (m->model) m->kind->destroy(m->model);
+  dtf_model_bias_free(&m->bias);
   free(m->header);
   memset(m, 0, sizeof *m);
 }

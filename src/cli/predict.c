@@ -69,7 +69,7 @@ int cli_predict(cli_t *c, int argc, char **argv) {
     coo.vals = malloc((size_t)(v->nnz ? v->nnz : 1) * sizeof(double));
     st = dtf_agree(g->comm, coo.inds && coo.vals ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory"));
     if (!st) {
-      m.kind->predict(m.model, v->nnz, v->inds, coo.vals);
+      cli_model_predict(&m, v->nnz, v->inds, coo.vals);
       for (int64_t e = 0; e < v->nnz; e++) {
         coo.vals[e] = m.lik->mean(coo.vals[e]);
         for (int k = 0; k < N; k++) coo.inds[e * N + k] = v->inds[e * N + k] + t->start[k];
