@@ -291,6 +291,37 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
   return DTF_OK;
 }
 
+/* After the train metrics (s->pred: the train entries' predictions): is every predicted
+ * value the same, or every component's weight (s->wnow, on the scale the model fits) below
+ * 1e-9? Said once when it happens. Collective. */
+static dtf_status check_collapse(dtf_em_t *s, int R) {
+  double q[2] = {-INFINITY, -INFINITY}, most = 0; /* -min, max */
+  for (int64_t e = 0; e < s->v->nnz; e++) {
+    double m = s->lik->mean(s->pred[e]);
+    q[0] = fmax(q[0], -m);
+    q[1] = fmax(q[1], m);
+  }
+  dtf_status st = dtf_allreduce(s->grid->comm, q, 2, MPI_DOUBLE, MPI_MAX, &s->comm);
+  if (st) return st;
+  for (int r = 0; r < R; r++) most = fmax(most, s->wnow[r]);
+  int was = s->collapsed;
+  double spread = q[1] + q[0], size = fmax(fabs(q[0]), fabs(q[1]));
+  s->collapsed = 1;
+  if (!(spread > 1e-12 * size))
+    snprintf(s->collapse_why, sizeof s->collapse_why, "every prediction is %.6g", q[1]);
+  else if (!(most >= 1e-9))
+    snprintf(s->collapse_why, sizeof s->collapse_why, "its components have vanished (largest weight %.3g)%s",
+             most, s->bias ? ": it predicts the offsets alone" : "");
+  else
+    s->collapsed = 0;
+  if (s->collapsed && !was && s->opt.log) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "warning: epoch %d: the model collapsed: %s", s->epoch, s->collapse_why);
+    s->opt.log(msg, s->opt.ctx);
+  }
+  return DTF_OK;
+}
+
 /* The warm-up ends once the train loss changes by less than WARMUP_TOL in an epoch (or
  * after WARMUP_MAX epochs); the online phase after at least ONLINE_MIN epochs once the
  * loss changes by less than SETTLE_TOL or rises (the mini-batches' noise), or after
@@ -351,6 +382,7 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
   }
   double sse = 0, ssy = 0;
   if (!st) st = metrics(s, s->v, s->train_m, &sse, &ssy);
+  if (!st) st = check_collapse(s, R);
   if (!st && s->tv) st = metrics(s, s->tv, s->test_m, NULL, NULL);
   if (st) return st;
   s->fit = ssy > 0 ? 1 - sqrt(sse / ssy) : 0;
@@ -363,6 +395,8 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
   s->delta = isfinite(s->loss) ? fabs(loss - s->loss) / fmax(fabs(s->loss), 1e-300) : NAN;
   s->loss = loss;
   s->phase_epochs++;
+  s->warmup_epochs += ran == EM_WARMUP && s->opt.algorithm != DTF_EM_ALS;
+  s->online_epochs += ran == EM_ONLINE;
   if ((st = next_phase(s, rose))) return st;
   double dt = dtf_now() - t0;
   s->t_total += dt;
@@ -532,6 +566,10 @@ void dtf_em_summary(const dtf_em_t *s, dtf_em_summary_t *o) {
   o->rank = s->mops->rank(s->model);
   o->nranks = s->mops->ranks(s->model, o->ranks);
   o->converged = s->converged;
+  o->collapsed = s->collapsed;
+  o->collapse_why = s->collapsed ? s->collapse_why : "";
+  o->warmup_epochs = s->warmup_epochs;
+  o->online_epochs = s->online_epochs;
   o->have_test = s->tv != NULL;
   memcpy(o->train, s->train_m, sizeof o->train);
   memcpy(o->test, s->test_m, sizeof o->test);

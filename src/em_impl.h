@@ -49,13 +49,17 @@ struct dtf_em {
   double beta, sse_avg;
   int64_t steps; /* mini-batches so far */
   int epoch, converged, pruned_now, warned_pinv;
+  int prune_after; /* no reshaping before this epoch (after one the data refused) */
   /* The phases of a run (docs/algorithms.md): point estimates of the rows under the ridge
    * `reg` from full-data sweeps (warm-up: a prior adapted to rows still growing from a
    * random start shrinks them to nothing), then online EM, then full-data EM steps
    * (batch), which converge; --algorithm batch skips the online phase, ALS is all point
    * estimates. */
   int phase, phase_epochs; /* em_phase_t, epochs in it so far */
+  int warmup_epochs, online_epochs;
   double loss, delta;
+  int collapsed; /* every prediction the same, or every component vanished (why: collapse_why) */
+  char collapse_why[200];
   double train_m[DTF_MAX_METRICS], test_m[DTF_MAX_METRICS], baseline[DTF_MAX_METRICS];
   double fit;           /* 1 - ||y - mean|| / ||y|| on the train entries */
   double *wprev, *wnow; /* component weights after the previous and this epoch */

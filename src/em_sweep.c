@@ -314,16 +314,144 @@ static dtf_status compact_stats(dtf_em_t *s, int **keep, double **scale, double 
   return DTF_OK;
 }
 
+/* The doubles a field of a state manifest holds on this rank. */
+static int64_t field_doubles(const dtf_field_t *f) {
+  int64_t cols = f->cols ? f->cols : 1;
+  switch (f->kind) {
+  case DTF_FIELD_ROWS: return (f->lead > 0 ? f->lead : 1) * f->read_len * cols;
+  case DTF_FIELD_PER_RANK: return f->rows;
+  default: return f->ndims > 0 ? f->rows : f->rows * cols;
+  }
+}
+
+/* A copy of the model (as its checkpoint describes it) and of its blocks' online
+ * statistics, to go back to when a reshaping costs the data more than it saves. */
+typedef struct {
+  dtf_state_t *state;
+  double *data[DTF_STATE_MAX_FIELDS];
+  double *stats[DTF_MAX_MODES], *updates[DTF_MAX_MODES];
+  int64_t W[DTF_MAX_MODES], rows[DTF_MAX_MODES];
+  int D[DTF_MAX_MODES];
+} snapshot_t;
+
+static void snapshot_free(snapshot_t *k) {
+  for (int f = 0; k->state && f < k->state->nfields; f++) free(k->data[f]);
+  for (int b = 0; b < DTF_MAX_MODES; b++) {
+    free(k->stats[b]);
+    free(k->updates[b]);
+  }
+  free(k->state);
+  memset(k, 0, sizeof *k);
+}
+
+static dtf_status snapshot_take(dtf_em_t *s, snapshot_t *k) {
+  memset(k, 0, sizeof *k);
+  dtf_status st = (k->state = malloc(sizeof *k->state)) ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
+  if (!st) {
+    dtf_state_init(k->state, s->solver_name, s->mops->name, 1, s->grid->nmodes, s->grid->dims);
+    st = s->mops->describe(s->model, 1, 1.0, k->state);
+  }
+  for (int f = 0; !st && f < k->state->nfields; f++) {
+    const dtf_field_t *fd = &k->state->fields[f];
+    int64_t n = field_doubles(fd);
+    if (!(k->data[f] = malloc((size_t)(n ? n : 1) * sizeof(double))))
+      st = dtf_error(DTF_ERR_INPUT, "out of memory");
+    else if (n)
+      memcpy(k->data[f], fd->data, (size_t)n * sizeof(double));
+  }
+  for (int b = 0; !st && s->stats[0] && b < s->nblocks; b++) {
+    const dtf_factor_t *f = s->mops->block(s->model, b);
+    k->D[b] = s->Dstats[b];
+    k->W[b] = em_width(s->Dstats[b]);
+    k->rows[b] = f->own_len ? f->own_len : 1;
+    k->stats[b] = malloc((size_t)(k->rows[b] * k->W[b]) * sizeof(double));
+    k->updates[b] = malloc((size_t)k->rows[b] * sizeof(double));
+    if (!k->stats[b] || !k->updates[b])
+      st = dtf_error(DTF_ERR_INPUT, "out of memory");
+    else {
+      memcpy(k->stats[b], s->stats[b], (size_t)(k->rows[b] * k->W[b]) * sizeof(double));
+      memcpy(k->updates[b], s->updates[b], (size_t)k->rows[b] * sizeof(double));
+    }
+  }
+  return dtf_agree(s->grid->comm, st);
+}
+
+/* The model back as the snapshot holds it (its ranks, then every field), with the
+ * statistics. Collective. */
+static dtf_status snapshot_restore(dtf_em_t *s, snapshot_t *k) {
+  /* a fresh model of the start ranks cut to the copy's, as a resumed run does */
+  dtf_state_t *now = malloc(sizeof *now);
+  void *fresh = NULL;
+  dtf_status st =
+      now ? s->mops->create(s->grid, &s->opt, 1.0, &fresh) : dtf_error(DTF_ERR_INPUT, "out of memory");
+  if (!st) st = s->mops->resize(fresh, k->state);
+  if (!st) {
+    dtf_state_init(now, s->solver_name, s->mops->name, 1, s->grid->nmodes, s->grid->dims);
+    st = s->mops->describe(fresh, 1, 1.0, now);
+  }
+  st = dtf_agree(s->grid->comm, st);
+  if (!st) {
+    s->mops->destroy(s->model);
+    s->model = fresh;
+  } else if (fresh)
+    s->mops->destroy(fresh);
+  for (int f = 0; !st && f < now->nfields; f++)
+    for (int g = 0; g < k->state->nfields; g++)
+      if (!strcmp(now->fields[f].name, k->state->fields[g].name) &&
+          field_doubles(&now->fields[f]) == field_doubles(&k->state->fields[g]))
+        memcpy(now->fields[f].data, k->data[g], (size_t)field_doubles(&now->fields[f]) * sizeof(double));
+  for (int b = 0; !st && s->stats[0] && b < s->nblocks; b++) {
+    memcpy(s->stats[b], k->stats[b], (size_t)(k->rows[b] * k->W[b]) * sizeof(double));
+    memcpy(s->updates[b], k->updates[b], (size_t)k->rows[b] * sizeof(double));
+    s->Dstats[b] = k->D[b];
+  }
+  /* the model's rows changed: it refreshes what it derives from them (and may rebalance,
+   * which the statistics follow), as after any update */
+  if (!st) st = em_ensure_buffers(s);
+  if (!st) st = rescaled(s, 0);
+  free(now);
+  return dtf_agree(s->grid->comm, st);
+}
+
+/* The train entries' log-likelihood under the current model (gaussian: with the noise
+ * precision beta), and the model's number of coefficients. Collective. */
+static dtf_status train_loglik(dtf_em_t *s, double *ll, double *params) {
+  const dtf_observed_view_t *v = s->v;
+  double q = 0, prec = s->lik->noise_precision ? s->beta : 1.0;
+  for (int64_t e0 = 0; e0 < v->nnz; e0 += CHUNK) {
+    int64_t n = v->nnz - e0 < CHUNK ? v->nnz - e0 : CHUNK;
+    const int64_t *inds = v->inds + e0 * v->nmodes;
+    s->mops->predict(s->model, n, inds, s->x);
+    if (s->bias) em_bias_at(s, n, inds, s->o);
+    for (int64_t k = 0; k < n; k++)
+      q += prec * s->lik->loglik(v->vals[e0 + k] * s->scale, s->x[k] + (s->bias ? s->o[k] : 0));
+  }
+  *params = 0;
+  for (int b = 0; b < s->nblocks; b++) {
+    const dtf_factor_t *f = s->mops->block(s->model, b);
+    *params += (double)f->rows * f->R;
+  }
+  *ll = q;
+  return dtf_allreduce_sum(s->grid->comm, ll, 1, &s->comm);
+}
+
 /* After every epoch once the prior adapts: the model orders its components for the
  * prior, and once the fit has settled also merges and drops them (a component still
- * growing from a random start is small, not unneeded). */
+ * growing from a random start is small, not unneeded). A merge or a drop stands only if
+ * the train log-likelihood falls by less than the coefficients it removes cost by the
+ * Bayesian information criterion, (removed / 2) log(n_train) (a component the data
+ * support more strongly stays, however small the prior has made it); otherwise the model
+ * goes back to its copy, and no reshaping is tried for COOLDOWN epochs. */
+enum { COOLDOWN = 5 };
+
 dtf_status em_prune(dtf_em_t *s) {
   s->pruned_now = 0;
   if (em_point(s)) return DTF_OK;
-  int settled = s->delta < 1e-2;
+  int settled = s->delta < 1e-2 && s->epoch >= s->prune_after;
   dtf_em_reshape_t how = {settled ? s->opt.prune : 0.0, settled ? s->opt.merge : 0.0};
   int *keep[DTF_MAX_MODES] = {0}, removed = 0, moved = 0, dense = 0;
-  double *scale[DTF_MAX_MODES] = {0}, *T[DTF_MAX_MODES] = {0};
+  double *scale[DTF_MAX_MODES] = {0}, *T[DTF_MAX_MODES] = {0}, ll0 = 0, p0 = 0;
+  snapshot_t snap = {0};
   dtf_status st = DTF_OK;
   for (int b = 0; b < s->nblocks; b++) {
     size_t D = (size_t)s->mops->block(s->model, b)->R;
@@ -332,6 +460,8 @@ dtf_status em_prune(dtf_em_t *s) {
       st = dtf_error(DTF_ERR_INPUT, "out of memory");
   }
   st = dtf_agree(s->grid->comm, st);
+  if (!st && settled) st = snapshot_take(s, &snap);
+  if (!st && settled) st = train_loglik(s, &ll0, &p0);
   if (!st) st = s->mops->prune(s->model, &how, &removed, &moved, keep, scale, T, &dense, &s->comm);
   if (!st && (removed || moved)) {
     s->pruned_now = removed ? removed : -1;
@@ -339,6 +469,24 @@ dtf_status em_prune(dtf_em_t *s) {
     if (!st) st = em_ensure_buffers(s);
     st = dtf_agree(s->grid->comm, st);
   }
+  double ll1 = 0, p1 = 0;
+  if (!st && removed) st = train_loglik(s, &ll1, &p1);
+    fprintf(stderr, "prune epoch %d removed %d dLL %g params %g\n", s->epoch, removed, ll0 - ll1, p0 - p1);
+  double bic = 0.5 * (p0 - p1) * log((double)s->n_train);
+  if (!st && removed && ll0 - ll1 > bic) {
+    st = snapshot_restore(s, &snap);
+    s->pruned_now = 0;
+    s->prune_after = s->epoch + COOLDOWN;
+    if (!st && s->opt.log) {
+      char msg[200];
+      snprintf(msg, sizeof msg,
+               "epoch %d: %d component%s kept: without %s the train log-likelihood falls by %.4g, more than "
+               "the %.4g their %.0f coefficients cost (BIC)",
+               s->epoch, removed, removed > 1 ? "s" : "", removed > 1 ? "them" : "it", ll0 - ll1, bic, p0 - p1);
+      s->opt.log(msg, s->opt.ctx);
+    }
+  }
+  snapshot_free(&snap);
   for (int b = 0; b < s->nblocks; b++) {
     free(keep[b]);
     free(scale[b]);

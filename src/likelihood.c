@@ -67,7 +67,7 @@ static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp
 static void bernoulli_sums(int64_t n, const double *y, const double *x, double unit, double *s) {
   (void)unit;
   for (int64_t e = 0; e < n; e++) {
-    s[0] += (x[e] > 0) == (y[e] > 0.5);
+    s[0] += (sigmoid(x[e]) > 0.5) == (y[e] > 0.5); /* the probability predict gives, not x */
     s[1] += y[e] > 0.5 ? softplus(-x[e]) : softplus(x[e]);
   }
 }
@@ -91,6 +91,13 @@ static void poisson_finish(const double *s, double m, double unit, double *out) 
   out[1] = s[1] / m;              /* mean log-likelihood */
 }
 
+static double gaussian_loglik(double y, double x) { return -0.5 * (y - x) * (y - x); }
+static double bernoulli_loglik(double y, double x) { return y > 0.5 ? -softplus(-x) : -softplus(x); }
+static double poisson_loglik(double y, double x) {
+  double xe = fmin(x, MAX_LOG_RATE);
+  return y * xe - exp(xe);
+}
+
 static const dtf_likelihood_t kinds[] = {
     {"gaussian",
      gaussian_invalid,
@@ -103,7 +110,8 @@ static const dtf_likelihood_t kinds[] = {
      2,
      {"rmse", "mae"},
      {1, 1},
-     0},
+     0,
+     gaussian_loglik},
     {"bernoulli",
      bernoulli_invalid,
      bernoulli_weights,
@@ -115,7 +123,8 @@ static const dtf_likelihood_t kinds[] = {
      3,
      {"auc", "accuracy", "logloss"},
      {0, 0, 1},
-     2},
+     2,
+     bernoulli_loglik},
     {"poisson",
      poisson_invalid,
      poisson_weights,
@@ -127,7 +136,8 @@ static const dtf_likelihood_t kinds[] = {
      2,
      {"rmse", "loglik"},
      {1, 0},
-     1},
+     1,
+     poisson_loglik},
 };
 
 const dtf_likelihood_t *dtf_likelihood(const char *name) {
@@ -141,10 +151,10 @@ static int by_score(const void *a, const void *b) {
   return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0;
 }
 
-/* Area under the ROC curve of (score, label) pairs gathered on rank 0: the Mann-Whitney
- * statistic with tied scores given their mean rank. */
-static dtf_status auc(MPI_Comm comm, int64_t n, const double *y, const double *x, double *out,
-                      dtf_comm_stats_t *stats) {
+/* Area under the ROC curve of (predicted value, label) pairs gathered on rank 0: the
+ * Mann-Whitney statistic with tied values given their mean rank (a tie counts half). */
+static dtf_status auc(MPI_Comm comm, int64_t n, const double *y, const double *x, double (*mean)(double),
+                      double *out, dtf_comm_stats_t *stats) {
   double *pairs = malloc((size_t)(n ? n : 1) * 2 * sizeof(double)), *all = NULL;
   dtf_status st = dtf_agree(
       comm, pairs && n <= INT32_MAX / 2
@@ -154,8 +164,8 @@ static dtf_status auc(MPI_Comm comm, int64_t n, const double *y, const double *x
     free(pairs);
     return st;
   }
-  for (int64_t e = 0; e < n; e++) {
-    pairs[2 * e] = x[e];
+  for (int64_t e = 0; e < n; e++) { /* ranked by the predicted value (a probability), as predict gives it */
+    pairs[2 * e] = mean(x[e]);
     pairs[2 * e + 1] = y[e];
   }
   int64_t total = 0;
@@ -203,6 +213,6 @@ dtf_status dtf_likelihood_metrics(MPI_Comm comm, const dtf_likelihood_t *lik, in
   if (st) return st;
   for (int k = 0; k < lik->nmetrics; k++) out[k] = NAN;
   if (s[0] > 0) lik->finish(s + 1, s[0], unit, out);
-  if (lik->auc_metric >= 0) st = auc(comm, n, y, x, &out[lik->auc_metric], stats);
+  if (lik->auc_metric >= 0) st = auc(comm, n, y, x, lik->mean, &out[lik->auc_metric], stats);
   return st;
 }

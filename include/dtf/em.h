@@ -153,6 +153,9 @@ dtf_solver_t dtf_em_solver(dtf_em_t *s);
 /* What a summary reports: the last epoch's metrics and their histories. */
 typedef struct {
   int epochs, rank, converged;
+  int collapsed;                    /* every prediction the same, or every component vanished */
+  const char *collapse_why;         /* why ("" if not) */
+  int warmup_epochs, online_epochs; /* epochs in the warm-up and online phases */
   int nranks, ranks[DTF_MAX_MODES]; /* what the model reports (tr: every bond's rank) */
   int have_test;
   double train[DTF_MAX_METRICS], test[DTF_MAX_METRICS];

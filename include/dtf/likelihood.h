@@ -38,6 +38,8 @@ typedef struct {
   const char *metric[DTF_MAX_METRICS]; /* metric[0] is the headline ("rmse", "auc") */
   int lower_is_better[DTF_MAX_METRICS];
   int loss; /* the metric whose change on the train entries decides convergence */
+  /* log p(y | x) up to a constant in x (gaussian: -(y - x)^2 / 2, for unit noise precision) */
+  double (*loglik)(double y, double x);
 } dtf_likelihood_t;
 
 /* The likelihood named `name`, or NULL. */

@@ -96,6 +96,13 @@ static void summary(dtf_json_t *j, void *ctx) {
   if (b->opt->algorithm == DTF_EM_ONLINE) dtf_json_int(j, "batches", b->opt->batches);
   if (b->opt->algorithm == DTF_EM_ALS) dtf_json_number(j, "reg", b->opt->reg);
   if (isfinite(s.noise_sd)) dtf_json_number(j, "noise_sd", s.noise_sd);
+  dtf_json_string(j, "bias", b->opt->bias ? "on" : "off");
+  dtf_json_bool(j, "collapsed", s.collapsed);
+  if (s.collapsed) dtf_json_string(j, "collapse_reason", s.collapse_why);
+  if (b->opt->algorithm != DTF_EM_ALS) {
+    dtf_json_int(j, "warmup_epochs", s.warmup_epochs);
+    dtf_json_int(j, "online_epochs", s.online_epochs);
+  }
   for (int k = 0; s.have_test && k < lik->nmetrics; k++) {
     char key[48];
     snprintf(key, sizeof key, "baseline_test_%s", lik->metric[k]);
