@@ -21,7 +21,7 @@ void dtf_em_options_default(dtf_em_options_t *o) {
   o->algorithm = DTF_EM_ONLINE;
   o->lik = dtf_likelihood("gaussian");
   o->rank = 1;
-  o->max_epochs = 50;
+  o->max_epochs = 100;
   o->tol = 1e-4;
   o->batches = 10;
   o->kappa = 0.7;
@@ -361,7 +361,7 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
   uint64_t b0 = s->comm.bytes_sent;
   s->epoch++;
   dtf_status st = DTF_OK;
-  if (s->phase == EM_ONLINE) {
+  if (em_online(s)) {
     int B = s->opt.batches;
     em_draw_batches(s);
     st = dtf_allreduce(g->comm, s->batch_sizes, B, MPI_INT64_T, MPI_SUM, &s->comm);

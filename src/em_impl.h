@@ -78,6 +78,11 @@ static inline int em_point(const dtf_em_t *s) {
   return s->opt.algorithm == DTF_EM_ALS || s->phase == EM_WARMUP;
 }
 
+/* This epoch runs over mini-batches: online EM, and its warm-up. */
+static inline int em_online(const dtf_em_t *s) {
+  return s->phase == EM_ONLINE || (s->phase == EM_WARMUP && s->opt.algorithm == DTF_EM_ONLINE);
+}
+
 /* Coefficients of a row's statistics: the packed D x D matrix and the right-hand side. */
 static inline int64_t em_width(int D) { return dtf_packed_size(D) + D; }
 

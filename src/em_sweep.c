@@ -144,7 +144,7 @@ static dtf_status mstep(dtf_em_t *s, int p, double scale, dtf_status *local) {
   const dtf_grid_t *g = s->grid;
   dtf_factor_t *f = part_rows(s, p);
   int mode = p < s->nblocks ? p : p - s->nblocks;
-  int D = f->R, P = g->slice_size[mode], online = s->phase == EM_ONLINE;
+  int D = f->R, P = g->slice_size[mode], online = em_online(s);
   int64_t T = dtf_packed_size(D), W = em_width(D);
   double t0 = dtf_now();
   dtf_status st =
@@ -471,7 +471,6 @@ dtf_status em_prune(dtf_em_t *s) {
   }
   double ll1 = 0, p1 = 0;
   if (!st && removed) st = train_loglik(s, &ll1, &p1);
-    fprintf(stderr, "prune epoch %d removed %d dLL %g params %g\n", s->epoch, removed, ll0 - ll1, p0 - p1);
   double bic = 0.5 * (p0 - p1) * log((double)s->n_train);
   if (!st && removed && ll0 - ll1 > bic) {
     st = snapshot_restore(s, &snap);
@@ -482,7 +481,8 @@ dtf_status em_prune(dtf_em_t *s) {
       snprintf(msg, sizeof msg,
                "epoch %d: %d component%s kept: without %s the train log-likelihood falls by %.4g, more than "
                "the %.4g their %.0f coefficients cost (BIC)",
-               s->epoch, removed, removed > 1 ? "s" : "", removed > 1 ? "them" : "it", ll0 - ll1, bic, p0 - p1);
+               s->epoch, removed, removed > 1 ? "s" : "", removed > 1 ? "them" : "it", ll0 - ll1, bic,
+               p0 - p1);
       s->opt.log(msg, s->opt.ctx);
     }
   }

@@ -31,7 +31,7 @@ typedef struct {
   const dtf_likelihood_t *lik;   /* als: gaussian */
   int rank;                      /* start rank (cp); every bond's start rank (tr, unless bond_ranks) */
   int bond_ranks[DTF_MAX_MODES]; /* tr: start rank of each bond (0: rank) */
-  int max_epochs;                /* default 50 */
+  int max_epochs;                /* default 100 */
   double tol;                    /* stop when the train loss changes by a smaller fraction (1e-4) */
   uint64_t seed;                 /* initial factors and mini-batch orders */
   int batches;                   /* online: mini-batches per epoch (default 10) */

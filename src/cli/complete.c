@@ -31,7 +31,7 @@ static const cli_accept_t accepted[] = {
     {OPT_MASK, NULL},
     {OPT_HOLDOUT, NULL},
     {OPT_TEST, NULL},
-    {OPT_ITERS, "at most N epochs (default 50)"},
+    {OPT_ITERS, "at most N epochs (default 100)"},
     {OPT_TOL, "stop when the train loss changes by a fraction below T in an epoch (default 1e-4)"},
     {OPT_SEED, "seed of the initial factors, the mini-batches and --holdout (default 0)"},
     {OPT_BATCHES, NULL},
@@ -137,7 +137,7 @@ static dtf_status check_memory(const dtf_grid_t *g, int64_t entries, void *ctx) 
 
 int cli_complete(cli_t *c, int argc, char **argv) {
   cli_opts_t o = {
-      .iters = 50, .tol = 1e-4, .batches = 10, .kappa = 0.7, .prune = 1e-2, .merge = 0.995, .reg = 1e-2};
+      .iters = 100, .tol = 1e-4, .batches = 10, .kappa = 0.7, .prune = 1e-2, .merge = 0.995, .reg = 1e-2};
   int rc = cli_parse(c, argc, argv, accepted, sizeof accepted / sizeof accepted[0], intro, &o);
   if (rc >= 0) return rc;
   if (o.given[OPT_COMPRESS] && o.compress.kind != DTF_COMPRESS_NONE)
