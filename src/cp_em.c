@@ -217,8 +217,7 @@ static dtf_status update_prior(void *model, dtf_comm_stats_t *stats) {
       rate += 0.5 * prod * s;
     }
     c->delta[l] = fmax(shape - 1.0, 1e-12) / rate;
-    double t = 1.0;
-    for (int r = 0; r < R; r++) c->tau[r] = (t *= c->delta[r]);
+    dtf_mgp_tau(c->delta, c->tau, R);
   }
   return DTF_OK;
 }

@@ -327,7 +327,7 @@ static dtf_status check_collapse(dtf_em_t *s, int R) {
  * loss changes by less than SETTLE_TOL or rises (the mini-batches' noise), or after
  * ONLINE_MAX; then full-data steps converge to --tol. */
 enum { WARMUP_MAX = 30, ONLINE_MIN = 5, ONLINE_MAX = 30 };
-#define WARMUP_TOL 1e-3
+#define WARMUP_TOL 3e-3
 #define SETTLE_TOL 1e-3
 
 static const char *phase_name(int phase) {
@@ -494,6 +494,8 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   dtf_state_int(out, "steps", DTF_ATTR_STATE, NULL, s->steps);
   dtf_state_int(out, "phase", DTF_ATTR_STATE, NULL, s->phase);
   dtf_state_int(out, "phase_epochs", DTF_ATTR_STATE, NULL, s->phase_epochs);
+  dtf_state_int(out, "warmup_epochs", DTF_ATTR_STATE, NULL, s->warmup_epochs);
+  dtf_state_int(out, "online_epochs", DTF_ATTR_STATE, NULL, s->online_epochs);
   dtf_state_replicated(out, "history_train", s->epoch, 0, s->hist_train);
   dtf_state_replicated(out, "history_test", s->epoch, 0, s->hist_test);
   dtf_state_undefined_ok(out, "history_test"); /* NaN without test entries */
@@ -533,14 +535,17 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
   s->epoch = (int)it;
   if ((st = dtf_solver_restore_fields(state, s, read, ctx))) return st;
   if (!dtf_state_get_real(file, "noise_precision", &beta)) s->beta = beta;
-  int64_t phase = 0, phase_epochs = 0;
+  int64_t phase = 0, phase_epochs = 0, warmup = 0, online = 0;
   if (dtf_state_get_int(file, "phase", &phase) || dtf_state_get_int(file, "phase_epochs", &phase_epochs) ||
-      phase < EM_WARMUP || phase > EM_BATCH || phase_epochs < 0)
-    return dtf_error(DTF_ERR_INPUT,
-                     "the checkpoint lacks the EM phase (attributes phase, phase_epochs), or they "
-                     "are out of range");
+      dtf_state_get_int(file, "warmup_epochs", &warmup) ||
+      dtf_state_get_int(file, "online_epochs", &online) || phase < EM_WARMUP || phase > EM_BATCH ||
+      phase_epochs < 0 || phase_epochs > it || warmup < 0 || online < 0 || warmup + online > it)
+    return dtf_error(DTF_ERR_INPUT, "the checkpoint lacks the EM phase (attributes phase, phase_epochs, "
+                                    "warmup_epochs, online_epochs), or they are out of range");
   s->phase = (int)phase;
   s->phase_epochs = (int)phase_epochs;
+  s->warmup_epochs = (int)warmup;
+  s->online_epochs = (int)online;
   s->steps = steps;
   s->fit = fit;
   s->delta = delta;

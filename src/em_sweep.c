@@ -116,6 +116,14 @@ static dtf_status rescaled(dtf_em_t *s, int b) {
   return st;
 }
 
+void dtf_mgp_tau(double *delta, double *tau, int R) {
+  double t = 1.0;
+  for (int r = 0; r < R; r++) {
+    if (t * delta[r] > DTF_MGP_TAU_MAX) delta[r] = DTF_MGP_TAU_MAX / t;
+    tau[r] = (t *= delta[r]);
+  }
+}
+
 /* Part p of the sweep: block p of the model (p < nblocks), or the offsets of mode
  * p - nblocks: its rows, their covariances (NULL: none kept, or point estimates), the
  * prior precisions of a row's D coefficients. */
@@ -129,9 +137,12 @@ static dtf_factor_t *part_cov(dtf_em_t *s, int p) {
   return s->mops->covariance ? s->mops->covariance(s->model, p) : NULL;
 }
 
+/* The warm-up's ridge: ALS's --reg, or for EM the precision the prior starts from (1) */
+#define WARMUP_RIDGE 1.0
+
 static void part_prior(dtf_em_t *s, int p, int D, double *diag) {
   if (em_point(s))
-    for (int r = 0; r < D; r++) diag[r] = s->opt.reg;
+    for (int r = 0; r < D; r++) diag[r] = s->opt.algorithm == DTF_EM_ALS ? s->opt.reg : WARMUP_RIDGE;
   else if (p >= s->nblocks)
     diag[0] = s->lam[p - s->nblocks];
   else

@@ -287,8 +287,7 @@ static dtf_status update_prior(void *model, dtf_comm_stats_t *stats) {
         if (r >= l) rate += 0.5 * prod * (wA[r] + wB[r]);
       }
       c->delta[n][l] = fmax(shape - 1.0, 1e-12) / rate;
-      double t = 1.0;
-      for (int r = 0; r < R; r++) c->tau[n][r] = (t *= c->delta[n][r]);
+      dtf_mgp_tau(c->delta[n], c->tau[n], R);
     }
   }
   return DTF_OK;

@@ -40,9 +40,9 @@ typedef struct {
   double a0, b0;                 /* Gamma prior of the Gaussian noise precision (1, 1e-6) */
   double prune;                  /* drop components below this fraction of the largest (0.01; 0 never) */
   double merge;                  /* fuse components that fewer explain to this fraction (0.995; 0 never) */
-  double reg;                    /* als and the warm-up: ridge added to every row's normal equations (1e-2) */
-  int bias;                      /* offsets: a global one and one per index of every mode (1), none (0) */
-  double max_mem;                /* bytes per rank (0: no limit) */
+  double reg;     /* als: ridge added to every row's normal equations (1e-2); EM's warm-up uses 1 */
+  int bias;       /* offsets: a global one and one per index of every mode (1), none (0) */
+  double max_mem; /* bytes per rank (0: no limit) */
   dtf_log_fn log;
   void *ctx;
 } dtf_em_options_t;
@@ -122,6 +122,13 @@ typedef struct {
   /* Reshape to the ranks of the checkpoint `file` before its fields are read. */
   dtf_status (*resize)(void *model, const dtf_state_t *file);
 } dtf_em_model_ops_t;
+
+/* The multiplicative gamma process's precisions tau_r = delta_1 ... delta_r of R
+ * components from the deltas, capped at DTF_MGP_TAU_MAX (1e12: beyond it a component is
+ * zero to 6 digits of a unit row, and its normal equations lose every digit); a delta
+ * that would pass the cap is lowered to reach it. */
+#define DTF_MGP_TAU_MAX 1e12
+void dtf_mgp_tau(double *delta, double *tau, int R);
 
 /* The completion model named `name` ("cp", "tr"), or NULL. */
 const dtf_em_model_ops_t *dtf_em_model(const char *name);
