@@ -309,6 +309,11 @@ uint64_t dtf_entry_key(int N, const int64_t *dims, const int64_t *global) {
 
 dtf_status dtf_observed_split(const dtf_tensor_t *t, const int64_t *gdims, double frac, uint64_t seed,
                               dtf_tensor_t **train, dtf_tensor_t **test) {
+  return dtf_observed_split_stream(t, gdims, frac, seed, DTF_STREAM_HOLDOUT, train, test);
+}
+
+dtf_status dtf_observed_split_stream(const dtf_tensor_t *t, const int64_t *gdims, double frac, uint64_t seed,
+                                     uint64_t stream, dtf_tensor_t **train, dtf_tensor_t **test) {
   *train = *test = NULL;
   const observed_t *s = t->impl;
   int N = t->nmodes;
@@ -318,7 +323,7 @@ dtf_status dtf_observed_split(const dtf_tensor_t *t, const int64_t *gdims, doubl
   int64_t g[DTF_MAX_MODES];
   for (int64_t e = 0; e < nnz; e++) {
     for (int m = 0; m < N; m++) g[m] = s->inds[e * N + m] + t->start[m];
-    is_test[e] = dtf_rng_uniform(seed, DTF_STREAM_HOLDOUT, dtf_entry_key(N, gdims, g), 0) < frac;
+    is_test[e] = dtf_rng_uniform(seed, stream, dtf_entry_key(N, gdims, g), 0) < frac;
     ntest += is_test[e];
   }
   int64_t n[2] = {nnz - ntest, ntest};

@@ -9,6 +9,7 @@
 #include "dtf/csf.h"
 #include "dtf/distribute.h"
 #include "dtf/em.h"
+#include "dtf/em_select.h"
 #include "dtf/factor.h"
 #include "dtf/fault.h"
 #include "dtf/format.h"

@@ -62,6 +62,11 @@ uint64_t dtf_entry_key(int nmodes, const int64_t *dims, const int64_t *global);
  * on a rank. t is left as it was. */
 dtf_status dtf_observed_split(const dtf_tensor_t *t, const int64_t *global_dims, double frac, uint64_t seed,
                               dtf_tensor_t **train, dtf_tensor_t **test);
+/* The same with the draws of RNG stream `stream` (DTF_STREAM_HOLDOUT above), so that
+ * splits of different purposes are independent of each other. */
+dtf_status dtf_observed_split_stream(const dtf_tensor_t *t, const int64_t *global_dims, double frac,
+                                     uint64_t seed, uint64_t stream, dtf_tensor_t **train,
+                                     dtf_tensor_t **test);
 
 /* Observations over all ranks. Collective. */
 dtf_status dtf_observed_count(const dtf_grid_t *grid, const dtf_tensor_t *t, int64_t *count);

@@ -25,7 +25,8 @@ enum {
   DTF_STREAM_COMPRESS = 12,  /* compressed collectives: directions, rounding, PowerSGD's first Q */
   DTF_STREAM_GCP = 13,       /* gcp's samples: a = step, b = draw (or the entry key) */
   DTF_STREAM_SKETCH =
-      14 /* tucker's randomized sketches: a = sketched mode * N + mode, b = row * 2^20 + col */
+      14, /* tucker's randomized sketches: a = sketched mode * N + mode, b = row * 2^20 + col */
+  DTF_STREAM_VALIDATION = 15 /* validation entries of complete's --rank/--reg auto: a = entry key */
 };
 
 /* 64 random bits for the key (seed, stream, a, b). */

@@ -51,6 +51,7 @@ typedef enum {
   OPT_FORCE,
   OPT_MASK,
   OPT_HOLDOUT,
+  OPT_VALIDATION,
   OPT_TEST,
   OPT_MODEL,
   OPT_LIKELIHOOD,
@@ -99,6 +100,11 @@ typedef struct {
   int permute, resume, force;
   const char *mask, *test, *model, *likelihood, *algorithm, *at;
   double holdout, reg, kappa, prune, merge, missing;
+  /* set before parsing by a command that chooses by validation (complete): --rank then also
+   * takes auto, a list or a range (kept whole in rank_spec), --reg also auto (reg_auto) */
+  int auto_ok, reg_auto;
+  const char *rank_spec;
+  double validation;
   int64_t batches;
   const char *ranks, *init; /* --ranks AxBxC (parsed against the tensor's modes), --init */
   int64_t sampled, fit_every;

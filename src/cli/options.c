@@ -54,6 +54,11 @@ static const def_t defs[OPT_COUNT] = {
     [OPT_HOLDOUT] = {"holdout", 0, 1, "--holdout F",
                      "hold out the fraction F (0 < F < 1) of the observed entries as test entries, chosen by "
                      "each entry's index and --seed (the same for any number of ranks)"},
+    [OPT_VALIDATION] =
+        {"validation", 0, 1, "--validation F",
+         "with --rank or --reg auto: the fraction F (0 < F < 1) of the training entries the "
+         "candidates are scored on, chosen by each entry's index and --seed, apart from --holdout "
+         "(default 0.1)"},
     [OPT_TEST] = {"test", 0, 1, "--test INPUT",
                   "test entries: another partly observed tensor of the same shape"},
     [OPT_MODEL] = {"model", 0, 1, "--model cp|tr", "the model: CP (default) or tensor ring (with --ranks)"},
@@ -190,11 +195,24 @@ static const struct {
 
 static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
   int64_t v = 0;
+  if (id == OPT_RANK && o->auto_ok && cli_int(arg, int_range[id].lo, int_range[id].hi, &v)) {
+    o->rank_spec = arg; /* auto, a list or a range: the command parses it */
+    o->given[id] = 1;
+    return 0;
+  }
+  if (id == OPT_REG && o->auto_ok && !strcmp(arg, "auto")) {
+    o->reg_auto = 1;
+    o->given[id] = 1;
+    return 0;
+  }
   if (int_range[id].hi && cli_int(arg, int_range[id].lo, int_range[id].hi, &v))
     return cli_usage(c, "--%s must be an integer from %lld to %lld, not '%s'", defs[id].name,
                      (long long)int_range[id].lo, (long long)int_range[id].hi, arg);
   switch (id) {
-  case OPT_RANK: o->rank = v; break;
+  case OPT_RANK:
+    o->rank = v;
+    o->rank_spec = NULL; /* the last --rank counts */
+    break;
   case OPT_ITERS: o->iters = v; break;
   case OPT_SEED: o->seed = (uint64_t)v; break;
   case OPT_NNZ: o->nnz = v; break;
@@ -264,6 +282,10 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
     if (cli_double(arg, &o->holdout) || !(o->holdout > 0 && o->holdout < 1))
       return cli_usage(c, "--holdout must be a fraction between 0 and 1 (exclusive), not '%s'", arg);
     break;
+  case OPT_VALIDATION:
+    if (cli_double(arg, &o->validation) || !(o->validation > 0 && o->validation < 1))
+      return cli_usage(c, "--validation must be a fraction between 0 and 1 (exclusive), not '%s'", arg);
+    break;
   case OPT_MISSING:
     if (cli_double(arg, &o->missing) || !(o->missing >= 0 && o->missing < 1))
       return cli_usage(c, "--missing must be a fraction in [0, 1), not '%s'", arg);
@@ -271,6 +293,7 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
   case OPT_REG:
     if (cli_double(arg, &o->reg) || o->reg < 0)
       return cli_usage(c, "--reg must be a finite number >= 0, not '%s'", arg);
+    o->reg_auto = 0;
     break;
   case OPT_KAPPA:
     if (cli_double(arg, &o->kappa) || !(o->kappa > 0.5 && o->kappa <= 1))

@@ -8,6 +8,9 @@
 #   resume             checkpoint and resume: bit for bit the uninterrupted run
 #   kinetic FILE       ../shared/data/kinetic.h5, 10% of its observed entries held out: ALS and EM
 #   eval-predict       eval --test gives complete's test metrics; predict gives the model's values
+#   select             als --rank auto --reg auto on a planted rank 3 (noise 0.05, half missing): rank 3
+#                        chosen, the same choice and test RMSE at 1 and 3 ranks, the validation curve in
+#                        the summary; a run stopped by a signal resumes without selecting again
 #   tr CASE            --model tr on a planted ring (bonds 3x4x2x3, noise sd 0.1, 90% missing):
 #                        planted: started at bonds 8, the bonds come back to 3x4x2x3 (each to within one more),
 #                          test RMSE <= 1.15 sd
@@ -154,6 +157,41 @@ for a in ("als", "online"):
     s = json.load(open(f"{a}.json"))
     print(a, "test rmse", s["test_rmse"], "constant", s["baseline_test_rmse"], "rank", s.get("effective_rank"))
     assert s["test_rmse"] < 0.1 * s["baseline_test_rmse"], a'
+  ;;
+select)
+  dtfrun 1 generate -o p.h5 --dims 30x25x20 --rank 3 --noise 0.05 --missing 0.5 --seed 1
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "generate: exit $RC"; }
+  args=(complete p.h5 --holdout 0.2 --algorithm als --rank auto --reg auto -i 20)
+  for np in 1 3; do
+    dtfrun $np "${args[@]}" --json s$np.json
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "select on $np ranks: exit $RC"; }
+    grep -c "^select rank" err.txt >lines$np.txt
+  done
+  grep "^select: chose" err.txt
+  # stopped by SIGUSR1 once the first checkpoint is being written (iteration 2), then resumed
+  DTF_FAULT=0:10:output dtfrun 1 "${args[@]}" --checkpoint c.h5 --checkpoint-every 2
+  [ "$RC" -eq 75 ] || { cat err.txt; fail "the signalled run: exit $RC, not 75"; }
+  dtfrun 1 "${args[@]}" --checkpoint c.h5 --resume --json r.json
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "resume: exit $RC"; }
+  grep -q "^select: rank 3, reg .* as chosen before c.h5 was written" err.txt || { cat err.txt; fail "no choice taken"; }
+  ! grep -q "^select rank" err.txt || { cat err.txt; fail "the resume selected again"; }
+  "$PYTHON" - "$(cat lines1.txt)" "$(cat lines3.txt)" <<'PY'
+import json, sys
+s1, s3, r = (json.load(open(f)) for f in ("s1.json", "s3.json", "r.json"))
+print("chosen", s1["chosen_rank"], s1["chosen_reg"], "test rmse", s1["test_rmse"], s3["test_rmse"], r["test_rmse"])
+assert s1["chosen_rank"] == s3["chosen_rank"] == r["chosen_rank"] == 3 == s1["rank"], "rank 3 not chosen"
+assert s1["chosen_reg"] == s3["chosen_reg"] == r["chosen_reg"] == s1["reg"]
+assert abs(s1["test_rmse"] - s3["test_rmse"]) <= 1e-9 * s1["test_rmse"]
+assert r["test_rmse"] == s1["test_rmse"] and r["resumed_at"] == 3, (r["test_rmse"], r["resumed_at"])
+n = len(s1["validation_rank"])
+assert 5 <= n == int(sys.argv[1]) == int(sys.argv[2]), (n, sys.argv[1:])
+for k in ("validation_reg", "validation_rmse", "validation_epochs", "validation_seconds"):
+    assert len(s1[k]) == len(s3[k]) == len(r[k]) == n, k
+for a, b, c in zip(s1["validation_rmse"], s3["validation_rmse"], r["validation_rmse"]):
+    assert abs(a - b) <= 1e-9 * a and a == c, (a, b, c)
+assert (3, s1["chosen_reg"]) in zip(s1["validation_rank"], s1["validation_reg"])
+assert s1["validation_entries"] > 0 and s1["validation_fit_entries"] + s1["validation_entries"] == s1["train_entries"]
+PY
   ;;
 tr)
   "$PYTHON" - <<'PY'

@@ -160,6 +160,9 @@ with h5py.File(f"{d}/observed.h5", "w") as f:
     f["mask_two"] = np.where(np.isnan(x), 0, 2).astype(np.uint8)
     f["mask_float"] = np.ones((6, 5, 4))
     f["none"] = np.full((6, 5, 4), np.nan)
+    one = np.full((6, 5, 4), np.nan)  # one observation: nothing left for a validation split
+    one[2, 3, 1] = 1.5
+    f["one"] = one
     f["small"] = good[:, :, :3]
     b = (good > 0).astype(float)
     b[1, 2, 3] = 0.5

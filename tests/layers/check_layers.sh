@@ -29,7 +29,7 @@ src=$1
 base="types status memory rng permute coo sort fault format version"
 kernels="$base kernels csf semisparse"
 mpi="$kernels grid comm factor distribute compress scalapack"
-solvers="$mpi tensor state solver model cp tr generate observed likelihood em loss optim gcp tucker"
+solvers="$mpi tensor state solver model cp tr generate observed likelihood em em_select loss optim gcp tucker"
 io="$base grid comm factor distribute state io"
 allowed() { # LAYER -> allowed header names
   case $1 in
