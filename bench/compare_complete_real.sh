@@ -165,7 +165,8 @@ for regime in $REGIMES; do
   done
 done
 t_total=$(($(date +%s) - t_start))
-header="## Completion on real tensors: $(date -u +%Y-%m-%d), $("$DTF" --version 2>&1 | head -1), $NP ranks\\n\\n"
+commit=$(git -C "$(dirname "$DTF")" describe --always --dirty 2>/dev/null || echo "commit unknown")
+header="## Completion on real tensors: $(date -u +%Y-%m-%d), $("$DTF" --version 2>&1 | head -1) ($commit), $NP ranks\\n\\n"
 header+="Command: \`$cmdline\` (seeds 1..$SEEDS, train ${REGIMES// /%, }% of the observed cells). "
 header+="Detected: \`--reg auto --rank auto\` $([ $has_auto = 1 ] && echo yes || echo no), \`--bias\` $([ $has_bias = 1 ] && echo yes || echo no). "
 header+="This run took $((t_total / 60)) min $((t_total % 60)) s"

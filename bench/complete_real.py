@@ -361,7 +361,7 @@ def cmd_report(a):
         sys.exit("no results under " + a.work)
     out = []
     cases = sorted({(r["case"], r["regime"]) for r in rows},
-                   key=lambda c: (a.case_order.index(c[0]) if c[0] in a.case_order else 99, -c[1]))
+                   key=lambda c: (a.case_order.index(c[0]) if c[0] in a.case_order else 99, c[0], -c[1]))
     summary = []
     for case, regime in cases:
         rs = [r for r in rows if r["case"] == case and r["regime"] == regime]
@@ -422,6 +422,11 @@ def cmd_report(a):
             elif dtf_cfgs and base:
                 bb = better(base, key=base.get)
                 line += f"; best baseline {bb.replace('baseline: ', '')} ({fmt(base[bb], mk)})"
+            bias = base.get("baseline: bias only")
+            if bias is not None:
+                worse = [c for c, v in dtf_cfgs.items() if better(v, bias) != v or v == bias]
+                if worse:
+                    line += "; not better than bias only: " + ("every dtf row" if len(worse) == len(dtf_cfgs) else ", ".join(worse))
             summary.append(line)
     text = "\n".join(out) + "\n### Summary (median over seeds; best row per data set and regime)\n\n" + "\n".join(summary) + "\n"
     if a.header:
@@ -466,7 +471,9 @@ def main():
     r.add_argument("--work", required=True)
     r.add_argument("--out", default="")
     r.add_argument("--header", default="")
-    r.add_argument("--case-order", nargs="*", default=[])
+    r.add_argument("--case-order", nargs="*", default=[
+        "aminoacid (gaussian)", "kinetic (gaussian)", "il2 (gaussian)", "birmingham_parking (gaussian)",
+        "kinship (bernoulli)", "nations (bernoulli)", "hangzhou_metro (gaussian)", "hangzhou_metro (poisson)"])
     a = ap.parse_args()
     {"split": cmd_split, "baselines": cmd_baselines, "score": cmd_score, "report": cmd_report}[a.cmd](a)
 
