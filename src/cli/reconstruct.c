@@ -1,5 +1,7 @@
-/* dtf reconstruct: a Tucker model's full tensor, or one block of it, written in parallel:
- * every rank computes its block of the output grid from the replicated core and factors. */
+/* dtf reconstruct: a model's full tensor, or one block of it, written in parallel: every
+ * rank computes its block of the output grid, a Tucker model's from its replicated core and
+ * factors, any other's (CP, tensor ring, with their offsets) from the whole model read on
+ * every rank, as `predict` does at each cell (the likelihood's mean). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +11,10 @@
 static const char *intro =
     "usage: mpirun -np N dtf reconstruct MODEL.h5 -o OUT.h5[:/X] [--slab S:C,...] [options]\n"
     "\n"
-    "Write the tensor of the Tucker model in MODEL.h5 (core x_1 U_1 ... x_N U_N) to the dense\n"
-    "dataset OUT, each rank its own block; with --slab only the block of C_n indices from S_n\n"
-    "(0-based) in every mode n, without forming the rest.\n";
+    "Write the tensor of the model in MODEL.h5 (Tucker, CP or tensor ring; a completion model's\n"
+    "predictions, as dtf predict gives them) to the dense dataset OUT, each rank its own block;\n"
+    "with --slab only the block of C_n indices from S_n (0-based) in every mode n, without\n"
+    "forming the rest.\n";
 
 static const cli_accept_t accepted[] = {
     {OPT_OUTPUT, "the dense dataset to write, file.h5[:/path] (required)"},
@@ -19,6 +22,25 @@ static const cli_accept_t accepted[] = {
     {OPT_GRID, "process grid of the output (default: chosen automatically)"},
     {OPT_FORCE, NULL},
 };
+
+/* The cells of the block (start, len; C order) of a model read whole: its predictions. */
+static dtf_status predict_block(const cli_model_t *m, int N, const int64_t *start, const int64_t *len,
+                                int64_t cells, double *out) {
+  enum { CHUNK = 4096 };
+  int64_t *inds = malloc((size_t)CHUNK * (size_t)N * sizeof(int64_t)), idx[DTF_MAX_MODES] = {0};
+  if (!inds) return dtf_error(DTF_ERR_INPUT, "out of memory for the reconstruction's indices");
+  for (int64_t k0 = 0; k0 < cells; k0 += CHUNK) {
+    int64_t count = cells - k0 < CHUNK ? cells - k0 : CHUNK;
+    for (int64_t k = 0; k < count; k++) {
+      for (int n = 0; n < N; n++) inds[k * N + n] = start[n] + idx[n];
+      for (int n = N - 1; n >= 0 && ++idx[n] == len[n]; n--) idx[n] = 0;
+    }
+    cli_model_predict(m, count, inds, out + k0);
+    for (int64_t k = 0; k < count; k++) out[k0 + k] = m->lik->mean(out[k0 + k]);
+  }
+  free(inds);
+  return DTF_OK;
+}
 
 int cli_reconstruct(cli_t *c, int argc, char **argv) {
   cli_opts_t o = {0};
@@ -34,10 +56,7 @@ int cli_reconstruct(cli_t *c, int argc, char **argv) {
                    o.output);
   cli_model_t m = {0};
   if (!st) st = cli_model_peek(model_file, &m);
-  if (!st && strcmp(m.header->model, "tucker"))
-    st = dtf_error(DTF_ERR_INPUT, "'%s' is a %s model; dtf reconstruct writes Tucker models", model_file,
-                   m.header->model);
-  int N = st ? 0 : m.header->nmodes;
+  int N = st ? 0 : m.header->nmodes, tucker = !st && !strcmp(m.header->model, "tucker");
   int64_t dims[DTF_MAX_MODES], start[DTF_MAX_MODES] = {0}, count[DTF_MAX_MODES];
   if (!st) {
     memcpy(dims, m.header->dims, sizeof dims);
@@ -55,7 +74,8 @@ int cli_reconstruct(cli_t *c, int argc, char **argv) {
 
   dtf_grid_t *g = NULL, *go = NULL; /* the model's grid (for reading), the output's */
   int pd[DTF_MAX_MODES];
-  st = dtf_grid_create(MPI_COMM_WORLD, N, dims, NULL, &g);
+  /* a Tucker model is replicated on the world's grid; the others are read whole by each rank */
+  st = dtf_grid_create(tucker ? MPI_COMM_WORLD : MPI_COMM_SELF, N, dims, NULL, &g);
   if (!st && o.grid) st = dtf_grid_parse(o.grid, N, pd);
   if (!st) st = dtf_grid_create(MPI_COMM_WORLD, N, count, o.grid ? pd : NULL, &go);
   if (!st) st = cli_model_read(model_file, g, "the model's tensor", &m);
@@ -68,8 +88,12 @@ int cli_reconstruct(cli_t *c, int argc, char **argv) {
       cells *= go->len[n];
     }
     local = malloc((size_t)(cells ? cells : 1) * sizeof(double));
-    st = local ? dtf_tucker_model_block(m.model, at, go->len, local)
-               : dtf_error(DTF_ERR_INPUT, "out of memory for this rank's block of the reconstruction");
+    if (!local)
+      st = dtf_error(DTF_ERR_INPUT, "out of memory for this rank's block of the reconstruction");
+    else if (tucker)
+      st = dtf_tucker_model_block(m.model, at, go->len, local);
+    else
+      st = predict_block(&m, N, at, go->len, cells, local);
     st = dtf_agree(MPI_COMM_WORLD, st);
   }
   double t1 = MPI_Wtime();

@@ -5,7 +5,11 @@
 #   bernoulli | poisson  test AUC within 0.02 of the planted model's / RMSE within 10%, far from constant
 #   ranks ALGORITHM    1, 2, 3, 4 ranks: the same metrics (relative 1e-9)
 #   online-vs-batch    online EM's test RMSE within 2% of batch EM's
-#   resume             checkpoint and resume: bit for bit the uninterrupted run
+#   resume             checkpoint and resume (with --bias on): bit for bit the uninterrupted run
+#   bias               binary data with popularity (planted offsets): not collapsed, test AUC
+#                        within 0.02 of the planted model's, the offsets recovered (correlation
+#                        >= 0.9), the summary's AUC = eval's = predict's (1e-12), reconstruct
+#                        = predict
 #   kinetic FILE       ../shared/data/kinetic.h5, 10% of its observed entries held out: ALS and EM
 #   eval-predict       eval --test gives complete's test metrics; predict gives the model's values
 #   select             als --rank auto --reg auto on a planted rank 3 (noise 0.05, half missing): rank 3
@@ -81,7 +85,9 @@ PY
 ranks)
   planted g 40x30x20 3 0.1 0.7 gaussian
   for np in 1 2 3 4; do
-    dtfrun $np complete g_train.h5 --test g_test.h5 -r 5 -i 6 --tol 0 --algorithm "$2" --json s$np.json -q
+    # online with the offsets (--bias on), batch and als without
+    b=off; [ "$2" != online ] || b=on
+    dtfrun $np complete g_train.h5 --test g_test.h5 -r 5 -i 6 --tol 0 --algorithm "$2" --bias $b --json s$np.json -q
     [ "$RC" -eq 0 ] || { cat err.txt; fail "complete on $np ranks: exit $RC"; }
   done
   "$PYTHON" -c '
@@ -103,16 +109,70 @@ print("batch", b, "online", o); assert o <= 1.02 * b, (o, b)'
   ;;
 resume)
   planted g 40x30x20 3 0.1 0.5 gaussian
-  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 8 --tol 0 --json full.json -q
+  # with the offsets, whose rows, variances and statistics the checkpoint keeps
+  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 8 --tol 0 --bias on --json full.json -q
   [ "$RC" -eq 0 ] || { cat err.txt; fail "full run: exit $RC"; }
-  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 4 --tol 0 --checkpoint c.h5 --checkpoint-every 4 -q
+  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 4 --tol 0 --bias on --checkpoint c.h5 --checkpoint-every 4 -q
   [ "$RC" -eq 0 ] || { cat err.txt; fail "first half: exit $RC"; }
-  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 8 --tol 0 --checkpoint c.h5 --resume --json half.json
+  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 8 --tol 0 --bias on --checkpoint c.h5 --resume --json half.json
   [ "$RC" -eq 0 ] || { cat err.txt; fail "resume: exit $RC"; }
   grep -q "resumed from c.h5 at iteration 4" err.txt || { cat err.txt; fail "did not resume"; }
+  cp c.h5 c0.h5
+  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 8 --tol 0 --bias off --checkpoint c0.h5 --resume
+  [ "$RC" -eq 2 ] && grep -q "checkpoint 'c0.h5' was made with --bias on; this run has --bias off" err.txt \
+    || { cat err.txt; fail "a resume without the checkpoint's offsets: exit $RC"; }
   "$PYTHON" -c '
-import json; a, b = (json.load(open(f))["test_rmse"] for f in ("full.json", "half.json"))
-print(a, b); assert a == b, (a, b)'
+import json; a, b = (json.load(open(f)) for f in ("full.json", "half.json"))
+print(a["test_rmse"], b["test_rmse"]); assert a["test_rmse"] == b["test_rmse"] and b["bias"] == "on", (a, b)'
+  ;;
+bias)
+  # binary data with strong popularity (an offset per index of every mode, sd 1.5) and a
+  # rank-2 interaction: the defaults (offsets on for bernoulli) from -r 8
+  "$PYTHON" - <<'PY'
+import numpy as np, h5py
+rng = np.random.default_rng(3); dims = (40, 30, 20)
+o = [1.5 * rng.standard_normal(n) for n in dims]
+A = [rng.standard_normal((n, 2)) for n in dims]
+x = -1 + np.einsum("ir,jr,kr->ijk", *A) + o[0][:, None, None] + o[1][None, :, None] + o[2][None, None, :]
+y = (rng.random(dims) < 1 / (1 + np.exp(-x))).astype(float)
+u = rng.random(dims); train, test = u < 0.3, (u >= 0.3) & (u < 0.4)
+for name, m in (("b_train", train), ("b_test", test)):
+    with h5py.File(f"{name}.h5", "w") as f: f["X"] = np.where(m, y, np.nan)
+np.savez("b_truth.npz", x=x[test], y=y[test], idx=np.argwhere(test), o0=o[0], o1=o[1], o2=o[2])
+with open("at.tns", "w") as f:
+    for i in np.argwhere(test): f.write(" ".join(str(v + 1) for v in i) + " 0\n")
+PY
+  dtfrun 2 complete b_train.h5 --test b_test.h5 --likelihood bernoulli -r 8 -o m.h5 --json s.json -q
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "complete: exit $RC"; }
+  ! grep -q collapsed err.txt || { cat err.txt; fail "a collapse was reported"; }
+  dtfrun 3 eval m.h5 --test b_test.h5 --json e.json -q
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "eval --test: exit $RC"; }
+  dtfrun 2 predict m.h5 --at at.tns -o pred.tns -q
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "predict: exit $RC"; }
+  dtfrun 3 reconstruct m.h5 -o rec.h5 -q
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "reconstruct: exit $RC"; }
+  "$PYTHON" - <<'PY'
+import json, h5py, numpy as np
+s, e, t = json.load(open("s.json")), json.load(open("e.json")), np.load("b_truth.npz")
+def auc(p, y):  # ties count half
+    pos, neg = p[y == 1], p[y == 0]
+    return (np.sum(pos[:, None] > neg[None, :]) + 0.5 * np.sum(pos[:, None] == neg[None, :])) / (len(pos) * len(neg))
+rows = np.loadtxt("pred.tns", comments="#"); idx = rows[:, :3].astype(int) - 1; p = rows[:, 3]
+order = np.lexsort(idx.T[::-1]); p = p[order]  # the test cells in C order, as b_truth's
+truth = t["idx"]; assert np.array_equal(idx[order], truth), "predict's coordinates are not the test cells"
+ours, planted = auc(p, t["y"]), auc(t["x"], t["y"])
+print("test auc", s["test_auc"], "from predict", ours, "eval", e["test_auc"], "planted model", planted)
+assert not s["collapsed"] and np.ptp(p) > 0.5, "predictions (nearly) constant"
+assert abs(s["test_auc"] - ours) <= 1e-12 and abs(e["test_auc"] - ours) <= 1e-12, "metrics differ from the predictions'"
+assert ours >= planted - 0.02, (ours, planted)
+rec = h5py.File("rec.h5")["X"][:]
+assert np.max(np.abs(rec[tuple(truth.T)] - p)) <= 1e-12, "reconstruct differs from predict"
+m = h5py.File("m.h5")
+for n in range(3):
+    b, o = m[f"bias_{n}"][:], t[f"o{n}"]
+    c = np.corrcoef(b, o)[0, 1]; print(f"mode {n}: offsets correlate {c:.3f} with the planted ones")
+    assert c >= 0.9, (n, c)
+PY
   ;;
 eval-predict)
   planted g 40x30x20 3 0.1 0.5 gaussian
@@ -133,7 +193,7 @@ PY
   "$PYTHON" - <<'PY'
 import json, h5py, numpy as np
 s, e = json.load(open("s.json")), json.load(open("e.json"))
-assert abs(s["test_rmse"] - e["test_rmse"]) <= 1e-9 * s["test_rmse"], (s["test_rmse"], e["test_rmse"])
+assert abs(s["test_rmse"] - e["test_rmse"]) <= 1e-12 * s["test_rmse"], (s["test_rmse"], e["test_rmse"])
 m = h5py.File("m.h5"); lam = m["lambda"][:]; F = [m[f"factor_{n}"][:] for n in range(3)]
 rows = np.loadtxt("pred.tns"); assert len(rows) == 50
 for r in rows:
@@ -255,7 +315,7 @@ assert a["test_rmse"] == b["test_rmse"] and a["effective_bond_ranks"] == b["effe
     "$PYTHON" - <<'PY'
 import json, h5py, numpy as np
 s, e = json.load(open("s.json")), json.load(open("e.json"))
-assert abs(s["test_rmse"] - e["test_rmse"]) <= 1e-9 * s["test_rmse"], (s["test_rmse"], e["test_rmse"])
+assert abs(s["test_rmse"] - e["test_rmse"]) <= 1e-12 * s["test_rmse"], (s["test_rmse"], e["test_rmse"])
 m = h5py.File("m.h5")
 assert m.attrs["model"] == b"tr" and m.attrs["likelihood"] == b"gaussian", dict(m.attrs)
 G = [m[f"core_{n}"][:] for n in range(4)]
