@@ -105,25 +105,24 @@ dtf_status em_bias_update_prior(dtf_em_t *s) {
 }
 
 void em_bias_describe(dtf_em_t *s, int checkpoint, double unscale, dtf_state_t *out) {
-  /* a model file's offsets are in the data's units; a checkpoint's as the run holds them,
-   * read back in place */
-  double k = checkpoint ? 1.0 : unscale;
-  s->mu_file = s->mu * k;
-  dtf_state_replicated(out, "bias", 1, 0, checkpoint ? &s->mu : &s->mu_file);
+  /* bias and bias_n in the data's units, for every reader (a checkpoint too is a model
+   * eval and predict read); a checkpoint adds them as the run holds them, read back in
+   * place (bias_state, bias_state_n: a product with the scale and back is not exact) */
+  s->mu_file = s->mu * unscale;
+  dtf_state_replicated(out, "bias", 1, 0, &s->mu_file);
+  if (checkpoint) dtf_state_replicated(out, "bias_state", 1, 0, &s->mu);
   for (int n = 0; n < s->grid->nmodes; n++) {
-    dtf_factor_t *f = &s->off[n], *file = &s->offfile[n];
+    dtf_factor_t *f = &s->off[n], *file = &s->offfile[n], *v = &s->offvar[n];
     char name[32];
+    for (int64_t i = 0; i < f->block_len; i++) file->block[i] = f->block[i] * unscale;
     snprintf(name, sizeof name, "bias_%d", n);
-    double *data = f->block;
-    if (!checkpoint) {
-      for (int64_t i = 0; i < f->block_len; i++) file->block[i] = f->block[i] * k;
-      data = file->block;
-    }
-    dtf_state_rows(out, name, f->rows, 0, f->block_start, f->block_len, f->own_start, f->own_len, data);
+    dtf_state_rows(out, name, f->rows, 0, f->block_start, f->block_len, f->own_start, f->own_len,
+                   file->block);
     if (!checkpoint) continue;
-    snprintf(name, sizeof name, "bias_variance_%d", n);
-    f = &s->offvar[n];
+    snprintf(name, sizeof name, "bias_state_%d", n);
     dtf_state_rows(out, name, f->rows, 0, f->block_start, f->block_len, f->own_start, f->own_len, f->block);
+    snprintf(name, sizeof name, "bias_variance_%d", n);
+    dtf_state_rows(out, name, v->rows, 0, v->block_start, v->block_len, v->own_start, v->own_len, v->block);
   }
   if (checkpoint) dtf_state_replicated(out, "bias_precision", s->grid->nmodes, 0, s->lam);
 }

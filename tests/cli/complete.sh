@@ -109,11 +109,20 @@ print("batch", b, "online", o); assert o <= 1.02 * b, (o, b)'
   ;;
 resume)
   planted g 40x30x20 3 0.1 0.5 gaussian
+  "$PYTHON" -c 'import h5py; f = h5py.File("g.h5", "r+"); f["X"][...] = f["X"][:] + 5'  # a level for mu
   # with the offsets, whose rows, variances and statistics the checkpoint keeps
   dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 8 --tol 0 --bias on --json full.json -q
   [ "$RC" -eq 0 ] || { cat err.txt; fail "full run: exit $RC"; }
-  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 4 --tol 0 --bias on --checkpoint c.h5 --checkpoint-every 4 -q
+  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 4 --tol 0 --bias on --checkpoint c.h5 --checkpoint-every 4 -o h1.h5 -q
   [ "$RC" -eq 0 ] || { cat err.txt; fail "first half: exit $RC"; }
+  # the checkpoint is a model of the data in its units, offsets included: eval reads it so
+  for m in h1 c; do
+    dtfrun 2 eval $m.h5 --test g.h5 --json e_$m.json -q
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "eval $m.h5: exit $RC"; }
+  done
+  "$PYTHON" -c '
+import json; a, b = (json.load(open(f"e_{m}.json"))["test_rmse"] for m in ("h1", "c"))
+print("eval: model", a, "checkpoint", b); assert abs(a - b) <= 1e-12 * a, (a, b)'
   dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 8 --tol 0 --bias on --checkpoint c.h5 --resume --json half.json
   [ "$RC" -eq 0 ] || { cat err.txt; fail "resume: exit $RC"; }
   grep -q "resumed from c.h5 at iteration 4" err.txt || { cat err.txt; fail "did not resume"; }
