@@ -596,9 +596,11 @@ static dtf_status prune(void *model, const dtf_em_reshape_t *how, int *removed, 
     for (int k = 0; k < Rn; k++) {
       int r = kp[k];
       scale[b][k] = 1;
-      for (int n = 0; n < N; n++)
-        if (n != b)
-          scale[b][k] *= sqrt(G[(int64_t)n * R * R + r * R + r] / G0[(int64_t)n * R * R + r * R + r]);
+      for (int n = 0; n < N; n++) {
+        double g = G[(int64_t)n * R * R + r * R + r], g0 = G0[(int64_t)n * R * R + r * R + r];
+        /* a column of zeros (kept at --prune 0) has nothing to scale */
+        if (n != b && g0 > 0) scale[b][k] *= sqrt(g / g0);
+      }
     }
   }
   free(G);
