@@ -224,12 +224,8 @@ static dtf_status update_prior(void *model, dtf_comm_stats_t *stats) {
 
 /* packed index of (r, u) in an R x R upper triangle, either order */
 static int64_t packed_at(int R, int r, int u) {
-  if (r > u) {
-    int t = r;
-    r = u;
-    u = t;
-  }
-  return (int64_t)r * R - (int64_t)r * (r - 1) / 2 + (u - r);
+  int lo = r < u ? r : u, hi = r < u ? u : r;
+  return (int64_t)lo * R - (int64_t)lo * (lo - 1) / 2 + (hi - lo);
 }
 
 /* copy the kept columns of every factor, in the order of keep (NULL: the first Rn), into
@@ -265,11 +261,9 @@ static dtf_status reshape(cp_em_t *c, int Rn, const int *keep) {
   return st;
 }
 
-/* Give every component the same norm in every mode, (prod_n ||A_n(:, r)||)^(1/N): the
- * predictions do not change and the prior's penalty sum_n tau_r ||A_n(:, r)||^2 can only
- * fall. Without it, a first sweep from random rows leaves the first factor small (a least
- * squares fit to random design rows), the next modes see tiny design rows, and the prior
- * wins: the model collapses to zero on sparse data. */
+/* Every component the same norm in every mode, (prod_n ||A_n(:, r)||)^(1/N): predictions
+ * stay, the prior's penalty can only fall. Without it a first sweep from random rows left
+ * the first factor small, the next modes tiny design rows: sparse data collapsed to zero. */
 static dtf_status balance(void *model, int b, double **rescale, int *changed, dtf_comm_stats_t *stats) {
   cp_em_t *c = model;
   (void)b;
@@ -282,15 +276,26 @@ static dtf_status balance(void *model, int b, double **rescale, int *changed, dt
   if (st) return st;
   double *scale = malloc((size_t)(N * R) * sizeof(double));
   if (!scale) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  /* a vanished component (below 1e-12 of the largest) stays, no step scales by over 1e4:
+   * its statistics overflowed by the squares of such steps (il2.h5, 1% to train) */
+  double most = 0;
+  for (int r = 0, n; r < R; r++) {
+    double w = 1;
+    for (n = 0; n < N; n++) w *= sqrt(c->colsq[n * R + r]);
+    most = fmax(most, isfinite(w) ? w : 0);
+  }
   for (int r = 0; r < R; r++) {
-    double logt = 0;
+    double logt = 0, w = 1;
     int ok = 1;
     for (int n = 0; n < N; n++) {
       double g = sqrt(c->colsq[n * R + r]);
       ok &= g > 0 && isfinite(g);
       logt += log(g) / N;
+      w *= g;
     }
-    for (int n = 0; n < N; n++) scale[n * R + r] = ok ? exp(logt) / sqrt(c->colsq[n * R + r]) : 1.0;
+    ok &= w > 1e-12 * most;
+    for (int n = 0; n < N; n++)
+      scale[n * R + r] = ok ? fmin(fmax(exp(logt) / sqrt(c->colsq[n * R + r]), 1e-4), 1e4) : 1.0;
   }
   for (int n = 0; n < N; n++) {
     const double *k = scale + n * R;

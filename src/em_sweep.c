@@ -120,6 +120,7 @@ void dtf_mgp_tau(double *delta, double *tau, int R) {
   double t = 1.0;
   for (int r = 0; r < R; r++) {
     if (t * delta[r] > DTF_MGP_TAU_MAX) delta[r] = DTF_MGP_TAU_MAX / t;
+    if (t * delta[r] < DTF_MGP_TAU_MIN) delta[r] = DTF_MGP_TAU_MIN / t;
     tau[r] = (t *= delta[r]);
   }
 }
@@ -481,9 +482,11 @@ dtf_status em_prune(dtf_em_t *s) {
     st = dtf_agree(s->grid->comm, st);
   }
   double ll1 = 0, p1 = 0;
-  if (!st && removed) st = train_loglik(s, &ll1, &p1);
+  if (!st && removed && settled) st = train_loglik(s, &ll1, &p1);
   double bic = 0.5 * (p0 - p1) * log((double)s->n_train);
-  if (!st && removed && ll0 - ll1 > bic) {
+  /* before the fit settles only what is exactly zero goes (a ring's canonical form at
+   * tolerance 0), with no copy to go back to */
+  if (!st && removed && snap.state && ll0 - ll1 > bic) {
     st = snapshot_restore(s, &snap);
     s->pruned_now = 0;
     s->prune_after = s->epoch + COOLDOWN;

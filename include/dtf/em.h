@@ -124,10 +124,13 @@ typedef struct {
 } dtf_em_model_ops_t;
 
 /* The multiplicative gamma process's precisions tau_r = delta_1 ... delta_r of R
- * components from the deltas, capped at DTF_MGP_TAU_MAX (1e12: beyond it a component is
- * zero to 6 digits of a unit row, and its normal equations lose every digit); a delta
- * that would pass the cap is lowered to reach it. */
+ * components from the deltas, kept within [DTF_MGP_TAU_MIN, DTF_MGP_TAU_MAX] (the data
+ * are at unit RMS: above 1e12 a component is zero to 6 digits of a unit row and its
+ * normal equations lose every digit; below 1e-6 nothing holds a component that grows,
+ * and one that grew from a few observations ran away to 1e100 and beyond); a delta that
+ * would leave the range is moved to its edge. */
 #define DTF_MGP_TAU_MAX 1e12
+#define DTF_MGP_TAU_MIN 1e-6
 void dtf_mgp_tau(double *delta, double *tau, int R);
 
 /* The completion model named `name` ("cp", "tr"), or NULL. */
