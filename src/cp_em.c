@@ -276,12 +276,10 @@ static dtf_status balance(void *model, int b, double **rescale, int *changed, dt
   if (st) return st;
   double *scale = malloc((size_t)(N * R) * sizeof(double));
   if (!scale) return dtf_error(DTF_ERR_INPUT, "out of memory");
-  /* a vanished component (below 1e-12 of the largest) stays, no step scales by over 1e4:
-   * its statistics overflowed by the squares of such steps (il2.h5, 1% to train) */
-  double most = 0;
-  for (int r = 0, n; r < R; r++) {
+  double most = 0; /* the largest weight: below DTF_BALANCE_VANISHED of it, left alone */
+  for (int r = 0; r < R; r++) {
     double w = 1;
-    for (n = 0; n < N; n++) w *= sqrt(c->colsq[n * R + r]);
+    for (int n = 0; n < N; n++) w *= sqrt(c->colsq[n * R + r]);
     most = fmax(most, isfinite(w) ? w : 0);
   }
   for (int r = 0; r < R; r++) {
@@ -293,9 +291,11 @@ static dtf_status balance(void *model, int b, double **rescale, int *changed, dt
       logt += log(g) / N;
       w *= g;
     }
-    ok &= w > 1e-12 * most;
-    for (int n = 0; n < N; n++)
-      scale[n * R + r] = ok ? fmin(fmax(exp(logt) / sqrt(c->colsq[n * R + r]), 1e-4), 1e4) : 1.0;
+    ok &= w > DTF_BALANCE_VANISHED * most;
+    for (int n = 0; n < N; n++) {
+      double k = exp(logt) / sqrt(c->colsq[n * R + r]);
+      scale[n * R + r] = ok ? fmin(fmax(k, 1 / DTF_BALANCE_STEP), DTF_BALANCE_STEP) : 1.0;
+    }
   }
   for (int n = 0; n < N; n++) {
     const double *k = scale + n * R;

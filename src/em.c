@@ -120,7 +120,7 @@ dtf_status em_ensure_buffers(dtf_em_t *s) {
 static int nparts(const dtf_em_t *s) { return s->nblocks + (s->bias ? s->grid->nmodes : 0); }
 
 static dtf_status alloc_stats(dtf_em_t *s, int b) {
-  dtf_factor_t *f = b < s->nblocks ? s->mops->block(s->model, b) : &s->off[b - s->nblocks];
+  dtf_factor_t *f = b < s->nblocks ? s->mops->block(s->model, b) : &s->off.rows[b - s->nblocks];
   free(s->stats[b]);
   free(s->updates[b]);
   int64_t n = f->own_len ? f->own_len : 1;
@@ -137,9 +137,7 @@ static void predict_all(dtf_em_t *s, const dtf_observed_view_t *v) {
   for (int64_t e0 = 0; e0 < v->nnz; e0 += CHUNK) {
     int64_t n = v->nnz - e0 < CHUNK ? v->nnz - e0 : CHUNK;
     s->mops->predict(s->model, n, v->inds + e0 * v->nmodes, s->pred + e0);
-    if (!s->bias) continue;
-    em_bias_at(s, n, v->inds + e0 * v->nmodes, s->o);
-    for (int64_t k = 0; k < n; k++) s->pred[e0 + k] += s->o[k];
+    dtf_model_bias_add(&s->off, n, v->inds + e0 * v->nmodes, s->pred + e0); /* none: off.on = 0 */
   }
 }
 
@@ -503,7 +501,7 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   dtf_state_replicated(out, "history_rank", s->epoch, 0, s->hist_rank);
   for (int b = 0; s->stats[0] && b < nparts(s); b++) {
     int off = b >= s->nblocks;
-    dtf_factor_t *f = off ? &s->off[b - s->nblocks] : s->mops->block(s->model, b);
+    dtf_factor_t *f = off ? &s->off.rows[b - s->nblocks] : s->mops->block(s->model, b);
     char name[32];
     snprintf(name, sizeof name, off ? "em_stats_bias_%d" : "em_stats_%d", off ? b - s->nblocks : b);
     dtf_state_rows(out, name, f->rows, em_width(f->R), f->own_start, f->own_len, f->own_start, f->own_len,

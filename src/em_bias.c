@@ -17,10 +17,12 @@
 #define MAX_PRECISION 1e12
 
 dtf_status em_bias_create(dtf_em_t *s, double mu) {
-  s->mu = mu;
+  s->off.on = 1;
+  s->off.mu = mu;
+  s->off.nmodes = s->grid->nmodes;
   dtf_status st = DTF_OK;
   for (int n = 0; !st && n < s->grid->nmodes; n++) {
-    st = dtf_factor_init(s->grid, n, 1, &s->off[n]);
+    st = dtf_factor_init(s->grid, n, 1, &s->off.rows[n]);
     if (!st) st = dtf_factor_init(s->grid, n, 1, &s->offvar[n]);
     if (!st) st = dtf_factor_init(s->grid, n, 1, &s->offfile[n]);
     s->lam[n] = 1.0;
@@ -29,25 +31,21 @@ dtf_status em_bias_create(dtf_em_t *s, double mu) {
 }
 
 void em_bias_free(dtf_em_t *s) {
+  dtf_model_bias_free(&s->off);
   for (int n = 0; n < DTF_MAX_MODES; n++) {
-    if (s->off[n].block) dtf_factor_free(&s->off[n]);
     if (s->offvar[n].block) dtf_factor_free(&s->offvar[n]);
     if (s->offfile[n].block) dtf_factor_free(&s->offfile[n]);
   }
 }
 
 void em_bias_at(const dtf_em_t *s, int64_t count, const int64_t *inds, double *o) {
-  int N = s->grid->nmodes;
-  for (int64_t k = 0; k < count; k++) {
-    double t = s->mu;
-    for (int n = 0; n < N; n++) t += s->off[n].block[inds[k * N + n]];
-    o[k] = t;
-  }
+  memset(o, 0, (size_t)count * sizeof(double));
+  dtf_model_bias_add(&s->off, count, inds, o);
 }
 
 dtf_status em_bias_estep(dtf_em_t *s, int n, int bid) {
   const dtf_observed_view_t *v = s->v;
-  const dtf_factor_t *f = &s->off[n];
+  const dtf_factor_t *f = &s->off.rows[n];
   int N = v->nmodes;
   memset(s->loc, 0, (size_t)(f->block_len * 2) * sizeof(double));
   memset(s->touched, 0, (size_t)f->block_len);
@@ -63,8 +61,7 @@ dtf_status em_bias_estep(dtf_em_t *s, int n, int bid) {
       s->w[k] = 1;
     }
     s->mops->predict(s->model, m, s->pinds, s->x);
-    em_bias_at(s, m, s->pinds, s->o);
-    for (int64_t k = 0; k < m; k++) s->x[k] += s->o[k];
+    dtf_model_bias_add(&s->off, m, s->pinds, s->x);
     if (s->lik->weights) s->lik->weights(m, s->y, s->x, s->w, s->c);
     /* the working response of the entry less everything but this offset */
     for (int64_t k = 0; k < m; k++) {
@@ -78,7 +75,7 @@ dtf_status em_bias_estep(dtf_em_t *s, int n, int bid) {
 }
 
 dtf_status em_bias_center(dtf_em_t *s, int n) {
-  dtf_factor_t *f = &s->off[n];
+  dtf_factor_t *f = &s->off.rows[n];
   double sum = 0;
   const double *o = dtf_factor_owned(f);
   for (int64_t i = 0; i < f->own_len; i++) sum += o[i];
@@ -86,7 +83,7 @@ dtf_status em_bias_center(dtf_em_t *s, int n) {
   if (st) return st;
   double m = sum / (double)s->grid->dims[n];
   for (int64_t i = 0; i < f->block_len; i++) f->block[i] -= m;
-  s->mu += m;
+  s->off.mu += m;
   return DTF_OK;
 }
 
@@ -94,8 +91,8 @@ dtf_status em_bias_update_prior(dtf_em_t *s) {
   int N = s->grid->nmodes;
   double q[DTF_MAX_MODES] = {0};
   for (int n = 0; n < N; n++) {
-    const double *o = dtf_factor_owned(&s->off[n]), *v = dtf_factor_owned(&s->offvar[n]);
-    for (int64_t i = 0; i < s->off[n].own_len; i++) q[n] += o[i] * o[i] + v[i];
+    const double *o = dtf_factor_owned(&s->off.rows[n]), *v = dtf_factor_owned(&s->offvar[n]);
+    for (int64_t i = 0; i < s->off.rows[n].own_len; i++) q[n] += o[i] * o[i] + v[i];
   }
   dtf_status st = dtf_allreduce_sum(s->grid->comm, q, N, &s->comm);
   /* the mode of lam_n's conditional under a Gamma(1, 1e-6) hyperprior */
@@ -108,11 +105,11 @@ void em_bias_describe(dtf_em_t *s, int checkpoint, double unscale, dtf_state_t *
   /* bias and bias_n in the data's units, for every reader (a checkpoint too is a model
    * eval and predict read); a checkpoint adds them as the run holds them, read back in
    * place (bias_state, bias_state_n: a product with the scale and back is not exact) */
-  s->mu_file = s->mu * unscale;
+  s->mu_file = s->off.mu * unscale;
   dtf_state_replicated(out, "bias", 1, 0, &s->mu_file);
-  if (checkpoint) dtf_state_replicated(out, "bias_state", 1, 0, &s->mu);
+  if (checkpoint) dtf_state_replicated(out, "bias_state", 1, 0, &s->off.mu);
   for (int n = 0; n < s->grid->nmodes; n++) {
-    dtf_factor_t *f = &s->off[n], *file = &s->offfile[n], *v = &s->offvar[n];
+    dtf_factor_t *f = &s->off.rows[n], *file = &s->offfile[n], *v = &s->offvar[n];
     char name[32];
     for (int64_t i = 0; i < f->block_len; i++) file->block[i] = f->block[i] * unscale;
     snprintf(name, sizeof name, "bias_%d", n);

@@ -6,6 +6,7 @@
 
 #include "dtf/em.h"
 #include "dtf/kernels.h"
+#include "dtf/model.h"
 
 enum { CHUNK = 4096 }; /* observations a chunk of the E-step */
 
@@ -25,8 +26,8 @@ struct dtf_em {
   int Dstats[2 * DTF_MAX_MODES];      /* D the statistics were made for */
   /* offsets (--bias, src/em_bias.c): x = mu + sum_n o_n(i_n) + the model's predictor */
   int bias;
-  double mu, mu_file;
-  dtf_factor_t off[DTF_MAX_MODES];     /* o_n: one column distributed like factor rows */
+  double mu_file;
+  dtf_model_bias_t off;                /* mu and o_n (one column distributed like factor rows) */
   dtf_factor_t offvar[DTF_MAX_MODES];  /* their posterior variances (EM phases) */
   dtf_factor_t offfile[DTF_MAX_MODES]; /* a model file's copy, in the data's units */
   double lam[DTF_MAX_MODES];           /* the prior precision of o_n's entries */

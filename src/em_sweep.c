@@ -129,7 +129,7 @@ void dtf_mgp_tau(double *delta, double *tau, int R) {
  * p - nblocks: its rows, their covariances (NULL: none kept, or point estimates), the
  * prior precisions of a row's D coefficients. */
 static dtf_factor_t *part_rows(dtf_em_t *s, int p) {
-  return p < s->nblocks ? s->mops->block(s->model, p) : &s->off[p - s->nblocks];
+  return p < s->nblocks ? s->mops->block(s->model, p) : &s->off.rows[p - s->nblocks];
 }
 
 static dtf_factor_t *part_cov(dtf_em_t *s, int p) {
@@ -252,8 +252,8 @@ dtf_status em_sweep(dtf_em_t *s, int bid, double scale) {
     if (s->bias) { /* mode b's offsets first, their mean then moved into mu */
       if (!local) local = em_bias_estep(s, b, bid);
       if (local) {
-        memset(s->loc, 0, (size_t)(s->off[b].block_len * 2) * sizeof(double));
-        memset(s->touched, 0, (size_t)s->off[b].block_len);
+        memset(s->loc, 0, (size_t)(s->off.rows[b].block_len * 2) * sizeof(double));
+        memset(s->touched, 0, (size_t)s->off.rows[b].block_len);
       }
       s->t_estep += dtf_now() - t0;
       if ((st = mstep(s, s->nblocks + b, scale, &local)) || (st = em_bias_center(s, b))) return st;
@@ -434,9 +434,8 @@ static dtf_status train_loglik(dtf_em_t *s, double *ll, double *params) {
     int64_t n = v->nnz - e0 < CHUNK ? v->nnz - e0 : CHUNK;
     const int64_t *inds = v->inds + e0 * v->nmodes;
     s->mops->predict(s->model, n, inds, s->x);
-    if (s->bias) em_bias_at(s, n, inds, s->o);
-    for (int64_t k = 0; k < n; k++)
-      q += prec * s->lik->loglik(v->vals[e0 + k] * s->scale, s->x[k] + (s->bias ? s->o[k] : 0));
+    dtf_model_bias_add(&s->off, n, inds, s->x);
+    for (int64_t k = 0; k < n; k++) q += prec * s->lik->loglik(v->vals[e0 + k] * s->scale, s->x[k]);
   }
   *params = 0;
   for (int b = 0; b < s->nblocks; b++) {

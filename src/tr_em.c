@@ -237,17 +237,13 @@ static dtf_status balance(void *model, int b, double **rescale, int *changed, dt
     int R = bond(c, n);
     const double *wA = c->norms + off[n], *wB = wA + R;
     k[n] = c->norms + off[n] + 2 * R; /* in place of the plain norms, not needed here */
-    /* a component that has all but vanished (below 1e-12 of the bond's largest) is left
-     * as it is, and no step scales by more than 1e4: such a component's sides drifted
-     * apart by 1e4 every block, and its online statistics by the square of that, until
-     * the normal equations overflowed (il2.h5, 10% of it to train, epoch 13) */
-    double most = 0;
+    double most = 0; /* the bond's largest component: DTF_BALANCE_VANISHED of it, left alone */
     for (int r = 0; r < R; r++) most = fmax(most, sqrt(wA[r] * wB[r]));
-    for (int r = 0; r < R; r++)
-      k[n][r] =
-          wA[r] > 0 && wB[r] > 0 && isfinite(wA[r]) && isfinite(wB[r]) && sqrt(wA[r] * wB[r]) > 1e-12 * most
-              ? fmin(fmax(pow(wB[r] / wA[r], 0.25), 1e-4), 1e4)
-              : 1.0;
+    for (int r = 0; r < R; r++) {
+      int ok = wA[r] > 0 && wB[r] > 0 && isfinite(wA[r]) && isfinite(wB[r]) &&
+               sqrt(wA[r] * wB[r]) > DTF_BALANCE_VANISHED * most;
+      k[n][r] = ok ? fmin(fmax(pow(wB[r] / wA[r], 0.25), 1 / DTF_BALANCE_STEP), DTF_BALANCE_STEP) : 1.0;
+    }
   }
   for (int n = 0; n < N; n++) {
     dtf_factor_t *f = &c->m.cores[n];

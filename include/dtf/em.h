@@ -133,6 +133,14 @@ typedef struct {
 #define DTF_MGP_TAU_MIN 1e-6
 void dtf_mgp_tau(double *delta, double *tau, int R);
 
+/* Balancing a model's components (the same scale on every side, predictions unchanged)
+ * leaves a component below DTF_BALANCE_VANISHED of the largest as it is and scales by at
+ * most DTF_BALANCE_STEP (or its inverse) a step: a vanished component's sides drifted
+ * apart by huge factors every block, and its online statistics by their squares, until
+ * the normal equations overflowed (il2.h5 with 1% or 10% of it to train). */
+#define DTF_BALANCE_VANISHED 1e-12
+#define DTF_BALANCE_STEP 1e4
+
 /* The completion model named `name` ("cp", "tr"), or NULL. */
 const dtf_em_model_ops_t *dtf_em_model(const char *name);
 

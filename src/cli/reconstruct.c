@@ -76,9 +76,11 @@ int cli_reconstruct(cli_t *c, int argc, char **argv) {
   int pd[DTF_MAX_MODES];
   /* a Tucker model is replicated on the world's grid; the others are read whole by each rank */
   st = dtf_grid_create(tucker ? MPI_COMM_WORLD : MPI_COMM_SELF, N, dims, NULL, &g);
+  if (!tucker) st = dtf_agree(MPI_COMM_WORLD, st); /* each rank's own grid */
   if (!st && o.grid) st = dtf_grid_parse(o.grid, N, pd);
   if (!st) st = dtf_grid_create(MPI_COMM_WORLD, N, count, o.grid ? pd : NULL, &go);
   if (!st) st = cli_model_read(model_file, g, "the model's tensor", &m);
+  if (!tucker) st = dtf_agree(MPI_COMM_WORLD, st); /* read by each rank alone */
   double *local = NULL;
   double t0 = MPI_Wtime();
   if (!st) {
