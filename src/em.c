@@ -117,7 +117,6 @@ dtf_status em_ensure_buffers(dtf_em_t *s) {
 
 /* online statistics for block b, zeroed (fresh) */
 /* the parts of the sweep: the model's blocks, then the offsets of every mode */
-static int nparts(const dtf_em_t *s) { return s->nblocks + (s->bias ? s->grid->nmodes : 0); }
 
 static dtf_status alloc_stats(dtf_em_t *s, int b) {
   dtf_factor_t *f = b < s->nblocks ? s->mops->block(s->model, b) : &s->off.rows[b - s->nblocks];
@@ -260,7 +259,7 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
       s->bstart[n] = malloc((size_t)(o->batches + 1) * sizeof(int64_t));
       if (!s->bpos[n] || !s->bstart[n]) st = dtf_error(DTF_ERR_INPUT, "out of memory for the mini-batches");
     }
-    for (int b = 0; !st && b < nparts(s); b++) st = alloc_stats(s, b);
+    for (int b = 0; !st && b < em_nparts(s); b++) st = alloc_stats(s, b);
   }
   st = dtf_agree(g->comm, st);
   if (st) {
@@ -273,11 +272,17 @@ dtf_status dtf_em_init(const dtf_grid_t *g, dtf_tensor_t *train, dtf_tensor_t *t
     s->keys[e] = dtf_entry_key(g->nmodes, g->dims, gl);
   }
   double ny = q[0] * s->scale;
-  s->beta = ny > 0 ? (double)counts[0] / (ny * ny) : 1.0;
+  s->beta = lik->noise_precision && ny > 0 ? (double)counts[0] / (ny * ny) : 1.0;
+  if (!lik->noise_precision && lik->deviance) { /* 1 / the dispersion about the constant x0 */
+    double dev = 0;
+    for (int64_t e = 0; e < v->nnz; e++) dev += lik->deviance(v->vals[e], x0);
+    st = dtf_allreduce_sum(g->comm, &dev, 1, NULL);
+    if (!st) s->beta = 1 / fmax(1.0, dev / (double)counts[0]);
+  }
   s->phase = o->algorithm == DTF_EM_ALS ? EM_BATCH : EM_WARMUP;
   s->delta = NAN; /* no earlier loss */
   s->loss = NAN;
-  if (tv) {
+  if (!st && tv) {
     for (int64_t e = 0; e < tv->nnz; e++) s->pred[e] = x0;
     st = dtf_likelihood_metrics(g->comm, lik, tv->nnz, tv->vals, s->pred, s->baseline, NULL);
   }
@@ -443,6 +448,9 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
     if (s->lik->noise_precision && s->opt.algorithm != DTF_EM_ALS) {
       p->extra_name[p->nextra] = "noise_sd";
       p->extra[p->nextra++] = 1 / sqrt(s->beta) / s->scale;
+    } else if (s->lik->deviance && s->opt.algorithm != DTF_EM_ALS) {
+      p->extra_name[p->nextra] = "dispersion";
+      p->extra[p->nextra++] = 1 / s->beta;
     }
   }
   return DTF_OK;
@@ -473,6 +481,10 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   if (s->lik->noise_precision && s->opt.algorithm != DTF_EM_ALS) /* a checkpoint's of the scaled data */
     dtf_state_real(out, "noise_precision", DTF_ATTR_STATE, NULL,
                    checkpoint ? s->beta : s->beta * s->scale * s->scale);
+  else if (s->lik->deviance && s->opt.algorithm != DTF_EM_ALS) { /* a checkpoint's exactly */
+    dtf_state_real(out, "dispersion", DTF_ATTR_STATE, NULL, 1 / s->beta);
+    if (checkpoint) dtf_state_real(out, "dispersion_precision", DTF_ATTR_STATE, NULL, s->beta);
+  }
   if (s->opt.algorithm == DTF_EM_ALS) dtf_state_real(out, "reg", DTF_ATTR_OPTION, "--reg", s->opt.reg);
   if (s->opt.algorithm == DTF_EM_ONLINE) {
     dtf_state_int(out, "batches", DTF_ATTR_OPTION, "--batches", s->opt.batches);
@@ -489,6 +501,7 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   dtf_state_real(out, "delta", DTF_ATTR_STATE, NULL, s->delta);
   dtf_state_undefined_ok(out, "delta");
   dtf_state_real(out, "sse_avg", DTF_ATTR_STATE, NULL, s->sse_avg);
+  dtf_state_replicated(out, "em_gamma", em_nparts(s), 0, s->gamma);
   dtf_state_int(out, "steps", DTF_ATTR_STATE, NULL, s->steps);
   dtf_state_int(out, "phase", DTF_ATTR_STATE, NULL, s->phase);
   dtf_state_int(out, "phase_epochs", DTF_ATTR_STATE, NULL, s->phase_epochs);
@@ -499,7 +512,7 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   dtf_state_undefined_ok(out, "history_test"); /* NaN without test entries */
   dtf_state_replicated(out, "history_seconds", s->epoch, 0, s->hist_sec);
   dtf_state_replicated(out, "history_rank", s->epoch, 0, s->hist_rank);
-  for (int b = 0; s->stats[0] && b < nparts(s); b++) {
+  for (int b = 0; s->stats[0] && b < em_nparts(s); b++) {
     int off = b >= s->nblocks;
     dtf_factor_t *f = off ? &s->off.rows[b - s->nblocks] : s->mops->block(s->model, b);
     char name[32];
@@ -526,13 +539,14 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
     return dtf_error(DTF_ERR_INPUT, "the checkpoint is at epoch %lld; this run allows %d (-i)", (long long)it,
                      s->opt.max_epochs);
   dtf_status st = s->mops->resize(s->model, file);
-  for (int b = 0; !st && s->stats[0] && b < nparts(s); b++) st = alloc_stats(s, b);
+  for (int b = 0; !st && s->stats[0] && b < em_nparts(s); b++) st = alloc_stats(s, b);
   if (!st) st = em_ensure_buffers(s);
   st = dtf_agree(s->grid->comm, st);
   if (st) return st;
   s->epoch = (int)it;
   if ((st = dtf_solver_restore_fields(state, s, read, ctx))) return st;
   if (!dtf_state_get_real(file, "noise_precision", &beta)) s->beta = beta;
+  if (!dtf_state_get_real(file, "dispersion_precision", &beta)) s->beta = beta;
   int64_t phase = 0, phase_epochs = 0, warmup = 0, online = 0;
   if (dtf_state_get_int(file, "phase", &phase) || dtf_state_get_int(file, "phase_epochs", &phase_epochs) ||
       dtf_state_get_int(file, "warmup_epochs", &warmup) ||

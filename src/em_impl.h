@@ -48,6 +48,9 @@ struct dtf_em {
   int64_t *bpos[DTF_MAX_MODES], *bstart[DTF_MAX_MODES];
   /* state */
   double beta, sse_avg;
+  /* the well-determined coefficients of each part (MacKay's gamma: sum over its rows of
+   * D - tr(H^-1 Lambda), H a row's system, Lambda its prior) at its last update */
+  double gamma[2 * DTF_MAX_MODES];
   int64_t steps; /* mini-batches so far */
   int epoch, converged, pruned_now, warned_pinv;
   int prune_after; /* no reshaping before this epoch (after one the data refused) */
@@ -79,10 +82,20 @@ static inline int em_point(const dtf_em_t *s) {
   return s->opt.algorithm == DTF_EM_ALS || s->phase == EM_WARMUP;
 }
 
+/* The statistics are scaled by an estimated precision (s->beta): gaussian data's noise
+ * precision once the prior adapts, a count's 1 / dispersion in every phase (the warm-up's
+ * ridge would otherwise face counts as certain as Poisson says they are). */
+static inline int em_dispersed(const dtf_em_t *s) {
+  return s->lik->deviance && s->opt.algorithm != DTF_EM_ALS && (!em_point(s) || !s->lik->noise_precision);
+}
+
 /* This epoch runs over mini-batches: online EM, and its warm-up. */
 static inline int em_online(const dtf_em_t *s) {
   return s->phase == EM_ONLINE || (s->phase == EM_WARMUP && s->opt.algorithm == DTF_EM_ONLINE);
 }
+
+/* The parts of the model a sweep updates: its blocks, then the offsets of every mode. */
+static inline int em_nparts(const dtf_em_t *s) { return s->nblocks + (s->bias ? s->grid->nmodes : 0); }
 
 /* Coefficients of a row's statistics: the packed D x D matrix and the right-hand side. */
 static inline int64_t em_width(int D) { return dtf_packed_size(D) + D; }

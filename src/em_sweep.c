@@ -23,8 +23,8 @@
 #include "timer.h"
 
 /* The E-step of block b over the entries of batch `bid` (-1: all): local statistics of
- * every block row into s->loc, touched rows marked; *sse (block 0, gaussian) the
- * batch's squared residuals. */
+ * every block row into s->loc, touched rows marked; *sse (block 0: gaussian, poisson) the
+ * batch's deviance (gaussian: the squared residuals). */
 static dtf_status estep(dtf_em_t *s, int b, int bid, double *sse) {
   const dtf_observed_view_t *v = s->v;
   dtf_factor_t *f = s->mops->block(s->model, b);
@@ -58,7 +58,7 @@ static dtf_status estep(dtf_em_t *s, int b, int bid, double *sse) {
     if (need_x) {
       s->mops->predict(s->model, m, s->pinds, s->x);
       for (int64_t k = 0; s->bias && k < m; k++) s->x[k] += s->o[k];
-      for (int64_t k = 0; sse && k < m; k++) e2 += (s->y[k] - s->x[k]) * (s->y[k] - s->x[k]);
+      for (int64_t k = 0; sse && k < m; k++) e2 += s->lik->deviance(s->y[k], s->x[k]);
     }
     const double *w = NULL;
     if (s->lik->weights) {
@@ -182,7 +182,8 @@ static dtf_status mstep(dtf_em_t *s, int p, double scale, dtf_status *local) {
   if (st) return st;
   double t1 = dtf_now();
   s->t_comm += t1 - t0;
-  double prec = s->lik->noise_precision && !em_point(s) ? s->beta : 1.0;
+  int dispersed = em_dispersed(s);
+  double prec = dispersed ? s->beta : 1.0, gamma = 0;
   part_prior(s, p, D, s->diag);
   double *A = dtf_factor_owned(f), *a = s->work + dtf_packed_solve_work(D);
   dtf_factor_t *cov = part_cov(s, p);
@@ -204,15 +205,18 @@ static dtf_status mstep(dtf_em_t *s, int p, double scale, dtf_status *local) {
       continue;
     }
     memcpy(A + i * D, a, (size_t)D * sizeof(double));
-    if (cov) { /* the row's posterior covariance: the inverse of its system */
-      double *I = s->inv, *P = dtf_factor_owned(cov) + i * T;
+    if (cov || dispersed) { /* the row's posterior covariance: the inverse of its system */
+      double *I = s->inv;
       memset(I, 0, (size_t)D * D * sizeof(double));
       for (int q = 0; q < D; q++) I[q * D + q] = 1.0;
       if ((r = dtf_spd_solve(D, s->work, D, I, s->work + (int64_t)D * D, &pinv))) {
         *local = r;
         continue;
       }
-      for (int q = 0, k = 0; q < D; q++)
+      gamma += D;
+      for (int q = 0; q < D; q++) gamma -= s->diag[q] * I[q * D + q];
+      double *P = cov ? dtf_factor_owned(cov) + i * T : NULL;
+      for (int q = 0, k = 0; P && q < D; q++)
         for (int u = q; u < D; u++) P[k++] = I[q * D + u];
     }
 
@@ -238,6 +242,10 @@ static dtf_status mstep(dtf_em_t *s, int p, double scale, dtf_status *local) {
   if (st) return st;
   st = dtf_factor_allgather(f, &s->comm);
   if (!st && cov) st = dtf_factor_allgather(cov, &s->comm);
+  if (!st && dispersed) { /* every row has one owner on the grid */
+    st = dtf_allreduce_sum(g->comm, &gamma, 1, &s->comm);
+    s->gamma[p] = gamma;
+  }
   s->t_comm += dtf_now() - t2;
   if (!st && p < s->nblocks) st = rescaled(s, p);
   return st;
@@ -248,7 +256,7 @@ dtf_status em_sweep(dtf_em_t *s, int bid, double scale) {
   int point = em_point(s);
   for (int b = 0; b < s->nblocks; b++) {
     double t0 = dtf_now(), sse = 0;
-    int want_sse = b == 0 && s->lik->noise_precision && !point;
+    int want_sse = b == 0 && em_dispersed(s);
     if (s->bias) { /* mode b's offsets first, their mean then moved into mu */
       if (!local) local = em_bias_estep(s, b, bid);
       if (local) {
@@ -268,12 +276,19 @@ dtf_status em_sweep(dtf_em_t *s, int bid, double scale) {
     }
     s->t_estep += dtf_now() - t0;
     if (want_sse) {
-      /* the noise precision's MAP from the (averaged) squared residuals */
+      /* the expected deviance under the rows' posterior: the deviance at their means plus
+       * gamma / beta, gamma the well-determined coefficients of every part (MacKay); then
+       * gaussian: the noise precision's MAP; poisson: the precision 1 / phi, phi the mean
+       * expected deviance (at least 1: never above Poisson's own) */
       if ((st = dtf_allreduce_sum(s->grid->comm, &sse, 1, &s->comm))) return st;
+      double gamma = 0;
+      for (int q = 0; q < em_nparts(s); q++) gamma += s->gamma[q];
+      gamma = fmin(gamma, 0.5 * (double)s->n_train);
       /* this batch's estimate (the model moves too fast for an average to help) */
-      s->sse_avg = scale * sse;
+      s->sse_avg = scale * sse + gamma / s->beta;
       double shape = s->opt.a0 - 1 + 0.5 * (double)s->n_train;
-      s->beta = fmax(shape, 1.0) / (s->opt.b0 + 0.5 * s->sse_avg);
+      s->beta = s->lik->noise_precision ? fmax(shape, 1.0) / (s->opt.b0 + 0.5 * s->sse_avg)
+                                        : 1.0 / fmax(1.0, s->sse_avg / (double)s->n_train);
     }
     if ((st = mstep(s, b, scale, &local))) return st;
   }
@@ -426,10 +441,11 @@ static dtf_status snapshot_restore(dtf_em_t *s, snapshot_t *k) {
 }
 
 /* The train entries' log-likelihood under the current model (gaussian: with the noise
- * precision beta), and the model's number of coefficients. Collective. */
+ * precision beta; poisson: divided by the dispersion), and the model's number of
+ * coefficients. Collective. */
 static dtf_status train_loglik(dtf_em_t *s, double *ll, double *params) {
   const dtf_observed_view_t *v = s->v;
-  double q = 0, prec = s->lik->noise_precision ? s->beta : 1.0;
+  double q = 0, prec = em_dispersed(s) ? s->beta : 1.0;
   for (int64_t e0 = 0; e0 < v->nnz; e0 += CHUNK) {
     int64_t n = v->nnz - e0 < CHUNK ? v->nnz - e0 : CHUNK;
     const int64_t *inds = v->inds + e0 * v->nmodes;

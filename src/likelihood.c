@@ -98,6 +98,12 @@ static double poisson_loglik(double y, double x) {
   return y * xe - exp(xe);
 }
 
+static double gaussian_deviance(double y, double x) { return (y - x) * (y - x); }
+static double poisson_deviance(double y, double x) {
+  double xe = fmin(x, MAX_LOG_RATE), mu = exp(xe);
+  return 2.0 * ((y > 0 ? y * (log(y) - xe) : 0.0) - (y - mu));
+}
+
 static const dtf_likelihood_t kinds[] = {
     {"gaussian",
      gaussian_invalid,
@@ -111,7 +117,8 @@ static const dtf_likelihood_t kinds[] = {
      {"rmse", "mae"},
      {1, 1},
      0,
-     gaussian_loglik},
+     gaussian_loglik,
+     gaussian_deviance},
     {"bernoulli",
      bernoulli_invalid,
      bernoulli_weights,
@@ -124,7 +131,8 @@ static const dtf_likelihood_t kinds[] = {
      {"auc", "accuracy", "logloss"},
      {0, 0, 1},
      2,
-     bernoulli_loglik},
+     bernoulli_loglik,
+     NULL},
     {"poisson",
      poisson_invalid,
      poisson_weights,
@@ -137,7 +145,8 @@ static const dtf_likelihood_t kinds[] = {
      {"rmse", "loglik"},
      {1, 0},
      1,
-     poisson_loglik},
+     poisson_loglik,
+     poisson_deviance},
 };
 
 const dtf_likelihood_t *dtf_likelihood(const char *name) {

@@ -40,6 +40,10 @@ typedef struct {
   int loss; /* the metric whose change on the train entries decides convergence */
   /* log p(y | x) up to a constant in x (gaussian: -(y - x)^2 / 2, for unit noise precision) */
   double (*loglik)(double y, double x);
+  /* the unit deviance of y at x, whose sum over the train entries estimates the noise
+   * precision (gaussian: (y - x)^2) or the dispersion phi of an overdispersed count
+   * (poisson: 2 (y log(y / mu) - (y - mu))); NULL: none is estimated (bernoulli) */
+  double (*deviance)(double y, double x);
 } dtf_likelihood_t;
 
 /* The likelihood named `name`, or NULL. */

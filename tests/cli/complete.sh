@@ -2,8 +2,10 @@
 # complete.sh CASE: dtf complete on planted tensors.
 #   gaussian PERCENT   rank 4 + noise sd 0.1 on 120x100x80: test RMSE <= 1.15 sd, rank 12 back to 4,
 #                      converged in the default epochs
-#   bernoulli | poisson  test AUC within 0.02 of the planted model's / RMSE within 10%, far from constant
-#   ranks ALGORITHM    1, 2, 3, 4 ranks: the same metrics (relative 1e-9)
+#   bernoulli | poisson  test AUC within 0.02 of the planted model's / RMSE within 10%, far from constant;
+#                        poisson: the estimated dispersion within [1, 1.3]
+#   ranks ALGORITHM    1, 2, 3, 4 ranks: the same metrics (relative 1e-9) after 40 epochs (online:
+#                        poisson with offsets; batch, als: gaussian)
 #   online-vs-batch    online EM's test RMSE within 2% of batch EM's
 #   resume             checkpoint and resume (with --bias on): bit for bit the uninterrupted run
 #   bias               binary data with popularity (planted offsets): not collapsed, test AUC
@@ -13,6 +15,8 @@
 #   kinetic FILE       ../shared/data/kinetic.h5, 10% of its observed entries held out: ALS and EM
 #   unpruned FILE      ../shared/data/aminoacid.h5 at --prune 0 --merge 0: no non-finite step
 #   few DIR            il2 and birmingham_parking with 1-10% to train: no non-finite step, no crash
+#   counts FILE        hangzhou_metro.h5, poisson, 10% to train: overdispersion estimated, test RMSE
+#                        under half the mean predictor's
 #   eval-predict       eval --test gives complete's test metrics; predict gives the model's values
 #   select             als --rank auto --reg auto on a planted rank 3 (noise 0.05, half missing): rank 3
 #                        chosen, the same choice and test RMSE at 1 and 3 ranks, the validation curve in
@@ -82,19 +86,37 @@ else:
     print("test rmse", s["test_rmse"], "planted", rmse, "constant", s["baseline_test_rmse"])
     assert s["test_rmse"] <= 1.10 * rmse, (s["test_rmse"], rmse)
     assert s["test_rmse"] < 0.9 * s["baseline_test_rmse"]
+    print("dispersion", s["dispersion"])
+    assert 1 <= s["dispersion"] <= 1.3, "Poisson data, yet a dispersion far from 1"
+PY
+  ;;
+counts)
+  # ../shared/data/hangzhou_metro.h5 (metro entries, overdispersed counts), 10% to train,
+  # poisson: the dispersion is estimated (> 2; Poisson's 1 made every count a certainty the
+  # prior could not temper: test RMSE 564,424 against the mean predictor's 166)
+  dtfrun 2 complete "$2" --likelihood poisson -r 10 --holdout 0.9 --seed 1 -q --json s.json
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "complete: exit $RC"; }
+  "$PYTHON" - <<'PY'
+import json
+s = json.load(open("s.json"))
+print("test rmse", s["test_rmse"], "mean predictor", s["baseline_test_rmse"], "dispersion", s["dispersion"])
+assert s["dispersion"] > 2, "no overdispersion found in real counts"
+assert s["test_rmse"] < 0.5 * s["baseline_test_rmse"], "no better than half the mean predictor's error"
 PY
   ;;
 ranks)
-  planted g 40x30x20 3 0.1 0.7 gaussian
+  # online: counts (their dispersion) with the offsets (--bias on); batch and als: gaussian
+  # without; 40 epochs, past the warm-up into the prior's phases
+  lik=gaussian b=off; [ "$2" != online ] || lik=poisson b=on
+  planted g 40x30x20 3 0.1 0.7 $lik
   for np in 1 2 3 4; do
-    # online with the offsets (--bias on), batch and als without
-    b=off; [ "$2" != online ] || b=on
-    dtfrun $np complete g_train.h5 --test g_test.h5 -r 5 -i 6 --tol 0 --algorithm "$2" --bias $b --json s$np.json -q
+    dtfrun $np complete g_train.h5 --test g_test.h5 -r 5 -i 40 --tol 0 --algorithm "$2" --likelihood $lik --bias $b --json s$np.json -q
     [ "$RC" -eq 0 ] || { cat err.txt; fail "complete on $np ranks: exit $RC"; }
   done
   "$PYTHON" -c '
 import json; s = [json.load(open(f"s{n}.json")) for n in (1, 2, 3, 4)]
-for k in [k for k in ("test_rmse", "train_rmse", "test_mae", "noise_sd") if k in s[0]]:
+assert s[0]["algorithm"] == "als" or s[0]["warmup_epochs"] < 40, "never past the warm-up"
+for k in [k for k in ("test_rmse", "train_rmse", "test_mae", "test_loglik", "noise_sd", "dispersion") if k in s[0]]:
     v = [x[k] for x in s]; print(k, v)
     assert all(abs(a - v[0]) <= 1e-9 * abs(v[0]) for a in v), k
 assert [x["ranks"] for x in s] == [1, 2, 3, 4]'
@@ -113,9 +135,9 @@ resume)
   planted g 40x30x20 3 0.1 0.5 gaussian
   "$PYTHON" -c 'import h5py; f = h5py.File("g.h5", "r+"); f["X"][...] = f["X"][:] + 5'  # a level for mu
   # with the offsets, whose rows, variances and statistics the checkpoint keeps
-  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 8 --tol 0 --bias on --json full.json -q
+  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 30 --tol 0 --bias on --json full.json -q
   [ "$RC" -eq 0 ] || { cat err.txt; fail "full run: exit $RC"; }
-  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 4 --tol 0 --bias on --checkpoint c.h5 --checkpoint-every 4 -o h1.h5 -q
+  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 20 --tol 0 --bias on --checkpoint c.h5 --checkpoint-every 20 -o h1.h5 -q
   [ "$RC" -eq 0 ] || { cat err.txt; fail "first half: exit $RC"; }
   # the checkpoint is a model of the data in its units, offsets included: eval reads it so
   for m in h1 c; do
@@ -125,16 +147,18 @@ resume)
   "$PYTHON" -c '
 import json; a, b = (json.load(open(f"e_{m}.json"))["test_rmse"] for m in ("h1", "c"))
 print("eval: model", a, "checkpoint", b); assert abs(a - b) <= 1e-12 * a, (a, b)'
-  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 8 --tol 0 --bias on --checkpoint c.h5 --resume --json half.json
+  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 30 --tol 0 --bias on --checkpoint c.h5 --resume --json half.json
   [ "$RC" -eq 0 ] || { cat err.txt; fail "resume: exit $RC"; }
-  grep -q "resumed from c.h5 at iteration 4" err.txt || { cat err.txt; fail "did not resume"; }
+  grep -q "resumed from c.h5 at iteration 20" err.txt || { cat err.txt; fail "did not resume"; }
   cp c.h5 c0.h5
-  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 8 --tol 0 --bias off --checkpoint c0.h5 --resume
+  dtfrun 2 complete g.h5 --holdout 0.1 -r 6 -i 30 --tol 0 --bias off --checkpoint c0.h5 --resume
   [ "$RC" -eq 2 ] && grep -q "checkpoint 'c0.h5' was made with --bias on; this run has --bias off" err.txt \
     || { cat err.txt; fail "a resume without the checkpoint's offsets: exit $RC"; }
   "$PYTHON" -c '
 import json; a, b = (json.load(open(f)) for f in ("full.json", "half.json"))
-print(a["test_rmse"], b["test_rmse"]); assert a["test_rmse"] == b["test_rmse"] and b["bias"] == "on", (a, b)'
+print(a["test_rmse"], b["test_rmse"], "warm-up epochs", a["warmup_epochs"])
+assert a["warmup_epochs"] < 20, "the checkpoint was taken in the warm-up"
+assert a["test_rmse"] == b["test_rmse"] and b["bias"] == "on", (a["test_rmse"], b["test_rmse"], b["bias"])'
   ;;
 bias)
   # binary data with strong popularity (an offset per index of every mode, sd 1.5) and a
