@@ -545,6 +545,7 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
   if (st) return st;
   s->epoch = (int)it;
   if ((st = dtf_solver_restore_fields(state, s, read, ctx))) return st;
+  s->t_total = s->hist_sec[it - 1]; /* the seconds go on from the checkpoint's */
   if (!dtf_state_get_real(file, "noise_precision", &beta)) s->beta = beta;
   if (!dtf_state_get_real(file, "dispersion_precision", &beta)) s->beta = beta;
   int64_t phase = 0, phase_epochs = 0, warmup = 0, online = 0;

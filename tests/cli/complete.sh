@@ -158,6 +158,7 @@ print("eval: model", a, "checkpoint", b); assert abs(a - b) <= 1e-12 * a, (a, b)
 import json; a, b = (json.load(open(f)) for f in ("full.json", "half.json"))
 print(a["test_rmse"], b["test_rmse"], "warm-up epochs", a["warmup_epochs"])
 assert a["warmup_epochs"] < 20, "the checkpoint was taken in the warm-up"
+sec = b["seconds_history"]; assert all(u <= v for u, v in zip(sec, sec[1:])), ("seconds went back", sec)
 assert a["test_rmse"] == b["test_rmse"] and b["bias"] == "on", (a["test_rmse"], b["test_rmse"], b["bias"])'
   ;;
 bias)
