@@ -22,13 +22,13 @@ int cli_fail(const cli_t *c, dtf_status st) {
 }
 
 int cli_usage(const cli_t *c, const char *fmt, ...) {
-  if (c->rank == 0) {
+  if (c->rank == 0) { /* one write, so that mpirun passes it on in one piece */
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "dtf %s: ", c->cmd);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'dtf %s --help'.\n", c->cmd);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "dtf %s: %s\nTry 'dtf %s --help'.\n", c->cmd, msg, c->cmd);
   }
   return DTF_ERR_USAGE;
 }

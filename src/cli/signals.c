@@ -7,6 +7,7 @@
  * alone takes the job down with it (mpirun ends the others). */
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -27,19 +28,34 @@ static void put(const char *s) {
   }
 }
 
+/* append s to the line (len: its length so far), as far as it fits */
+static size_t add(char *line, size_t len, size_t cap, const char *s) {
+  size_t n = strlen(s);
+  if (n > cap - 1 - len) n = cap - 1 - len;
+  memcpy(line + len, s, n);
+  line[len + n] = '\0';
+  return len + n;
+}
+
 static void at_once(int sig) {
   if (rank == 0) {
-    char num[16];
+    char num[16], line[sizeof who + sizeof phase[0] + 64];
     int k = (int)sizeof num - 1;
     num[k] = '\0';
     do num[--k] = (char)('0' + sig % 10);
     while ((sig /= 10) > 0 && k > 0);
-    put(who);
-    put("stopped by signal ");
-    put(num + k);
-    put(phase[current]);
-    put("; exit 75\n");
+    /* one write: mpirun passes a rank's stderr on in the pieces it was written in, between
+     * its own messages */
+    size_t len = add(line, 0, sizeof line, who);
+    len = add(line, len, sizeof line, "stopped by signal ");
+    len = add(line, len, sizeof line, num + k);
+    len = add(line, len, sizeof line, phase[current]);
+    add(line, len, sizeof line, "; exit 75\n");
+    put(line);
     dtf_output_abandon();
+  } else { /* mpirun ends every rank once one exits: rank 0 says what stopped first */
+    struct timespec wait = {0, 300000000};
+    nanosleep(&wait, NULL);
   }
   _exit(DTF_INTERRUPTED);
 }
