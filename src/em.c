@@ -115,9 +115,7 @@ dtf_status em_ensure_buffers(dtf_em_t *s) {
   return st;
 }
 
-/* online statistics for block b, zeroed (fresh) */
-/* the parts of the sweep: the model's blocks, then the offsets of every mode */
-
+/* online statistics for part b (em_nparts), zeroed (fresh) */
 static dtf_status alloc_stats(dtf_em_t *s, int b) {
   dtf_factor_t *f = b < s->nblocks ? s->mops->block(s->model, b) : &s->off.rows[b - s->nblocks];
   free(s->stats[b]);

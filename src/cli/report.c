@@ -1,6 +1,7 @@
 /* What rank 0 tells the user: errors, progress, results, warnings, and the JSON summary. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -23,12 +24,17 @@ int cli_fail(const cli_t *c, dtf_status st) {
 
 int cli_usage(const cli_t *c, const char *fmt, ...) {
   if (c->rank == 0) { /* one write, so that mpirun passes it on in one piece */
-    char msg[1024];
-    va_list ap;
+    char fixed[1024], *msg = fixed;
+    va_list ap, again;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_copy(again, ap);
+    int n = vsnprintf(fixed, sizeof fixed, fmt, ap);
+    if (n >= (int)sizeof fixed && (msg = malloc((size_t)n + 1))) vsnprintf(msg, (size_t)n + 1, fmt, again);
+    va_end(again);
     va_end(ap);
-    fprintf(stderr, "dtf %s: %s\nTry 'dtf %s --help'.\n", c->cmd, msg, c->cmd);
+    /* a message too long for the buffer and for memory: its start */
+    fprintf(stderr, "dtf %s: %s\nTry 'dtf %s --help'.\n", c->cmd, msg ? msg : fixed, c->cmd);
+    if (msg != fixed) free(msg);
   }
   return DTF_ERR_USAGE;
 }
