@@ -207,6 +207,7 @@ static dtf_status update_prior(void *model, dtf_comm_stats_t *stats) {
   int R = c->R;
   dtf_status st = column_norms(c, 1, stats);
   if (st) return st;
+  dtf_mgp_delta(c->tau, c->delta, R); /* tau as a checkpoint or a restored copy left it */
   for (int l = 0; l < R; l++) {
     double rate = 1.0, shape = (l == 0 ? c->a1 : c->a2) + 0.5 * c->dsum * (R - l), prod = 1.0;
     for (int r = 0; r < R; r++) {
@@ -576,10 +577,17 @@ static dtf_status prune(void *model, const dtf_em_reshape_t *how, int *removed, 
     for (int n = 0; n < N; n++) w[r] *= sqrt(G[(int64_t)n * R * R + r * R + r]);
     if (alive[r] && w[r] > most) most = w[r];
   }
-  int *kp = keep[0];
+  int *kp = keep[0], weakest = -1, nalive = 0, below = 0, drop = -1;
   double wn[R];
+  for (int r = 0; r < R; r++) {
+    int low = how->tol > 0 && !(w[r] >= how->tol * most);
+    below += alive[r] && low;
+    nalive += alive[r];
+    if (alive[r] && (weakest < 0 || w[r] < w[weakest])) weakest = r;
+  }
+  if (how->weakest && !*removed && !below && nalive > 1) drop = weakest; /* on trial */
   for (int r = 0; r < R; r++)
-    if (alive[r] && (!(how->tol > 0) || w[r] >= how->tol * most)) {
+    if (alive[r] && r != drop && (!(how->tol > 0) || w[r] >= how->tol * most)) {
       wn[Rn] = w[r];
       kp[Rn++] = r;
     } else if (alive[r])
@@ -616,10 +624,8 @@ static dtf_status prune(void *model, const dtf_em_reshape_t *how, int *removed, 
   st = reshape(c, Rn, kp);
   if (!st) st = alloc_prior(c, Rn);
   if (st) return st;
-  for (int k = 0; k < Rn; k++) {
-    c->tau[k] = tau[k];
-    c->delta[k] = k ? tau[k] / tau[k - 1] : tau[0];
-  }
+  memcpy(c->tau, tau, sizeof tau);
+  dtf_mgp_delta(c->tau, c->delta, Rn);
   return DTF_OK;
 }
 

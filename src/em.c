@@ -505,6 +505,8 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   dtf_state_int(out, "phase_epochs", DTF_ATTR_STATE, NULL, s->phase_epochs);
   dtf_state_int(out, "warmup_epochs", DTF_ATTR_STATE, NULL, s->warmup_epochs);
   dtf_state_int(out, "online_epochs", DTF_ATTR_STATE, NULL, s->online_epochs);
+  dtf_state_int(out, "prune_after", DTF_ATTR_STATE, NULL, s->prune_after);
+  dtf_state_int(out, "prune_refused", DTF_ATTR_STATE, NULL, s->prune_refused);
   dtf_state_replicated(out, "history_train", s->epoch, 0, s->hist_train);
   dtf_state_replicated(out, "history_test", s->epoch, 0, s->hist_test);
   dtf_state_undefined_ok(out, "history_test"); /* NaN without test entries */
@@ -557,6 +559,11 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
   s->phase_epochs = (int)phase_epochs;
   s->warmup_epochs = (int)warmup;
   s->online_epochs = (int)online;
+  int64_t after = 0, refused = 0; /* a checkpoint before these: none refused */
+  dtf_state_get_int(file, "prune_after", &after);
+  dtf_state_get_int(file, "prune_refused", &refused);
+  s->prune_after = after < 0 || after > INT32_MAX ? 0 : (int)after;
+  s->prune_refused = refused < 0 || refused > 64 ? 0 : (int)refused;
   s->steps = steps;
   s->fit = fit;
   s->delta = delta;

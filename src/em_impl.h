@@ -53,7 +53,8 @@ struct dtf_em {
   double gamma[2 * DTF_MAX_MODES];
   int64_t steps; /* mini-batches so far */
   int epoch, converged, pruned_now, warned_pinv;
-  int prune_after; /* no reshaping before this epoch (after one the data refused) */
+  int prune_after;   /* no reshaping before this epoch (after one the data refused) */
+  int prune_refused; /* reshapings refused in a row */
   /* The phases of a run (docs/algorithms.md): point estimates of the rows under the ridge
    * `reg` from full-data sweeps (warm-up: a prior adapted to rows still growing from a
    * random start shrinks them to nothing), then online EM, then full-data EM steps
@@ -89,10 +90,10 @@ static inline int em_dispersed(const dtf_em_t *s) {
   return s->lik->deviance && s->opt.algorithm != DTF_EM_ALS && (!em_point(s) || !s->lik->noise_precision);
 }
 
-/* This epoch runs over mini-batches: online EM, and its warm-up. */
-static inline int em_online(const dtf_em_t *s) {
-  return s->phase == EM_ONLINE || (s->phase == EM_WARMUP && s->opt.algorithm == DTF_EM_ONLINE);
-}
+/* This epoch runs over mini-batches: online EM, not its warm-up (averaged statistics of a
+ * working response that moves with every block, the offsets' above all, lag behind the
+ * rows; docs/algorithms.md, "Phases"). */
+static inline int em_online(const dtf_em_t *s) { return s->phase == EM_ONLINE; }
 
 /* The parts of the model a sweep updates: its blocks, then the offsets of every mode. */
 static inline int em_nparts(const dtf_em_t *s) { return s->nblocks + (s->bias ? s->grid->nmodes : 0); }

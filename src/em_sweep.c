@@ -125,6 +125,10 @@ void dtf_mgp_tau(double *delta, double *tau, int R) {
   }
 }
 
+void dtf_mgp_delta(const double *tau, double *delta, int R) {
+  for (int r = 0; r < R; r++) delta[r] = r ? tau[r] / tau[r - 1] : tau[0];
+}
+
 /* Part p of the sweep: block p of the model (p < nblocks), or the offsets of mode
  * p - nblocks: its rows, their covariances (NULL: none kept, or point estimates), the
  * prior precisions of a row's D coefficients. */
@@ -351,24 +355,39 @@ static int64_t field_doubles(const dtf_field_t *f) {
   }
 }
 
-/* A copy of the model (as its checkpoint describes it) and of its blocks' online
- * statistics, to go back to when a reshaping costs the data more than it saves. */
+/* A copy of the model (as its checkpoint describes it), of its parts' online statistics,
+ * of the offsets and of the noise or dispersion estimate, to go back to when a reshaping
+ * costs the data more than it saves. */
 typedef struct {
   dtf_state_t *state;
   double *data[DTF_STATE_MAX_FIELDS];
-  double *stats[DTF_MAX_MODES], *updates[DTF_MAX_MODES];
-  int64_t W[DTF_MAX_MODES], rows[DTF_MAX_MODES];
-  int D[DTF_MAX_MODES];
+  double *stats[2 * DTF_MAX_MODES], *updates[2 * DTF_MAX_MODES];
+  int64_t W[2 * DTF_MAX_MODES], rows[2 * DTF_MAX_MODES];
+  int D[2 * DTF_MAX_MODES];
+  double *off[DTF_MAX_MODES], *offvar[DTF_MAX_MODES], mu, lam[DTF_MAX_MODES];
+  double beta, sse_avg, gamma[2 * DTF_MAX_MODES];
 } snapshot_t;
 
 static void snapshot_free(snapshot_t *k) {
   for (int f = 0; k->state && f < k->state->nfields; f++) free(k->data[f]);
-  for (int b = 0; b < DTF_MAX_MODES; b++) {
+  for (int b = 0; b < 2 * DTF_MAX_MODES; b++) {
     free(k->stats[b]);
     free(k->updates[b]);
   }
+  for (int n = 0; n < DTF_MAX_MODES; n++) {
+    free(k->off[n]);
+    free(k->offvar[n]);
+  }
   free(k->state);
   memset(k, 0, sizeof *k);
+}
+
+/* A copy of a part's rows (block_len doubles) into *to, or from *from. */
+static dtf_status copy_block(double **to, const dtf_factor_t *f) {
+  size_t n = (size_t)(f->block_len * f->R);
+  if (!(*to = malloc((n ? n : 1) * sizeof(double)))) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  if (n) memcpy(*to, f->block, n * sizeof(double));
+  return DTF_OK;
 }
 
 static dtf_status snapshot_take(dtf_em_t *s, snapshot_t *k) {
@@ -386,8 +405,8 @@ static dtf_status snapshot_take(dtf_em_t *s, snapshot_t *k) {
     else if (n)
       memcpy(k->data[f], fd->data, (size_t)n * sizeof(double));
   }
-  for (int b = 0; !st && s->stats[0] && b < s->nblocks; b++) {
-    const dtf_factor_t *f = s->mops->block(s->model, b);
+  for (int b = 0; !st && s->stats[0] && b < em_nparts(s); b++) {
+    const dtf_factor_t *f = part_rows(s, b);
     k->D[b] = s->Dstats[b];
     k->W[b] = em_width(s->Dstats[b]);
     k->rows[b] = f->own_len ? f->own_len : 1;
@@ -400,6 +419,15 @@ static dtf_status snapshot_take(dtf_em_t *s, snapshot_t *k) {
       memcpy(k->updates[b], s->updates[b], (size_t)k->rows[b] * sizeof(double));
     }
   }
+  for (int n = 0; !st && s->bias && n < s->grid->nmodes; n++) {
+    st = copy_block(&k->off[n], &s->off.rows[n]);
+    if (!st) st = copy_block(&k->offvar[n], &s->offvar[n]);
+    k->lam[n] = s->lam[n];
+  }
+  k->mu = s->off.mu;
+  k->beta = s->beta;
+  k->sse_avg = s->sse_avg;
+  memcpy(k->gamma, s->gamma, sizeof k->gamma);
   return dtf_agree(s->grid->comm, st);
 }
 
@@ -427,11 +455,20 @@ static dtf_status snapshot_restore(dtf_em_t *s, snapshot_t *k) {
       if (!strcmp(now->fields[f].name, k->state->fields[g].name) &&
           field_doubles(&now->fields[f]) == field_doubles(&k->state->fields[g]))
         memcpy(now->fields[f].data, k->data[g], (size_t)field_doubles(&now->fields[f]) * sizeof(double));
-  for (int b = 0; !st && s->stats[0] && b < s->nblocks; b++) {
+  for (int b = 0; !st && s->stats[0] && b < em_nparts(s); b++) {
     memcpy(s->stats[b], k->stats[b], (size_t)(k->rows[b] * k->W[b]) * sizeof(double));
     memcpy(s->updates[b], k->updates[b], (size_t)k->rows[b] * sizeof(double));
     s->Dstats[b] = k->D[b];
   }
+  for (int n = 0; !st && s->bias && n < s->grid->nmodes; n++) {
+    memcpy(s->off.rows[n].block, k->off[n], (size_t)s->off.rows[n].block_len * sizeof(double));
+    memcpy(s->offvar[n].block, k->offvar[n], (size_t)s->offvar[n].block_len * sizeof(double));
+    s->lam[n] = k->lam[n];
+  }
+  s->off.mu = k->mu;
+  s->beta = k->beta;
+  s->sse_avg = k->sse_avg;
+  memcpy(s->gamma, k->gamma, sizeof k->gamma);
   /* the model's rows changed: it refreshes what it derives from them (and may rebalance,
    * which the statistics follow), as after any update */
   if (!st) st = em_ensure_buffers(s);
@@ -440,12 +477,12 @@ static dtf_status snapshot_restore(dtf_em_t *s, snapshot_t *k) {
   return dtf_agree(s->grid->comm, st);
 }
 
-/* The train entries' log-likelihood under the current model (gaussian: with the noise
- * precision beta; poisson: divided by the dispersion), and the model's number of
- * coefficients. Collective. */
-static dtf_status train_loglik(dtf_em_t *s, double *ll, double *params) {
+/* The train entries' log-likelihood under the current model, times prec (gaussian: the
+ * noise precision; poisson: 1 / the dispersion), and the model's number of coefficients.
+ * Collective. */
+static dtf_status train_loglik(dtf_em_t *s, double prec, double *ll, double *params) {
   const dtf_observed_view_t *v = s->v;
-  double q = 0, prec = em_dispersed(s) ? s->beta : 1.0;
+  double q = 0;
   for (int64_t e0 = 0; e0 < v->nnz; e0 += CHUNK) {
     int64_t n = v->nnz - e0 < CHUNK ? v->nnz - e0 : CHUNK;
     const int64_t *inds = v->inds + e0 * v->nmodes;
@@ -464,18 +501,24 @@ static dtf_status train_loglik(dtf_em_t *s, double *ll, double *params) {
 
 /* After every epoch once the prior adapts: the model orders its components for the
  * prior, and once the fit has settled also merges and drops them (a component still
- * growing from a random start is small, not unneeded). A merge or a drop stands only if
- * the train log-likelihood falls by less than the coefficients it removes cost by the
- * Bayesian information criterion, (removed / 2) log(n_train) (a component the data
- * support more strongly stays, however small the prior has made it); otherwise the model
- * goes back to its copy, and no reshaping is tried for COOLDOWN epochs. */
-enum { COOLDOWN = 5 };
+ * growing from a random start is small, not unneeded): those below --prune times the
+ * strongest, or, when none is, the weakest one on trial (a fit from a generous rank
+ * spreads the signal over more components than it needs, none of them small). The
+ * smaller model is refitted by REFIT_SWEEPS full-data steps, and stands only if the train
+ * log-likelihood, at the precision before, falls by less than the coefficients it
+ * removes cost by the Bayesian information criterion, (removed / 2) log(n_train) (a
+ * component the data support more strongly stays, however small the prior has made it);
+ * otherwise the model goes back to its copy, and no reshaping is tried for COOLDOWN
+ * epochs, twice as many after each refusal in a row (up to 16 times). */
+enum { COOLDOWN = 5, REFIT_SWEEPS = 2 };
 
 dtf_status em_prune(dtf_em_t *s) {
   s->pruned_now = 0;
   if (em_point(s)) return DTF_OK;
   int settled = s->delta < 1e-2 && s->epoch >= s->prune_after;
-  dtf_em_reshape_t how = {settled ? s->opt.prune : 0.0, settled ? s->opt.merge : 0.0};
+  /* --prune 0 keeps every component, the weakest one too */
+  dtf_em_reshape_t how = {settled ? s->opt.prune : 0.0, settled ? s->opt.merge : 0.0,
+                          settled && s->opt.prune > 0};
   int *keep[DTF_MAX_MODES] = {0}, removed = 0, moved = 0, dense = 0;
   double *scale[DTF_MAX_MODES] = {0}, *T[DTF_MAX_MODES] = {0}, ll0 = 0, p0 = 0;
   snapshot_t snap = {0};
@@ -488,7 +531,10 @@ dtf_status em_prune(dtf_em_t *s) {
   }
   st = dtf_agree(s->grid->comm, st);
   if (!st && settled) st = snapshot_take(s, &snap);
-  if (!st && settled) st = train_loglik(s, &ll0, &p0);
+  /* both fits judged at the same precision: the refit's own estimate follows its
+   * residuals, and with it a gaussian's scaled log-likelihood would be -n / 2 for any fit */
+  double prec = em_dispersed(s) ? s->beta : 1.0;
+  if (!st && settled) st = train_loglik(s, prec, &ll0, &p0);
   if (!st) st = s->mops->prune(s->model, &how, &removed, &moved, keep, scale, T, &dense, &s->comm);
   if (!st && (removed || moved)) {
     s->pruned_now = removed ? removed : -1;
@@ -497,14 +543,24 @@ dtf_status em_prune(dtf_em_t *s) {
     st = dtf_agree(s->grid->comm, st);
   }
   double ll1 = 0, p1 = 0;
-  if (!st && removed && settled) st = train_loglik(s, &ll1, &p1);
+  /* the smaller model refitted once, by a full-data step (the online averages left as
+   * they are), before it is judged: the components that stay take up what the dropped
+   * ones explained */
+  if (!st && removed && settled) {
+    int phase = s->phase;
+    s->phase = EM_BATCH;
+    for (int k = 0; k < REFIT_SWEEPS && !st; k++) st = em_sweep(s, -1, 1.0);
+    s->phase = phase;
+  }
+  if (!st && removed && settled) st = train_loglik(s, prec, &ll1, &p1);
   double bic = 0.5 * (p0 - p1) * log((double)s->n_train);
   /* before the fit settles only what is exactly zero goes (a ring's canonical form at
    * tolerance 0), with no copy to go back to */
   if (!st && removed && snap.state && ll0 - ll1 > bic) {
     st = snapshot_restore(s, &snap);
     s->pruned_now = 0;
-    s->prune_after = s->epoch + COOLDOWN;
+    s->prune_after = s->epoch + (COOLDOWN << (s->prune_refused < 4 ? s->prune_refused : 4));
+    s->prune_refused++;
     if (!st && s->opt.log) {
       char msg[200];
       snprintf(msg, sizeof msg,
@@ -515,6 +571,13 @@ dtf_status em_prune(dtf_em_t *s) {
       s->opt.log(msg, s->opt.ctx);
     }
   }
+  /* a refitted model's averages start again: the statistics of the rows before the refit
+   * no longer describe it */
+  if (!st && settled && s->pruned_now > 0) s->prune_refused = 0;
+  if (!st && settled && s->pruned_now > 0 && s->stats[0])
+    for (int b = 0; b < em_nparts(s); b++)
+      memset(s->updates[b], 0,
+             (size_t)(part_rows(s, b)->own_len ? part_rows(s, b)->own_len : 1) * sizeof(double));
   snapshot_free(&snap);
   for (int b = 0; b < s->nblocks; b++) {
     free(keep[b]);

@@ -235,6 +235,7 @@ static dtf_status balance(void *model, int b, double **rescale, int *changed, dt
   double *k[DTF_MAX_MODES];
   for (int n = 0; n < N; n++) {
     int R = bond(c, n);
+    dtf_mgp_delta(c->tau[n], c->delta[n], R); /* tau as a checkpoint or a restored copy left it */
     const double *wA = c->norms + off[n], *wB = wA + R;
     k[n] = c->norms + off[n] + 2 * R; /* in place of the plain norms, not needed here */
     double most = 0; /* the bond's largest component: DTF_BALANCE_VANISHED of it, left alone */
@@ -282,6 +283,7 @@ static dtf_status update_prior(void *model, dtf_comm_stats_t *stats) {
     dtf_status st = slice_norms(c, off, stats);
     if (st) return st;
     int R = bond(c, n);
+    dtf_mgp_delta(c->tau[n], c->delta[n], R); /* tau as a checkpoint or a restored copy left it */
     const double *wA = c->norms + off[n], *wB = wA + R;
     double cnt = (double)bond(c, n - 1) * (double)c->g->dims[(n + N - 1) % N] +
                  (double)c->g->dims[n] * (double)bond(c, n + 1);
@@ -396,11 +398,10 @@ static dtf_status transform(tr_em_t *c, const int *newR, double *const *Mi, doub
   c->m = m;
   memcpy(c->cov, cov, sizeof cov);
   st = alloc_parts(c);
-  for (int n = 0, k = 0; !st && n < N; n++)
-    for (int r = 0; r < newR[n]; r++, k++) {
-      c->tau[n][r] = tau[k];
-      c->delta[n][r] = r ? tau[k] / tau[k - 1] : tau[k];
-    }
+  for (int n = 0, k = 0; !st && n < N; k += newR[n++]) {
+    memcpy(c->tau[n], tau + k, (size_t)newR[n] * sizeof(double));
+    dtf_mgp_delta(c->tau[n], c->delta[n], newR[n]);
+  }
   free(tau);
   return st;
 }
@@ -477,10 +478,11 @@ static dtf_status bond_grams(tr_em_t *c, double *buf, int64_t *off, dtf_comm_sta
  * n leaves every prediction): P^{1/2} Q P^{1/2} = U diag(s^2) U^T, M = P^{-1/2} U
  * diag(s)^{1/2}, so that both Grams become diag(s), s descending: the bond's components
  * are then ordered by their weight s, the MGP's order, and a weak one is dropped by
- * dropping its column of M. keep of them: those with s >= tol s_max (at least one); M
- * (R x keep) and Minv (keep x R) into the given room. Returns keep, 0 on failure. */
-static int canonical(int R, const double *P, const double *Q, double tol, double *M, double *Minv,
-                     double *work) {
+ * dropping its column of M. keep of them: those with s >= tol s_max (at least one, at
+ * most most); M (R x keep) and Minv (keep x R) into the given room, the weakest kept
+ * one's s / s_max into *last. Returns keep, 0 on failure. */
+static int canonical(int R, const double *P, const double *Q, double tol, int most, double *M, double *Minv,
+                     double *work, double *last) {
   double *V = work, *p = V + R * R, *Ph = p + R, *Pih = Ph + R * R, *S = Pih + R * R, *s = S + R * R,
          *t = s + R, *ew = t + R * R;
   memcpy(V, P, (size_t)R * R * sizeof(double));
@@ -507,7 +509,8 @@ static int canonical(int R, const double *P, const double *Q, double tol, double
   int keep = 0;
   for (int k = R - 1; k >= 0; k--) { /* descending */
     double sk = sqrt(fmax(s[k], 0));
-    if (keep > 0 && !(sk >= tol * smax && sk > 1e-12 * smax)) break;
+    if (keep > 0 && (keep == most || !(sk >= tol * smax && sk > 1e-12 * smax))) break;
+    *last = sk / smax;
     const double *u = S + (int64_t)k * R; /* eigenvector k */
     double r = sqrt(sk);
     for (int i = 0; i < R;
@@ -553,20 +556,39 @@ static dtf_status prune(void *model, const dtf_em_reshape_t *how, int *removed, 
   dtf_status st = grams && mats && work ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
   st = dtf_agree(c->g->comm, st);
   if (!st) st = bond_grams(c, grams, off, stats);
-  double *M[DTF_MAX_MODES], *Minv[DTF_MAX_MODES];
+  double *M[DTF_MAX_MODES], *Minv[DTF_MAX_MODES], last[DTF_MAX_MODES];
   double change = 0;
+  int cut = 0;
   for (int n = 0, k = 0; !st && n < N; n++) {
     int R = bond(c, n);
     M[n] = mats + k;
     Minv[n] = M[n] + (int64_t)R * R;
     k += 2 * R * R;
-    int64_t R2 = (int64_t)R * R;
-    const double *P = grams + off[n], *Q = P + R2, *Pw = Q + R2, *Qw = Pw + R2;
-    newR[n] = canonical(R, P, Q, how->tol, M[n], Minv[n], work);
+    const double *P = grams + off[n], *Q = P + (int64_t)R * R;
+    newR[n] = canonical(R, P, Q, how->tol, R, M[n], Minv[n], work, &last[n]);
     if (newR[n] == 0) { /* a zero or broken bond: leave it */
       newR[n] = R;
+      last[n] = INFINITY;
       for (int i = 0; i < R * R; i++) M[n][i] = Minv[n][i] = i % (R + 1) == 0;
     }
+    cut += R - newR[n];
+  }
+  /* nothing below tol: the weakest component of the bonds on trial */
+  int w = -1;
+  for (int n = 0; !st && how->weakest && !cut && n < N; n++)
+    if (newR[n] > 1 && (w < 0 || last[n] < last[w])) w = n;
+  if (w >= 0) {
+    int R = bond(c, w);
+    const double *P = grams + off[w], *Q = P + (int64_t)R * R;
+    if (!(newR[w] = canonical(R, P, Q, how->tol, newR[w] - 1, M[w], Minv[w], work, &last[w]))) {
+      newR[w] = R;
+      for (int i = 0; i < R * R; i++) M[w][i] = Minv[w][i] = i % (R + 1) == 0;
+    }
+  }
+  for (int n = 0; !st && n < N; n++) {
+    int R = bond(c, n);
+    int64_t R2 = (int64_t)R * R;
+    const double *Pw = grams + off[n] + 2 * R2, *Qw = Pw + R2;
     /* then each kept component balanced for the prior, as balance() does: column r of M
      * times k_r, row r of Minv divided by it, k_r^4 = (Minv Qw Minv^T)_rr / (M^T Pw M)_rr */
     for (int r = 0; r < newR[n]; r++) {

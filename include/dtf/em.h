@@ -51,10 +51,13 @@ void dtf_em_options_default(dtf_em_options_t *o);
 
 /* What a model's prune step may do to its components: fuse a component with stronger
  * ones into fewer when these explain the fraction `merge` of its squared weight (0:
- * never), drop those below `tol` times the largest weight (0: none); it may always
- * reorder them. */
+ * never), drop those below `tol` times the largest weight (0: none), and, when `weakest`
+ * is set and nothing else goes, drop the one weakest component relative to its strongest
+ * (CP: of the model; a ring: of its bonds), never the last one of a bond; it may always
+ * reorder them. The driver judges the smaller model and may go back (em_prune). */
 typedef struct {
   double tol, merge;
+  int weakest;
 } dtf_em_reshape_t;
 
 /* A completion model. Its parameters are blocks of rows distributed like factors (CP:
@@ -132,6 +135,9 @@ typedef struct {
 #define DTF_MGP_TAU_MAX 1e12
 #define DTF_MGP_TAU_MIN 1e-6
 void dtf_mgp_tau(double *delta, double *tau, int R);
+/* The deltas from tau's ratios: tau is the prior's state (a checkpoint holds it, a
+ * reshaping moves it), the deltas follow it. */
+void dtf_mgp_delta(const double *tau, double *delta, int R);
 
 /* Balancing a model's components (the same scale on every side, predictions unchanged)
  * leaves a component below DTF_BALANCE_VANISHED of the largest as it is and scales by at

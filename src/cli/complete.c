@@ -391,7 +391,7 @@ int cli_complete(cli_t *c, int argc, char **argv) {
   eo.prune = o.prune;
   eo.merge = o.merge;
   eo.reg = o.reg;
-  eo.bias = o.given[OPT_BIAS] ? o.bias : eo.lik != dtf_likelihood("gaussian");
+  eo.bias = o.given[OPT_BIAS] ? o.bias : eo.algorithm != DTF_EM_ALS;
   eo.max_mem = o.given[OPT_MAX_MEM] ? o.max_mem : cli_default_max_mem();
   eo.log = cli_log;
   eo.ctx = c;

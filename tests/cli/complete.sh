@@ -231,10 +231,12 @@ import json, h5py, numpy as np
 s, e = json.load(open("s.json")), json.load(open("e.json"))
 assert abs(s["test_rmse"] - e["test_rmse"]) <= 1e-12 * s["test_rmse"], (s["test_rmse"], e["test_rmse"])
 m = h5py.File("m.h5"); lam = m["lambda"][:]; F = [m[f"factor_{n}"][:] for n in range(3)]
+assert m.attrs["bias_terms"] == b"on", "gaussian EM has offsets by default"
+mu, o = m["bias"][0], [m[f"bias_{n}"][:] for n in range(3)]
 rows = np.loadtxt("pred.tns"); assert len(rows) == 50
 for r in rows:
     i = r[:3].astype(int) - 1
-    want = np.sum(lam * F[0][i[0]] * F[1][i[1]] * F[2][i[2]])
+    want = mu + sum(o[n][i[n]] for n in range(3)) + np.sum(lam * F[0][i[0]] * F[1][i[1]] * F[2][i[2]])
     assert abs(r[3] - want) <= 1e-9 * max(1, abs(want)), (r, want)
 print("eval --test", e["test_rmse"], "== complete", s["test_rmse"], "; predictions match the model file")
 PY
@@ -384,7 +386,8 @@ assert m.attrs["model"] == b"tr" and m.attrs["likelihood"] == b"gaussian", dict(
 G = [m[f"core_{n}"][:] for n in range(4)]
 x = h5py.File("r_test.h5")["X"][:]
 idx = np.argwhere(~np.isnan(x))
-pred = np.einsum("aib,bjc,ckd,dla->ijkl", *G)[tuple(idx.T)]
+pred = np.einsum("aib,bjc,ckd,dla->ijkl", *G)[tuple(idx.T)] + m["bias"][0]
+pred += sum(m[f"bias_{n}"][:][idx[:, n]] for n in range(4))
 rmse = np.sqrt(np.mean((pred - x[tuple(idx.T)]) ** 2))
 assert abs(rmse - s["test_rmse"]) <= 1e-9 * rmse, (rmse, s["test_rmse"])
 print("eval --test", e["test_rmse"], "== complete", s["test_rmse"], "== numpy on the model file", rmse)
