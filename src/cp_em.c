@@ -492,6 +492,13 @@ static void join(cp_em_t *c, int s, const int *S, double C[][MERGE_MAX * MERGE_M
  *   towards one of them is slow. They become that rank-one component (join()).
  * - Components below how->tol times the largest weight go.
  * - The rest are ordered for the prior (order()). */
+/* component r's weight from the N factor Grams (R x R each) */
+static double gram_weight(int N, int R, const double *G, int r) {
+  double w = 1;
+  for (int n = 0; n < N; n++) w *= sqrt(G[(int64_t)n * R * R + r * R + r]);
+  return w;
+}
+
 static dtf_status prune(void *model, const dtf_em_reshape_t *how, int *removed, int *moved, int **keep,
                         double **scale, double **T, int *dense, dtf_comm_stats_t *stats) {
   cp_em_t *c = model;
@@ -516,8 +523,7 @@ static dtf_status prune(void *model, const dtf_em_reshape_t *how, int *removed, 
   memset(w, 0, sizeof w);
   for (int r = 0; r < R; r++) {
     alive[r] = 1;
-    w[r] = 1;
-    for (int n = 0; n < N; n++) w[r] *= sqrt(G[(int64_t)n * R * R + r * R + r]);
+    w[r] = gram_weight(N, R, G, r);
   }
   /* weakest first: can fewer components stand for it and one or two stronger ones? With
    * each stronger one in turn, then with the two most congruent to it. */
@@ -563,25 +569,18 @@ static dtf_status prune(void *model, const dtf_em_reshape_t *how, int *removed, 
       if (fuse(N, R, G, s, S, C) > (1 - how->merge) * w[q] * w[q]) continue;
       join(c, s, S, C, G);
       invalidate(c);
-      for (int j = 0; j < s - 1; j++) {
-        w[S[j]] = 1;
-        for (int n = 0; n < N; n++) w[S[j]] *= sqrt(G[(int64_t)n * R * R + S[j] * R + S[j]]);
-      }
+      for (int j = 0; j < s - 1; j++) w[S[j]] = gram_weight(N, R, G, S[j]);
       alive[q] = 0;
       (*removed)++;
       done = 1;
     }
   }
-  for (int r = 0; r < R; r++) {
-    w[r] = 1;
-    for (int n = 0; n < N; n++) w[r] *= sqrt(G[(int64_t)n * R * R + r * R + r]);
-    if (alive[r] && w[r] > most) most = w[r];
-  }
+  for (int r = 0; r < R; r++)
+    if (alive[r] && (w[r] = gram_weight(N, R, G, r)) > most) most = w[r];
   int *kp = keep[0], weakest = -1, nalive = 0, below = 0, drop = -1;
   double wn[R];
   for (int r = 0; r < R; r++) {
-    int low = how->tol > 0 && !(w[r] >= how->tol * most);
-    below += alive[r] && low;
+    below += alive[r] && how->tol > 0 && !(w[r] >= how->tol * most);
     nalive += alive[r];
     if (alive[r] && (weakest < 0 || w[r] < w[weakest])) weakest = r;
   }
@@ -592,11 +591,7 @@ static dtf_status prune(void *model, const dtf_em_reshape_t *how, int *removed, 
       kp[Rn++] = r;
     } else if (alive[r])
       (*removed)++;
-  if (Rn == 0) { /* nothing would be left: leave the model as it is */
-    free(G);
-    *removed = 0;
-    return DTF_OK;
-  }
+  if (Rn == 0) *removed = 0; /* nothing would be left: the model stays as it is */
   order(Rn, wn, 2.0, idx);
   int perm[Rn];
   for (int k = 0; k < Rn; k++) perm[k] = kp[idx[k]];

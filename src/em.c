@@ -563,7 +563,7 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
   dtf_state_get_int(file, "prune_after", &after);
   dtf_state_get_int(file, "prune_refused", &refused);
   s->prune_after = after < 0 || after > INT32_MAX ? 0 : (int)after;
-  s->prune_refused = refused < 0 || refused > 64 ? 0 : (int)refused;
+  s->prune_refused = refused < 0 || refused > EM_MAX_BACKOFF ? 0 : (int)refused;
   s->steps = steps;
   s->fit = fit;
   s->delta = delta;

@@ -54,7 +54,7 @@ struct dtf_em {
   int64_t steps; /* mini-batches so far */
   int epoch, converged, pruned_now, warned_pinv;
   int prune_after;   /* no reshaping before this epoch (after one the data refused) */
-  int prune_refused; /* reshapings refused in a row */
+  int prune_refused; /* reshapings refused in a row, at most EM_MAX_BACKOFF */
   /* The phases of a run (docs/algorithms.md): point estimates of the rows under the ridge
    * `reg` from full-data sweeps (warm-up: a prior adapted to rows still growing from a
    * random start shrinks them to nothing), then online EM, then full-data EM steps
@@ -76,6 +76,9 @@ struct dtf_em {
 };
 
 typedef enum { EM_WARMUP, EM_ONLINE, EM_BATCH } em_phase_t;
+
+/* A refused reshaping doubles the wait before the next, this many times at most. */
+enum { EM_MAX_BACKOFF = 4 };
 
 /* The rows are point estimates with the ridge `reg` (ALS, the warm-up): no prior, no
  * covariances, no noise precision. */

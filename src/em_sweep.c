@@ -382,7 +382,7 @@ static void snapshot_free(snapshot_t *k) {
   memset(k, 0, sizeof *k);
 }
 
-/* A copy of a part's rows (block_len doubles) into *to, or from *from. */
+/* A new copy of a part's rows (block_len x R doubles) in *to. */
 static dtf_status copy_block(double **to, const dtf_factor_t *f) {
   size_t n = (size_t)(f->block_len * f->R);
   if (!(*to = malloc((n ? n : 1) * sizeof(double)))) return dtf_error(DTF_ERR_INPUT, "out of memory");
@@ -506,10 +506,10 @@ static dtf_status train_loglik(dtf_em_t *s, double prec, double *ll, double *par
  * spreads the signal over more components than it needs, none of them small). The
  * smaller model is refitted by REFIT_SWEEPS full-data steps, and stands only if the train
  * log-likelihood, at the precision before, falls by less than the coefficients it
- * removes cost by the Bayesian information criterion, (removed / 2) log(n_train) (a
- * component the data support more strongly stays, however small the prior has made it);
- * otherwise the model goes back to its copy, and no reshaping is tried for COOLDOWN
- * epochs, twice as many after each refusal in a row (up to 16 times). */
+ * removes cost by Akaike's criterion, one each (BIC's (log n_train) / 2 each dropped
+ * real, weak components: docs/algorithms.md); otherwise the model goes back to its copy,
+ * and no reshaping is tried for COOLDOWN epochs, twice as many after each refusal in a
+ * row (up to 16 times). */
 enum { COOLDOWN = 5, REFIT_SWEEPS = 2 };
 
 dtf_status em_prune(dtf_em_t *s) {
@@ -543,8 +543,8 @@ dtf_status em_prune(dtf_em_t *s) {
     st = dtf_agree(s->grid->comm, st);
   }
   double ll1 = 0, p1 = 0;
-  /* the smaller model refitted once, by a full-data step (the online averages left as
-   * they are), before it is judged: the components that stay take up what the dropped
+  /* the smaller model refitted by full-data steps (the online averages left as they
+   * are) before it is judged: the components that stay take up what the dropped
    * ones explained */
   if (!st && removed && settled) {
     int phase = s->phase;
@@ -553,20 +553,20 @@ dtf_status em_prune(dtf_em_t *s) {
     s->phase = phase;
   }
   if (!st && removed && settled) st = train_loglik(s, prec, &ll1, &p1);
-  double bic = 0.5 * (p0 - p1) * log((double)s->n_train);
+  double cost = p0 - p1; /* Akaike: one unit of log-likelihood a coefficient */
   /* before the fit settles only what is exactly zero goes (a ring's canonical form at
    * tolerance 0), with no copy to go back to */
-  if (!st && removed && snap.state && ll0 - ll1 > bic) {
+  if (!st && removed && snap.state && ll0 - ll1 > cost) {
     st = snapshot_restore(s, &snap);
     s->pruned_now = 0;
-    s->prune_after = s->epoch + (COOLDOWN << (s->prune_refused < 4 ? s->prune_refused : 4));
-    s->prune_refused++;
+    s->prune_after = s->epoch + (COOLDOWN << s->prune_refused);
+    s->prune_refused += s->prune_refused < EM_MAX_BACKOFF;
     if (!st && s->opt.log) {
       char msg[200];
       snprintf(msg, sizeof msg,
                "epoch %d: %d component%s kept: without %s the train log-likelihood falls by %.4g, more than "
-               "the %.4g their %.0f coefficients cost (BIC)",
-               s->epoch, removed, removed > 1 ? "s" : "", removed > 1 ? "them" : "it", ll0 - ll1, bic,
+               "the %.4g their %.0f coefficients cost (AIC)",
+               s->epoch, removed, removed > 1 ? "s" : "", removed > 1 ? "them" : "it", ll0 - ll1, cost,
                p0 - p1);
       s->opt.log(msg, s->opt.ctx);
     }

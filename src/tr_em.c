@@ -528,21 +528,29 @@ static int canonical(int R, const double *P, const double *Q, double tol, int mo
   return keep;
 }
 
+/* canonical() of a bond from its Grams P, Q (R x R each, one after the other), or, a zero
+ * or broken bond, the bond as it is (M and Minv the identity) */
+static int bond_form(int R, const double *PQ, double tol, int most, double *M, double *Minv, double *work,
+                     double *last) {
+  int keep = canonical(R, PQ, PQ + (int64_t)R * R, tol, most, M, Minv, work, last);
+  if (keep) return keep;
+  *last = INFINITY;
+  for (int i = 0; i < R * R; i++) M[i] = Minv[i] = i % (R + 1) == 0;
+  return R;
+}
+
 /* Per bond: the canonical form above, dropping the components whose weight is below
- * how->tol times the bond's strongest (one always stays). Fusion of split components
- * (how->merge) is CP's: a ring's bond is reduced by its canonical form instead. The
- * design values of block b transform by T_b = M_b^T (x) Minv_{b+1}: core b's first index
- * follows bond b's M, its second bond b+1's Minv. A transform whose M differs from the
- * identity by less than 1e-3 (relative) is not made: the bonds are then canonical enough,
- * and an epoch that moves nothing lets the run converge. */
+ * how->tol times the bond's strongest (one always stays), or the one weakest trial. Fusion of split
+ * components (how->merge) is CP's: a ring's bond is reduced by its canonical form instead. The design values
+ * of block b transform by T_b = M_b^T (x) Minv_{b+1}: core b's first index follows bond b's M, its second
+ * bond b+1's Minv. A transform whose M differs from the identity by less than 1e-3 (relative) is not made:
+ * the bonds are then canonical enough, and an epoch that moves nothing lets the run converge. */
 static dtf_status prune(void *model, const dtf_em_reshape_t *how, int *removed, int *moved, int **keep,
                         double **scale, double **T, int *dense, dtf_comm_stats_t *stats) {
   tr_em_t *c = model;
   int N = c->N, newR[DTF_MAX_MODES];
-  (void)keep;
-  (void)scale;
-  *removed = *moved = 0;
-  *dense = 1;
+  (void)keep, (void)scale;
+  *removed = *moved = 0, *dense = 1;
   int64_t off[DTF_MAX_MODES], gsize = 0, msize = 0, wsize = 0;
   for (int n = 0; n < N; n++) {
     int64_t R = bond(c, n);
@@ -556,39 +564,24 @@ static dtf_status prune(void *model, const dtf_em_reshape_t *how, int *removed, 
   dtf_status st = grams && mats && work ? DTF_OK : dtf_error(DTF_ERR_INPUT, "out of memory");
   st = dtf_agree(c->g->comm, st);
   if (!st) st = bond_grams(c, grams, off, stats);
-  double *M[DTF_MAX_MODES], *Minv[DTF_MAX_MODES], last[DTF_MAX_MODES];
-  double change = 0;
+  double *M[DTF_MAX_MODES], *Minv[DTF_MAX_MODES], last[DTF_MAX_MODES], change = 0;
   int cut = 0;
   for (int n = 0, k = 0; !st && n < N; n++) {
     int R = bond(c, n);
     M[n] = mats + k;
     Minv[n] = M[n] + (int64_t)R * R;
     k += 2 * R * R;
-    const double *P = grams + off[n], *Q = P + (int64_t)R * R;
-    newR[n] = canonical(R, P, Q, how->tol, R, M[n], Minv[n], work, &last[n]);
-    if (newR[n] == 0) { /* a zero or broken bond: leave it */
-      newR[n] = R;
-      last[n] = INFINITY;
-      for (int i = 0; i < R * R; i++) M[n][i] = Minv[n][i] = i % (R + 1) == 0;
-    }
-    cut += R - newR[n];
+    cut += R - (newR[n] = bond_form(R, grams + off[n], how->tol, R, M[n], Minv[n], work, &last[n]));
   }
   /* nothing below tol: the weakest component of the bonds on trial */
   int w = -1;
   for (int n = 0; !st && how->weakest && !cut && n < N; n++)
     if (newR[n] > 1 && (w < 0 || last[n] < last[w])) w = n;
-  if (w >= 0) {
-    int R = bond(c, w);
-    const double *P = grams + off[w], *Q = P + (int64_t)R * R;
-    if (!(newR[w] = canonical(R, P, Q, how->tol, newR[w] - 1, M[w], Minv[w], work, &last[w]))) {
-      newR[w] = R;
-      for (int i = 0; i < R * R; i++) M[w][i] = Minv[w][i] = i % (R + 1) == 0;
-    }
-  }
+  if (w >= 0)
+    newR[w] = bond_form(bond(c, w), grams + off[w], how->tol, newR[w] - 1, M[w], Minv[w], work, &last[w]);
   for (int n = 0; !st && n < N; n++) {
     int R = bond(c, n);
-    int64_t R2 = (int64_t)R * R;
-    const double *Pw = grams + off[n] + 2 * R2, *Qw = Pw + R2;
+    const double *Pw = grams + off[n] + 2 * (int64_t)R * R, *Qw = Pw + (int64_t)R * R;
     /* then each kept component balanced for the prior, as balance() does: column r of M
      * times k_r, row r of Minv divided by it, k_r^4 = (Minv Qw Minv^T)_rr / (M^T Pw M)_rr */
     for (int r = 0; r < newR[n]; r++) {
