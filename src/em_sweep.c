@@ -507,7 +507,8 @@ static dtf_status train_loglik(dtf_em_t *s, double prec, double *ll, double *par
  * smaller model is refitted by REFIT_SWEEPS full-data steps, and stands only if the train
  * log-likelihood, at the precision before, falls by less than the coefficients it
  * removes cost by Akaike's criterion, one each (BIC's (log n_train) / 2 each dropped
- * real, weak components: docs/algorithms.md); otherwise the model goes back to its copy,
+ * real, weak components), or by BIC for counts, whose quasi-likelihood overstates what
+ * the data say (docs/algorithms.md); otherwise the model goes back to its copy,
  * and no reshaping is tried for COOLDOWN epochs, twice as many after each refusal in a
  * row (up to 16 times). */
 enum { COOLDOWN = 5, REFIT_SWEEPS = 2 };
@@ -553,7 +554,10 @@ dtf_status em_prune(dtf_em_t *s) {
     s->phase = phase;
   }
   if (!st && removed && settled) st = train_loglik(s, prec, &ll1, &p1);
-  double cost = p0 - p1; /* Akaike: one unit of log-likelihood a coefficient */
+  /* Akaike: one unit of log-likelihood a coefficient; a quasi-likelihood's (counts divided
+   * by their dispersion) BIC's (log n_train) / 2 */
+  int quasi = em_dispersed(s) && !s->lik->noise_precision;
+  double cost = (p0 - p1) * (quasi ? 0.5 * log((double)s->n_train) : 1.0);
   /* before the fit settles only what is exactly zero goes (a ring's canonical form at
    * tolerance 0), with no copy to go back to */
   if (!st && removed && snap.state && ll0 - ll1 > cost) {
@@ -565,9 +569,9 @@ dtf_status em_prune(dtf_em_t *s) {
       char msg[200];
       snprintf(msg, sizeof msg,
                "epoch %d: %d component%s kept: without %s the train log-likelihood falls by %.4g, more than "
-               "the %.4g their %.0f coefficients cost (AIC)",
+               "the %.4g their %.0f coefficients cost (%s)",
                s->epoch, removed, removed > 1 ? "s" : "", removed > 1 ? "them" : "it", ll0 - ll1, cost,
-               p0 - p1);
+               p0 - p1, quasi ? "BIC" : "AIC");
       s->opt.log(msg, s->opt.ctx);
     }
   }
