@@ -24,48 +24,12 @@
 #include <string.h>
 
 #include "dtf/fault.h"
-#include "dtf/gcp.h"
 #include "dtf/kernels.h"
 #include "dtf/memory.h"
 #include "dtf/observed.h"
 #include "dtf/rng.h"
+#include "gcp_impl.h"
 #include "timer.h"
-
-enum { ALL, UNIFORM, STORED, STRATIFIED }; /* how a step reads the entries */
-enum { CHUNK = 4096 };
-
-typedef struct { /* a list of local entries with weights */
-  int64_t n, cap, *inds;
-  double *x, *w, *m;
-} sample_t;
-
-struct dtf_gcp {
-  const dtf_grid_t *grid;
-  dtf_tensor_t *t;
-  dtf_gcp_options_t opt;
-  int N, R, how;
-  double cells, entries; /* over all ranks: cells, and the entries the mean runs over */
-  double stored;         /* stored entries over all ranks */
-  dtf_cp_model_t model;  /* of the data times `scale`; unit lambda: the factors carry the scale */
-  dtf_cp_model_t out;    /* the model file's copy: normalised, in the original labels */
-  double scale;          /* gaussian: 1 / the RMS of the data (scale-free: data of 1e-170 or 1e155) */
-  double *unscale;       /* R times 1 / scale: lambda of the model in the data's units */
-  double *ostate[DTF_MAX_MODES], *grad[DTF_MAX_MODES], *sum[DTF_MAX_MODES];
-  dtf_compressor_t *comp[DTF_MAX_MODES];
-  double *save[DTF_MAX_MODES], *osave[DTF_MAX_MODES], *csave[DTF_MAX_MODES];
-  sample_t smp, lsmp;  /* this step's sample, the loss's fixed sample */
-  double *wall, *mall; /* ALL: weights and model values of every local entry */
-  int64_t *ibuf;
-  double *xbuf;
-  unsigned char *found;
-  int64_t steps_done; /* optimizer steps so far (kept ones) */
-  int epoch, fails, converged;
-  double lr, loss, prev_loss, fit, delta;
-  double *hist_loss, *hist_fit, *hist_bytes, *hist_plain;
-  dtf_status sticky;
-  dtf_comm_stats_t comm;
-  double t_grad, t_comm, t_update;
-};
 
 void dtf_gcp_options_default(dtf_gcp_options_t *o) {
   memset(o, 0, sizeof *o);
@@ -82,20 +46,13 @@ void dtf_gcp_options_default(dtf_gcp_options_t *o) {
   o->max_fails = 10;
 }
 
-static int sampling(const dtf_tensor_t *t, const dtf_gcp_options_t *o, double cells_local) {
-  int observed = t->ops->zeros_are_data, full = (double)t->ops->entries(t) == cells_local;
-  if (observed) return o->sample ? STORED : ALL;
-  if (!full) return STRATIFIED;
-  return o->sample ? UNIFORM : ALL;
-}
-
 double dtf_gcp_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_gcp_options_t *o) {
   double R = o->rank, rows = 0, nloc = (double)t->ops->entries(t), cells = 1;
   for (int n = 0; n < g->nmodes; n++) {
     rows += (double)g->len[n];
     cells *= (double)g->len[n];
   }
-  int how = sampling(t, o, cells);
+  int how = gcp_sampling(t, o, cells);
   double S = (double)o->sample + (double)o->loss_sample, per = (g->nmodes + 3) * 8.0;
   /* factors (and the file's copy), optimizer state and its saved copy, gradients and sums,
    * compressor state (at most 3 per row for the residuals and PowerSGD), samples */
@@ -106,155 +63,12 @@ double dtf_gcp_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_gcp_
   return bytes;
 }
 
-static dtf_status grow(sample_t *s, int64_t n, int N) {
-  if (n <= s->cap) return DTF_OK;
-  int64_t cap = n > 2 * s->cap ? n : 2 * s->cap;
-  int64_t *i = realloc(s->inds, (size_t)cap * N * sizeof(int64_t));
-  if (i) s->inds = i;
-  double *x = realloc(s->x, (size_t)cap * sizeof(double));
-  if (x) s->x = x;
-  double *w = realloc(s->w, (size_t)cap * sizeof(double));
-  if (w) s->w = w;
-  double *m = realloc(s->m, (size_t)cap * sizeof(double));
-  if (m) s->m = m;
-  if (!i || !x || !w || !m)
-    return dtf_error(DTF_ERR_INPUT, "out of memory for a sample of %lld entries", (long long)n);
-  s->cap = cap;
-  return DTF_OK;
-}
-
-static void free_sample(sample_t *s) {
-  free(s->inds);
-  free(s->x);
-  free(s->w);
-  free(s->m);
-  memset(s, 0, sizeof *s);
-}
-
-/* global linear index -> block-local indices; 0 if not in this rank's block */
-static int local_of(const dtf_grid_t *g, uint64_t lin, int64_t *ix) {
-  int in = 1;
-  for (int m = g->nmodes - 1; m >= 0; m--) {
-    int64_t i = (int64_t)(lin % (uint64_t)g->dims[m]);
-    lin /= (uint64_t)g->dims[m];
-    ix[m] = i - g->start[m];
-    in &= ix[m] >= 0 && ix[m] < g->len[m];
-  }
-  return in;
-}
-
-/* draw this rank's part of a sample of size S keyed by key into s (see the header) */
-static dtf_status draw(dtf_gcp_t *s, sample_t *out, int64_t S, uint64_t key) {
-  const dtf_grid_t *g = s->grid;
-  int N = s->N;
-  dtf_tensor_t *t = s->t;
-  out->n = 0;
-  dtf_status st = DTF_OK;
-  uint64_t cells = (uint64_t)s->cells;
-  if (s->how == UNIFORM || s->how == STRATIFIED) {
-    /* uniform draws over the cells; stratified: the half from the unstored cells */
-    int64_t draws = s->how == UNIFORM ? S : S - S / 2;
-    double w = s->how == UNIFORM ? 1.0 / (double)S : (s->cells - s->stored) / ((double)draws * s->cells);
-    for (int64_t k = 0; k < draws && !st; k++) {
-      uint64_t lin = dtf_rng_u64(s->opt.seed, DTF_STREAM_GCP, key, (uint64_t)k) % cells;
-      if (!(st = grow(out, out->n + 1, N)) && local_of(g, lin, out->inds + out->n * N)) out->w[out->n++] = w;
-    }
-    if (st) return st;
-    /* values (stratified: drop draws that hit a stored entry) */
-    for (int64_t k0 = 0; k0 < out->n && !st; k0 += CHUNK) {
-      int64_t c = out->n - k0 < CHUNK ? out->n - k0 : CHUNK;
-      st = t->ops->values_at(t, c, out->inds + k0 * N, out->x + k0, s->found);
-      for (int64_t k = 0; k < c; k++) {
-        out->x[k0 + k] *= s->scale;
-        if (s->how == STRATIFIED && s->found[k]) out->w[k0 + k] = 0.0;
-      }
-    }
-    if (st || s->how == UNIFORM) return st;
-  }
-  /* Bernoulli draws of the stored entries, each with probability q: weight 1 / (q n) */
-  int64_t want = s->how == STRATIFIED ? S / 2 : S;
-  double q = fmin(1.0, (double)want / s->stored), w = 1.0 / (q * s->entries);
-  int64_t n = t->ops->entries(t);
-  for (int64_t e0 = 0; e0 < n && !st; e0 += CHUNK) {
-    int64_t c = n - e0 < CHUNK ? n - e0 : CHUNK;
-    t->ops->entries_get(t, e0, c, s->ibuf, s->xbuf);
-    for (int64_t k = 0; k < c && !st; k++) {
-      uint64_t ek = dtf_entry_key(N, g->dims, s->ibuf + k * N);
-      if (!(dtf_rng_uniform(s->opt.seed, DTF_STREAM_GCP, key, ek) < q)) continue;
-      if ((st = grow(out, out->n + 1, N))) break;
-      for (int m = 0; m < N; m++) out->inds[out->n * N + m] = s->ibuf[k * N + m] - g->start[m];
-      out->x[out->n] = s->xbuf[k] * s->scale;
-      out->w[out->n++] = w;
-    }
-  }
-  return st;
-}
-
-/* the loss estimate on the fixed sample (ALL: every entry), over all ranks */
-static dtf_status loss_estimate(dtf_gcp_t *s, double *loss) {
-  const dtf_loss_t *L = s->opt.loss;
-  double sum = 0;
-  if (s->how == ALL) {
-    int64_t n = s->t->ops->entries(s->t);
-    for (int64_t e0 = 0; e0 < n; e0 += CHUNK) {
-      int64_t c = n - e0 < CHUNK ? n - e0 : CHUNK;
-      s->t->ops->entries_get(s->t, e0, c, s->ibuf, s->xbuf);
-      for (int64_t k = 0; k < c; k++)
-        for (int m = 0; m < s->N; m++) s->ibuf[k * s->N + m] -= s->grid->start[m];
-      dtf_cp_model_predict(&s->model, c, s->ibuf, s->mall);
-      for (int64_t k = 0; k < c; k++) sum += L->value(s->xbuf[k] * s->scale, s->mall[k]);
-    }
-    sum /= s->entries;
-  } else {
-    sample_t *p = &s->lsmp;
-    dtf_cp_model_predict(&s->model, p->n, p->inds, p->m);
-    for (int64_t k = 0; k < p->n; k++) sum += p->w[k] * L->value(p->x[k], p->m[k]);
-  }
-  for (int m = 0; m < s->N; m++) /* a non-finite factor entry: a non-finite loss, the epoch undone */
-    if (dtf_first_nonfinite(s->model.factors[m].block_len * s->R, s->model.factors[m].block) >= 0) sum = NAN;
-  dtf_status st = dtf_allreduce_sum(s->grid->comm, &sum, 1, &s->comm);
-  *loss = sum;
-  return st;
-}
-
-/* this rank's part of every factor's gradient, at the entries of step `step` */
-static dtf_status local_gradients(dtf_gcp_t *s, uint64_t step) {
-  const dtf_loss_t *L = s->opt.loss;
-  int N = s->N, R = s->R;
-  const double *F[DTF_MAX_MODES];
-  for (int n = 0; n < N; n++) F[n] = s->model.factors[n].block;
-  dtf_status st = DTF_OK;
-  if (s->how == ALL) { /* y at every entry in the entries view, then the weighted MTTKRPs */
-    int64_t n = s->t->ops->entries(s->t);
-    for (int64_t e0 = 0; e0 < n; e0 += CHUNK) {
-      int64_t c = n - e0 < CHUNK ? n - e0 : CHUNK;
-      s->t->ops->entries_get(s->t, e0, c, s->ibuf, s->xbuf);
-      for (int64_t k = 0; k < c; k++)
-        for (int m = 0; m < N; m++) s->ibuf[k * N + m] -= s->grid->start[m];
-      dtf_cp_model_predict(&s->model, c, s->ibuf, s->mall + e0);
-      for (int64_t k = 0; k < c; k++)
-        s->wall[e0 + k] = L->deriv(s->xbuf[k] * s->scale, s->mall[e0 + k]) / s->entries;
-    }
-    for (int m = 0; !st && m < N; m++) st = s->t->ops->weighted_mttkrp(s->t, m, F, s->wall, R, s->grad[m]);
-    return st;
-  }
-  sample_t *p = &s->smp;
-  if ((st = draw(s, p, s->opt.sample, step))) return st;
-  dtf_cp_model_predict(&s->model, p->n, p->inds, p->m);
-  for (int64_t k = 0; k < p->n; k++) p->m[k] = p->w[k] * L->deriv(p->x[k], p->m[k]);
-  for (int m = 0; m < N; m++) {
-    memset(s->grad[m], 0, (size_t)(s->model.factors[m].block_len * R) * sizeof(double));
-    dtf_coo_mttkrp(N, m, p->n, p->inds, p->m, F, R, s->grad[m]);
-  }
-  return DTF_OK;
-}
-
 static dtf_status one_step(dtf_gcp_t *s) {
   int N = s->N, R = s->R, B = s->opt.optim->buffers;
   uint64_t step = (uint64_t)s->steps_done + 1;
   double t0 = dtf_now();
   if (!s->sticky) s->sticky = dtf_fault_status("mttkrp", s->epoch, DTF_ERR_INPUT);
-  if (!s->sticky) s->sticky = local_gradients(s, step);
+  if (!s->sticky) s->sticky = gcp_local_gradients(s, step);
   if (s->sticky) /* keep taking part, with nothing to add */
     for (int m = 0; m < N; m++)
       memset(s->grad[m], 0, (size_t)(s->model.factors[m].block_len * R) * sizeof(double));
@@ -316,7 +130,7 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
   int64_t steps0 = s->steps_done;
   dtf_status st = DTF_OK;
   s->epoch++;
-  if (isnan(s->prev_loss) && (st = loss_estimate(s, &s->prev_loss))) return st;
+  if (isnan(s->prev_loss) && (st = gcp_loss_estimate(s, &s->prev_loss))) return st;
   if (!isfinite(s->prev_loss)) /* a loss that overflows converges to nothing */
     return dtf_error(DTF_ERR_NUMERIC, "the %s loss of the initial model is not finite (%g)",
                      s->opt.loss->name, s->prev_loss);
@@ -324,7 +138,7 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
   for (int k = 0; k < s->opt.steps && !st; k++) st = one_step(s);
   if (st) return st;
   st = dtf_agree(s->grid->comm, s->sticky);
-  if (!st) st = loss_estimate(s, &s->loss);
+  if (!st) st = gcp_loss_estimate(s, &s->loss);
   if (st) return st;
   if (!isfinite(s->loss) || s->loss > s->prev_loss) { /* undo the epoch, smaller steps */
     keep_epoch(s, 1);
@@ -540,7 +354,7 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
     cells *= (double)g->dims[n];
     cells_local *= (double)g->len[n];
   }
-  int how = sampling(t, o, cells_local);
+  int how = gcp_sampling(t, o, cells_local);
   int64_t counts[1] = {t->ops->entries(t)};
   dtf_status st = dtf_allreduce(g->comm, counts, 1, MPI_INT64_T, MPI_SUM, NULL);
   if (st) return st;
@@ -641,7 +455,7 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
     int64_t S = o->loss_sample > 0 ? o->loss_sample : (int64_t)fmin(entries, 1e6);
     if ((double)S > entries) S = (int64_t)entries;
     if (how == STRATIFIED && S < 2) S = 2;
-    st = dtf_agree(g->comm, draw(s, &s->lsmp, S, UINT64_MAX));
+    st = dtf_agree(g->comm, gcp_draw(s, &s->lsmp, S, UINT64_MAX));
   }
   if (st) {
     dtf_gcp_free(s);
@@ -695,8 +509,8 @@ void dtf_gcp_free(dtf_gcp_t *s) {
     free(s->csave[n]);
     dtf_compressor_free(s->comp[n]);
   }
-  free_sample(&s->smp);
-  free_sample(&s->lsmp);
+  gcp_free_sample(&s->smp);
+  gcp_free_sample(&s->lsmp);
   free(s->wall);
   free(s->mall);
   free(s->ibuf);

@@ -1,0 +1,55 @@
+/* The GCP solver's state, shared by its files: src/gcp.c (set-up, steps, epochs, state),
+ * src/gcp_sample.c (the entries a step reads: samples, the loss estimate, the local
+ * gradients). Not installed: the library's interface is include/dtf/gcp.h. */
+#ifndef DTF_GCP_IMPL_H
+#define DTF_GCP_IMPL_H
+
+#include "dtf/gcp.h"
+
+enum { ALL, UNIFORM, STORED, STRATIFIED }; /* how a step reads the entries */
+enum { CHUNK = 4096 };
+
+typedef struct { /* a list of local entries with weights */
+  int64_t n, cap, *inds;
+  double *x, *w, *m;
+} sample_t;
+
+struct dtf_gcp {
+  const dtf_grid_t *grid;
+  dtf_tensor_t *t;
+  dtf_gcp_options_t opt;
+  int N, R, how;
+  double cells, entries; /* over all ranks: cells, and the entries the mean runs over */
+  double stored;         /* stored entries over all ranks */
+  dtf_cp_model_t model;  /* of the data times `scale`; unit lambda: the factors carry the scale */
+  dtf_cp_model_t out;    /* the model file's copy: normalised, in the original labels */
+  double scale;          /* gaussian: 1 / the RMS of the data (scale-free: data of 1e-170 or 1e155) */
+  double *unscale;       /* R times 1 / scale: lambda of the model in the data's units */
+  double *ostate[DTF_MAX_MODES], *grad[DTF_MAX_MODES], *sum[DTF_MAX_MODES];
+  dtf_compressor_t *comp[DTF_MAX_MODES];
+  double *save[DTF_MAX_MODES], *osave[DTF_MAX_MODES], *csave[DTF_MAX_MODES];
+  sample_t smp, lsmp;  /* this step's sample, the loss's fixed sample */
+  double *wall, *mall; /* ALL: weights and model values of every local entry */
+  int64_t *ibuf;
+  double *xbuf;
+  unsigned char *found;
+  int64_t steps_done; /* optimizer steps so far (kept ones) */
+  int epoch, fails, converged;
+  double lr, loss, prev_loss, fit, delta;
+  double *hist_loss, *hist_fit, *hist_bytes, *hist_plain;
+  dtf_status sticky;
+  dtf_comm_stats_t comm;
+  double t_grad, t_comm, t_update;
+};
+
+/* how a step of tensor t reads its entries (ALL, UNIFORM, STORED, STRATIFIED) */
+int gcp_sampling(const dtf_tensor_t *t, const dtf_gcp_options_t *o, double cells_local);
+void gcp_free_sample(sample_t *s);
+/* this rank's part of a sample of size S keyed by key (gcp.c's header) */
+dtf_status gcp_draw(dtf_gcp_t *s, sample_t *out, int64_t S, uint64_t key);
+/* the loss estimate on the fixed sample (ALL: every entry), over all ranks */
+dtf_status gcp_loss_estimate(dtf_gcp_t *s, double *loss);
+/* this rank's part of every factor's gradient, at the entries of step `step` */
+dtf_status gcp_local_gradients(dtf_gcp_t *s, uint64_t step);
+
+#endif
