@@ -326,6 +326,9 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
   s->epoch = (int)e;
   dtf_status st = dtf_solver_restore_fields(state, s, read, ctx);
   if (st) return st;
+  /* the bytes go on from the checkpoint's, as its histories do */
+  s->comm.bytes_sent = (uint64_t)s->hist_bytes[e - 1];
+  s->comm.bytes_uncompressed = (uint64_t)s->hist_plain[e - 1];
   s->converged = (int)conv;
   s->fails = (int)fails;
   s->steps_done = done;

@@ -6,7 +6,8 @@
 #                      KIND dense (sampled), full (every entry), sparse (stratified), observed (NaN cells)
 #   compress SPEC      on 3 ranks with a compressor: the loss falls, the bytes sent are below the
 #                      uncompressed ones, and bytes_uncompressed equals a --compress none run's bytes
-#   resume SPEC        checkpoint and resume (optimizer moments and compressor residuals included): bit for bit
+#   resume SPEC        checkpoint and resume (optimizer moments and compressor residuals included): bit for bit,
+#                        the bytes' histories too
 . "$(dirname "$0")/lib.sh"
 set -e
 case=$1
@@ -97,7 +98,10 @@ resume)
   [ "$RC" -eq 0 ] || { cat err.txt; fail "resume: exit $RC"; }
   grep -q "resumed from c.h5 at iteration 3" err.txt || { cat err.txt; fail "did not resume"; }
   "$PYTHON" -c '
-import json; a, b = (json.load(open(f))["loss"] for f in ("full.json", "half.json")); print(a, b); assert a == b, (a, b)'
+import json; a, b = (json.load(open(f)) for f in ("full.json", "half.json")); print(a["loss"], b["loss"])
+assert a["loss"] == b["loss"], (a["loss"], b["loss"])
+# the bytes go on from the checkpoint (they started again at 0)
+for k in ("bytes_history", "bytes_uncompressed_history"): assert a[k] == b[k], (k, a[k], b[k])'
   ;;
 *) fail "unknown case $case" ;;
 esac
