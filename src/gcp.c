@@ -15,9 +15,8 @@
  *      rows is needed;
  *   5. the optimizer's update; a nonnegative loss's factors clipped at 0.
  * Epochs as GenTen's: a fixed number of steps, then the loss on a fixed sample; an epoch
- * whose loss rose is undone and the step size divided by 10. A rank whose step fails keeps
- * taking part in every collective with a zero gradient; the status is agreed after the
- * epoch. */
+ * whose loss rose is undone and the step size cut (docs/algorithms.md, "Step size"). A rank whose step fails
+ * keeps taking part in every collective with a zero gradient; the status is agreed after the epoch. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,7 +86,8 @@ static dtf_status one_step(dtf_gcp_t *s) {
     dtf_factor_t *f = &s->model.factors[m];
     for (int64_t i = 0; i < f->block_len; i++) {
       double *a = f->block + i * R;
-      s->opt.optim->step(&p, (int64_t)step, R, a, s->sum[m] + i * R, s->ostate[m] + i * B * R);
+      s->opt.optim->step(&p, (int64_t)step - s->moments_from, R, a, s->sum[m] + i * R,
+                         s->ostate[m] + i * B * R);
       if (isfinite(lower))
         for (int r = 0; r < R; r++) a[r] = fmax(a[r], lower);
     }
@@ -140,11 +140,19 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
   st = dtf_agree(s->grid->comm, s->sticky);
   if (!st) st = gcp_loss_estimate(s, &s->loss);
   if (st) return st;
-  if (!isfinite(s->loss) || s->loss > s->prev_loss) { /* undo the epoch, smaller steps */
-    keep_epoch(s, 1);
+  /* rose: by more than rounding, which may differ between grids */
+  if (!isfinite(s->loss) || s->loss > s->prev_loss * (1 + (s->opt.lr_auto ? 1e-12 : 0))) {
+    keep_epoch(s, 1); /* undo the epoch, smaller steps */
     s->steps_done = steps0;
     s->fails++;
-    s->lr *= s->opt.decay;
+    if (s->opt.lr_auto) { /* and the moments start again (their direction went uphill) */
+      s->lr_ceiling = 0.8 * s->lr;
+      s->moments_from = s->steps_done;
+      for (int m = 0; m < s->N; m++)
+        memset(s->ostate[m], 0,
+               (size_t)(s->model.factors[m].block_len * s->R * s->opt.optim->buffers) * sizeof(double));
+    }
+    s->lr *= s->opt.lr_auto ? 0.5 : s->opt.decay;
     s->delta = NAN;
     s->converged = s->fails > s->opt.max_fails;
     if (s->opt.log && s->grid->rank == 0) {
@@ -158,6 +166,11 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
     s->delta = fabs(s->prev_loss - s->loss) / fmax(fabs(s->prev_loss), 1e-300);
     s->prev_loss = s->loss;
     s->converged = s->epoch > 1 && s->delta < s->opt.tol;
+    if (s->opt.lr_auto) { /* the rises counted in a row; no convergence while still probing */
+      s->fails = 0;
+      s->converged &= isfinite(s->lr_ceiling);
+      s->lr = isfinite(s->lr_ceiling) ? fmin(1.2 * s->lr, fmax(s->lr, s->lr_ceiling)) : 2 * s->lr;
+    }
   }
   s->fit = NAN;
   dtf_cp_model_t data_units = s->model; /* the fit of the model in the data's units */
@@ -276,8 +289,10 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   char comp[48];
   dtf_compress_format(&s->opt.compress, comp, sizeof comp);
   dtf_state_text_option(out, "compress", "--compress", comp);
-  /* the step size the run started with; "lr" below is the one it has come to */
-  dtf_state_real(out, "start_lr", DTF_ATTR_OPTION, "--lr", s->opt.step.lr);
+  /* the step size the run started with, 0 when it finds itself (no --lr); "lr" below is
+   * the one it has come to */
+  dtf_state_real(out, "start_lr", DTF_ATTR_OPTION, "--lr", s->opt.lr_auto ? 0.0 : s->opt.step.lr);
+  dtf_state_style(out, "start_lr", DTF_SHOW_UNSET);
   dtf_state_real(out, "loss_value", DTF_ATTR_STATE, NULL, s->loss);
   dtf_state_int(out, "seed", DTF_ATTR_OPTION, "--seed", (int64_t)s->opt.seed);
   dtf_state_int(out, "sample", DTF_ATTR_OPTION, "--sample", s->opt.sample);
@@ -303,6 +318,11 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   dtf_state_undefined_ok(out, "delta");
   dtf_state_int(out, "fails", DTF_ATTR_STATE, NULL, s->fails);
   dtf_state_int(out, "steps_done", DTF_ATTR_STATE, NULL, s->steps_done);
+  if (s->opt.lr_auto) {
+    dtf_state_real(out, "lr_ceiling", DTF_ATTR_STATE, NULL, s->lr_ceiling);
+    dtf_state_undefined_ok(out, "lr_ceiling"); /* infinite: no epoch rose yet */
+    dtf_state_int(out, "moments_from", DTF_ATTR_STATE, NULL, s->moments_from);
+  }
   dtf_state_replicated(out, "history_loss", s->epoch, 0, s->hist_loss);
   dtf_state_replicated(out, "history_fit", s->epoch, 0, s->hist_fit);
   dtf_state_undefined_ok(out, "history_fit");
@@ -329,6 +349,11 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
   /* the bytes go on from the checkpoint's, as its histories do */
   s->comm.bytes_sent = (uint64_t)s->hist_bytes[e - 1];
   s->comm.bytes_uncompressed = (uint64_t)s->hist_plain[e - 1];
+  int64_t from = 0;
+  if (s->opt.lr_auto && (dtf_state_get_real(file, "lr_ceiling", &s->lr_ceiling) ||
+                         dtf_state_get_int(file, "moments_from", &from) || from < 0 || from > done))
+    return dtf_error(DTF_ERR_INPUT, "the checkpoint lacks the step size's state (lr_ceiling, moments_from)");
+  s->moments_from = from;
   s->converged = (int)conv;
   s->fails = (int)fails;
   s->steps_done = done;
@@ -402,6 +427,7 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
   s->stored = stored;
   s->entries = entries;
   s->lr = o->step.lr;
+  s->lr_ceiling = INFINITY;
   s->prev_loss = s->loss = s->fit = s->delta = NAN;
   s->scale = 1.0;
   int R = o->rank, B = o->optim->buffers;

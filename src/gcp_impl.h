@@ -36,6 +36,8 @@ struct dtf_gcp {
   int64_t steps_done; /* optimizer steps so far (kept ones) */
   int epoch, fails, converged;
   double lr, loss, prev_loss, fit, delta;
+  double lr_ceiling;    /* lr_auto: 0.8 x the last step size whose epoch rose (infinity: none yet) */
+  int64_t moments_from; /* lr_auto: the optimizer's moments start after this many steps */
   double *hist_loss, *hist_fit, *hist_bytes, *hist_plain;
   dtf_status sticky;
   dtf_comm_stats_t comm;

@@ -15,7 +15,8 @@ static const char *intro =
     "or --mask, make it partly observed: the loss then runs over the observed entries), a\n"
     "sparse COO group or X.tns (its unlisted entries are zeros: --sample is needed). One\n"
     "epoch is --steps steps; after each the loss is estimated on a fixed sample, and an epoch\n"
-    "whose loss rose is undone and the step size divided by 10.\n"
+    "whose loss rose is undone. The step size finds itself (it grows while the loss falls and\n"
+    "is halved when it rises); --lr A fixes its start, divided by 10 after a rise.\n"
     "\n"
     "Progress (rank 0, stderr), one line per epoch: loss L  delta D  T s  comm B (of B'), the\n"
     "fit (gaussian loss, complete tensors) and the step size.\n";
@@ -112,6 +113,7 @@ int cli_gcp(cli_t *c, int argc, char **argv) {
   go.optim = dtf_optim(o.optimizer ? o.optimizer : "adam");
   go.step = go.optim->defaults;
   if (o.given[OPT_LR]) go.step.lr = o.lr;
+  go.lr_auto = !o.given[OPT_LR];
   go.compress = o.compress;
   go.compress.seed = o.seed;
   go.sample = o.sample;
@@ -125,8 +127,8 @@ int cli_gcp(cli_t *c, int argc, char **argv) {
   char comp[48];
   dtf_compress_format(&go.compress, comp, sizeof comp);
   cli_progress(
-      c, "gcp rank %d, %s loss, %s (step size %g), compress %s, %s, %d steps an epoch, at most %d epochs\n",
-      go.rank, go.loss->name, go.optim->name, go.step.lr, comp,
+      c, "gcp rank %d, %s loss, %s (step size %g%s), compress %s, %s, %d steps an epoch, at most %d epochs\n",
+      go.rank, go.loss->name, go.optim->name, go.step.lr, go.lr_auto ? ", adapted" : "", comp,
       go.sample ? "sampled" : "every entry each step", go.steps, go.max_epochs);
   dtf_gcp_t *s = NULL;
   st = dtf_gcp_init(g, t, &go, &s);

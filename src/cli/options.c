@@ -93,7 +93,8 @@ static const def_t defs[OPT_COUNT] = {
                   "nonnegative factors) or bernoulli (0/1, logit link)"},
     [OPT_OPTIMIZER] = {"optimizer", 0, 1, "--optimizer O", "adam (default), adan or sgd (with momentum 0.9)"},
     [OPT_LR] = {"lr", 0, 1, "--lr A",
-                "step size (default 1e-3); divided by 10 after an epoch whose loss rose"},
+                "fixed start step size, divided by 10 after an epoch whose loss rose (default: none, the "
+                "step size finds itself)"},
     [OPT_COMPRESS] = {"compress", 0, 1, "--compress C",
                       "gradient exchanges: none (default), core:M, powersgd:R, topk:FRAC or qsgd:BITS"},
     [OPT_SAMPLE] = {"sample", 0, 1, "--sample N",

@@ -144,7 +144,7 @@ rows=$(
 1 | ck_gcp | was made with --optimizer adam; this run has --optimizer sgd | gcp p.h5 -r 2 -i 4 --compress topk:0.5 --optimizer sgd
 1 | ck_gcp | was made with --compress topk:0.5; this run has --compress topk:0.25 | gcp p.h5 -r 2 -i 4 --compress topk:0.25
 1 | ck_gcp | was made with --compress topk:0.5; this run has --compress none | gcp p.h5 -r 2 -i 4
-1 | ck_gcp | was made with --lr 0.001; this run has --lr 0.01 | gcp p.h5 -r 2 -i 4 --compress topk:0.5 --lr 0.01
+1 | ck_gcp | was made with no --lr; this run has --lr 0.01 | gcp p.h5 -r 2 -i 4 --compress topk:0.5 --lr 0.01
 1 | ck_gcp | was made with --steps 10; this run has --steps 5 | gcp p.h5 -r 2 -i 4 --compress topk:0.5 --steps 5
 1 | ck_gcp | was made with no --sample; this run has --sample 100 | gcp p.h5 -r 2 -i 4 --compress topk:0.5 --sample 100
 2 | ck_gcp | holds state of each rank \('compress_0'\), written by 2 ranks on grid 2x1x1; this run has 2 ranks on grid 1x2x1 | gcp p.h5 -r 2 -i 4 --compress topk:0.5 --grid 1x2x1
