@@ -41,7 +41,7 @@ typedef struct {
    * last that rose; a rise is undone and halves it; stop after max_fails rises in a row.
    * 0: step.lr, divided by `decay` after a rise (max_fails rises in all) */
   int lr_auto;
-  uint64_t seed;       /* initial factors, the samples, the compressors' draws */
+  uint64_t seed; /* initial factors, the samples, the compressors' draws */
   const int64_t *row_labels[DTF_MAX_MODES];
   double max_mem;
   dtf_log_fn log;
