@@ -461,7 +461,7 @@ static dtf_status snapshot_restore(dtf_em_t *s, snapshot_t *k) {
     s->Dstats[b] = k->D[b];
   }
   for (int n = 0; !st && s->bias && n < s->grid->nmodes; n++) {
-    memcpy(s->off.rows[n].block, k->off[n], (size_t)s->off.rows[n].block_len * sizeof(double));
+    memcpy(s->off.rows[n].block, k->off[n], (size_t)s->off.rows[n].block_len * sizeof(double)); /* R = 1 */
     memcpy(s->offvar[n].block, k->offvar[n], (size_t)s->offvar[n].block_len * sizeof(double));
     s->lam[n] = k->lam[n];
   }
@@ -577,11 +577,13 @@ dtf_status em_prune(dtf_em_t *s) {
   }
   /* a refitted model's averages start again: the statistics of the rows before the refit
    * no longer describe it */
-  if (!st && settled && s->pruned_now > 0) s->prune_refused = 0;
-  if (!st && settled && s->pruned_now > 0 && s->stats[0])
-    for (int b = 0; b < em_nparts(s); b++)
-      memset(s->updates[b], 0,
-             (size_t)(part_rows(s, b)->own_len ? part_rows(s, b)->own_len : 1) * sizeof(double));
+  if (!st && settled && s->pruned_now > 0) {
+    s->prune_refused = 0;
+    for (int b = 0; s->stats[0] && b < em_nparts(s); b++) {
+      int64_t own = part_rows(s, b)->own_len;
+      memset(s->updates[b], 0, (size_t)(own ? own : 1) * sizeof(double));
+    }
+  }
   snapshot_free(&snap);
   for (int b = 0; b < s->nblocks; b++) {
     free(keep[b]);

@@ -36,7 +36,7 @@ typedef struct {
   double tol;          /* stop when the loss estimate changes by a smaller fraction (1e-4) */
   double decay;        /* step size factor after an epoch whose loss rose (0.1) */
   int max_fails;       /* stop after that many (10) */
-  /* the step size finds itself (docs/algorithms.md, "GCP's step size"): from step.lr it
+  /* the step size finds itself (docs/algorithms.md, "Step size"): from step.lr it
    * doubles after every kept epoch until one rises, then grows by 1.2 up to 0.8 times the
    * last that rose; a rise is undone and halves it; stop after max_fails rises in a row.
    * 0: step.lr, divided by `decay` after a rise (max_fails rises in all) */
