@@ -7,13 +7,56 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-static void count(dtf_comm_stats_t *stats, uint64_t bytes) {
+/* --net-model (dtf_comm_net_model): the seconds per byte and per message of the modelled
+ * network, the waiting owed (slept off in slices of at least 200 us: accurate in total,
+ * and the cores free meanwhile) and the total modelled */
+static double net_bw, net_lat, net_owed, net_total;
+
+void dtf_comm_net_flush(void) {
+  if (!(net_owed > 0)) return;
+  double until = MPI_Wtime() + net_owed, left;
+  while ((left = until - MPI_Wtime()) > 0) {
+    struct timespec ts = {(time_t)left, (long)((left - floor(left)) * 1e9)};
+    nanosleep(&ts, NULL);
+  }
+  net_owed = until - MPI_Wtime(); /* <= 0: what was overslept is credit */
+}
+
+void dtf_comm_net_model(double bytes_per_second, double latency_seconds) {
+  dtf_comm_net_flush();
+  net_bw = bytes_per_second > 0 && isfinite(bytes_per_second) ? bytes_per_second : 0;
+  net_lat = net_bw > 0 && latency_seconds > 0 ? latency_seconds : 0;
+  net_owed = 0;
+}
+
+double dtf_comm_net_seconds(void) { return net_total; }
+
+/* the messages of a tree (recursive doubling or halving) over comm: ceil(log2 p) */
+static int rounds(MPI_Comm comm) {
+  int p, k = 0;
+  MPI_Comm_size(comm, &p);
+  while ((1 << k) < p) k++;
+  return k;
+}
+
+static void net_wait(double bytes, int messages) {
+  if (!(net_bw > 0)) return;
+  double t = messages * net_lat + bytes / net_bw;
+  net_total += t;
+  net_owed += t;
+  if (net_owed >= 2e-4) dtf_comm_net_flush();
+}
+
+/* the bytes a collective sent, and its messages for the network model */
+static void count(dtf_comm_stats_t *stats, uint64_t bytes, int messages) {
   if (stats) {
     stats->bytes_sent += bytes;
     stats->bytes_uncompressed += bytes;
     stats->collectives += 1;
   }
+  net_wait((double)bytes, messages);
 }
 
 static dtf_mpi_failure_fn on_failure;
@@ -63,7 +106,7 @@ dtf_status dtf_allreduce_sum(MPI_Comm comm, double *buf, int64_t n, dtf_comm_sta
   int rc = MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, comm);
   if (rc != MPI_SUCCESS) return mpi_fail(rc, "Allreduce");
   /* reduce-scatter + allgather: 2 (p-1)/p n doubles */
-  count(stats, (uint64_t)(2.0 * (double)(p - 1) / p * (double)n * sizeof(double)));
+  count(stats, (uint64_t)(2.0 * (double)(p - 1) / p * (double)n * sizeof(double)), 2 * rounds(comm));
   return DTF_OK;
 }
 
@@ -80,7 +123,7 @@ dtf_status dtf_allgather_bytes(MPI_Comm comm, const void *send, int n, void *rec
   int rc = MPI_Allgather(send, n, MPI_BYTE, recv, n, MPI_BYTE, comm);
   if (rc != MPI_SUCCESS) return mpi_fail(rc, "Allgather");
   /* ring: every rank forwards p - 1 parts */
-  count(stats, (uint64_t)(p - 1) * (uint64_t)n);
+  count(stats, (uint64_t)(p - 1) * (uint64_t)n, rounds(comm));
   return DTF_OK;
 }
 
@@ -94,7 +137,7 @@ dtf_status dtf_allreduce(MPI_Comm comm, void *buf, int n, MPI_Datatype type, MPI
   int rc = MPI_Allreduce(MPI_IN_PLACE, buf, n, type, op, comm);
   if (rc != MPI_SUCCESS) return mpi_fail(rc, "Allreduce");
   MPI_Type_size(type, &size);
-  count(stats, (uint64_t)(2.0 * (double)(p - 1) / p * (double)n * size));
+  count(stats, (uint64_t)(2.0 * (double)(p - 1) / p * (double)n * size), 2 * rounds(comm));
   return DTF_OK;
 }
 
@@ -114,7 +157,7 @@ dtf_status dtf_reduce_scatter_sum(MPI_Comm comm, const double *in, double *out, 
   int64_t total = 0;
   for (int q = 0; q < p; q++) total += counts[q];
   /* every rank sends everything but its own part once */
-  count(stats, (uint64_t)(total - counts[me]) * sizeof(double));
+  count(stats, (uint64_t)(total - counts[me]) * sizeof(double), rounds(comm));
   return DTF_OK;
 }
 
@@ -125,7 +168,7 @@ dtf_status dtf_sendrecv_doubles(MPI_Comm comm, const double *send, int nsend, in
   int rc = MPI_Sendrecv(send, nsend, MPI_DOUBLE, dest, 71, recv, nrecv, MPI_DOUBLE, source, 71, comm,
                         MPI_STATUS_IGNORE);
   if (rc != MPI_SUCCESS) return mpi_fail(rc, "Sendrecv");
-  count(stats, (uint64_t)nsend * sizeof(double));
+  count(stats, (uint64_t)nsend * sizeof(double), 1);
   return DTF_OK;
 }
 
@@ -136,7 +179,7 @@ dtf_status dtf_gatherv_doubles(MPI_Comm comm, const double *in, int n, int root,
   int me, rc = MPI_Comm_rank(comm, &me);
   rc = MPI_Gatherv(in, n, MPI_DOUBLE, out, counts, displs, MPI_DOUBLE, root, comm);
   if (rc != MPI_SUCCESS) return mpi_fail(rc, "Gatherv");
-  if (me != root) count(stats, (uint64_t)n * sizeof(double));
+  if (me != root) count(stats, (uint64_t)n * sizeof(double), 1);
   return DTF_OK;
 }
 
@@ -153,7 +196,7 @@ dtf_status dtf_allgatherv_inplace(MPI_Comm comm, double *buf, const int *counts,
   int64_t total = 0;
   for (int q = 0; q < p; q++) total += counts[q];
   /* ring: every rank forwards all parts but one */
-  count(stats, (uint64_t)(total - counts[(me + 1) % p]) * sizeof(double));
+  count(stats, (uint64_t)(total - counts[(me + 1) % p]) * sizeof(double), rounds(comm));
   return DTF_OK;
 }
 
@@ -172,6 +215,7 @@ dtf_status dtf_bcast(MPI_Comm comm, void *buf, int bytes, int root) {
   dtf_status st;
   if (injected("Bcast", &st)) return st;
   int rc = MPI_Bcast(buf, bytes, MPI_BYTE, root, comm);
+  net_wait(bytes, rounds(comm));
   return rc == MPI_SUCCESS ? DTF_OK : mpi_fail(rc, "Bcast");
 }
 
@@ -179,6 +223,7 @@ dtf_status dtf_allgather_int64(MPI_Comm comm, int64_t *buf, int n) {
   dtf_status st;
   if (injected("Allgather", &st)) return st;
   int rc = MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, n, MPI_INT64_T, comm);
+  net_wait(0, rounds(comm));
   return rc == MPI_SUCCESS ? DTF_OK : mpi_fail(rc, "Allgather");
 }
 
@@ -205,6 +250,7 @@ dtf_status dtf_agree(MPI_Comm comm, dtf_status local) {
   if (injected("Allreduce", &st)) return st;
   int in[2] = {local != DTF_OK ? me : p, (int)local}, first;
   if ((st = mpi_fail(MPI_Allreduce(&in[0], &first, 1, MPI_INT, MPI_MIN, comm), "Allreduce"))) return st;
+  net_wait(0, 2 * rounds(comm));
   if (first == p) return DTF_OK;
   char msg[2048];
   int code = (int)local;
@@ -252,13 +298,16 @@ dtf_status dtf_gather_doubles(MPI_Comm comm, const double *in, int n, int root, 
     *out = NULL;
     return st;
   }
-  if (me != root) count(stats, (uint64_t)n * sizeof(double));
+  if (me != root) count(stats, (uint64_t)n * sizeof(double), 1);
   return DTF_OK;
 }
 
 dtf_status dtf_alltoall(MPI_Comm comm, const void *send, void *recv, int n, MPI_Datatype type) {
   dtf_status st;
   if (injected("Alltoall", &st)) return st;
+  int p;
+  MPI_Comm_size(comm, &p);
+  net_wait(0, p - 1);
   return mpi_fail(MPI_Alltoall(send, n, type, recv, n, type, comm), "Alltoall");
 }
 
@@ -267,7 +316,7 @@ dtf_status dtf_alltoallv(MPI_Comm comm, const void *send, const int *scounts, co
   dtf_status st;
   if (injected("Alltoallv", &st)) return st;
   st = mpi_fail(MPI_Alltoallv(send, scounts, sdispls, type, recv, rcounts, rdispls, type, comm), "Alltoallv");
-  if (!st && stats) {
+  if (!st) {
     int p, me, size;
     MPI_Comm_size(comm, &p);
     MPI_Comm_rank(comm, &me);
@@ -275,7 +324,7 @@ dtf_status dtf_alltoallv(MPI_Comm comm, const void *send, const int *scounts, co
     uint64_t away = 0;
     for (int q = 0; q < p; q++)
       if (q != me) away += (uint64_t)scounts[q];
-    count(stats, away * (uint64_t)size);
+    count(stats, away * (uint64_t)size, p - 1);
   }
   return st;
 }
@@ -283,6 +332,7 @@ dtf_status dtf_alltoallv(MPI_Comm comm, const void *send, const int *scounts, co
 dtf_status dtf_allgather(MPI_Comm comm, const void *send, int n, MPI_Datatype type, void *recv) {
   dtf_status st;
   if (injected("Allgather", &st)) return st;
+  net_wait(0, rounds(comm));
   return mpi_fail(MPI_Allgather(send, n, type, recv, n, type, comm), "Allgather");
 }
 

@@ -43,6 +43,7 @@ void dtf_gcp_options_default(dtf_gcp_options_t *o) {
   o->tol = 1e-4;
   o->decay = 0.1;
   o->max_fails = 10;
+  o->init = DTF_GCP_INIT_AUTO;
 }
 
 double dtf_gcp_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_gcp_options_t *o) {
@@ -129,6 +130,7 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
   uint64_t b0 = s->comm.bytes_sent, u0 = s->comm.bytes_uncompressed;
   int64_t steps0 = s->steps_done;
   dtf_status st = DTF_OK;
+  if (s->epoch == 0 && (st = gcp_start(s))) return st; /* a resumed run has its factors */
   s->epoch++;
   if (isnan(s->prev_loss) && (st = gcp_loss_estimate(s, &s->prev_loss))) return st;
   if (!isfinite(s->prev_loss)) /* a loss that overflows converges to nothing */
@@ -286,6 +288,7 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
   if (strcmp(s->opt.loss->name, "poisson-identity"))
     dtf_state_text(out, "likelihood", likelihood_of(s->opt.loss));
   dtf_state_text_option(out, "optimizer", "--optimizer", s->opt.optim->name);
+  dtf_state_text(out, "init", s->init_name);
   char comp[48];
   dtf_compress_format(&s->opt.compress, comp, sizeof comp);
   dtf_state_text_option(out, "compress", "--compress", comp);
@@ -377,6 +380,11 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
   if (o->max_epochs < 1 || o->steps < 1)
     return dtf_error(DTF_ERR_USAGE, "epochs and steps must be at least 1");
   if (!(o->step.lr > 0)) return dtf_error(DTF_ERR_USAGE, "the step size must be > 0, not %g", o->step.lr);
+  dtf_gcp_options_t opt = *o; /* an automatic start resolved */
+  opt.init = gcp_init_choice(t, o);
+  const char *why = gcp_init_refusal(t, &opt);
+  if (why) return dtf_error(DTF_ERR_USAGE, "--init %s", why);
+  o = &opt;
   double cells = 1, cells_local = 1;
   for (int n = 0; n < N; n++) {
     cells *= (double)g->dims[n];
@@ -420,6 +428,10 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
   s->grid = g;
   s->t = t;
   s->opt = *o;
+  if (o->init == DTF_GCP_INIT_ALS)
+    snprintf(s->init_name, sizeof s->init_name, "als:%d", o->init_sweeps);
+  else
+    snprintf(s->init_name, sizeof s->init_name, "%s", o->init == DTF_GCP_INIT_SVD ? "svd" : "random");
   s->N = N;
   s->R = o->rank;
   s->how = how;
@@ -490,19 +502,8 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
     dtf_gcp_free(s);
     return st;
   }
-  /* initial factors: normal draws keyed by (seed, mode, original row, column), scaled so
-   * that the model's values have the loss's scale; nonnegative losses take |draws| */
-  double scale = o->loss->scale(rms * s->scale, mean);
-  if (!(scale > 0) || !isfinite(scale)) scale = 1.0;
-  int nonneg = isfinite(o->loss->lower);
-  double c = nonneg ? pow(scale / R, 1.0 / N) / 0.7978845608028654 /* E|z| = sqrt(2/pi) */
-                    : pow(scale * scale / R, 0.5 / N);
-  for (int n = 0; n < N; n++) {
-    dtf_factor_t *f = &s->model.factors[n];
-    dtf_factor_fill_normal(f, o->seed, DTF_STREAM_INIT, o->row_labels[n]);
-    for (int64_t i = 0; i < f->block_len * R; i++)
-      f->block[i] = (nonneg ? fabs(f->block[i]) : f->block[i]) * c;
-  }
+  s->start_scale = o->loss->scale(rms * s->scale, mean);
+  if (!(s->start_scale > 0) || !isfinite(s->start_scale)) s->start_scale = 1.0;
   *out = s;
   return DTF_OK;
 }
@@ -516,6 +517,7 @@ void dtf_gcp_summary(const dtf_gcp_t *s, dtf_gcp_summary_t *o) {
   o->loss = s->loss;
   o->fit = s->fit;
   o->lr = s->lr;
+  o->init = s->init_name;
   o->loss_history = s->hist_loss;
   o->fit_history = s->hist_fit;
   o->bytes_history = s->hist_bytes;

@@ -1,6 +1,7 @@
 /* The GCP solver's state, shared by its files: src/gcp.c (set-up, steps, epochs, state),
  * src/gcp_sample.c (the entries a step reads: samples, the loss estimate, the local
- * gradients). Not installed: the library's interface is include/dtf/gcp.h. */
+ * gradients), src/gcp_init.c (the initial factors). Not installed: the library's interface is
+ * include/dtf/gcp.h. */
 #ifndef DTF_GCP_IMPL_H
 #define DTF_GCP_IMPL_H
 
@@ -23,6 +24,8 @@ struct dtf_gcp {
   double stored;         /* stored entries over all ranks */
   dtf_cp_model_t model;  /* of the data times `scale`; unit lambda: the factors carry the scale */
   dtf_cp_model_t out;    /* the model file's copy: normalised, in the original labels */
+  char init_name[16];    /* the start: random, svd, als:K */
+  double start_scale;    /* a typical model value of the loss (the random start's) */
   double scale;          /* gaussian: 1 / the RMS of the data (scale-free: data of 1e-170 or 1e155) */
   double *unscale;       /* R times 1 / scale: lambda of the model in the data's units */
   double *ostate[DTF_MAX_MODES], *grad[DTF_MAX_MODES], *sum[DTF_MAX_MODES];
@@ -53,5 +56,12 @@ dtf_status gcp_draw(dtf_gcp_t *s, sample_t *out, int64_t S, uint64_t key);
 dtf_status gcp_loss_estimate(dtf_gcp_t *s, double *loss);
 /* this rank's part of every factor's gradient, at the entries of step `step` */
 dtf_status gcp_local_gradients(dtf_gcp_t *s, uint64_t step);
+
+/* o->init, an automatic start resolved (docs/algorithms.md, "GCP's start") */
+int gcp_init_choice(const dtf_tensor_t *t, const dtf_gcp_options_t *o);
+/* why o->init cannot start this run (NULL: it can) */
+const char *gcp_init_refusal(const dtf_tensor_t *t, const dtf_gcp_options_t *o);
+/* the initial factors of o->init (collective; its bytes are counted in s->comm) */
+dtf_status gcp_start(dtf_gcp_t *s);
 
 #endif

@@ -21,6 +21,22 @@ typedef struct {
   uint64_t collectives;
 } dtf_comm_stats_t;
 
+/* A modelled network (--net-model; docs/algorithms.md, "Network model"): off by default.
+ * With bytes_per_second > 0, every wrapper below, after its MPI call, makes this rank wait
+ * the time the collective would take on a network of that bandwidth per rank and that
+ * latency per message: latency x messages + bytes / bandwidth, the bytes as counted
+ * (control collectives without counts, dtf_agree and dtf_bcast among them: their
+ * messages, and a broadcast's bytes), the messages ceil(log2 p) for a tree (allgather,
+ * reduce-scatter, broadcast), twice that for an allreduce, p - 1 for an all-to-all, 1 for
+ * a point-to-point or gather. The waiting is slept off once 200 us are owed, so the total
+ * is accurate and the cores are free meanwhile. 0 turns it off (after settling what is
+ * owed). ScaLAPACK's own messages (BLACS) are not modelled. */
+void dtf_comm_net_model(double bytes_per_second, double latency_seconds);
+/* Sleep off the waiting still owed. */
+void dtf_comm_net_flush(void);
+/* Seconds this process has waited for the model so far (owed included). */
+double dtf_comm_net_seconds(void);
+
 /* Every wrapper below checks its MPI call: a failure (or one injected by DTF_FAULT's mpi
  * stage, fault.h) records "MPI_<call> failed: ..." and returns DTF_ERR_MPI after calling
  * the failure handler. An MPI failure cannot be agreed on, since the peers may be waiting

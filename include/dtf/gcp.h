@@ -21,6 +21,14 @@
 extern "C" {
 #endif
 
+/* the initial factors (docs/algorithms.md, "GCP's start") */
+typedef enum {
+  DTF_GCP_INIT_RANDOM, /* normal draws keyed by (seed, mode, original row, column) */
+  DTF_GCP_INIT_SVD,    /* each mode's leading singular vectors (ST-HOSVD), their best weights */
+  DTF_GCP_INIT_ALS,    /* init_sweeps sweeps of CP-ALS from the random start */
+  DTF_GCP_INIT_AUTO    /* svd where it applies to a dense tensor, random otherwise (default) */
+} dtf_gcp_init_t;
+
 typedef struct {
   int rank;
   const dtf_loss_t *loss;
@@ -42,6 +50,10 @@ typedef struct {
    * 0: step.lr, divided by `decay` after a rise (max_fails rises in all) */
   int lr_auto;
   uint64_t seed; /* initial factors, the samples, the compressors' draws */
+  /* svd and als fit least squares to every cell: gaussian and poisson-identity losses,
+   * dense and sparse tensors (default auto) */
+  dtf_gcp_init_t init;
+  int init_sweeps; /* als: 1 to 1000 */
   const int64_t *row_labels[DTF_MAX_MODES];
   double max_mem;
   dtf_log_fn log;
@@ -57,7 +69,8 @@ double dtf_gcp_memory(const dtf_grid_t *grid, const dtf_tensor_t *t, const dtf_g
 
 /* Prepare a GCP run of t. DTF_ERR_INPUT if an entry is not a value of the loss (naming it),
  * if the sample is larger than the tensor, if every entry is asked of a sparse tensor, or
- * above o->max_mem. Collective. */
+ * above o->max_mem; DTF_ERR_USAGE if the start does not apply to the loss or the tensor.
+ * The start itself is made by the first epoch (a resumed run skips it). Collective. */
 dtf_status dtf_gcp_init(const dtf_grid_t *grid, dtf_tensor_t *t, const dtf_gcp_options_t *o, dtf_gcp_t **out);
 
 /* The solver behind the generic interface (one epoch an iteration). */
@@ -65,6 +78,7 @@ dtf_solver_t dtf_gcp_solver(dtf_gcp_t *s);
 
 typedef struct {
   int epochs, steps, fails, converged;
+  const char *init;     /* the start: "random", "svd", "als:K" */
   double loss, fit, lr; /* fit: NaN where undefined (not gaussian, or partly observed) */
   const double *loss_history, *fit_history, *bytes_history, *plain_history; /* per epoch; bytes cumulative */
   double t_gradient, t_comm, t_update;

@@ -13,6 +13,7 @@ typedef struct {
   int quiet;
   const char *json; /* --json FILE or NULL */
   double t_start;
+  double net_bw, net_lat; /* --net-model: bytes per second (0: off), seconds per message */
 } cli_t;
 
 /* Subcommands (src/cli/<name>.c): each returns the process exit code. */
@@ -67,6 +68,7 @@ typedef enum {
   OPT_SAMPLED,
   OPT_FIT_EVERY,
   OPT_INIT,
+  OPT_NET_MODEL,
   OPT_LOSS,
   OPT_OPTIMIZER,
   OPT_LR,
@@ -107,6 +109,7 @@ typedef struct {
   double validation;
   int64_t batches;
   const char *ranks, *init; /* --ranks AxBxC (parsed against the tensor's modes), --init */
+  int64_t init_sweeps;      /* --init als:K */
   int64_t sampled, fit_every;
   const char *loss, *optimizer; /* gcp */
   dtf_compress_spec_t compress;
@@ -146,6 +149,10 @@ int cli_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
 /* A finite real, exactly strtod's reading of the whole token; one too small for a double
  * rounds to 0 or a subnormal, one too large is refused. 0 on success. */
 int cli_double(const char *s, double *out);
+/* --net-model BW[:LAT]: "10Gb:2us" -> bytes per second (> 0: b bits, B bytes, after an
+ * optional k, M, G or T) and seconds per message (ns, us, ms or s; 0 if not given); 0 on
+ * success. */
+int cli_net_model(const char *s, double *bytes_per_s, double *latency_s);
 /* "8G", "512M", "1.5T", "2000000000" -> bytes (> 0, finite); 0 on success. */
 int cli_bytes_option(const char *s, double *bytes);
 /* "300x200x100" -> dims (each >= 1); returns the number of modes, or -1. */

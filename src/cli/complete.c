@@ -59,6 +59,7 @@ static const cli_accept_t accepted[] = {
     {OPT_CHECKPOINT_EVERY, NULL},
     {OPT_RESUME, NULL},
     {OPT_MAX_MEM, NULL},
+    {OPT_NET_MODEL, NULL},
     {OPT_FORCE, NULL},
     {OPT_COMPRESS, "refused unless none: complete exchanges sufficient statistics, not gradients"},
 };

@@ -27,6 +27,10 @@ static const cli_accept_t accepted[] = {
     {OPT_OPTIMIZER, NULL},
     {OPT_LR, NULL},
     {OPT_COMPRESS, NULL},
+    {OPT_INIT, "the start: random (normal draws keyed by --seed), svd (each mode's leading singular "
+               "vectors, by ST-HOSVD) or als:K (K sweeps of CP-ALS from the random start); svd and als: "
+               "gaussian or poisson-identity loss, dense or sparse tensor. Default: svd for a dense "
+               "tensor where it applies, random otherwise"},
     {OPT_SAMPLE, NULL},
     {OPT_STEPS, NULL},
     {OPT_ITERS, "at most N epochs (default 50)"},
@@ -41,6 +45,7 @@ static const cli_accept_t accepted[] = {
     {OPT_CHECKPOINT_EVERY, NULL},
     {OPT_RESUME, NULL},
     {OPT_MAX_MEM, NULL},
+    {OPT_NET_MODEL, NULL},
     {OPT_FORCE, NULL},
 };
 
@@ -59,6 +64,7 @@ static void summary(dtf_json_t *j, void *ctx) {
   dtf_json_string(j, "loss_function", b->o->loss->name);
   dtf_json_string(j, "optimizer", b->o->optim->name);
   dtf_json_string(j, "compress", comp);
+  dtf_json_string(j, "init", sm.init);
   dtf_json_int(j, "sample", b->o->sample);
   dtf_json_int(j, "steps_per_epoch", b->o->steps);
   dtf_json_int(j, "steps", sm.steps);
@@ -121,15 +127,22 @@ int cli_gcp(cli_t *c, int argc, char **argv) {
   go.max_epochs = (int)o.iters;
   go.tol = o.tol;
   go.seed = o.seed;
+  if (o.init)
+    go.init = !strcmp(o.init, "random") ? DTF_GCP_INIT_RANDOM
+              : !strcmp(o.init, "svd")  ? DTF_GCP_INIT_SVD
+                                        : DTF_GCP_INIT_ALS;
+  go.init_sweeps = (int)o.init_sweeps;
   go.max_mem = o.given[OPT_MAX_MEM] ? o.max_mem : cli_default_max_mem();
   go.log = cli_log;
   go.ctx = c;
   char comp[48];
   dtf_compress_format(&go.compress, comp, sizeof comp);
-  cli_progress(
-      c, "gcp rank %d, %s loss, %s (step size %g%s), compress %s, %s, %d steps an epoch, at most %d epochs\n",
-      go.rank, go.loss->name, go.optim->name, go.step.lr, go.lr_auto ? ", adapted" : "", comp,
-      go.sample ? "sampled" : "every entry each step", go.steps, go.max_epochs);
+  cli_progress(c,
+               "gcp rank %d, %s loss, %s (step size %g%s), compress %s, %s, %d steps an epoch, at most %d "
+               "epochs, init %s\n",
+               go.rank, go.loss->name, go.optim->name, go.step.lr, go.lr_auto ? ", adapted" : "", comp,
+               go.sample ? "sampled" : "every entry each step", go.steps, go.max_epochs,
+               o.init ? o.init : "auto");
   dtf_gcp_t *s = NULL;
   st = dtf_gcp_init(g, t, &go, &s);
   if (st)

@@ -82,7 +82,7 @@ static dtf_status load_sparse(const cli_t *c, const cli_load_t *o, cli_loaded_t 
     if (!st && o->grid) st = dtf_grid_parse(o->grid, all.nmodes, pd);
     if (!st) st = dtf_grid_create(MPI_COMM_WORLD, all.nmodes, all.dims, o->grid ? pd : NULL, grid);
   }
-  dtf_comm_stats_t cs = {0, 0, 0};
+  dtf_comm_stats_t cs = {0};
   double t1 = dtf_now();
   if (!st) st = dtf_distribute_coo(*grid, &all, &mine, &cs);
   dtf_coo_free(&all);

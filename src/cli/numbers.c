@@ -50,6 +50,36 @@ int cli_bytes_option(const char *s, double *bytes) {
   return 0;
 }
 
+/* a number > 0 and finite, then a unit from `units` (each scale[k] times the number);
+ * NULL units: none */
+static const char *scaled(const char *s, const char *const *units, const double *scale, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || !isfinite(v) || (errno && fabs(v) >= DBL_MIN) || !(v >= 0)) return NULL;
+  for (int k = 0; units[k]; k++) {
+    size_t n = strlen(units[k]);
+    if (!strncmp(end, units[k], n) && isfinite(v * scale[k])) {
+      *out = v * scale[k];
+      return end + n;
+    }
+  }
+  return NULL;
+}
+
+int cli_net_model(const char *s, double *bytes_per_s, double *latency_s) {
+  /* bandwidth: bits (b) or bytes (B) per second, with an optional k, M, G, T before */
+  static const char *const bw[] = {"kb", "Mb", "Gb", "Tb", "kB", "MB", "GB", "TB", "b", "B", NULL};
+  static const double bws[] = {125, 125e3, 125e6, 125e9, 1e3, 1e6, 1e9, 1e12, 0.125, 1};
+  static const char *const lat[] = {"ns", "us", "ms", "s", NULL};
+  static const double lats[] = {1e-9, 1e-6, 1e-3, 1};
+  *latency_s = 0;
+  const char *end = scaled(s, bw, bws, bytes_per_s);
+  if (!end || !(*bytes_per_s > 0)) return -1;
+  if (*end == ':' && (!(end = scaled(end + 1, lat, lats, latency_s)))) return -1;
+  return *end ? -1 : 0;
+}
+
 int cli_dims(const char *s, int64_t *dims) {
   int n = 0;
   const char *p = s;

@@ -85,9 +85,12 @@ static const def_t defs[OPT_COUNT] = {
                      "sampled TR-ALS: solve each core on J index tuples drawn by leverage scores"},
     [OPT_FIT_EVERY] = {"fit-every", 0, 1, "--fit-every K",
                        "sampled: compute the exact fit every K iterations and at the last (default 10)"},
-    [OPT_INIT] = {"init", 0, 1, "--init random|svd",
-                  "initial cores: normal draws keyed by --seed (default), or TR-SVD of the whole tensor "
-                  "(gathered on every rank: small tensors)"},
+    [OPT_NET_MODEL] = {"net-model", 0, 1, "--net-model BW[:LAT]",
+                       "wait after each collective the time it would take on a network of bandwidth BW "
+                       "per rank (10Gb: bits, 1.25GB: bytes, per second) and latency LAT per message "
+                       "(2us; default 0): time to a result as on a cluster (docs/algorithms.md, "
+                       "\"Network model\"); off by default"},
+    [OPT_INIT] = {"init", 0, 1, "--init I", "the start: random, svd or als:K (each command lists its own)"},
     [OPT_LOSS] = {"loss", 0, 1, "--loss L",
                   "gaussian (default), poisson (counts, log link), poisson-identity (counts, identity link, "
                   "nonnegative factors) or bernoulli (0/1, logit link)"},
@@ -325,9 +328,19 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
       return cli_usage(c, "--method must be sthosvd or hooi, not '%s'", arg);
     o->method = arg;
     break;
+  case OPT_NET_MODEL:
+    if (cli_net_model(arg, &c->net_bw, &c->net_lat))
+      return cli_usage(c,
+                       "--net-model must be a bandwidth with its unit, bits (b) or bytes (B) per second, and "
+                       "optionally a latency per message: 10Gb:2us, 1.25GB, 100Mb:50us; not '%s'",
+                       arg);
+    break;
   case OPT_INIT:
-    if (strcmp(arg, "random") && strcmp(arg, "svd"))
-      return cli_usage(c, "--init must be random or svd, not '%s'", arg);
+    if (!strncmp(arg, "als:", 4)) {
+      if (cli_int(arg + 4, 1, 1000, &o->init_sweeps))
+        return cli_usage(c, "--init als:K needs K sweeps from 1 to 1000, not '%s'", arg + 4);
+    } else if (strcmp(arg, "random") && strcmp(arg, "svd"))
+      return cli_usage(c, "--init must be random, svd or als:K, not '%s'", arg);
     o->init = arg;
     break;
   case OPT_LOSS:

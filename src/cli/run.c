@@ -38,8 +38,9 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
   cli_last_t last = {"fit", NAN, 0, {{0}}, {0}};
   if (o->resume && (st = cli_resume(c, g, s, &fp, o, &start, &last))) return cli_fail(c, st);
 
-  double seconds = 0;
+  double seconds = 0, net0 = dtf_comm_net_seconds();
   int n = 0, stopped = 0;
+  dtf_comm_net_model(c->net_bw, c->net_lat); /* the iterations only: not reading or writing */
   uint64_t sent = 0, uncompressed = 0;
   while (!st && !s->ops->finished(s->impl)) {
     dtf_progress_t p;
@@ -83,7 +84,9 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
     int sig = cli_signal_pending();
     dtf_allreduce(g->comm, &sig, 1, MPI_INT, MPI_MAX, NULL);
     if (!sig && !(o->every > 0 && p.iteration % o->every == 0)) continue;
+    dtf_comm_net_model(0, 0); /* a checkpoint's I/O is not modelled */
     st = write_state(g, s, 1, &fp, o, &last, o->checkpoint);
+    dtf_comm_net_model(c->net_bw, c->net_lat);
     if (st || !sig) continue;
     char msg[4400];
     snprintf(msg, sizeof msg,
@@ -99,6 +102,8 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
     break;
   }
   cli_signals_phase(NULL);
+  dtf_comm_net_model(0, 0);
+  double net = dtf_comm_net_seconds() - net0;
   if (st) return cli_fail(c, st);
   if (stopped) return DTF_INTERRUPTED;
   double t_write = dtf_now();
@@ -131,6 +136,7 @@ int cli_run(cli_t *c, const dtf_grid_t *g, dtf_tensor_t *t, const dtf_solver_t *
   dtf_json_number(j, "time_solve_s", seconds);
   dtf_json_number(j, "time_per_iter_s", seconds / ran);
   dtf_json_number(j, "time_write_s", t_write);
+  if (c->net_bw > 0) dtf_json_number(j, "time_network_model_s", net);
   dtf_json_number(j, "comm_bytes_per_iter", (double)most / ran);
   dtf_json_number(j, "comm_bytes_uncompressed_per_iter", (double)uncompressed / ran);
   if (o->output) dtf_json_string(j, "output", o->output);

@@ -24,7 +24,8 @@ static const cli_accept_t accepted[] = {
     {OPT_ITERS, NULL},
     {OPT_TOL, "stop when the fit changes by less than T (default 1e-6)"},
     {OPT_SEED, "seed of the initial cores and the samples (default 0); the same for any number of ranks"},
-    {OPT_INIT, NULL},
+    {OPT_INIT, "initial cores: random (normal draws keyed by --seed, default) or svd (TR-SVD of the whole "
+               "tensor, gathered on every rank: small tensors)"},
     {OPT_SAMPLED, NULL},
     {OPT_FIT_EVERY, NULL},
     {OPT_REG, "ridge added to every core's normal equations (default 0)"},
@@ -37,6 +38,7 @@ static const cli_accept_t accepted[] = {
     {OPT_CHECKPOINT_EVERY, NULL},
     {OPT_RESUME, NULL},
     {OPT_MAX_MEM, NULL},
+    {OPT_NET_MODEL, NULL},
     {OPT_FORCE, NULL},
 };
 
@@ -69,6 +71,7 @@ int cli_tr(cli_t *c, int argc, char **argv) {
   cli_opts_t o = {.iters = 50, .tol = 1e-6, .fit_every = 10};
   int rc = cli_parse(c, argc, argv, accepted, sizeof accepted / sizeof accepted[0], intro, &o);
   if (rc >= 0) return rc;
+  if (o.init_sweeps) return cli_usage(c, "--init als:K starts dtf gcp; dtf tr starts from random or svd");
   if (o.npos != 1)
     return cli_usage(c, o.npos ? "expected one INPUT, got '%s' too" : "missing INPUT",
                      o.npos ? o.pos[1] : "");

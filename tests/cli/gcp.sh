@@ -5,9 +5,13 @@
 #   ranks KIND         1, 2, 3 and 4 ranks give the same loss with --compress none (relative 1e-9):
 #                      KIND dense (sampled), full (every entry), sparse (stratified), observed (NaN cells)
 #   compress SPEC      on 3 ranks with a compressor: the loss falls, the bytes sent are below the
-#                      uncompressed ones, and bytes_uncompressed equals a --compress none run's bytes
+#                      uncompressed ones, and bytes_uncompressed equals a --compress none run's bytes;
+#                      under --net-model 1Gb:5us the modelled waiting is within the solve time
 #   resume SPEC        checkpoint and resume (optimizer moments and compressor residuals included): bit for bit,
 #                        the bytes' histories too; SPEC auto: no --lr, the step size's own state
+#   init als           --init als:3: the first epoch's fit at least CP-ALS's after 3 sweeps from the same seed
+#   init svd           --init svd (2 ranks, no step taken): each factor's columns orthonormal and in the span of
+#                        numpy's leading singular vectors of its unfolding, lambda_r = X x1 a_r x2 b_r x3 c_r
 #   defaults LOSS      no option but the rank (the step size finds itself) on 30x25x20: converged; gaussian at
 #                        CP-ALS's fit (within 0.01), counts and 0/1 within 2% of the planted model's mean loss
 . "$(dirname "$0")/lib.sh"
@@ -79,6 +83,35 @@ else:
     assert s["loss"] <= f.mean() + 0.02 * abs(f.mean()), (s["loss"], f.mean())
 PY
   ;;
+init)
+  dtfrun 2 generate -o g.h5 --dims 24x20x16 --rank 3 --noise 0.05 --seed 4 -q
+  if [ "$2" = als ]; then
+    dtfrun 2 gcp g.h5 -r 3 -i 1 --seed 2 --init als:3 --json s.json -q
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "gcp: exit $RC"; }
+    dtfrun 2 cp g.h5 -r 3 -i 3 --tol 0 --seed 2 --json cp.json -q
+    "$PYTHON" -c '
+import json; s, c = json.load(open("s.json")), json.load(open("cp.json")); print(s["init"], s["fit"], "cp", c["fit"])
+assert s["init"] == "als:3" and s["fit"] >= c["fit"] - 1e-9, (s["fit"], c["fit"])'
+    exit 0
+  fi
+  dtfrun 2 gcp g.h5 -r 3 -i 1 --lr 1e-14 --grid 2x1x1 --init svd -o m.h5 --json s.json -q
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "gcp: exit $RC"; }
+  "$PYTHON" - <<'PY'
+import json, numpy as np, h5py
+x, m = h5py.File("g.h5")["X"][:], h5py.File("m.h5")
+F = [m[f"factor_{n}"][:] for n in range(3)]
+lam = m["lambda"][:]
+assert json.load(open("s.json"))["init"] == "svd"
+for n, f in enumerate(F):
+    u = np.linalg.svd(np.moveaxis(x, n, 0).reshape(x.shape[n], -1), full_matrices=False)[0][:, :3]
+    inside = np.linalg.norm(u.T @ f) / np.linalg.norm(f)
+    print("mode", n, "orthonormal", np.abs(f.T @ f - np.eye(3)).max(), "in the span", inside)
+    assert np.abs(f.T @ f - np.eye(3)).max() < 1e-6 and inside > 0.999
+best = np.einsum("ijk,ir,jr,kr->r", x, *F)
+print("lambda", lam, "best", best)
+assert np.allclose(lam, best, rtol=1e-6, atol=1e-9 * np.abs(best).max())
+PY
+  ;;
 ranks)
   extra=(--sample 3000)
   input=p.h5
@@ -106,7 +139,8 @@ compress)
   plant gaussian 36x30x24
   dtfrun 3 gcp p.h5 -r 3 -i 4 --steps 20 --lr 0.02 --sample 4000 --grid 3x1x1 --json none.json -q
   [ "$RC" -eq 0 ] || { cat err.txt; fail "none: exit $RC"; }
-  dtfrun 3 gcp p.h5 -r 3 -i 4 --steps 20 --lr 0.02 --sample 4000 --grid 3x1x1 --compress "$2" --json c.json -q
+  dtfrun 3 gcp p.h5 -r 3 -i 4 --steps 20 --lr 0.02 --sample 4000 --grid 3x1x1 --compress "$2" --json c.json -q \
+    --net-model 1Gb:5us
   [ "$RC" -eq 0 ] || { cat err.txt; fail "$2: exit $RC"; }
   "$PYTHON" - "$2" <<'PY'
 import json, sys
@@ -116,6 +150,11 @@ print(sys.argv[1], "bytes/epoch", c["comm_bytes_per_iter"], "of", c["comm_bytes_
 assert c["comm_bytes_per_iter"] < c["comm_bytes_uncompressed_per_iter"]
 assert abs(c["comm_bytes_uncompressed_per_iter"] - n["comm_bytes_per_iter"]) <= 1e-6 * n["comm_bytes_per_iter"] + 16
 assert c["loss"] < c["loss_history"][0] or c["loss"] < 0.5 * n["loss_history"][0]
+# the network model's waiting: at least each step's latency, part of the solve time
+net, steps = c["time_network_model_s"], 4 * 20
+print("modelled network", net, "s of", c["time_solve_s"])
+assert net >= steps * 5e-6 and net <= c["time_solve_s"], (net, c["time_solve_s"])
+assert "time_network_model_s" not in n
 PY
   ;;
 resume)

@@ -85,6 +85,19 @@ static void sizes(const char *text) {
   if (ok) CHECK(b == v * 1e9);
 }
 
+static void networks(const char *text) {
+  double bw = 0, lat = -1;
+  if (cli_net_model(text, &bw, &lat)) return;
+  CHECK(isfinite(bw) && bw > 0 && isfinite(lat) && lat >= 0);
+  CHECK((lat > 0) <= (strchr(text, ':') != NULL)); /* a latency only where one is given */
+  double v;
+  if (cli_double(text, &v) == 0 || strlen(text) > 200) return; /* a bare number has no unit */
+  char with[256];
+  snprintf(with, sizeof with, "%s:1us", text);
+  double bw2 = 0, lat2 = 0;
+  if (!strchr(text, ':')) CHECK(cli_net_model(with, &bw2, &lat2) == 0 && bw2 == bw && lat2 == 1e-6);
+}
+
 static void shapes(const char *text) {
   int64_t dims[DTF_MAX_MODES];
   int n = cli_dims(text, dims);
@@ -132,10 +145,12 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   case 'b': sizes(text); break;
   case 'x': shapes(text); break;
   case 's': slabs(text); break;
+  case 'n': networks(text); break;
   default: /* every parser */
     integers(text);
     reals(text);
     sizes(text);
+    networks(text);
     shapes(text);
     slabs(text);
   }

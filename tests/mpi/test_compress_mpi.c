@@ -8,7 +8,10 @@
  *   topk and powersgd with error feedback: what was summed plus what stays in the
  *              residuals is exactly every rank's input (telescoping over steps);
  *   bytes      the counted bytes equal dtf_compress_bytes, and bytes_uncompressed the plain
- *              allreduce's (to the byte each collective's count rounds away). */
+ *              allreduce's (to the byte each collective's count rounds away);
+ *   network    under dtf_comm_net_model an allreduce of n doubles waits latency x 2 ceil(log2 p)
+ *              + 2 (p-1)/p 8n / bandwidth (the model's seconds to 1e-12, the wall time at least
+ *              that once flushed), and nothing once the model is off. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +49,7 @@ static void bytes_match(const char *spec) {
   dtf_compress_parse(spec, &s);
   double x[D], out[D], plain;
   input(1, x);
-  dtf_comm_stats_t st = {0, 0, 0};
+  dtf_comm_stats_t st = {0};
   CHECK(dtf_compressed_sum(c, x, out, 1, &st) == DTF_OK, "on %d ranks", np);
   double want = dtf_compress_bytes(&s, np, ROWS, COLS, &plain);
   /* each collective counts whole bytes: up to one lost to rounding per collective */
@@ -55,6 +58,25 @@ static void bytes_match(const char *spec) {
   CHECK(fabs((double)st.bytes_uncompressed - plain) < 2.5, "%s on %d ranks: uncompressed %llu, formula %.1f",
         spec, np, (unsigned long long)st.bytes_uncompressed, plain);
   dtf_compressor_free(c);
+}
+
+static void network_model(void) {
+  double buf[1000];
+  for (int i = 0; i < 1000; i++) buf[i] = i;
+  int rounds = 0;
+  while ((1 << rounds) < np) rounds++;
+  /* the bytes as counted: whole ones */
+  double want = np > 1 ? 1e-4 * 2 * rounds + floor(2.0 * (np - 1) / np * 8000) / 1e8 : 0.0;
+  double s0 = dtf_comm_net_seconds(), t0 = MPI_Wtime();
+  dtf_comm_net_model(1e8, 1e-4);
+  CHECK(dtf_allreduce_sum(MPI_COMM_WORLD, buf, 1000, NULL) == DTF_OK, "on %d ranks", np);
+  dtf_comm_net_flush();
+  double modelled = dtf_comm_net_seconds() - s0, waited = MPI_Wtime() - t0;
+  CHECK(fabs(modelled - want) <= 1e-12, "on %d ranks: modelled %.17g s, formula %.17g s", np, modelled, want);
+  CHECK(waited >= want, "on %d ranks: waited %g s of the modelled %g s", np, waited, want);
+  dtf_comm_net_model(0, 0);
+  CHECK(dtf_allreduce_sum(MPI_COMM_WORLD, buf, 1000, NULL) == DTF_OK, "on %d ranks", np);
+  CHECK(dtf_comm_net_seconds() - s0 == modelled, "on %d ranks: the model waited while off", np);
 }
 
 /* the mean over steps of the compressed sum of the same inputs: unbiased compressors */
@@ -161,6 +183,7 @@ int main(int argc, char **argv) {
 
   const char *all[] = {"none", "core:16", "powersgd:2", "topk:0.2", "qsgd:3", "qsgd:16"};
   for (int k = 0; k < 6; k++) bytes_match(all[k]);
+  network_model();
 
   /* parse refusals */
   dtf_compress_spec_t s;

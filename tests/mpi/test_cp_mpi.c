@@ -27,7 +27,7 @@ static void test_ownership(void) {
           "own in block");
     /* allgather: each owner writes its global row index, then every block row is known */
     for (int64_t i = 0; i < f.own_len; i++) dtf_factor_owned(&f)[i * 2] = (double)(f.own_start + i);
-    dtf_comm_stats_t cs = {0, 0, 0};
+    dtf_comm_stats_t cs = {0};
     CHECK(dtf_factor_allgather(&f, &cs) == DTF_OK, "allgather");
     for (int64_t i = 0; i < f.block_len; i++)
       CHECK(f.block[i * 2] == (double)(f.block_start + i), "gathered row");
@@ -183,7 +183,7 @@ static void test_sparse_same_fit(void) {
     in.vals[k] = full[i];
     in.tags[k] = i;
   }
-  dtf_comm_stats_t cs = {0, 0, 0};
+  dtf_comm_stats_t cs = {0};
   CHECK(dtf_distribute_coo(g, &in, &mine, &cs) == DTF_OK, "%s", dtf_error_message());
   int64_t sum = mine.nnz;
   MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
