@@ -34,9 +34,18 @@ dtf_status dtf_compress_parse(const char *text, dtf_compress_spec_t *s) {
     s->kind = DTF_COMPRESS_NONE;
     return DTF_OK;
   }
+  static const char *const bare[] = {"core", "powersgd", "topk", "qsgd"};
+  for (int k = 0; k < 4 && !colon; k++)
+    if (!strcmp(text, bare[k])) { /* no budget: the ladder's first rung */
+      s->kind = (dtf_compress_kind_t)(DTF_COMPRESS_CORE + k);
+      s->adaptive = 1;
+      dtf_compress_at_level(s, 0, 1);
+      return DTF_OK;
+    }
   if (!colon || !colon[1])
     return dtf_error(DTF_ERR_USAGE,
-                     "--compress '%s': expected none, core:M, powersgd:R, topk:FRAC or qsgd:BITS", text);
+                     "--compress '%s': expected none, core[:M], powersgd[:R], topk[:FRAC] or qsgd[:BITS]",
+                     text);
   const char *arg = colon + 1;
   if (len == 4 && !strncmp(text, "core", 4)) {
     long v = strtol(arg, &end, 10);
@@ -67,12 +76,46 @@ dtf_status dtf_compress_parse(const char *text, dtf_compress_spec_t *s) {
   } else
     return dtf_error(
         DTF_ERR_USAGE,
-        "--compress '%s': unknown compressor; expected none, core:M, powersgd:R, topk:FRAC or qsgd:BITS",
+        "--compress '%s': unknown compressor; expected none, core[:M], powersgd[:R], topk[:FRAC] or "
+        "qsgd[:BITS]",
         text);
   return DTF_OK;
 }
 
+int dtf_compress_at_level(dtf_compress_spec_t *s, int level, int max_rank) {
+  if (level < 0) return -1;
+  switch (s->kind) {
+  case DTF_COMPRESS_NONE: return level ? -1 : 0;
+  case DTF_COMPRESS_CORE:
+    if (level > 16) return -1;
+    s->m = 8 << level;
+    break;
+  case DTF_COMPRESS_TOPK:
+    if (level > 0 && 0.002 * ldexp(1.0, level - 1) >= 1) return -1;
+    s->frac = fmin(1.0, 0.002 * ldexp(1.0, level));
+    break;
+  case DTF_COMPRESS_QSGD:
+    if (level > 14) return -1;
+    s->m = 2 + level;
+    break;
+  case DTF_COMPRESS_POWERSGD:
+    if (level > 0 && 1 + level > max_rank) return -1;
+    s->m = 1 + level;
+    break;
+  }
+  s->level = level;
+  return 0;
+}
+
 void dtf_compress_format(const dtf_compress_spec_t *s, char *buf, int size) {
+  static const char *const name[] = {"none", "core", "powersgd", "topk", "qsgd"};
+  if (s->adaptive)
+    snprintf(buf, (size_t)size, "%s", name[s->kind]);
+  else
+    dtf_compress_format_budget(s, buf, size);
+}
+
+void dtf_compress_format_budget(const dtf_compress_spec_t *s, char *buf, int size) {
   switch (s->kind) {
   case DTF_COMPRESS_NONE: snprintf(buf, (size_t)size, "none"); break;
   case DTF_COMPRESS_CORE: snprintf(buf, (size_t)size, "core:%d", s->m); break;
@@ -168,6 +211,25 @@ void dtf_compressor_free(dtf_compressor_t *c) {
   free(c->all);
   free(c->order);
   free(c);
+}
+
+dtf_status dtf_compressor_rebudget(dtf_compressor_t *c, const dtf_compress_spec_t *spec) {
+  dtf_compressor_t *n;
+  dtf_status st = dtf_compressor_create(spec, c->comm, c->rows, c->cols, c->site, &n);
+  if (st) return st;
+  int64_t d = c->d > 0 ? c->d : 1, keep = c->state_len < n->state_len ? c->state_len : n->state_len;
+  if (keep > d) keep = d;
+  memcpy(n->state, c->state, (size_t)keep * sizeof(double)); /* the residual */
+  if (spec->kind == DTF_COMPRESS_POWERSGD) {                 /* Q's columns kept, new ones drawn */
+    int a = c->spec.m < spec->m ? c->spec.m : spec->m;
+    for (int64_t i = 0; i < c->cols; i++)
+      for (int r = 0; r < a; r++) n->state[d + i * spec->m + r] = c->state[d + i * c->spec.m + r];
+  }
+  dtf_compressor_t old = *c;
+  *c = *n;
+  *n = old;
+  dtf_compressor_free(n);
+  return DTF_OK;
 }
 
 double *dtf_compressor_state(dtf_compressor_t *c, int64_t *len) {

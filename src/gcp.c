@@ -63,7 +63,7 @@ double dtf_gcp_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_gcp_
   return bytes;
 }
 
-static dtf_status one_step(dtf_gcp_t *s) {
+static dtf_status one_step(dtf_gcp_t *s, int check) {
   int N = s->N, R = s->R, B = s->opt.optim->buffers;
   uint64_t step = (uint64_t)s->steps_done + 1;
   double t0 = dtf_now();
@@ -74,10 +74,8 @@ static dtf_status one_step(dtf_gcp_t *s) {
       memset(s->grad[m], 0, (size_t)(s->model.factors[m].block_len * R) * sizeof(double));
   double t1 = dtf_now();
   s->t_grad += t1 - t0;
-  for (int m = 0; m < N; m++) {
-    dtf_status st = dtf_compressed_sum(s->comp[m], s->grad[m], s->sum[m], step, &s->comm);
-    if (st) return st; /* MPI itself failed */
-  }
+  dtf_status st = gcp_exchange(s, step, check);
+  if (st) return st; /* MPI itself failed */
   double t2 = dtf_now();
   s->t_comm += t2 - t1;
   dtf_optim_params_t p = s->opt.step;
@@ -137,13 +135,16 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
     return dtf_error(DTF_ERR_NUMERIC, "the %s loss of the initial model is not finite (%g)",
                      s->opt.loss->name, s->prev_loss);
   keep_epoch(s, 0);
-  for (int k = 0; k < s->opt.steps && !st; k++) st = one_step(s);
+  s->cosine = NAN;
+  int check = gcp_check_due(s);
+  for (int k = 0; k < s->opt.steps && !st; k++) st = one_step(s, check && k == 0);
   if (st) return st;
   st = dtf_agree(s->grid->comm, s->sticky);
   if (!st) st = gcp_loss_estimate(s, &s->loss);
   if (st) return st;
   /* rose: by more than rounding, which may differ between grids */
-  if (!isfinite(s->loss) || s->loss > s->prev_loss * (1 + (s->opt.lr_auto ? 1e-12 : 0))) {
+  int rose = !isfinite(s->loss) || s->loss > s->prev_loss * (1 + (s->opt.lr_auto ? 1e-12 : 0));
+  if (rose) {
     keep_epoch(s, 1); /* undo the epoch, smaller steps */
     s->steps_done = steps0;
     s->fails++;
@@ -174,6 +175,7 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
       s->lr = isfinite(s->lr_ceiling) ? fmin(1.2 * s->lr, fmax(s->lr, s->lr_ceiling)) : 2 * s->lr;
     }
   }
+  if ((st = gcp_budget_epoch(s, rose))) return st;
   s->fit = NAN;
   dtf_cp_model_t data_units = s->model; /* the fit of the model in the data's units */
   data_units.lambda = s->unscale;
@@ -185,6 +187,8 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
     s->hist_fit[e] = s->fit;
     s->hist_bytes[e] = (double)s->comm.bytes_sent;
     s->hist_plain[e] = (double)s->comm.bytes_uncompressed;
+    s->hist_budget[e] = gcp_budget_value(s);
+    s->hist_cos[e] = s->cosine;
   }
   if (p) {
     memset(p, 0, sizeof *p);
@@ -201,6 +205,11 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
     }
     p->extra_name[p->nextra] = "step_size";
     p->extra[p->nextra++] = s->lr;
+    if (!isnan(s->cosine)) {
+      p->extra_name[p->nextra] = "cosine";
+      p->extra[p->nextra++] = s->cosine;
+    }
+    if (s->budget.kind != DTF_COMPRESS_NONE) dtf_compress_format_budget(&s->budget, p->note, sizeof p->note);
   }
   return DTF_OK;
 }
@@ -326,6 +335,16 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
     dtf_state_undefined_ok(out, "lr_ceiling"); /* infinite: no epoch rose yet */
     dtf_state_int(out, "moments_from", DTF_ATTR_STATE, NULL, s->moments_from);
   }
+  if (s->budget.kind != DTF_COMPRESS_NONE) {
+    dtf_state_int(out, "budget_level", DTF_ATTR_STATE, NULL, s->budget.level);
+    dtf_state_int(out, "check_at", DTF_ATTR_STATE, NULL, s->check_at);
+    dtf_state_int(out, "good_checks", DTF_ATTR_STATE, NULL, s->good_checks);
+    dtf_state_real(out, "last_cosine", DTF_ATTR_STATE, NULL, s->last_cos);
+    dtf_state_undefined_ok(out, "last_cosine"); /* no check yet */
+    dtf_state_replicated(out, "history_budget", s->epoch, 0, s->hist_budget);
+    dtf_state_replicated(out, "history_cosine", s->epoch, 0, s->hist_cos);
+    dtf_state_undefined_ok(out, "history_cosine");
+  }
   dtf_state_replicated(out, "history_loss", s->epoch, 0, s->hist_loss);
   dtf_state_replicated(out, "history_fit", s->epoch, 0, s->hist_fit);
   dtf_state_undefined_ok(out, "history_fit");
@@ -347,6 +366,19 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
     return dtf_error(DTF_ERR_INPUT, "the checkpoint is at epoch %lld; this run allows %d (-i)", (long long)e,
                      s->opt.max_epochs);
   s->epoch = (int)e;
+  int64_t level = 0, at = 0, good = 0;
+  if (s->budget.kind != DTF_COMPRESS_NONE) { /* the residuals' lengths follow the budget */
+    if (dtf_state_get_int(file, "budget_level", &level) || dtf_state_get_int(file, "check_at", &at) ||
+        dtf_state_get_int(file, "good_checks", &good) ||
+        dtf_state_get_real(file, "last_cosine", &s->last_cos) || level < 0 || level > 64 ||
+        (!s->budget.adaptive && level != s->budget.level))
+      return dtf_error(DTF_ERR_INPUT,
+                       "the checkpoint lacks the compressors' budget (budget_level, check_at, ...)");
+    dtf_status st = s->budget.adaptive ? gcp_set_budget(s, (int)level) : DTF_OK;
+    if (st) return st;
+    s->check_at = (int)at;
+    s->good_checks = (int)good;
+  }
   dtf_status st = dtf_solver_restore_fields(state, s, read, ctx);
   if (st) return st;
   /* the bytes go on from the checkpoint's, as its histories do */
@@ -440,6 +472,9 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
   s->entries = entries;
   s->lr = o->step.lr;
   s->lr_ceiling = INFINITY;
+  s->budget = o->compress;
+  s->check_at = 1;
+  s->cosine = s->last_cos = NAN;
   s->prev_loss = s->loss = s->fit = s->delta = NAN;
   s->scale = 1.0;
   int R = o->rank, B = o->optim->buffers;
@@ -464,11 +499,18 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
   s->hist_fit = calloc((size_t)E, sizeof(double));
   s->hist_bytes = calloc((size_t)E, sizeof(double));
   s->hist_plain = calloc((size_t)E, sizeof(double));
+  s->hist_budget = calloc((size_t)E, sizeof(double));
+  s->hist_cos = calloc((size_t)E, sizeof(double));
+  int64_t most = 1;
+  for (int n = 0; !st && n < N; n++)
+    if (s->model.factors[n].block_len * R > most) most = s->model.factors[n].block_len * R;
+  s->exact = o->compress.kind != DTF_COMPRESS_NONE ? dtf_alloc_large((size_t)most * sizeof(double)) : NULL;
   s->ibuf = malloc((size_t)CHUNK * N * sizeof(int64_t));
   s->xbuf = malloc(CHUNK * sizeof(double));
   s->found = malloc(CHUNK);
   s->unscale = malloc((size_t)R * sizeof(double));
-  if (!st && (!s->hist_loss || !s->hist_fit || !s->hist_bytes || !s->hist_plain || !s->ibuf || !s->xbuf ||
+  if (!st && (!s->hist_loss || !s->hist_fit || !s->hist_bytes || !s->hist_plain || !s->hist_budget ||
+              !s->hist_cos || (o->compress.kind != DTF_COMPRESS_NONE && !s->exact) || !s->ibuf || !s->xbuf ||
               !s->found || !s->unscale))
     st = dtf_error(DTF_ERR_INPUT, "out of memory");
   if (!st && how == ALL) {
@@ -522,6 +564,9 @@ void dtf_gcp_summary(const dtf_gcp_t *s, dtf_gcp_summary_t *o) {
   o->fit_history = s->hist_fit;
   o->bytes_history = s->hist_bytes;
   o->plain_history = s->hist_plain;
+  o->budget_history = s->hist_budget;
+  o->cosine_history = s->hist_cos;
+  dtf_compress_format_budget(&s->budget, o->budget, sizeof o->budget);
   o->t_gradient = s->t_grad;
   o->t_comm = s->t_comm;
   o->t_update = s->t_update;
@@ -552,5 +597,8 @@ void dtf_gcp_free(dtf_gcp_t *s) {
   free(s->hist_fit);
   free(s->hist_bytes);
   free(s->hist_plain);
+  free(s->hist_budget);
+  free(s->hist_cos);
+  free(s->exact);
   free(s);
 }

@@ -1,6 +1,7 @@
 /* The GCP solver's state, shared by its files: src/gcp.c (set-up, steps, epochs, state),
  * src/gcp_sample.c (the entries a step reads: samples, the loss estimate, the local
- * gradients), src/gcp_init.c (the initial factors). Not installed: the library's interface is
+ * gradients), src/gcp_init.c (the initial factors), src/gcp_budget.c (the compressed
+ * gradient's check and its adaptive budget). Not installed: the library's interface is
  * include/dtf/gcp.h. */
 #ifndef DTF_GCP_IMPL_H
 #define DTF_GCP_IMPL_H
@@ -39,9 +40,13 @@ struct dtf_gcp {
   int64_t steps_done; /* optimizer steps so far (kept ones) */
   int epoch, fails, converged;
   double lr, loss, prev_loss, fit, delta;
-  double lr_ceiling;    /* lr_auto: 0.8 x the last step size whose epoch rose (infinity: none yet) */
-  int64_t moments_from; /* lr_auto: the optimizer's moments start after this many steps */
-  double *hist_loss, *hist_fit, *hist_bytes, *hist_plain;
+  double lr_ceiling;          /* lr_auto: 0.8 x the last step size whose epoch rose (infinity: none yet) */
+  int64_t moments_from;       /* lr_auto: the optimizer's moments start after this many steps */
+  dtf_compress_spec_t budget; /* the compressors' budget in force (gcp_budget.c) */
+  int check_at, good_checks;  /* the epoch of the next check; checks in a row with a good cosine */
+  double cosine, last_cos;    /* this epoch's check (NaN: none) and the last one's */
+  double *exact;              /* a check step's exact sum of one mode */
+  double *hist_loss, *hist_fit, *hist_bytes, *hist_plain, *hist_budget, *hist_cos;
   dtf_status sticky;
   dtf_comm_stats_t comm;
   double t_grad, t_comm, t_update;
@@ -57,6 +62,17 @@ dtf_status gcp_loss_estimate(dtf_gcp_t *s, double *loss);
 /* this rank's part of every factor's gradient, at the entries of step `step` */
 dtf_status gcp_local_gradients(dtf_gcp_t *s, uint64_t step);
 
+/* a check step due at this epoch's first step */
+int gcp_check_due(const dtf_gcp_t *s);
+/* every mode's gradient summed over its slice by its compressor (and, on a check step,
+ * exactly too: s->cosine). Collective. */
+dtf_status gcp_exchange(dtf_gcp_t *s, uint64_t step, int check);
+/* the compressors at rung `level` of the budget's ladder (unchanged past its top) */
+dtf_status gcp_set_budget(dtf_gcp_t *s, int level);
+/* after an epoch's decision (rose: it was undone): the budget's rule and the noise report */
+dtf_status gcp_budget_epoch(dtf_gcp_t *s, int rose);
+/* the budget's value: core M, topk FRAC, qsgd BITS, powersgd R (0: none) */
+double gcp_budget_value(const dtf_gcp_t *s);
 /* o->init, an automatic start resolved (docs/algorithms.md, "GCP's start") */
 int gcp_init_choice(const dtf_tensor_t *t, const dtf_gcp_options_t *o);
 /* why o->init cannot start this run (NULL: it can) */

@@ -39,14 +39,25 @@ typedef struct {
   int m;         /* core: directions M; powersgd: rank R; qsgd: BITS */
   double frac;   /* topk: the fraction kept */
   uint64_t seed; /* core's directions, qsgd's rounding, powersgd's first Q */
+  /* no budget given: the budget is the ladder's rung `level` (dtf_compress_at_level),
+   * which the caller may move (docs/algorithms.md, "Adaptive budgets") */
+  int adaptive, level;
 } dtf_compress_spec_t;
 
 /* "none", "core:M" (M >= 1), "powersgd:R" (R >= 1), "topk:FRAC" (0 < FRAC <= 1),
- * "qsgd:BITS" (1..16); DTF_ERR_USAGE naming the fault. */
+ * "qsgd:BITS" (1..16), or a bare "core", "powersgd", "topk", "qsgd" (adaptive, at rung
+ * 0); DTF_ERR_USAGE naming the fault. */
 dtf_status dtf_compress_parse(const char *text, dtf_compress_spec_t *spec);
 
-/* "core:64" and the like, into buf. */
+/* The budget of rung `level` of an adaptive spec's ladder: core M = 8 x 2^level, topk
+ * FRAC = 0.002 x 2^level (at most 1), qsgd BITS = 2 + level, powersgd R = 1 + level.
+ * -1 (spec unchanged) past the ladder's top: core 2^19, topk 1, qsgd 16, powersgd
+ * max_rank. */
+int dtf_compress_at_level(dtf_compress_spec_t *spec, int level, int max_rank);
+/* "core:64" and the like, into buf (an adaptive spec: its kind alone, "core"). */
 void dtf_compress_format(const dtf_compress_spec_t *spec, char *buf, int size);
+/* The budget in force, "core:64", adaptive or not. */
+void dtf_compress_format_budget(const dtf_compress_spec_t *spec, char *buf, int size);
 
 /* Bytes one sum of a rows x cols matrix over p ranks sends per rank, and in *plain what
  * the plain allreduce sends. */
@@ -65,6 +76,9 @@ dtf_status dtf_compressor_create(const dtf_compress_spec_t *spec, MPI_Comm comm,
 dtf_status dtf_compressed_sum(dtf_compressor_t *c, const double *x, double *out, uint64_t step,
                               dtf_comm_stats_t *stats);
 
+/* Change the budget (the same kind): the error-feedback residual is kept, PowerSGD's Q
+ * keeps its columns and draws any new ones. Local. */
+dtf_status dtf_compressor_rebudget(dtf_compressor_t *c, const dtf_compress_spec_t *spec);
 /* The state that carries over between calls and a restart (the error-feedback residual,
  * PowerSGD's Q), this rank's own: *len doubles (0: none). */
 double *dtf_compressor_state(dtf_compressor_t *c, int64_t *len);

@@ -81,6 +81,10 @@ typedef struct {
   const char *init;     /* the start: "random", "svd", "als:K" */
   double loss, fit, lr; /* fit: NaN where undefined (not gaussian, or partly observed) */
   const double *loss_history, *fit_history, *bytes_history, *plain_history; /* per epoch; bytes cumulative */
+  /* per epoch: the budget in force after it (core M, topk FRAC, qsgd BITS, powersgd R), and
+   * the check's cosine between the compressed and the exact gradient (NaN: no check) */
+  const double *budget_history, *cosine_history;
+  char budget[48]; /* the budget in force, "core:64" */
   double t_gradient, t_comm, t_update;
 } dtf_gcp_summary_t;
 

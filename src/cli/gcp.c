@@ -76,6 +76,11 @@ static void summary(dtf_json_t *j, void *ctx) {
   dtf_json_number_array(j, "fit_history", sm.fit_history, sm.epochs);
   dtf_json_number_array(j, "bytes_history", sm.bytes_history, sm.epochs);
   dtf_json_number_array(j, "bytes_uncompressed_history", sm.plain_history, sm.epochs);
+  if (b->o->compress.kind != DTF_COMPRESS_NONE) {
+    dtf_json_string(j, "budget", sm.budget);
+    dtf_json_number_array(j, "budget_history", sm.budget_history, sm.epochs);
+    dtf_json_number_array(j, "cosine_history", sm.cosine_history, sm.epochs);
+  }
   dtf_json_number(j, "time_gradient_s", sm.t_gradient);
   dtf_json_number(j, "time_comm_s", sm.t_comm);
   dtf_json_number(j, "time_update_s", sm.t_update);

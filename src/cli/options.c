@@ -98,8 +98,10 @@ static const def_t defs[OPT_COUNT] = {
     [OPT_LR] = {"lr", 0, 1, "--lr A",
                 "fixed start step size, divided by 10 after an epoch whose loss rose (default: none, the "
                 "step size finds itself)"},
-    [OPT_COMPRESS] = {"compress", 0, 1, "--compress C",
-                      "gradient exchanges: none (default), core:M, powersgd:R, topk:FRAC or qsgd:BITS"},
+    [OPT_COMPRESS] =
+        {"compress", 0, 1, "--compress C",
+         "gradient exchanges: none (default), core:M, powersgd:R, topk:FRAC or qsgd:BITS; a bare "
+         "core, powersgd, topk or qsgd adapts its budget to the gradient's noise"},
     [OPT_SAMPLE] = {"sample", 0, 1, "--sample N",
                     "entries each step reads (default 0: every entry of a dense or partly observed tensor; a "
                     "sparse tensor needs N: half from its stored entries, half from the others)"},

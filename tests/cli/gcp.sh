@@ -7,6 +7,9 @@
 #   compress SPEC      on 3 ranks with a compressor: the loss falls, the bytes sent are below the
 #                      uncompressed ones, and bytes_uncompressed equals a --compress none run's bytes;
 #                      under --net-model 1Gb:5us the modelled waiting is within the solve time
+#   budget SPEC        3 ranks, defaults but the compressor: a bare kind (core) starts at its ladder's first
+#                        rung and rises after a check whose cosine is below 0.5; a given budget
+#                        (core:32) stays, and a cosine below 0.3 is reported as noise
 #   resume SPEC        checkpoint and resume (optimizer moments and compressor residuals included): bit for bit,
 #                        the bytes' histories too; SPEC auto: no --lr, the step size's own state
 #   init als           --init als:3: the first epoch's fit at least CP-ALS's after 3 sweeps from the same seed
@@ -157,6 +160,27 @@ assert net >= steps * 5e-6 and net <= c["time_solve_s"], (net, c["time_solve_s"]
 assert "time_network_model_s" not in n
 PY
   ;;
+budget)
+  plant gaussian 36x30x24
+  dtfrun 3 gcp p.h5 -r 3 -i 6 --grid 3x1x1 --compress "$2" --json c.json
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "$2: exit $RC"; }
+  noise=$(grep -c "mostly noise" err.txt || true)
+  "$PYTHON" - "$2" "$noise" <<'PY'
+import json, sys
+spec, noise, c = sys.argv[1], int(sys.argv[2]), json.load(open("c.json"))
+b, cos = c["budget_history"], [x if x is not None else float("nan") for x in c["cosine_history"]]
+print(spec, "budget", b, "cosine", cos, "noise reports", noise)
+assert cos[0] == cos[0], "no check at epoch 1"
+assert noise == sum(1 for x in cos if x < 0.3), (noise, cos)
+if ":" in spec:
+    assert all(v == 32 for v in b) and c["budget"] == spec, b
+else:
+    assert c["compress"] == "core" and c["budget"] == f"core:{int(b[-1])}"
+    # epoch 1's check decides its rung: 8 doubled when the cosine was below 0.5
+    assert b[0] == (16 if cos[0] < 0.5 else 8), (b[0], cos[0])
+    assert max(b) > 8, b
+PY
+  ;;
 resume)
   plant gaussian 24x20x16
   args=(p.h5 -r 3 --sample 2000 --steps 10 --lr 0.02 --tol 0 --compress "$2") half=3 all=6
@@ -175,7 +199,8 @@ resume)
 import json; a, b = (json.load(open(f)) for f in ("full.json", "half.json")); print(a["loss"], b["loss"])
 assert a["loss"] == b["loss"], (a["loss"], b["loss"])
 # the bytes go on from the checkpoint (they started again at 0)
-for k in ("bytes_history", "bytes_uncompressed_history"): assert a[k] == b[k], (k, a[k], b[k])'
+for k in ("bytes_history", "bytes_uncompressed_history", "budget_history", "cosine_history"):
+    assert a.get(k) == b.get(k), (k, a.get(k), b.get(k))'
   ;;
 *) fail "unknown case $case" ;;
 esac

@@ -7,6 +7,8 @@
  *   powersgd   exact on a sum of rank <= R;
  *   topk and powersgd with error feedback: what was summed plus what stays in the
  *              residuals is exactly every rank's input (telescoping over steps);
+ *   budgets    bare kinds parse as adaptive at their ladder's first rung; the rungs and tops;
+ *              a new budget keeps the error-feedback residual;
  *   bytes      the counted bytes equal dtf_compress_bytes, and bytes_uncompressed the plain
  *              allreduce's (to the byte each collective's count rounds away);
  *   network    under dtf_comm_net_model an allreduce of n doubles waits latency x 2 ceil(log2 p)
@@ -187,9 +189,41 @@ int main(int argc, char **argv) {
 
   /* parse refusals */
   dtf_compress_spec_t s;
-  const char *bad[] = {"zip", "core:0", "powersgd:0", "topk:0", "topk:1.5", "qsgd:0", "qsgd:17", "core"};
-  for (int k = 0; k < 8; k++) CHECK(dtf_compress_parse(bad[k], &s) == DTF_ERR_USAGE, "on %d ranks", np);
-  CHECK(dtf_compress_parse("topk:1", &s) == DTF_OK, "on %d ranks", np);
+  const char *bad[] = {"zip",    "core:0",  "powersgd:0", "topk:0", "topk:1.5",
+                       "qsgd:0", "qsgd:17", "core:",      "cores"};
+  for (int k = 0; k < 9; k++) CHECK(dtf_compress_parse(bad[k], &s) == DTF_ERR_USAGE, "on %d ranks", np);
+  CHECK(dtf_compress_parse("topk:1", &s) == DTF_OK && !s.adaptive, "on %d ranks", np);
+  /* a bare kind: adaptive, at its ladder's first rung; the ladders and their tops */
+  CHECK(dtf_compress_parse("core", &s) == DTF_OK && s.adaptive && s.kind == DTF_COMPRESS_CORE && s.m == 8,
+        "on %d ranks", np);
+  CHECK(dtf_compress_at_level(&s, 3, 5) == 0 && s.m == 64 && dtf_compress_at_level(&s, 17, 5) == -1 &&
+            s.m == 64,
+        "on %d ranks", np);
+  CHECK(dtf_compress_parse("topk", &s) == DTF_OK && s.frac == 0.002 && dtf_compress_at_level(&s, 9, 5) == 0 &&
+            s.frac == 1 && dtf_compress_at_level(&s, 10, 5) == -1,
+        "on %d ranks", np);
+  CHECK(dtf_compress_parse("powersgd", &s) == DTF_OK && s.m == 1 && dtf_compress_at_level(&s, 4, 5) == 0 &&
+            s.m == 5 && dtf_compress_at_level(&s, 5, 5) == -1,
+        "on %d ranks", np);
+  CHECK(dtf_compress_parse("qsgd", &s) == DTF_OK && s.m == 2 && dtf_compress_at_level(&s, 14, 5) == 0 &&
+            s.m == 16,
+        "on %d ranks", np);
+  /* a new budget keeps the error-feedback residual (topk) */
+  {
+    dtf_compressor_t *c = make("topk:0.1");
+    for (int t = 1; t <= 3; t++) {
+      input((uint64_t)t, x);
+      CHECK(dtf_compressed_sum(c, x, out, (uint64_t)t, NULL) == DTF_OK, "on %d ranks", np);
+    }
+    int64_t len, len2;
+    double before[D];
+    memcpy(before, dtf_compressor_state(c, &len), D * sizeof(double));
+    dtf_compress_parse("topk:0.2", &s);
+    CHECK(dtf_compressor_rebudget(c, &s) == DTF_OK, "on %d ranks", np);
+    const double *after = dtf_compressor_state(c, &len2);
+    CHECK(len2 == len && !memcmp(before, after, D * sizeof(double)), "on %d ranks", np);
+    dtf_compressor_free(c);
+  }
   if (me == 0) printf("compressed collectives ok on %d ranks\n", np);
   MPI_Finalize();
   return 0;

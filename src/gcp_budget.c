@@ -1,0 +1,117 @@
+/* GCP's check of the compressed gradient and its adaptive budget (docs/algorithms.md,
+ * "Adaptive budgets"). A check step, at the first step of epoch 1 and every CHECK_EVERY
+ * epochs after (the next epoch after a change of budget), also sums the exact gradient
+ * and measures the cosine between the compressed sum and the exact one over every mode's
+ * owned rows. With no budget given (a bare --compress core|topk|qsgd|powersgd) the budget
+ * climbs its ladder (compress.h) when the cosine is below RAISE_BELOW, or when the loss
+ * stalls (it met --tol, or two epochs in a row rose) while the last cosine was below
+ * STALL_BELOW, and steps down after two checks in a row at or above LOWER_FROM. A fixed
+ * budget is kept, and a cosine below NOISE_BELOW is reported. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gcp_impl.h"
+
+enum { CHECK_EVERY = 5 };
+static const double RAISE_BELOW = 0.5, STALL_BELOW = 0.7, LOWER_FROM = 0.9, NOISE_BELOW = 0.3;
+
+int gcp_check_due(const dtf_gcp_t *s) {
+  return s->opt.compress.kind != DTF_COMPRESS_NONE && s->grid->size > 1 && s->epoch >= s->check_at;
+}
+
+dtf_status gcp_exchange(dtf_gcp_t *s, uint64_t step, int check) {
+  double q[3] = {0, 0, 0}; /* <compressed, exact>, |compressed|^2, |exact|^2 */
+  for (int m = 0; m < s->N; m++) {
+    const dtf_factor_t *f = &s->model.factors[m];
+    int64_t n = f->block_len * s->R, own = (f->own_start - f->block_start) * s->R;
+    dtf_status st;
+    if (check) { /* the exact sum: not an exchange an uncompressed run would make */
+      uint64_t plain = s->comm.bytes_uncompressed;
+      memcpy(s->exact, s->grad[m], (size_t)n * sizeof(double));
+      if ((st = dtf_allreduce_sum(s->grid->slice[m], s->exact, n, &s->comm))) return st;
+      s->comm.bytes_uncompressed = plain;
+    }
+    if ((st = dtf_compressed_sum(s->comp[m], s->grad[m], s->sum[m], step, &s->comm))) return st;
+    for (int64_t i = own; check && i < own + f->own_len * s->R; i++) {
+      q[0] += s->sum[m][i] * s->exact[i];
+      q[1] += s->sum[m][i] * s->sum[m][i];
+      q[2] += s->exact[i] * s->exact[i];
+    }
+  }
+  if (!check) return DTF_OK;
+  dtf_status st = dtf_allreduce_sum(s->grid->comm, q, 3, &s->comm);
+  s->cosine = q[1] > 0 && q[2] > 0 ? q[0] / sqrt(q[1] * q[2]) : 1.0;
+  s->last_cos = s->cosine;
+  s->check_at = s->epoch + CHECK_EVERY;
+  return st;
+}
+
+dtf_status gcp_set_budget(dtf_gcp_t *s, int level) {
+  dtf_compress_spec_t b = s->budget;
+  if (dtf_compress_at_level(&b, level, s->R)) return DTF_OK; /* past the ladder's top */
+  dtf_status st = DTF_OK;
+  for (int m = 0; !st && m < s->N; m++) {
+    if ((st = dtf_compressor_rebudget(s->comp[m], &b))) break;
+    int64_t cl;
+    dtf_compressor_state(s->comp[m], &cl);
+    double *c = realloc(s->csave[m], (size_t)(cl ? cl : 1) * sizeof(double));
+    if (!c)
+      st = dtf_error(DTF_ERR_INPUT, "out of memory for the compressors");
+    else
+      s->csave[m] = c;
+  }
+  if (!st) s->budget = b;
+  return st;
+}
+
+double gcp_budget_value(const dtf_gcp_t *s) {
+  const dtf_compress_spec_t *b = &s->budget;
+  return b->kind == DTF_COMPRESS_NONE ? 0 : b->kind == DTF_COMPRESS_TOPK ? b->frac : b->m;
+}
+
+static void say(const dtf_gcp_t *s, const char *what) {
+  if (!s->opt.log || s->grid->rank) return;
+  char budget[48], msg[256];
+  dtf_compress_format_budget(&s->budget, budget, sizeof budget);
+  snprintf(msg, sizeof msg, "epoch %d: %s; budget %s", s->epoch, what, budget);
+  s->opt.log(msg, s->opt.ctx);
+}
+
+dtf_status gcp_budget_epoch(dtf_gcp_t *s, int rose) {
+  int checked = !isnan(s->cosine);
+  char what[160] = "";
+  if (checked && s->cosine < NOISE_BELOW)
+    snprintf(what, sizeof what,
+             "the compressed gradient has cosine %.2f with the exact one: it is mostly noise%s", s->cosine,
+             s->budget.adaptive ? "" : " (a larger budget, or a bare --compress KIND, adapts it)");
+  if (!s->budget.adaptive) {
+    if (what[0]) say(s, what);
+    return DTF_OK;
+  }
+  int level = s->budget.level, stalled = s->converged || (rose && s->fails >= 2);
+  if (checked && s->cosine >= LOWER_FROM)
+    s->good_checks++;
+  else if (checked)
+    s->good_checks = 0;
+  if ((checked && s->cosine < RAISE_BELOW) || (stalled && s->last_cos < STALL_BELOW))
+    level++;
+  else if (s->good_checks >= 2 && level > 0)
+    level--;
+  if (level == s->budget.level) {
+    if (what[0]) say(s, what);
+    return DTF_OK;
+  }
+  int was = s->budget.level;
+  dtf_status st = gcp_set_budget(s, level);
+  if (st || s->budget.level == was) return st; /* at the ladder's top */
+  s->good_checks = 0;
+  s->check_at = s->epoch + 1;        /* the new budget's cosine */
+  if (level > was) s->converged = 0; /* a larger budget may lower the loss further */
+  size_t used = strlen(what);
+  snprintf(what + used, sizeof what - used, "%sthe budget %s", used ? "; " : "",
+           level > was ? "rises" : "falls");
+  say(s, what);
+  return DTF_OK;
+}
