@@ -339,6 +339,7 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
     dtf_state_int(out, "budget_level", DTF_ATTR_STATE, NULL, s->budget.level);
     dtf_state_int(out, "check_at", DTF_ATTR_STATE, NULL, s->check_at);
     dtf_state_int(out, "good_checks", DTF_ATTR_STATE, NULL, s->good_checks);
+    dtf_state_int(out, "last_rise", DTF_ATTR_STATE, NULL, s->last_rise);
     dtf_state_real(out, "last_cosine", DTF_ATTR_STATE, NULL, s->last_cos);
     dtf_state_undefined_ok(out, "last_cosine"); /* no check yet */
     dtf_state_replicated(out, "history_budget", s->epoch, 0, s->hist_budget);
@@ -366,7 +367,7 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
     return dtf_error(DTF_ERR_INPUT, "the checkpoint is at epoch %lld; this run allows %d (-i)", (long long)e,
                      s->opt.max_epochs);
   s->epoch = (int)e;
-  int64_t level = 0, at = 0, good = 0;
+  int64_t level = 0, at = 0, good = 0, last_rise = 0;
   if (s->budget.kind != DTF_COMPRESS_NONE) { /* the residuals' lengths follow the budget */
     if (dtf_state_get_int(file, "budget_level", &level) || dtf_state_get_int(file, "check_at", &at) ||
         dtf_state_get_int(file, "good_checks", &good) ||
@@ -378,6 +379,7 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
     if (st) return st;
     s->check_at = (int)at;
     s->good_checks = (int)good;
+    s->last_rise = (int)last_rise;
   }
   dtf_status st = dtf_solver_restore_fields(state, s, read, ctx);
   if (st) return st;

@@ -1,12 +1,14 @@
 /* GCP's check of the compressed gradient and its adaptive budget (docs/algorithms.md,
  * "Adaptive budgets"). A check step, at the first step of epoch 1 and every CHECK_EVERY
  * epochs after (the next epoch after a change of budget), also sums the exact gradient
- * and measures the cosine between the compressed sum and the exact one over every mode's
- * owned rows. With no budget given (a bare --compress core|topk|qsgd|powersgd) the budget
- * climbs its ladder (compress.h) when the cosine is below RAISE_BELOW, or when the loss
- * stalls (it met --tol, or two epochs in a row rose) while the last cosine was below
- * STALL_BELOW, and steps down after two checks in a row at or above LOWER_FROM. A fixed
- * budget is kept, and a cosine below NOISE_BELOW is reported. */
+ * and measures the cosine between the compressed sum and the exact sum of what the
+ * compressor sends (the gradient; with error feedback, top-k and PowerSGD, the gradient plus
+ * the residual) over every mode's owned rows. With no budget given (a bare --compress
+ * core|topk|qsgd|powersgd) the budget climbs its ladder (compress.h) when the cosine is
+ * below RAISE_BELOW, or when the loss stalls (it met --tol, or rose twice within
+ * RISE_WINDOW epochs of one budget) while the last cosine was below STALL_BELOW, and steps
+ * down after two checks in a row at or above LOWER_FROM. A fixed budget is kept, and a
+ * cosine below NOISE_BELOW is reported. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +16,8 @@
 
 #include "gcp_impl.h"
 
-enum { CHECK_EVERY = 5 };
-static const double RAISE_BELOW = 0.5, STALL_BELOW = 0.7, LOWER_FROM = 0.9, NOISE_BELOW = 0.3;
+enum { CHECK_EVERY = 5, RISE_WINDOW = 5 };
+static const double RAISE_BELOW = 0.5, STALL_BELOW = 0.9, LOWER_FROM = 0.9, NOISE_BELOW = 0.3;
 
 int gcp_check_due(const dtf_gcp_t *s) {
   return s->opt.compress.kind != DTF_COMPRESS_NONE && s->grid->size > 1 && s->epoch >= s->check_at;
@@ -30,6 +32,12 @@ dtf_status gcp_exchange(dtf_gcp_t *s, uint64_t step, int check) {
     if (check) { /* the exact sum: not an exchange an uncompressed run would make */
       uint64_t plain = s->comm.bytes_uncompressed;
       memcpy(s->exact, s->grad[m], (size_t)n * sizeof(double));
+      /* with error feedback the compressor sends the gradient plus its residual: the
+       * check measures how well it sends that */
+      int64_t len;
+      const double *e = dtf_compressor_state(s->comp[m], &len);
+      if (s->budget.kind == DTF_COMPRESS_TOPK || s->budget.kind == DTF_COMPRESS_POWERSGD)
+        for (int64_t i = 0; i < n && i < len; i++) s->exact[i] += e[i];
       if ((st = dtf_allreduce_sum(s->grid->slice[m], s->exact, n, &s->comm))) return st;
       s->comm.bytes_uncompressed = plain;
     }
@@ -90,7 +98,10 @@ dtf_status gcp_budget_epoch(dtf_gcp_t *s, int rose) {
     if (what[0]) say(s, what);
     return DTF_OK;
   }
-  int level = s->budget.level, stalled = s->converged || (rose && s->fails >= 2);
+  /* a stall: the loss met --tol, or rose twice within RISE_WINDOW epochs of one budget */
+  int level = s->budget.level,
+      stalled = s->converged || (rose && s->last_rise && s->epoch - s->last_rise <= RISE_WINDOW);
+  if (rose) s->last_rise = s->epoch;
   if (checked && s->cosine >= LOWER_FROM)
     s->good_checks++;
   else if (checked)
@@ -107,6 +118,7 @@ dtf_status gcp_budget_epoch(dtf_gcp_t *s, int rose) {
   dtf_status st = gcp_set_budget(s, level);
   if (st || s->budget.level == was) return st; /* at the ladder's top */
   s->good_checks = 0;
+  s->last_rise = 0;
   s->check_at = s->epoch + 1;        /* the new budget's cosine */
   if (level > was) s->converged = 0; /* a larger budget may lower the loss further */
   size_t used = strlen(what);

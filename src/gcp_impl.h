@@ -44,6 +44,7 @@ struct dtf_gcp {
   int64_t moments_from;       /* lr_auto: the optimizer's moments start after this many steps */
   dtf_compress_spec_t budget; /* the compressors' budget in force (gcp_budget.c) */
   int check_at, good_checks;  /* the epoch of the next check; checks in a row with a good cosine */
+  int last_rise;              /* the last epoch that rose under this budget (0: none) */
   double cosine, last_cos;    /* this epoch's check (NaN: none) and the last one's */
   double *exact;              /* a check step's exact sum of one mode */
   double *hist_loss, *hist_fit, *hist_bytes, *hist_plain, *hist_budget, *hist_cos;
