@@ -176,7 +176,10 @@ dtf_status dtf_compressor_create(const dtf_compress_spec_t *spec, MPI_Comm comm,
   int r = spec->m;
   switch (spec->kind) {
   case DTF_COMPRESS_NONE: break;
-  case DTF_COMPRESS_CORE: work = spec->m; break;
+  case DTF_COMPRESS_CORE:
+    c->state_len = d;
+    work = 2 * (int64_t)spec->m;
+    break;
   case DTF_COMPRESS_POWERSGD:
     c->state_len = d + (int64_t)cols * r;
     work = d + (rows + cols) * (int64_t)r + (int64_t)cols * r;
@@ -240,35 +243,55 @@ double *dtf_compressor_state(dtf_compressor_t *c, int64_t *len) {
 /* the key of this call's draws: (step, site) */
 static uint64_t call_key(const dtf_compressor_t *c, uint64_t step) { return step * 1000003ULL + c->site; }
 
-/* direction j's entries i .. : +-1 from one 64-bit draw per 64 entries */
+/* direction j's entries: +-1 from one 64-bit draw per 64 entries; out += sign * a_j, and
+ * (local) e -= sign * b_j, in one pass over the draws */
+static void core_rebuild(const dtf_compressor_t *c, uint64_t key, const double *a, const double *b,
+                         double *out, double *e) {
+  int64_t d = c->d;
+  for (int j = 0; j < c->spec.m; j++)
+    for (int64_t i0 = 0; i0 < d; i0 += 64) {
+      uint64_t bits =
+          dtf_rng_u64(c->spec.seed, DTF_STREAM_COMPRESS, key * 65536 + (uint64_t)j, (uint64_t)(i0 / 64));
+      int64_t n = d - i0 < 64 ? d - i0 : 64;
+      for (int64_t k = 0; k < n; k++) {
+        double sign = (bits >> k & 1) ? 1.0 : -1.0;
+        out[i0 + k] += sign * a[j];
+        e[i0 + k] -= sign * b[j];
+      }
+    }
+}
+
+/* CORE with error feedback: v = x + e, its M projections summed over the ranks, the sum
+ * rebuilt as gamma (1/M) sum_j xi_j <xi_j, sum v> and e = v - gamma (1/M) sum_j xi_j
+ * <xi_j, v>. gamma = M / (d + M - 1) minimises E |v - gamma C v|^2 = (1 - gamma) |v|^2
+ * (C v the unbiased rebuild, E |C v|^2 = (1 + (d - 1) / M) |v|^2): a contraction, so the
+ * residual stays bounded, where the unbiased rebuild's error (d - 1) / M |v|^2 does not
+ * shrink and feeding it back diverges. */
 static void core_sum(dtf_compressor_t *c, const double *x, double *out, uint64_t step,
                      dtf_comm_stats_t *stats, dtf_status *st) {
   int M = c->spec.m;
   int64_t d = c->d;
-  double *proj = c->work;
+  double *e = c->state, *sum = c->work, *own = c->work + M, gamma = M / ((double)d + M - 1);
   uint64_t key = call_key(c, step);
+  for (int64_t i = 0; i < d; i++) e[i] += x[i]; /* v */
   for (int j = 0; j < M; j++) {
     double s = 0;
     for (int64_t i0 = 0; i0 < d; i0 += 64) {
       uint64_t bits =
           dtf_rng_u64(c->spec.seed, DTF_STREAM_COMPRESS, key * 65536 + (uint64_t)j, (uint64_t)(i0 / 64));
       int64_t n = d - i0 < 64 ? d - i0 : 64;
-      for (int64_t b = 0; b < n; b++) s += (bits >> b & 1) ? x[i0 + b] : -x[i0 + b];
+      for (int64_t b = 0; b < n; b++) s += (bits >> b & 1) ? e[i0 + b] : -e[i0 + b];
     }
-    proj[j] = s;
+    sum[j] = own[j] = s;
   }
-  *st = dtf_allreduce_sum(c->comm, proj, M, stats);
+  *st = dtf_allreduce_sum(c->comm, sum, M, stats);
   if (*st) return;
-  memset(out, 0, (size_t)d * sizeof(double));
   for (int j = 0; j < M; j++) {
-    double v = proj[j] / M;
-    for (int64_t i0 = 0; i0 < d; i0 += 64) {
-      uint64_t bits =
-          dtf_rng_u64(c->spec.seed, DTF_STREAM_COMPRESS, key * 65536 + (uint64_t)j, (uint64_t)(i0 / 64));
-      int64_t n = d - i0 < 64 ? d - i0 : 64;
-      for (int64_t b = 0; b < n; b++) out[i0 + b] += (bits >> b & 1) ? v : -v;
-    }
+    sum[j] *= gamma / M;
+    own[j] *= gamma / M;
   }
+  memset(out, 0, (size_t)d * sizeof(double));
+  core_rebuild(c, key, sum, own, out, e);
 }
 
 /* orthonormal columns of P (rows x r), in place (modified Gram-Schmidt; a column that

@@ -2,8 +2,8 @@
  * "Adaptive budgets"). A check step, at the first step of epoch 1 and every CHECK_EVERY
  * epochs after (the next epoch after a change of budget), also sums the exact gradient
  * and measures the cosine between the compressed sum and the exact sum of what the
- * compressor sends (the gradient; with error feedback, top-k and PowerSGD, the gradient plus
- * the residual) over every mode's owned rows. With no budget given (a bare --compress
+ * compressor sends (the gradient; with error feedback, CORE, top-k and PowerSGD, the gradient
+ * plus the residual) over every mode's owned rows. With no budget given (a bare --compress
  * core|topk|qsgd|powersgd) the budget climbs its ladder (compress.h) when the cosine is
  * below RAISE_BELOW, or when the loss stalls (it met --tol, or rose twice within
  * RISE_WINDOW epochs of one budget) while the last cosine was below STALL_BELOW, and steps
@@ -36,7 +36,7 @@ dtf_status gcp_exchange(dtf_gcp_t *s, uint64_t step, int check) {
        * check measures how well it sends that */
       int64_t len;
       const double *e = dtf_compressor_state(s->comp[m], &len);
-      if (s->budget.kind == DTF_COMPRESS_TOPK || s->budget.kind == DTF_COMPRESS_POWERSGD)
+      if (s->budget.kind != DTF_COMPRESS_QSGD)
         for (int64_t i = 0; i < n && i < len; i++) s->exact[i] += e[i];
       if ((st = dtf_allreduce_sum(s->grid->slice[m], s->exact, n, &s->comm))) return st;
       s->comm.bytes_uncompressed = plain;
@@ -56,9 +56,21 @@ dtf_status gcp_exchange(dtf_gcp_t *s, uint64_t step, int check) {
   return st;
 }
 
+/* 1 if the budget b sends the plain allreduce in every mode (its ladder's top in effect) */
+static int exact_everywhere(const dtf_gcp_t *s, const dtf_compress_spec_t *b) {
+  for (int m = 0; m < s->N; m++) {
+    int p;
+    MPI_Comm_size(s->grid->slice[m], &p);
+    double plain, sent = dtf_compress_bytes(b, p, s->model.factors[m].block_len, s->R, &plain);
+    if (sent < plain) return 0;
+  }
+  return 1;
+}
+
 dtf_status gcp_set_budget(dtf_gcp_t *s, int level) {
   dtf_compress_spec_t b = s->budget;
-  if (dtf_compress_at_level(&b, level, s->R)) return DTF_OK; /* past the ladder's top */
+  if (level > b.level && exact_everywhere(s, &b)) return DTF_OK; /* a larger one sends the same */
+  if (dtf_compress_at_level(&b, level, s->R)) return DTF_OK;     /* past the ladder's top */
   dtf_status st = DTF_OK;
   for (int m = 0; !st && m < s->N; m++) {
     if ((st = dtf_compressor_rebudget(s->comp[m], &b))) break;

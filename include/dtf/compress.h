@@ -2,8 +2,10 @@
  * over a communicator, every rank receiving the same (approximate) sum, through one of
  *   none        the plain allreduce
  *   core:M      M common random directions (Rademacher, regenerated on every rank from the
- *               seed, the step and the site): the ranks sum the M projections and each
- *               rebuilds (1/M) sum_j xi_j <xi_j, g> (unbiased; Yue et al., CORE)
+ *               seed, the step and the site): the ranks sum the M projections of g + e and
+ *               each rebuilds gamma (1/M) sum_j xi_j <xi_j, g + e> (Yue et al., CORE), with
+ *               error feedback: gamma = M / (d + M - 1) makes it a contraction, and e keeps
+ *               what this rank's part lost
  *   powersgd:R  one rank-R power iteration with warm start and error feedback (Vogels,
  *               Karimireddy, Jaggi): two allreduces, of rows x R and cols x R
  *   topk:FRAC   the ceil(FRAC rows cols) largest entries with error feedback: an allgather of
