@@ -8,17 +8,20 @@
 #   bench/compare_gcp.sh [BUILD_DIR]
 #
 # Environment: NP (4), EPOCHS (150: the compressed runs' limit; the uncompressed run makes
-# EPOCHS / 3), COMPRESSORS ("core:16 core:64 powersgd:1 powersgd:2 topk:0.01 topk:0.05
-# qsgd:2 qsgd:4"), SEEDS ("0 1 2 3 4": the starts of part 3), WORK (/tmp/dtf-bench-gcp).
+# EPOCHS / 3), COMPRESSORS ("auto core topk qsgd powersgd core:16 core:64 topk:0.05 qsgd:4": bare
+# kinds adapt their budget), NET (1Gb:5us: part 1 runs under --net-model NET, so its
+# seconds are those of that network; "" for none), SEEDS ("0 1 2 3 4": the starts of part 3),
+# WORK (/tmp/dtf-bench-gcp).
 # Dense problem: `dtf generate` 120x100x80,
-# rank 5, noise 0.05, a rank-5 GCP with 5000 entries a step, 50 steps an epoch, Adam, step
-# size 0.01. Sparse problem: 2000x1500x1000 with 500000 stored entries, rank 5, 4000 entries
+# rank 5, noise 0.05, a rank-5 GCP with 5000 entries a step, 50 steps an epoch, Adam, the
+# step size found by the run (no --lr). Sparse problem: 2000x1500x1000 with 500000 stored entries, rank 5, 4000 entries
 # a step (half stored, half not). Output: tables on stdout, gcp_bytes.csv and, where
 # matplotlib is installed, gcp_loss_bytes.png (loss against bytes sent).
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 NP=${NP:-4} EPOCHS=${EPOCHS:-150}
-COMPRESSORS=${COMPRESSORS:-core:16 core:64 powersgd:1 powersgd:2 topk:0.01 topk:0.05 qsgd:2 qsgd:4}
+COMPRESSORS=${COMPRESSORS:-auto core topk qsgd powersgd core:16 core:64 topk:0.05 qsgd:4}
+NET=${NET-1Gb:5us}
 SEEDS=${SEEDS:-0 1 2 3 4}
 WORK=${WORK:-/tmp/dtf-bench-gcp}
 . "$(dirname "$0")/../scripts/mpi-env.sh"
@@ -30,8 +33,8 @@ D="$BUILD/dtf"
 run() { # run NAME INPUT SAMPLE EPOCHS ARGS...
   local name=$1 input=$2 sample=$3 epochs=$4
   shift 4
-  mpirun -np "$NP" "$D" gcp "$input" -r 5 -i "$epochs" --tol 0 --sample "$sample" --steps 50 --lr 0.01 \
-    --json "$name.json" -q "$@" >/dev/null 2>&1
+  mpirun -np "$NP" "$D" gcp "$input" -r 5 -i "$epochs" --tol 0 --sample "$sample" --steps 50 \
+    ${NET:+--net-model "$NET"} --json "$name.json" -q "$@" >/dev/null 2>&1
 }
 for problem in dense sparse; do
   sample=5000
@@ -47,34 +50,35 @@ for o in sgd adam adan; do
 done
 for seed in $SEEDS; do # both from the same starts: CP-ALS, and GCP as in the tables (sampled, Adam)
   mpirun -np "$NP" "$D" cp dense.h5 -r 5 -i 60 --tol 0 --seed "$seed" --json "cp-$seed.json" -q >/dev/null 2>&1
-  run "gcp-$seed" dense.h5 5000 50 --seed "$seed"
+  NET= run "gcp-$seed" dense.h5 5000 50 --seed "$seed"
 done
-/usr/bin/python3 - "$COMPRESSORS" "$NP" "$SEEDS" <<'PY'
+/usr/bin/python3 - "$COMPRESSORS" "$NP" "$SEEDS" "$NET" <<'PY'
 import json, statistics, sys
-comps, NP, seeds = sys.argv[1].split(), sys.argv[2], sys.argv[3].split()
+comps, NP, seeds, net = sys.argv[1].split(), sys.argv[2], sys.argv[3].split(), sys.argv[4]
 rows = []
 with open("gcp_bytes.csv", "w") as csv:
     csv.write("problem,compressor,epoch,loss,bytes\n")
     for problem in ("dense", "sparse"):
         base = json.load(open(f"{problem}-none.json"))
         target = 1.01 * base["loss"]
-        print(f"\n{problem}: uncompressed final loss {base['loss']:.6g} after {base['iterations']} epochs; target {target:.6g} (NP={NP})")
-        print("| compressor | bytes/epoch/rank | epochs to target | bytes to target | vs none | seconds to target |")
-        print("|---|---|---|---|---|---|")
-        ref = None
+        print(f"\n{problem}: uncompressed final loss {base['loss']:.6g} after {base['iterations']} epochs; target {target:.6g} (NP={NP}, network {net or 'none'})")
+        print("| compressor | budget at the end | bytes/epoch/rank | epochs to target | bytes to target | vs none | seconds to target | vs none |")
+        print("|---|---|---|---|---|---|---|---|")
+        ref = tref = None
         for c in ["none"] + comps:
             d = json.load(open(f"{problem}-{c}.json"))
             per = d["comm_bytes_per_iter"]
             for e, (l, b) in enumerate(zip(d["loss_history"], d["bytes_history"])):
                 csv.write(f"{problem},{c},{e + 1},{l},{b}\n")
             hit = next((e for e, l in enumerate(d["loss_history"]) if l <= target), None)
+            budget = d.get("budget", "")
             if hit is None:
-                print(f"| {c} | {per / 1e3:.1f} kB | not in {d['iterations']} (final {d['loss']:.4g}) | | | |")
+                print(f"| {c} | {budget} | {per / 1e3:.1f} kB | not in {d['iterations']} (final {d['loss']:.4g}) | | | | |")
                 continue
             b = d["bytes_history"][hit]
-            if c == "none": ref = b
             secs = d["time_per_iter_s"] * (hit + 1)
-            print(f"| {c} | {per / 1e3:.1f} kB | {hit + 1} | {b / 1e6:.2f} MB | {ref / b:.1f}x fewer | {secs:.2f} |")
+            if c == "none": ref, tref = b, secs
+            print(f"| {c} | {budget} | {per / 1e3:.1f} kB | {hit + 1} | {b / 1e6:.2f} MB | {ref / b:.1f}x fewer | {secs:.2f} | {secs / tref:.2f} |")
 print("\noptimizers, topk:0.05, dense: epochs to a loss")
 opts = {o: json.load(open(f"opt-{o}.json")) for o in ("sgd", "adam", "adan")}
 best = min(min(d["loss_history"]) for d in opts.values())

@@ -34,6 +34,11 @@ dtf_status dtf_compress_parse(const char *text, dtf_compress_spec_t *s) {
     s->kind = DTF_COMPRESS_NONE;
     return DTF_OK;
   }
+  if (!strcmp(text, "auto")) {
+    s->kind = DTF_COMPRESS_NONE;
+    s->automatic = 1;
+    return DTF_OK;
+  }
   static const char *const bare[] = {"core", "powersgd", "topk", "qsgd"};
   for (int k = 0; k < 4 && !colon; k++)
     if (!strcmp(text, bare[k])) { /* no budget: the ladder's first rung */
@@ -43,9 +48,9 @@ dtf_status dtf_compress_parse(const char *text, dtf_compress_spec_t *s) {
       return DTF_OK;
     }
   if (!colon || !colon[1])
-    return dtf_error(DTF_ERR_USAGE,
-                     "--compress '%s': expected none, core[:M], powersgd[:R], topk[:FRAC] or qsgd[:BITS]",
-                     text);
+    return dtf_error(
+        DTF_ERR_USAGE,
+        "--compress '%s': expected none, auto, core[:M], powersgd[:R], topk[:FRAC] or qsgd[:BITS]", text);
   const char *arg = colon + 1;
   if (len == 4 && !strncmp(text, "core", 4)) {
     long v = strtol(arg, &end, 10);
@@ -76,8 +81,8 @@ dtf_status dtf_compress_parse(const char *text, dtf_compress_spec_t *s) {
   } else
     return dtf_error(
         DTF_ERR_USAGE,
-        "--compress '%s': unknown compressor; expected none, core[:M], powersgd[:R], topk[:FRAC] or "
-        "qsgd[:BITS]",
+        "--compress '%s': unknown compressor; expected none, auto, core[:M], powersgd[:R], topk[:FRAC] "
+        "or qsgd[:BITS]",
         text);
   return DTF_OK;
 }
@@ -109,7 +114,9 @@ int dtf_compress_at_level(dtf_compress_spec_t *s, int level, int max_rank) {
 
 void dtf_compress_format(const dtf_compress_spec_t *s, char *buf, int size) {
   static const char *const name[] = {"none", "core", "powersgd", "topk", "qsgd"};
-  if (s->adaptive)
+  if (s->automatic)
+    snprintf(buf, (size_t)size, "auto");
+  else if (s->adaptive)
     snprintf(buf, (size_t)size, "%s", name[s->kind]);
   else
     dtf_compress_format_budget(s, buf, size);

@@ -55,15 +55,16 @@ double dtf_gcp_memory(const dtf_grid_t *g, const dtf_tensor_t *t, const dtf_gcp_
   int how = gcp_sampling(t, o, cells);
   double S = (double)o->sample + (double)o->loss_sample, per = (g->nmodes + 3) * 8.0;
   /* factors (and the file's copy), optimizer state and its saved copy, gradients and sums,
-   * compressor state (at most 3 per row for the residuals and PowerSGD), samples */
-  double bytes =
-      rows * R * 8 * (2 + 2 * o->optim->buffers + 2 + 2 * 3) + S * per + t->ops->workspace_bytes(t, o->rank);
+   * compressor state (at most 3 per row for the residuals and PowerSGD), a check's exact
+   * sum, samples */
+  double bytes = rows * R * 8 * (2 + 2 * o->optim->buffers + 2 + 2 * 3 + 1) + S * per +
+                 t->ops->workspace_bytes(t, o->rank);
   if (how == ALL) bytes += nloc * 16 + CHUNK * per;
   dtf_allreduce(g->comm, &bytes, 1, MPI_DOUBLE, MPI_MAX, NULL);
   return bytes;
 }
 
-static dtf_status one_step(dtf_gcp_t *s, int check) {
+dtf_status gcp_step(dtf_gcp_t *s, int check) {
   int N = s->N, R = s->R, B = s->opt.optim->buffers;
   uint64_t step = (uint64_t)s->steps_done + 1;
   double t0 = dtf_now();
@@ -134,10 +135,11 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
   if (!isfinite(s->prev_loss)) /* a loss that overflows converges to nothing */
     return dtf_error(DTF_ERR_NUMERIC, "the %s loss of the initial model is not finite (%g)",
                      s->opt.loss->name, s->prev_loss);
+  if (s->epoch == 1 && s->opt.compress.automatic && (st = gcp_auto_pick(s))) return st;
   keep_epoch(s, 0);
   s->cosine = NAN;
   int check = gcp_check_due(s);
-  for (int k = 0; k < s->opt.steps && !st; k++) st = one_step(s, check && k == 0);
+  for (int k = 0; k < s->opt.steps && !st; k++) st = gcp_step(s, check && k == 0);
   if (st) return st;
   st = dtf_agree(s->grid->comm, s->sticky);
   if (!st) st = gcp_loss_estimate(s, &s->loss);
@@ -335,6 +337,8 @@ static dtf_status state(void *impl, int checkpoint, dtf_state_t *out) {
     dtf_state_undefined_ok(out, "lr_ceiling"); /* infinite: no epoch rose yet */
     dtf_state_int(out, "moments_from", DTF_ATTR_STATE, NULL, s->moments_from);
   }
+  if (s->opt.compress.automatic) /* the kind its probe picked (0: none) */
+    dtf_state_int(out, "compress_kind", DTF_ATTR_STATE, NULL, (int64_t)s->budget.kind);
   if (s->budget.kind != DTF_COMPRESS_NONE) {
     dtf_state_int(out, "budget_level", DTF_ATTR_STATE, NULL, s->budget.level);
     dtf_state_int(out, "check_at", DTF_ATTR_STATE, NULL, s->check_at);
@@ -367,14 +371,23 @@ static dtf_status restore(void *impl, const dtf_state_t *file, dtf_state_read_fn
     return dtf_error(DTF_ERR_INPUT, "the checkpoint is at epoch %lld; this run allows %d (-i)", (long long)e,
                      s->opt.max_epochs);
   s->epoch = (int)e;
-  int64_t level = 0, at = 0, good = 0, last_rise = 0;
+  int64_t level = 0, at = 0, good = 0, last_rise = 0, kind = 0;
+  if (s->opt.compress.automatic) {
+    if (dtf_state_get_int(file, "compress_kind", &kind) || kind < DTF_COMPRESS_NONE ||
+        kind > DTF_COMPRESS_QSGD ||
+        (kind != DTF_COMPRESS_NONE && dtf_state_get_int(file, "budget_level", &level)))
+      return dtf_error(DTF_ERR_INPUT, "the checkpoint lacks the kind --compress auto picked (compress_kind)");
+    dtf_status st = gcp_pick(s, (dtf_compress_kind_t)kind, (int)level);
+    if (st) return st;
+  }
   if (s->budget.kind != DTF_COMPRESS_NONE) { /* the residuals' lengths follow the budget */
     if (dtf_state_get_int(file, "budget_level", &level) || dtf_state_get_int(file, "check_at", &at) ||
-        dtf_state_get_int(file, "good_checks", &good) ||
+        dtf_state_get_int(file, "good_checks", &good) || dtf_state_get_int(file, "last_rise", &last_rise) ||
         dtf_state_get_real(file, "last_cosine", &s->last_cos) || level < 0 || level > 64 ||
         (!s->budget.adaptive && level != s->budget.level))
       return dtf_error(DTF_ERR_INPUT,
-                       "the checkpoint lacks the compressors' budget (budget_level, check_at, ...)");
+                       "the checkpoint lacks the compressors' budget (budget_level, check_at, good_checks, "
+                       "last_rise, last_cosine)");
     dtf_status st = s->budget.adaptive ? gcp_set_budget(s, (int)level) : DTF_OK;
     if (st) return st;
     s->check_at = (int)at;
@@ -506,14 +519,14 @@ dtf_status dtf_gcp_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_gcp_opti
   int64_t most = 1;
   for (int n = 0; !st && n < N; n++)
     if (s->model.factors[n].block_len * R > most) most = s->model.factors[n].block_len * R;
-  s->exact = o->compress.kind != DTF_COMPRESS_NONE ? dtf_alloc_large((size_t)most * sizeof(double)) : NULL;
+  int compressed = o->compress.kind != DTF_COMPRESS_NONE || o->compress.automatic;
+  s->exact = compressed ? dtf_alloc_large((size_t)most * sizeof(double)) : NULL;
   s->ibuf = malloc((size_t)CHUNK * N * sizeof(int64_t));
   s->xbuf = malloc(CHUNK * sizeof(double));
   s->found = malloc(CHUNK);
   s->unscale = malloc((size_t)R * sizeof(double));
   if (!st && (!s->hist_loss || !s->hist_fit || !s->hist_bytes || !s->hist_plain || !s->hist_budget ||
-              !s->hist_cos || (o->compress.kind != DTF_COMPRESS_NONE && !s->exact) || !s->ibuf || !s->xbuf ||
-              !s->found || !s->unscale))
+              !s->hist_cos || (compressed && !s->exact) || !s->ibuf || !s->xbuf || !s->found || !s->unscale))
     st = dtf_error(DTF_ERR_INPUT, "out of memory");
   if (!st && how == ALL) {
     int64_t n = t->ops->entries(t);

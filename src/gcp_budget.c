@@ -16,11 +16,13 @@
 
 #include "gcp_impl.h"
 
-enum { CHECK_EVERY = 5, RISE_WINDOW = 5 };
+enum { CHECK_EVERY = 5, RISE_WINDOW = 5, PROBE_SHARE = 16, PROBE_PART = 5 };
 static const double RAISE_BELOW = 0.5, STALL_BELOW = 0.9, LOWER_FROM = 0.9, NOISE_BELOW = 0.3;
+/* --compress auto: a kind needs this fraction of the uncompressed fall in the probe */
+static const double PROBE_PROGRESS = 0.4;
 
 int gcp_check_due(const dtf_gcp_t *s) {
-  return s->opt.compress.kind != DTF_COMPRESS_NONE && s->grid->size > 1 && s->epoch >= s->check_at;
+  return s->budget.kind != DTF_COMPRESS_NONE && s->grid->size > 1 && s->epoch >= s->check_at;
 }
 
 dtf_status gcp_exchange(dtf_gcp_t *s, uint64_t step, int check) {
@@ -56,21 +58,25 @@ dtf_status gcp_exchange(dtf_gcp_t *s, uint64_t step, int check) {
   return st;
 }
 
-/* 1 if the budget b sends the plain allreduce in every mode (its ladder's top in effect) */
-static int exact_everywhere(const dtf_gcp_t *s, const dtf_compress_spec_t *b) {
+/* the bytes one exchange of every mode sends under budget b (this rank's), and in *plain
+ * the plain allreduces' */
+static double exchange_bytes(const dtf_gcp_t *s, const dtf_compress_spec_t *b, double *plain) {
+  double sent = 0, one;
+  *plain = 0;
   for (int m = 0; m < s->N; m++) {
     int p;
     MPI_Comm_size(s->grid->slice[m], &p);
-    double plain, sent = dtf_compress_bytes(b, p, s->model.factors[m].block_len, s->R, &plain);
-    if (sent < plain) return 0;
+    sent += dtf_compress_bytes(b, p, s->model.factors[m].block_len, s->R, &one);
+    *plain += one;
   }
-  return 1;
+  return sent;
 }
 
 dtf_status gcp_set_budget(dtf_gcp_t *s, int level) {
   dtf_compress_spec_t b = s->budget;
-  if (level > b.level && exact_everywhere(s, &b)) return DTF_OK; /* a larger one sends the same */
-  if (dtf_compress_at_level(&b, level, s->R)) return DTF_OK;     /* past the ladder's top */
+  double plain;
+  if (level > b.level && exchange_bytes(s, &b, &plain) >= plain) return DTF_OK; /* exact everywhere */
+  if (dtf_compress_at_level(&b, level, s->R)) return DTF_OK;                    /* past the ladder's top */
   dtf_status st = DTF_OK;
   for (int m = 0; !st && m < s->N; m++) {
     if ((st = dtf_compressor_rebudget(s->comp[m], &b))) break;
@@ -138,4 +144,111 @@ dtf_status gcp_budget_epoch(dtf_gcp_t *s, int rose) {
            level > was ? "rises" : "falls");
   say(s, what);
   return DTF_OK;
+}
+
+dtf_status gcp_pick(dtf_gcp_t *s, dtf_compress_kind_t kind, int level) {
+  dtf_compress_spec_t b = {.kind = kind, .seed = s->opt.compress.seed, .adaptive = 1, .automatic = 1};
+  if (dtf_compress_at_level(&b, level, s->R)) dtf_compress_at_level(&b, 0, s->R);
+  dtf_status st = DTF_OK;
+  for (int m = 0; !st && m < s->N; m++) {
+    const dtf_factor_t *f = &s->model.factors[m];
+    dtf_compressor_free(s->comp[m]);
+    s->comp[m] = NULL;
+    st = dtf_compressor_create(&b, s->grid->slice[m], f->block_len, s->R, (uint64_t)m, &s->comp[m]);
+    int64_t cl = 0;
+    if (!st) dtf_compressor_state(s->comp[m], &cl);
+    double *c = st ? NULL : realloc(s->csave[m], (size_t)(cl ? cl : 1) * sizeof(double));
+    if (!st && !c) st = dtf_error(DTF_ERR_INPUT, "out of memory for the compressors");
+    if (c) s->csave[m] = c;
+  }
+  if (!st) s->budget = b;
+  return st;
+}
+
+/* the first rung of kind's ladder that sends at least 1/PROBE_SHARE of the plain bytes
+ * (the most over ranks), so that every kind is probed at a like cost */
+static int probe_level(const dtf_gcp_t *s, dtf_compress_kind_t kind) {
+  dtf_compress_spec_t b = {.kind = kind};
+  int level = 0;
+  for (; kind != DTF_COMPRESS_NONE && !dtf_compress_at_level(&b, level, s->R); level++) {
+    double plain, q[2];
+    q[0] = exchange_bytes(s, &b, &plain);
+    q[1] = plain;
+    dtf_allreduce(s->grid->comm, q, 2, MPI_DOUBLE, MPI_MAX, NULL);
+    if (q[0] * PROBE_SHARE >= q[1]) break;
+  }
+  return dtf_compress_at_level(&b, level, s->R) ? level - 1 : level;
+}
+
+/* the factors and the optimizer's state, into (restore 0) or from the epoch's copies */
+static void keep(dtf_gcp_t *s, int restore) {
+  for (int m = 0; m < s->N; m++) {
+    size_t fb = (size_t)(s->model.factors[m].block_len * s->R) * sizeof(double);
+    double *f = s->model.factors[m].block;
+    memcpy(restore ? f : s->save[m], restore ? s->save[m] : f, fb);
+    memcpy(restore ? s->ostate[m] : s->osave[m], restore ? s->osave[m] : s->ostate[m],
+           fb * (size_t)s->opt.optim->buffers);
+  }
+}
+
+static const char *budget_name(dtf_compress_kind_t kind, int level, int R) {
+  static char buf[5][48];
+  dtf_compress_spec_t b = {.kind = kind};
+  dtf_compress_at_level(&b, level, R);
+  dtf_compress_format_budget(&b, buf[kind], sizeof buf[kind]);
+  return buf[kind];
+}
+
+/* --compress auto: from the start, a fifth of an epoch's steps (at least 2) with each kind
+ * at the first rung of
+ * its ladder that sends at least 1/PROBE_SHARE of the plain bytes (probe_level) and with
+ * none, the same samples (the same step keys); each kind's progress is the fall of
+ * the loss relative to none's, and its cost the bytes sent (the most over ranks) per unit
+ * of progress; the cheapest of those with at least PROBE_PROGRESS of none's is picked
+ * (none among them). The probe's bytes count in the run's. */
+dtf_status gcp_auto_pick(dtf_gcp_t *s) {
+  static const dtf_compress_kind_t kinds[] = {DTF_COMPRESS_NONE, DTF_COMPRESS_CORE, DTF_COMPRESS_TOPK,
+                                              DTF_COMPRESS_QSGD, DTF_COMPRESS_POWERSGD};
+  static const char *const names[] = {"none", "core", "powersgd", "topk", "qsgd"};
+  int64_t steps0 = s->steps_done;
+  int probe = s->opt.steps / PROBE_PART > 2 ? s->opt.steps / PROBE_PART : 2;
+  double l0 = s->prev_loss, fall[5], cost[5], bytes[5];
+  int level[5];
+  dtf_status st = DTF_OK;
+  keep(s, 0);
+  for (int k = 0; !st && k < 5; k++) {
+    keep(s, 1);
+    s->steps_done = steps0;
+    level[k] = probe_level(s, kinds[k]);
+    if ((st = gcp_pick(s, kinds[k], level[k]))) break;
+    uint64_t b0 = s->comm.bytes_sent;
+    for (int j = 0; !st && j < probe; j++) st = gcp_step(s, 0);
+    if (st) break; /* MPI itself failed */
+    double loss = NAN;
+    st = dtf_agree(s->grid->comm, s->sticky);
+    if (!st) st = gcp_loss_estimate(s, &loss);
+    bytes[k] = (double)(s->comm.bytes_sent - b0);
+    if (!st) st = dtf_allreduce(s->grid->comm, &bytes[k], 1, MPI_DOUBLE, MPI_MAX, NULL);
+    fall[k] = isfinite(loss) ? l0 - loss : -INFINITY;
+  }
+  keep(s, 1);
+  s->steps_done = steps0;
+  if (st) return st;
+  int best = 0;
+  char msg[512];
+  int used = snprintf(msg, sizeof msg, "--compress auto: %d steps from the start with each kind:", probe);
+  for (int k = 0; k < 5; k++) {
+    double progress = fall[0] > 0 ? fall[k] / fall[0] : (k == 0);
+    cost[k] = progress >= PROBE_PROGRESS ? bytes[k] / progress : INFINITY;
+    if (cost[k] < cost[best]) best = k;
+    if (used < (int)sizeof msg)
+      used += snprintf(msg + used, sizeof msg - (size_t)used, " %s %.3g of none's fall, %.3g MB%s",
+                       budget_name(kinds[k], level[k], s->R), progress, bytes[k] / 1e6, k < 4 ? ";" : "");
+  }
+  if (s->opt.log && s->grid->rank == 0) {
+    if (used < (int)sizeof msg)
+      snprintf(msg + used, sizeof msg - (size_t)used, "; picked %s", names[kinds[best]]);
+    s->opt.log(msg, s->opt.ctx);
+  }
+  return gcp_pick(s, kinds[best], level[best]);
 }

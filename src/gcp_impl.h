@@ -63,6 +63,12 @@ dtf_status gcp_loss_estimate(dtf_gcp_t *s, double *loss);
 /* this rank's part of every factor's gradient, at the entries of step `step` */
 dtf_status gcp_local_gradients(dtf_gcp_t *s, uint64_t step);
 
+/* one optimizer step (check: a check step, gcp_exchange) */
+dtf_status gcp_step(dtf_gcp_t *s, int check);
+/* --compress auto: the probe from the start, then gcp_pick of the kind it chose */
+dtf_status gcp_auto_pick(dtf_gcp_t *s);
+/* fresh compressors of this kind at rung `level` of its ladder (none: the plain sum) */
+dtf_status gcp_pick(dtf_gcp_t *s, dtf_compress_kind_t kind, int level);
 /* a check step due at this epoch's first step */
 int gcp_check_due(const dtf_gcp_t *s);
 /* every mode's gradient summed over its slice by its compressor (and, on a check step,

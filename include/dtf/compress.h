@@ -44,11 +44,12 @@ typedef struct {
   /* no budget given: the budget is the ladder's rung `level` (dtf_compress_at_level),
    * which the caller may move (docs/algorithms.md, "Adaptive budgets") */
   int adaptive, level;
+  int automatic; /* "auto": the solver picks the kind (dtf gcp: a probe, docs/algorithms.md) */
 } dtf_compress_spec_t;
 
 /* "none", "core:M" (M >= 1), "powersgd:R" (R >= 1), "topk:FRAC" (0 < FRAC <= 1),
  * "qsgd:BITS" (1..16), or a bare "core", "powersgd", "topk", "qsgd" (adaptive, at rung
- * 0); DTF_ERR_USAGE naming the fault. */
+ * 0), or "auto" (kind none until the solver picks one); DTF_ERR_USAGE naming the fault. */
 dtf_status dtf_compress_parse(const char *text, dtf_compress_spec_t *spec);
 
 /* The budget of rung `level` of an adaptive spec's ladder: core M = 8 x 2^level, topk
@@ -56,7 +57,7 @@ dtf_status dtf_compress_parse(const char *text, dtf_compress_spec_t *spec);
  * -1 (spec unchanged) past the ladder's top: core 2^19, topk 1, qsgd 16, powersgd
  * max_rank. */
 int dtf_compress_at_level(dtf_compress_spec_t *spec, int level, int max_rank);
-/* "core:64" and the like, into buf (an adaptive spec: its kind alone, "core"). */
+/* "core:64" and the like, into buf (an adaptive spec: its kind alone, "core"; "auto"). */
 void dtf_compress_format(const dtf_compress_spec_t *spec, char *buf, int size);
 /* The budget in force, "core:64", adaptive or not. */
 void dtf_compress_format_budget(const dtf_compress_spec_t *spec, char *buf, int size);

@@ -19,7 +19,8 @@ static const char *intro =
     "is halved when it rises); --lr A fixes its start, divided by 10 after a rise.\n"
     "\n"
     "Progress (rank 0, stderr), one line per epoch: loss L  delta D  T s  comm B (of B'), the\n"
-    "fit (gaussian loss, complete tensors) and the step size.\n";
+    "fit (gaussian loss, complete tensors), the step size, the compressed gradient's cosine\n"
+    "with the exact one (checked every 5 epochs) and the compressor's budget.\n";
 
 static const cli_accept_t accepted[] = {
     {OPT_RANK, "number of components (required, >= 1)"},
@@ -76,7 +77,7 @@ static void summary(dtf_json_t *j, void *ctx) {
   dtf_json_number_array(j, "fit_history", sm.fit_history, sm.epochs);
   dtf_json_number_array(j, "bytes_history", sm.bytes_history, sm.epochs);
   dtf_json_number_array(j, "bytes_uncompressed_history", sm.plain_history, sm.epochs);
-  if (b->o->compress.kind != DTF_COMPRESS_NONE) {
+  if (b->o->compress.kind != DTF_COMPRESS_NONE || b->o->compress.automatic) {
     dtf_json_string(j, "budget", sm.budget);
     dtf_json_number_array(j, "budget_history", sm.budget_history, sm.epochs);
     dtf_json_number_array(j, "cosine_history", sm.cosine_history, sm.epochs);

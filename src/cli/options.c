@@ -101,7 +101,8 @@ static const def_t defs[OPT_COUNT] = {
     [OPT_COMPRESS] =
         {"compress", 0, 1, "--compress C",
          "gradient exchanges: none (default), core:M, powersgd:R, topk:FRAC or qsgd:BITS; a bare "
-         "core, powersgd, topk or qsgd adapts its budget to the gradient's noise"},
+         "core, powersgd, topk or qsgd adapts its budget to the gradient's noise; auto picks the kind "
+         "by a probe"},
     [OPT_SAMPLE] = {"sample", 0, 1, "--sample N",
                     "entries each step reads (default 0: every entry of a dense or partly observed tensor; a "
                     "sparse tensor needs N: half from its stored entries, half from the others)"},

@@ -10,8 +10,11 @@
 #   budget SPEC        3 ranks, defaults but the compressor: a bare kind (core) starts at its ladder's first
 #                        rung and rises after a check whose cosine is below 0.5; a given budget
 #                        (core:32) stays, and a cosine below 0.3 is reported as noise
+#   pick               --compress auto on 3 ranks: the probe's line names every kind and the one picked (with at
+#                        least 0.4 of none's fall), the JSON's budget; the probe's bytes count in epoch 1's
 #   resume SPEC        checkpoint and resume (optimizer moments and compressor residuals included): bit for bit,
-#                        the bytes' histories too; SPEC auto: no --lr, the step size's own state
+#                        the bytes' histories too; SPEC auto: no --lr, the step size's own state;
+#                        SPEC picked: --compress auto, the kind its probe picked
 #   init als           --init als:3: the first epoch's fit at least CP-ALS's after 3 sweeps from the same seed
 #   init svd           --init svd (2 ranks, no step taken): each factor's columns orthonormal and in the span of
 #                        numpy's leading singular vectors of its unfolding, lambda_r = X x1 a_r x2 b_r x3 c_r
@@ -181,12 +184,32 @@ else:
     assert max(b) > 8, b
 PY
   ;;
+pick)
+  plant gaussian 36x30x24
+  dtfrun 3 gcp p.h5 -r 3 -i 2 --sample 3000 --steps 20 --grid 3x1x1 --compress auto --json c.json
+  [ "$RC" -eq 0 ] || { cat err.txt; fail "auto: exit $RC"; }
+  line=$(grep -E -- "--compress auto: [0-9]+ steps from the start" err.txt) || { cat err.txt; fail "no probe line"; }
+  dtfrun 3 gcp p.h5 -r 3 -i 1 --sample 3000 --steps 20 --grid 3x1x1 --json none.json -q
+  "$PYTHON" - "$line" <<'PY'
+import json, re, sys
+line, c, n = sys.argv[1], json.load(open("c.json")), json.load(open("none.json"))
+print(line)
+kinds = re.findall(r" (none|core|topk|qsgd|powersgd)(?::[0-9.]+)? ([0-9.e+-]+) of none's fall", line)
+assert [k for k, _ in kinds] == ["none", "core", "topk", "qsgd", "powersgd"], kinds
+picked = re.search(r"picked (\w+)", line).group(1)
+assert c["compress"] == "auto" and c["budget"].split(":")[0] == picked, (c["budget"], picked)
+assert float(dict(kinds)[picked]) >= 0.4, kinds  # at least 0.4 of none's fall
+# the probe's bytes count: epoch 1 sent at least none's 4 probe steps (of its 20 an epoch)
+assert c["bytes_history"][0] >= 0.99 * 4 / 20 * n["bytes_history"][0], (c["bytes_history"][0], n["bytes_history"][0])
+PY
+  ;;
 resume)
   plant gaussian 24x20x16
   args=(p.h5 -r 3 --sample 2000 --steps 10 --lr 0.02 --tol 0 --compress "$2") half=3 all=6
   # auto: no --lr, the step size's state: epochs that rose (moments restarted) before the
   # checkpoint, more after
   [ "$2" != auto ] || args=(p.h5 -r 3 --tol 0) half=12 all=24
+  [ "$2" != picked ] || args=(p.h5 -r 3 --sample 2000 --steps 10 --tol 0 --compress auto) half=3 all=6
   dtfrun 2 gcp "${args[@]}" -i $all --json full.json
   [ "$RC" -eq 0 ] || { cat err.txt; fail "full run: exit $RC"; }
   [ "$2" != auto ] || [ "$(grep -c 'undone' err.txt)" -ge 2 ] || { cat err.txt; fail "no epoch rose"; }
