@@ -305,10 +305,11 @@ dtf_status dtf_gather_doubles(MPI_Comm comm, const double *in, int n, int root, 
 dtf_status dtf_alltoall(MPI_Comm comm, const void *send, void *recv, int n, MPI_Datatype type) {
   dtf_status st;
   if (injected("Alltoall", &st)) return st;
+  st = mpi_fail(MPI_Alltoall(send, n, type, recv, n, type, comm), "Alltoall");
   int p;
   MPI_Comm_size(comm, &p);
   net_wait(0, p - 1);
-  return mpi_fail(MPI_Alltoall(send, n, type, recv, n, type, comm), "Alltoall");
+  return st;
 }
 
 dtf_status dtf_alltoallv(MPI_Comm comm, const void *send, const int *scounts, const int *sdispls, void *recv,
@@ -332,8 +333,9 @@ dtf_status dtf_alltoallv(MPI_Comm comm, const void *send, const int *scounts, co
 dtf_status dtf_allgather(MPI_Comm comm, const void *send, int n, MPI_Datatype type, void *recv) {
   dtf_status st;
   if (injected("Allgather", &st)) return st;
+  st = mpi_fail(MPI_Allgather(send, n, type, recv, n, type, comm), "Allgather");
   net_wait(0, rounds(comm));
-  return mpi_fail(MPI_Allgather(send, n, type, recv, n, type, comm), "Allgather");
+  return st;
 }
 
 dtf_status dtf_exscan_sum_int64(MPI_Comm comm, int64_t in, int64_t *out) {
@@ -344,6 +346,7 @@ dtf_status dtf_exscan_sum_int64(MPI_Comm comm, int64_t in, int64_t *out) {
   if (injected("Exscan", &st)) return st;
   int64_t got = 0;
   st = mpi_fail(MPI_Exscan(&in, &got, 1, MPI_INT64_T, MPI_SUM, comm), "Exscan");
+  net_wait(0, rounds(comm));
   if (me > 0) *out = got; /* rank 0's result is undefined */
   return st;
 }

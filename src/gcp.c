@@ -99,14 +99,14 @@ dtf_status gcp_step(dtf_gcp_t *s, int check) {
   return DTF_OK;
 }
 
-/* the state an epoch may have to be undone to: factors, optimizer state, compressors */
-static void keep_epoch(dtf_gcp_t *s, int restore) {
+void gcp_keep(dtf_gcp_t *s, int restore, int compressors) {
   int R = s->R, B = s->opt.optim->buffers;
   for (int m = 0; m < s->N; m++) {
     dtf_factor_t *f = &s->model.factors[m];
     size_t fb = (size_t)(f->block_len * R) * sizeof(double);
     int64_t cl;
     double *cs = dtf_compressor_state(s->comp[m], &cl);
+    if (!compressors) cl = 0;
     if (restore) {
       memcpy(f->block, s->save[m], fb);
       memcpy(s->ostate[m], s->osave[m], fb * B);
@@ -136,7 +136,7 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
     return dtf_error(DTF_ERR_NUMERIC, "the %s loss of the initial model is not finite (%g)",
                      s->opt.loss->name, s->prev_loss);
   if (s->epoch == 1 && s->opt.compress.automatic && (st = gcp_auto_pick(s))) return st;
-  keep_epoch(s, 0);
+  gcp_keep(s, 0, 1);
   s->cosine = NAN;
   int check = gcp_check_due(s);
   for (int k = 0; k < s->opt.steps && !st; k++) st = gcp_step(s, check && k == 0);
@@ -147,7 +147,7 @@ static dtf_status iterate(void *impl, dtf_progress_t *p) {
   /* rose: by more than rounding, which may differ between grids */
   int rose = !isfinite(s->loss) || s->loss > s->prev_loss * (1 + (s->opt.lr_auto ? 1e-12 : 0));
   if (rose) {
-    keep_epoch(s, 1); /* undo the epoch, smaller steps */
+    gcp_keep(s, 1, 1); /* undo the epoch, smaller steps */
     s->steps_done = steps0;
     s->fails++;
     if (s->opt.lr_auto) { /* and the moments start again (their direction went uphill) */

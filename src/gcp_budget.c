@@ -64,12 +64,20 @@ static double exchange_bytes(const dtf_gcp_t *s, const dtf_compress_spec_t *b, d
   double sent = 0, one;
   *plain = 0;
   for (int m = 0; m < s->N; m++) {
-    int p;
-    MPI_Comm_size(s->grid->slice[m], &p);
-    sent += dtf_compress_bytes(b, p, s->model.factors[m].block_len, s->R, &one);
+    sent += dtf_compress_bytes(b, s->grid->slice_size[m], s->model.factors[m].block_len, s->R, &one);
     *plain += one;
   }
   return sent;
+}
+
+/* mode m's copy of its compressor's state, resized to it */
+static dtf_status fit_save(dtf_gcp_t *s, int m) {
+  int64_t cl;
+  dtf_compressor_state(s->comp[m], &cl);
+  double *c = realloc(s->csave[m], (size_t)(cl ? cl : 1) * sizeof(double));
+  if (!c) return dtf_error(DTF_ERR_INPUT, "out of memory for the compressors");
+  s->csave[m] = c;
+  return DTF_OK;
 }
 
 dtf_status gcp_set_budget(dtf_gcp_t *s, int level) {
@@ -78,16 +86,8 @@ dtf_status gcp_set_budget(dtf_gcp_t *s, int level) {
   if (level > b.level && exchange_bytes(s, &b, &plain) >= plain) return DTF_OK; /* exact everywhere */
   if (dtf_compress_at_level(&b, level, s->R)) return DTF_OK;                    /* past the ladder's top */
   dtf_status st = DTF_OK;
-  for (int m = 0; !st && m < s->N; m++) {
-    if ((st = dtf_compressor_rebudget(s->comp[m], &b))) break;
-    int64_t cl;
-    dtf_compressor_state(s->comp[m], &cl);
-    double *c = realloc(s->csave[m], (size_t)(cl ? cl : 1) * sizeof(double));
-    if (!c)
-      st = dtf_error(DTF_ERR_INPUT, "out of memory for the compressors");
-    else
-      s->csave[m] = c;
-  }
+  for (int m = 0; !st && m < s->N; m++)
+    if (!(st = dtf_compressor_rebudget(s->comp[m], &b))) st = fit_save(s, m);
   if (!st) s->budget = b;
   return st;
 }
@@ -151,15 +151,11 @@ dtf_status gcp_pick(dtf_gcp_t *s, dtf_compress_kind_t kind, int level) {
   if (dtf_compress_at_level(&b, level, s->R)) dtf_compress_at_level(&b, 0, s->R);
   dtf_status st = DTF_OK;
   for (int m = 0; !st && m < s->N; m++) {
-    const dtf_factor_t *f = &s->model.factors[m];
     dtf_compressor_free(s->comp[m]);
     s->comp[m] = NULL;
-    st = dtf_compressor_create(&b, s->grid->slice[m], f->block_len, s->R, (uint64_t)m, &s->comp[m]);
-    int64_t cl = 0;
-    if (!st) dtf_compressor_state(s->comp[m], &cl);
-    double *c = st ? NULL : realloc(s->csave[m], (size_t)(cl ? cl : 1) * sizeof(double));
-    if (!st && !c) st = dtf_error(DTF_ERR_INPUT, "out of memory for the compressors");
-    if (c) s->csave[m] = c;
+    st = dtf_compressor_create(&b, s->grid->slice[m], s->model.factors[m].block_len, s->R, (uint64_t)m,
+                               &s->comp[m]);
+    if (!st) st = fit_save(s, m);
   }
   if (!st) s->budget = b;
   return st;
@@ -180,44 +176,23 @@ static int probe_level(const dtf_gcp_t *s, dtf_compress_kind_t kind) {
   return dtf_compress_at_level(&b, level, s->R) ? level - 1 : level;
 }
 
-/* the factors and the optimizer's state, into (restore 0) or from the epoch's copies */
-static void keep(dtf_gcp_t *s, int restore) {
-  for (int m = 0; m < s->N; m++) {
-    size_t fb = (size_t)(s->model.factors[m].block_len * s->R) * sizeof(double);
-    double *f = s->model.factors[m].block;
-    memcpy(restore ? f : s->save[m], restore ? s->save[m] : f, fb);
-    memcpy(restore ? s->ostate[m] : s->osave[m], restore ? s->osave[m] : s->ostate[m],
-           fb * (size_t)s->opt.optim->buffers);
-  }
-}
-
-static const char *budget_name(dtf_compress_kind_t kind, int level, int R) {
-  static char buf[5][48];
-  dtf_compress_spec_t b = {.kind = kind};
-  dtf_compress_at_level(&b, level, R);
-  dtf_compress_format_budget(&b, buf[kind], sizeof buf[kind]);
-  return buf[kind];
-}
-
-/* --compress auto: from the start, a fifth of an epoch's steps (at least 2) with each kind
- * at the first rung of
- * its ladder that sends at least 1/PROBE_SHARE of the plain bytes (probe_level) and with
- * none, the same samples (the same step keys); each kind's progress is the fall of
- * the loss relative to none's, and its cost the bytes sent (the most over ranks) per unit
- * of progress; the cheapest of those with at least PROBE_PROGRESS of none's is picked
- * (none among them). The probe's bytes count in the run's. */
+/* --compress auto: from the start, a fifth of an epoch's steps (at least 2) with none and
+ * with each kind at the first rung of its ladder that sends at least 1/PROBE_SHARE of the
+ * plain bytes (probe_level), the same samples (the same step keys); each kind's progress
+ * is its fall of the loss relative to none's, its cost the bytes sent (the most over
+ * ranks) per unit of progress; the cheapest of those with at least PROBE_PROGRESS of
+ * none's is picked (none among them). The probe's bytes count in the run's. */
 dtf_status gcp_auto_pick(dtf_gcp_t *s) {
   static const dtf_compress_kind_t kinds[] = {DTF_COMPRESS_NONE, DTF_COMPRESS_CORE, DTF_COMPRESS_TOPK,
                                               DTF_COMPRESS_QSGD, DTF_COMPRESS_POWERSGD};
-  static const char *const names[] = {"none", "core", "powersgd", "topk", "qsgd"};
   int64_t steps0 = s->steps_done;
   int probe = s->opt.steps / PROBE_PART > 2 ? s->opt.steps / PROBE_PART : 2;
   double l0 = s->prev_loss, fall[5], cost[5], bytes[5];
   int level[5];
   dtf_status st = DTF_OK;
-  keep(s, 0);
+  gcp_keep(s, 0, 0); /* the compressors are made afresh for each kind */
   for (int k = 0; !st && k < 5; k++) {
-    keep(s, 1);
+    gcp_keep(s, 1, 0);
     s->steps_done = steps0;
     level[k] = probe_level(s, kinds[k]);
     if ((st = gcp_pick(s, kinds[k], level[k]))) break;
@@ -231,7 +206,7 @@ dtf_status gcp_auto_pick(dtf_gcp_t *s) {
     if (!st) st = dtf_allreduce(s->grid->comm, &bytes[k], 1, MPI_DOUBLE, MPI_MAX, NULL);
     fall[k] = isfinite(loss) ? l0 - loss : -INFINITY;
   }
-  keep(s, 1);
+  gcp_keep(s, 1, 0);
   s->steps_done = steps0;
   if (st) return st;
   int best = 0;
@@ -241,13 +216,19 @@ dtf_status gcp_auto_pick(dtf_gcp_t *s) {
     double progress = fall[0] > 0 ? fall[k] / fall[0] : (k == 0);
     cost[k] = progress >= PROBE_PROGRESS ? bytes[k] / progress : INFINITY;
     if (cost[k] < cost[best]) best = k;
+    char name[48];
+    dtf_compress_spec_t b = {.kind = kinds[k]};
+    dtf_compress_at_level(&b, level[k], s->R);
+    dtf_compress_format_budget(&b, name, sizeof name);
     if (used < (int)sizeof msg)
-      used += snprintf(msg + used, sizeof msg - (size_t)used, " %s %.3g of none's fall, %.3g MB%s",
-                       budget_name(kinds[k], level[k], s->R), progress, bytes[k] / 1e6, k < 4 ? ";" : "");
+      used += snprintf(msg + used, sizeof msg - (size_t)used, " %s %.3g of none's fall, %.3g MB%s", name,
+                       progress, bytes[k] / 1e6, k < 4 ? ";" : "");
   }
   if (s->opt.log && s->grid->rank == 0) {
-    if (used < (int)sizeof msg)
-      snprintf(msg + used, sizeof msg - (size_t)used, "; picked %s", names[kinds[best]]);
+    char name[48];
+    dtf_compress_spec_t b = {.kind = kinds[best], .adaptive = 1};
+    dtf_compress_format(&b, name, sizeof name); /* the kind alone */
+    if (used < (int)sizeof msg) snprintf(msg + used, sizeof msg - (size_t)used, "; picked %s", name);
     s->opt.log(msg, s->opt.ctx);
   }
   return gcp_pick(s, kinds[best], level[best]);

@@ -63,6 +63,9 @@ dtf_status gcp_loss_estimate(dtf_gcp_t *s, double *loss);
 /* this rank's part of every factor's gradient, at the entries of step `step` */
 dtf_status gcp_local_gradients(dtf_gcp_t *s, uint64_t step);
 
+/* the state an epoch may have to be undone to: the factors, the optimizer's state and
+ * (compressors 1) the compressors', into (restore 0) or from the epoch's copies */
+void gcp_keep(dtf_gcp_t *s, int restore, int compressors);
 /* one optimizer step (check: a check step, gcp_exchange) */
 dtf_status gcp_step(dtf_gcp_t *s, int check);
 /* --compress auto: the probe from the start, then gcp_pick of the kind it chose */

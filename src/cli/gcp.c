@@ -7,7 +7,7 @@
 #include "cli.h"
 
 static const char *intro =
-    "usage: mpirun -np N dtf gcp INPUT -r R [--loss L] [--optimizer O] [--compress C] [options]\n"
+    "usage: mpirun -np N dtf gcp INPUT -r R [--loss L] [--optimizer O] [--init I] [--compress C] [options]\n"
     "\n"
     "Generalized CP decomposition (GCP): a rank-R CP model fitted to the mean of a loss over\n"
     "the tensor's entries by SGD with momentum, Adam or Adan, every gradient summed over the\n"
