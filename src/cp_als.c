@@ -19,6 +19,7 @@
 #include "dtf/fault.h"
 #include "dtf/kernels.h"
 #include "dtf/rng.h"
+#include "row_update.h"
 #include "timer.h"
 
 void dtf_cp_options_default(dtf_cp_options_t *o) {
@@ -26,6 +27,7 @@ void dtf_cp_options_default(dtf_cp_options_t *o) {
   o->rank = 1;
   o->max_iters = 50;
   o->tol = 1e-4;
+  o->update = DTF_UPDATE_AUTO;
 }
 
 double dtf_cp_als_memory(const dtf_grid_t *g, const dtf_tensor_t *t, int R) {
@@ -60,8 +62,24 @@ dtf_status dtf_cp_als_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_cp_op
                        "than the limit of %.3g GB (--max-mem); use a lower rank or more ranks",
                        o->rank, need / 1e9, o->max_mem / 1e9);
   }
+  const dtf_row_update_t *upd[DTF_MAX_MODES];
+  int64_t work = 1;
+  for (int n = 0; n < g->nmodes; n++) {
+    const char *why;
+    if (!(upd[n] = dtf_row_update(o->update, o->constraint[n], &why)))
+      return dtf_error(DTF_ERR_USAGE, "mode %d is held %s, but %s", n + 1,
+                       dtf_constraint_name(o->constraint[n]), why);
+    if (upd[n]->work(o->rank) > work) work = upd[n]->work(o->rank);
+  }
   dtf_cp_als_t *s = calloc(1, sizeof *s);
   if (!s) return dtf_error(DTF_ERR_INPUT, "out of memory");
+  for (int n = 0; n < g->nmodes; n++) {
+    s->upd[n] = upd[n];
+    size_t lc = strlen(s->constraints), lu = strlen(s->updates);
+    snprintf(s->constraints + lc, sizeof s->constraints - lc, "%s%s", n ? "," : "",
+             dtf_constraint_name(o->constraint[n]));
+    snprintf(s->updates + lu, sizeof s->updates - lu, "%s%s", n ? "," : "", upd[n]->name);
+  }
   s->grid = g;
   s->tensor = t;
   s->opt = *o;
@@ -80,10 +98,11 @@ dtf_status dtf_cp_als_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_cp_op
     s->mloc = malloc((size_t)(maxblock * R) * sizeof(double));
     s->mown = malloc((size_t)((maxown ? maxown : 1) * R) * sizeof(double));
     s->V = malloc((size_t)RR * sizeof(double));
-    s->solve_work = malloc((size_t)dtf_spd_solve_work(R) * sizeof(double));
+    s->solve_work = malloc((size_t)work * sizeof(double));
     s->packed = malloc((size_t)((N + 1) * RR + 2) * sizeof(double));
     s->fit_history = calloc((size_t)o->max_iters, sizeof(double));
     s->lambda_s = malloc((size_t)R * sizeof(double));
+    for (int r = 0; s->lambda_s && r < R; r++) s->lambda_s[r] = 1.0; /* the start's scale: its own */
     if (!s->mloc || !s->mown || !s->V || !s->solve_work || !s->packed || !s->fit_history || !s->lambda_s)
       st = dtf_error(DTF_ERR_INPUT, "out of memory for the ALS workspace (rank %d)", R);
   }
@@ -103,6 +122,8 @@ dtf_status dtf_cp_als_init(const dtf_grid_t *g, dtf_tensor_t *t, const dtf_cp_op
   for (int n = 0; n < N; n++) {
     dtf_factor_t *f = &s->model.factors[n];
     dtf_factor_fill_normal(f, o->seed, DTF_STREAM_INIT, o->row_labels[n]);
+    if (s->upd[n]->nonneg) /* the same draws, folded: a nonnegative start */
+      for (int64_t i = 0; i < f->block_len * R; i++) f->block[i] = fabs(f->block[i]);
     dtf_gram(f->own_len, R, dtf_factor_owned(f), s->packed + n * RR);
     s->version[n] = dtf_tensor_next_version();
   }
@@ -153,9 +174,12 @@ static dtf_status update_mode(dtf_cp_als_t *s, int n, double *ip) {
     if (k != n)
       for (int64_t i = 0; i < RR; i++) s->V[i] *= s->gram[k][i];
   double *A = dtf_factor_owned(f);
-  memcpy(A, s->mown, (size_t)own * sizeof(double));
+  const dtf_row_update_t *u = s->upd[n];
+  if (u->warm) /* the rows as they stand: the normalised rows times the weights */
+    for (int64_t i = 0; i < f->own_len; i++)
+      for (int r = 0; r < R; r++) A[i * R + r] *= s->lambda_s[r];
   int pinv = 0;
-  if (!st) st = dtf_spd_solve(R, s->V, f->own_len, A, s->solve_work, &pinv);
+  if (!st) st = u->update(R, s->V, f->own_len, s->mown, A, s->solve_work, &pinv);
   if (!st) st = dtf_fault_status("solve", it, DTF_ERR_NUMERIC);
   if (st) memset(A, 0, (size_t)own * sizeof(double));
   if (!st && own > 0 && dtf_fault("nan", it)) A[0] = NAN;
@@ -297,6 +321,8 @@ static dtf_status op_state(void *impl, int checkpoint, dtf_state_t *out) {
   dtf_state_init(out, "cp-als", "cp", checkpoint, g->nmodes, g->dims);
   dtf_cp_model_describe(m, out);
   dtf_state_int(out, "seed", DTF_ATTR_OPTION, "--seed", (int64_t)s->opt.seed);
+  dtf_state_text_option(out, "constraint", "--constraint", s->constraints);
+  dtf_state_text_option(out, "update", "--update", s->updates);
   dtf_state_int(out, "converged", DTF_ATTR_STATE, NULL, s->converged);
   dtf_state_real(out, "tol", DTF_ATTR_STATE, NULL, s->opt.tol);
   if (checkpoint) {

@@ -51,6 +51,21 @@ dtf_status dtf_cp_fit(const dtf_grid_t *grid, dtf_tensor_t *t, const dtf_cp_mode
 dtf_status dtf_cp_fms(const dtf_grid_t *grid, const dtf_cp_model_t *a, const dtf_cp_model_t *b,
                       double *score);
 
+/* What a mode's rows are held to (dtf cp --constraint). */
+typedef enum { DTF_CONSTRAINT_NONE, DTF_CONSTRAINT_NONNEG } dtf_constraint_t;
+
+/* How the rows are updated (dtf cp --update): AUTO is HALS for a nonnegative mode and the
+ * normal equations' solve (ALS) for the others; HALS on an unconstrained mode is exact
+ * coordinate descent. */
+typedef enum { DTF_UPDATE_AUTO, DTF_UPDATE_ALS, DTF_UPDATE_HALS } dtf_update_t;
+
+/* Per-mode constraints from a spec: a constraint for every mode, optionally followed by
+ * ",MODE:C" items for single modes (1-based), e.g. "nonneg", "nonneg,3:none", "2:nonneg";
+ * constraints: none, nonneg. DTF_ERR_USAGE naming the item that is wrong (an unknown
+ * constraint, a mode outside 1..nmodes, a mode given twice). */
+dtf_status dtf_constraint_parse(const char *spec, int nmodes, dtf_constraint_t *out);
+const char *dtf_constraint_name(dtf_constraint_t c);
+
 typedef struct {
   int rank;      /* R >= 1 */
   int max_iters; /* default 50 */
@@ -60,8 +75,10 @@ typedef struct {
    * were relabelled; initial factors are keyed by it, so a relabelled run starts where
    * the plain one does, and the model of dtf_solver_state is given in these labels */
   const int64_t *row_labels[DTF_MAX_MODES];
-  double max_mem; /* bytes per rank the solver may allocate (0: no limit) */
-  dtf_log_fn log; /* warnings, on every rank */
+  double max_mem;                             /* bytes per rank the solver may allocate (0: no limit) */
+  dtf_constraint_t constraint[DTF_MAX_MODES]; /* default none */
+  dtf_update_t update;                        /* default AUTO */
+  dtf_log_fn log;                             /* warnings, on every rank */
   void *ctx;
 } dtf_cp_options_t;
 
@@ -86,6 +103,10 @@ typedef struct {
   double *fit_history; /* max_iters entries, the first `iteration` valid */
   dtf_comm_stats_t comm;
   double t_mttkrp, t_comm, t_solve, t_total; /* seconds, accumulated */
+  /* each mode's row update (src/row_update.h) and, for the model file, every mode's
+   * constraint and update ("nonneg,nonneg,none", "hals,hals,als") */
+  const struct dtf_row_update *upd[DTF_MAX_MODES];
+  char constraints[8 * DTF_MAX_MODES], updates[8 * DTF_MAX_MODES];
   /* workspace, allocated once */
   double *mloc, *mown, *V, *solve_work, *packed;
   dtf_cp_model_t relabelled; /* the model in the original labels, made for output */

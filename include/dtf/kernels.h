@@ -122,6 +122,15 @@ int64_t dtf_spd_solve_work(int R);
  * DTF_ERR_NUMERIC if V has a non-finite entry. */
 dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double *work, int *used_pinv);
 
+/* One HALS pass over the columns of the rows A (rows x R, row-major), in place: for r = 1..R,
+ * A(:, r) += (M(:, r) - A V(:, r)) / V(r, r), the exact minimiser in that column of
+ * 1/2 tr(A V A^T) - tr(A^T M), the least-squares problem whose normal equations are A V = M
+ * (M the MTTKRP rows, V the R x R Hadamard product of the other modes' Grams); then, if nonneg, at least
+ * DTF_HALS_FLOOR (a column that reached 0 could never come back: Cichocki and Phan's floor). Columns with
+ * V(r, r) <= 0 are left as they are. Each row is independent of the others. */
+#define DTF_HALS_FLOOR 1e-16
+void dtf_hals_rows(int R, const double *V, int64_t rows, const double *M, double *A, int nonneg);
+
 /* Eigenvalues w (ascending) and eigenvectors of a symmetric n x n matrix A: on return row
  * j of A (n contiguous doubles) is the eigenvector of w[j]. LAPACK dsyev; work:
  * dtf_sym_eigen_work(n) doubles. DTF_ERR_NUMERIC if A is not finite or LAPACK fails. */

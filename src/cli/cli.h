@@ -83,6 +83,8 @@ typedef enum {
   OPT_POWER,
   OPT_ORDER,
   OPT_BIAS,
+  OPT_CONSTRAINT,
+  OPT_UPDATE,
   OPT_JSON,
   OPT_QUIET,
   OPT_HELP,
@@ -115,15 +117,17 @@ typedef struct {
   dtf_compress_spec_t compress;
   double lr;
   int64_t sample, steps;
-  const char *slab;   /* reconstruct: start:count,... */
-  const char *method; /* tucker: sthosvd or hooi */
-  const char *eig;    /* tucker: lapack or scalapack */
-  double budget;      /* tucker: numbers in the core and factors */
-  int64_t oversample; /* tucker --eig randomized: sketch columns beyond the rank */
-  int64_t power;      /* tucker --eig randomized: power iterations */
-  const char *order;  /* tucker: auto or 1-based modes, "2,1,3" */
-  int bias;           /* complete: offsets on (1) or off (0) */
-  int npos;           /* positional arguments */
+  const char *slab;       /* reconstruct: start:count,... */
+  const char *method;     /* tucker: sthosvd or hooi */
+  const char *eig;        /* tucker: lapack or scalapack */
+  double budget;          /* tucker: numbers in the core and factors */
+  int64_t oversample;     /* tucker --eig randomized: sketch columns beyond the rank */
+  int64_t power;          /* tucker --eig randomized: power iterations */
+  const char *order;      /* tucker: auto or 1-based modes, "2,1,3" */
+  int bias;               /* complete: offsets on (1) or off (0) */
+  const char *constraint; /* cp: per-mode constraints, parsed against the tensor's modes */
+  dtf_update_t update;    /* cp: the row update */
+  int npos;               /* positional arguments */
   char **pos;
 } cli_opts_t;
 

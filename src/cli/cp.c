@@ -1,5 +1,6 @@
 /* dtf cp: CP-ALS on a dense or sparse tensor, through the shared run loop. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -17,6 +18,8 @@ static const cli_accept_t accepted[] = {
     {OPT_ITERS, NULL},
     {OPT_TOL, NULL},
     {OPT_SEED, "seed of the initial factors (default 0); the same start for any number of ranks"},
+    {OPT_CONSTRAINT, NULL},
+    {OPT_UPDATE, NULL},
     {OPT_GRID, NULL},
     {OPT_OUTPUT, NULL},
     {OPT_DUPLICATES, NULL},
@@ -36,6 +39,8 @@ static void summary(dtf_json_t *j, void *ctx) {
   dtf_json_int(j, "rank", s->opt.rank);
   dtf_json_number(j, "tol", s->opt.tol);
   dtf_json_int(j, "seed", (int64_t)s->opt.seed);
+  dtf_json_string(j, "constraint", s->constraints);
+  dtf_json_string(j, "update", s->updates);
   dtf_json_number_array(j, "fit_history", s->fit_history, s->iteration);
   dtf_json_number_array(j, "lambda", s->model.lambda, s->opt.rank);
   dtf_json_number(j, "time_mttkrp_s", s->t_mttkrp);
@@ -62,13 +67,20 @@ int cli_cp(cli_t *c, int argc, char **argv) {
   co.tol = o.tol;
   co.seed = o.seed;
   co.max_mem = o.given[OPT_MAX_MEM] ? o.max_mem : cli_default_max_mem();
+  co.update = o.update;
   co.log = cli_log;
   co.ctx = c;
   for (int n = 0; n < DTF_MAX_MODES; n++) co.row_labels[n] = in.labels[n];
-  cli_progress(c, "cp-als rank %d, at most %d iterations, tol %.1e, seed %llu\n", co.rank, co.max_iters,
-               co.tol, (unsigned long long)co.seed);
   dtf_cp_als_t *s = NULL;
-  st = dtf_cp_als_init(g, t, &co, &s);
+  st = o.constraint ? dtf_constraint_parse(o.constraint, g->nmodes, co.constraint) : DTF_OK;
+  if (!st) st = dtf_cp_als_init(g, t, &co, &s);
+  if (!st) {
+    char rows[160] = ""; /* how the rows are found, where not plain ALS */
+    if (strspn(s->updates, "als,") != strlen(s->updates))
+      snprintf(rows, sizeof rows, ", constraint %s, update %s", s->constraints, s->updates);
+    cli_progress(c, "cp-als rank %d, at most %d iterations, tol %.1e, seed %llu%s\n", co.rank, co.max_iters,
+                 co.tol, (unsigned long long)co.seed, rows);
+  }
   if (st)
     rc = cli_fail(c, st);
   else {

@@ -90,6 +90,13 @@ static const def_t defs[OPT_COUNT] = {
                        "per rank (10Gb: bits, 1.25GB: bytes, per second) and latency LAT per message "
                        "(2us; default 0): time to a result as on a cluster (docs/algorithms.md, "
                        "\"Network model\"); off by default"},
+    [OPT_CONSTRAINT] = {"constraint", 0, 1, "--constraint C[,MODE:C...]",
+                        "hold the factors to C: none (default) or nonneg, for every mode, then "
+                        "MODE:C (1-based) for single modes: nonneg, nonneg,3:none, 2:nonneg"},
+    [OPT_UPDATE] = {"update", 0, 1, "--update U",
+                    "how a mode's rows are updated: als (solve the normal equations) or hals (one "
+                    "pass of coordinate descent, Cichocki and Phan); default: hals for a "
+                    "nonnegative mode, als for the others"},
     [OPT_INIT] = {"init", 0, 1, "--init I", "the start: random, svd or als:K (each command lists its own)"},
     [OPT_LOSS] = {"loss", 0, 1, "--loss L",
                   "gaussian (default), poisson (counts, log link), poisson-identity (counts, identity link, "
@@ -337,6 +344,12 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
                        "--net-model must be a bandwidth with its unit, bits (b) or bytes (B) per second, and "
                        "optionally a latency per message: 10Gb:2us, 1.25GB, 100Mb:50us; not '%s'",
                        arg);
+    break;
+  case OPT_CONSTRAINT: o->constraint = arg; break; /* parsed once the tensor's modes are known */
+  case OPT_UPDATE:
+    if (strcmp(arg, "als") && strcmp(arg, "hals"))
+      return cli_usage(c, "--update must be als or hals, not '%s'", arg);
+    o->update = strcmp(arg, "als") ? DTF_UPDATE_HALS : DTF_UPDATE_ALS;
     break;
   case OPT_INIT:
     if (!strncmp(arg, "als:", 4)) {

@@ -60,6 +60,7 @@ em_nan="error: row [0-9]+ of block [0-9] became non-finite at epoch 2"
 gram_nan() { echo "error: the Gram of mode [0-9] became non-finite at iteration $1"; }
 row 2 "cp dense" 2 3 "$cp_nan" mpi:Reduce_scatter:4 cp x.h5 -r 3 -i 4 --tol 0
 row 3 "cp sparse" 2 3 "$cp_nan" mpi:30 cp sp.h5 -r 3 -i 4 --tol 0
+row 4 "cp nonneg (hals)" 2 3 "$cp_nan" mpi:Reduce_scatter:4 cp x.h5 -r 3 -i 4 --tol 0 --constraint nonneg
 row 4 "tr" 2 3 "error: core [0-9] became non-finite at iteration 2" mpi:Reduce_scatter:4 tr x.h5 -r 2 -i 4 --tol 0
 # gcp undoes an epoch whose loss is not finite and goes on with smaller steps (a random start:
 # the svd start is the Tucker code, its faults in the rows below)

@@ -345,6 +345,53 @@ static void test_rng_is_keyed(void **state) {
   assert_true(fabs(s2 / n - 1) < 0.02);
 }
 
+/* HALS: one pass equals the column-at-a-time reference (each column over all rows, as
+ * PLANC's formula reads); many passes reach the KKT conditions of nonnegative least
+ * squares (nonneg) or the normal equations' solution (without the constraint). */
+static void test_hals_rows(void **state) {
+  (void)state;
+  enum { R = 5, ROWS = 7 };
+  double B[ROWS * R], V[R * R], M[ROWS * R], A[ROWS * R], ref[ROWS * R];
+  for (int i = 0; i < ROWS * R; i++) B[i] = dtf_rng_normal(11, 1, 0, (uint64_t)i);
+  for (int i = 0; i < ROWS * R; i++) M[i] = dtf_rng_normal(11, 2, 0, (uint64_t)i);
+  dtf_gram(ROWS, R, B, V);
+  for (int r = 0; r < R; r++) V[r * R + r] += 0.1; /* well conditioned */
+  for (int nonneg = 0; nonneg <= 1; nonneg++) {
+    for (int i = 0; i < ROWS * R; i++) A[i] = ref[i] = fabs(dtf_rng_normal(11, 3, 0, (uint64_t)i));
+    dtf_hals_rows(R, V, ROWS, M, A, nonneg);
+    for (int r = 0; r < R; r++) /* the reference: column r of every row, then the next column */
+      for (int i = 0; i < ROWS; i++) {
+        double g = M[i * R + r];
+        for (int q = 0; q < R; q++) g -= ref[i * R + q] * V[q * R + r];
+        double x = ref[i * R + r] + g / V[r * R + r];
+        ref[i * R + r] = nonneg && x < DTF_HALS_FLOOR ? DTF_HALS_FLOOR : x;
+      }
+    assert_true(max_rel_diff(ROWS * R, A, ref) < 1e-14);
+    for (int pass = 0; pass < 2000; pass++) dtf_hals_rows(R, V, ROWS, M, A, nonneg);
+    double exact[ROWS * R], *work = malloc((size_t)dtf_spd_solve_work(R) * sizeof(double));
+    int pinv = 0;
+    memcpy(exact, M, sizeof exact);
+    assert_int_equal(dtf_spd_solve(R, V, ROWS, exact, work, &pinv), DTF_OK);
+    free(work);
+    int active = 0;
+    for (int i = 0; i < ROWS; i++)
+      for (int r = 0; r < R; r++) {
+        double g = -M[i * R + r]; /* the gradient of 1/2 a V a^T - a m */
+        for (int q = 0; q < R; q++) g += A[i * R + q] * V[q * R + r];
+        if (!nonneg) {
+          assert_true(fabs(A[i * R + r] - exact[i * R + r]) < 1e-10);
+          continue;
+        }
+        assert_true(A[i * R + r] >= 0);
+        if (A[i * R + r] > 1e-12)
+          assert_true(fabs(g) < 1e-10); /* free: stationary */
+        else
+          assert_true(g > -1e-10), active++; /* at the bound: pushing outwards */
+      }
+    if (nonneg) assert_true(active > 0); /* the constraint was binding somewhere */
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_khatri_rao),
@@ -353,6 +400,7 @@ int main(void) {
       cmocka_unit_test(test_sparse_matches_dense),
       cmocka_unit_test(test_cp_full_and_norm),
       cmocka_unit_test(test_spd_solve),
+      cmocka_unit_test(test_hals_rows),
       cmocka_unit_test(test_rng_is_keyed),
       cmocka_unit_test(test_tucker_kernels),
   };
