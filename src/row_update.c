@@ -42,7 +42,15 @@ static dtf_status hals_free(int R, const double *V, int64_t rows, const double *
   return hals(R, V, rows, M, A, 0, pinv);
 }
 
+/* ANLS by block principal pivoting: each row's nonnegative problem solved exactly. */
+static dtf_status bpp(int R, const double *V, int64_t rows, const double *M, double *A, double *work,
+                      int *pinv) {
+  *pinv = 0;
+  return dtf_bpp_rows(R, V, rows, M, A, work);
+}
+
 static const dtf_row_update_t update_als = {"als", 0, 0, dtf_spd_solve_work, als};
+static const dtf_row_update_t update_bpp = {"bpp", 1, 0, dtf_bpp_work, bpp};
 static const dtf_row_update_t update_hals = {"hals", 1, 1, no_work, hals_nonneg};
 static const dtf_row_update_t update_cd = {"hals", 0, 1, no_work, hals_free};
 
@@ -50,7 +58,7 @@ const dtf_row_update_t *dtf_row_update(dtf_update_t u, dtf_constraint_t c, const
   *why = NULL;
   if (c == DTF_CONSTRAINT_NONNEG) {
     if (u == DTF_UPDATE_ALS) *why = "als solves the normal equations and cannot hold rows nonnegative";
-    return u == DTF_UPDATE_ALS ? NULL : &update_hals;
+    return u == DTF_UPDATE_ALS ? NULL : u == DTF_UPDATE_BPP ? &update_bpp : &update_hals;
   }
   return u == DTF_UPDATE_HALS ? &update_cd : &update_als;
 }

@@ -56,8 +56,9 @@ typedef enum { DTF_CONSTRAINT_NONE, DTF_CONSTRAINT_NONNEG } dtf_constraint_t;
 
 /* How the rows are updated (dtf cp --update): AUTO is HALS for a nonnegative mode and the
  * normal equations' solve (ALS) for the others; HALS on an unconstrained mode is exact
- * coordinate descent. */
-typedef enum { DTF_UPDATE_AUTO, DTF_UPDATE_ALS, DTF_UPDATE_HALS } dtf_update_t;
+ * coordinate descent; BPP solves a nonnegative mode's problem exactly (block principal
+ * pivoting) and is ALS on an unconstrained one. */
+typedef enum { DTF_UPDATE_AUTO, DTF_UPDATE_ALS, DTF_UPDATE_HALS, DTF_UPDATE_BPP } dtf_update_t;
 
 /* Per-mode constraints from a spec: a constraint for every mode, optionally followed by
  * ",MODE:C" items for single modes (1-based), e.g. "nonneg", "nonneg,3:none", "2:nonneg";

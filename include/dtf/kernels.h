@@ -131,6 +131,14 @@ dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double
 #define DTF_HALS_FLOOR 1e-16
 void dtf_hals_rows(int R, const double *V, int64_t rows, const double *M, double *A, int nonneg);
 
+/* Nonnegative least squares by block principal pivoting (Kim and Park), row by row: each
+ * row of A (rows x R) becomes the exact minimiser of 1/2 x^T V x - m^T x over x >= 0, m the
+ * row of M (the MTTKRP rows; V the R x R Hadamard product of the other Grams). A is not
+ * read. work: dtf_bpp_work(R) doubles. DTF_ERR_NUMERIC if a passive set's system cannot be
+ * factored even with a ridge of R eps, or the pivoting does not settle. */
+int64_t dtf_bpp_work(int R);
+dtf_status dtf_bpp_rows(int R, const double *V, int64_t rows, const double *M, double *A, double *work);
+
 /* Eigenvalues w (ascending) and eigenvectors of a symmetric n x n matrix A: on return row
  * j of A (n contiguous doubles) is the eigenvector of w[j]. LAPACK dsyev; work:
  * dtf_sym_eigen_work(n) doubles. DTF_ERR_NUMERIC if A is not finite or LAPACK fails. */

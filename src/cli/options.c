@@ -94,9 +94,10 @@ static const def_t defs[OPT_COUNT] = {
                         "hold the factors to C: none (default) or nonneg, for every mode, then "
                         "MODE:C (1-based) for single modes: nonneg, nonneg,3:none, 2:nonneg"},
     [OPT_UPDATE] = {"update", 0, 1, "--update U",
-                    "how a mode's rows are updated: als (solve the normal equations) or hals (one "
-                    "pass of coordinate descent, Cichocki and Phan); default: hals for a "
-                    "nonnegative mode, als for the others"},
+                    "how a mode's rows are updated: als (solve the normal equations), hals (one "
+                    "pass of coordinate descent, Cichocki and Phan) or bpp (nonnegative least "
+                    "squares solved exactly by block principal pivoting, Kim and Park; als on an "
+                    "unconstrained mode); default: hals for a nonnegative mode, als for the others"},
     [OPT_INIT] = {"init", 0, 1, "--init I", "the start: random, svd or als:K (each command lists its own)"},
     [OPT_LOSS] = {"loss", 0, 1, "--loss L",
                   "gaussian (default), poisson (counts, log link), poisson-identity (counts, identity link, "
@@ -347,9 +348,11 @@ static int value(cli_t *c, cli_opt_id id, const char *arg, cli_opts_t *o) {
     break;
   case OPT_CONSTRAINT: o->constraint = arg; break; /* parsed once the tensor's modes are known */
   case OPT_UPDATE:
-    if (strcmp(arg, "als") && strcmp(arg, "hals"))
-      return cli_usage(c, "--update must be als or hals, not '%s'", arg);
-    o->update = strcmp(arg, "als") ? DTF_UPDATE_HALS : DTF_UPDATE_ALS;
+    if (strcmp(arg, "als") && strcmp(arg, "hals") && strcmp(arg, "bpp"))
+      return cli_usage(c, "--update must be als, hals or bpp, not '%s'", arg);
+    o->update = !strcmp(arg, "als")    ? DTF_UPDATE_ALS
+                : !strcmp(arg, "hals") ? DTF_UPDATE_HALS
+                                       : DTF_UPDATE_BPP;
     break;
   case OPT_INIT:
     if (!strncmp(arg, "als:", 4)) {

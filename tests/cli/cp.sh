@@ -2,10 +2,12 @@
 # cp.sh CASE: dtf cp with constraints and row updates (--constraint, --update).
 #   nonneg          a planted nonnegative rank-4 tensor (30% zeros in its factors, 1% noise), dense and
 #                   sparse: every factor entry >= 0, factor match with the planted factors >= 0.99, the
-#                   fit within 1e-4 of unconstrained ALS's; the JSON and the model file name the updates
+#                   fit within 1e-4 of unconstrained ALS's; the JSON and the model file name the updates;
+#                   --update bpp (exact nonnegative least squares) the same, at HALS's fit within 1e-5
 #   mixed           --constraint nonneg,2:none: modes 1 and 3 nonnegative by HALS, mode 2 by ALS;
 #                   --update hals without a constraint reaches unconstrained ALS's fit
-#   ranks           --constraint nonneg on 1, 2, 3 and 4 ranks: the same fit (relative 1e-12) and factors
+#   ranks           --constraint nonneg on 1, 2, 3 and 4 ranks (hals dense and sparse, bpp dense): the same
+#                   fit (relative 1e-12) and factors
 #   resume          --constraint nonneg, checkpoint and resume: bit for bit the uninterrupted run; a resume
 #                   with another constraint is refused, naming both
 . "$(dirname "$0")/lib.sh"
@@ -57,6 +59,12 @@ assert m.attrs["constraint"] == b"nonneg,nonneg,nonneg" and m.attrs["update"] ==
 assert f["update"] == "als,als,als", f
 assert s["fit"] >= f["fit"] - 1e-4, (s["fit"], f["fit"])
 PY
+    dtfrun 2 cp $input -r 4 -i 300 --tol 1e-8 --constraint nonneg --update bpp -o m.h5 --json b.json -q
+    [ "$RC" -eq 0 ] || { cat err.txt; fail "cp $input --update bpp: exit $RC"; }
+    check m.h5 b.json 0,1,2
+    "$PYTHON" -c '
+import json; s, b = (json.load(open(x)) for x in ("s.json", "b.json"))
+assert b["update"] == "bpp,bpp,bpp" and abs(b["fit"] - s["fit"]) < 1e-5, (b["update"], b["fit"], s["fit"])'
   done
   ;;
 mixed)
@@ -72,9 +80,11 @@ import json; f, c = (json.load(open(x)) for x in ("free.json", "cd.json"))
 print(f["fit"], c["fit"], c["update"]); assert c["update"] == "hals,hals,hals" and abs(c["fit"] - f["fit"]) < 1e-5'
   ;;
 ranks)
-  for input in p.h5 p.tns; do
+  for run in "p.h5 hals" "p.tns hals" "p.h5 bpp"; do
+    set -- $run
+    input=$1
     for np in 1 2 3 4; do
-      dtfrun $np cp $input -r 4 -i 30 --tol 0 --constraint nonneg -o m$np.h5 --json s$np.json -q
+      dtfrun $np cp $input -r 4 -i 30 --tol 0 --constraint nonneg --update $2 -o m$np.h5 --json s$np.json -q
       [ "$RC" -eq 0 ] || { cat err.txt; fail "$input on $np ranks: exit $RC"; }
     done
     "$PYTHON" - <<'PY'

@@ -345,9 +345,10 @@ static void test_rng_is_keyed(void **state) {
   assert_true(fabs(s2 / n - 1) < 0.02);
 }
 
-/* HALS: one pass equals the column-at-a-time reference (each column over all rows, as
+/* HALS and BPP: one HALS pass equals the column-at-a-time reference (each column over all rows, as
  * PLANC's formula reads); many passes reach the KKT conditions of nonnegative least
- * squares (nonneg) or the normal equations' solution (without the constraint). */
+ * squares (nonneg; BPP's exact solution) or the normal equations' solution (without the
+ * constraint). */
 static void test_hals_rows(void **state) {
   (void)state;
   enum { R = 5, ROWS = 7 };
@@ -389,6 +390,12 @@ static void test_hals_rows(void **state) {
           assert_true(g > -1e-10), active++; /* at the bound: pushing outwards */
       }
     if (nonneg) assert_true(active > 0); /* the constraint was binding somewhere */
+    if (!nonneg) continue;
+    /* block principal pivoting solves the same problem exactly, from no start at all */
+    double got[ROWS * R], *bw = malloc((size_t)dtf_bpp_work(R) * sizeof(double));
+    assert_int_equal(dtf_bpp_rows(R, V, ROWS, M, got, bw), DTF_OK);
+    for (int i = 0; i < ROWS * R; i++) assert_true(fabs(got[i] - (A[i] > 1e-12 ? A[i] : 0)) < 1e-10);
+    free(bw);
   }
 }
 
