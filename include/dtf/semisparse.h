@@ -1,7 +1,7 @@
 /* The semi-sparse tensor of sparse Tucker: a sparse tensor after n-mode products with
  * factors in some of its modes. Those modes became dense (their ranks multiply into P
  * values per record); the others are still sparse, kept as global indices (the keys).
- * Node-local: src/tucker.c moves records between ranks. docs/algorithms.md, "Sparse
+ * Node-local: src/tucker/sparse.c moves records between ranks. docs/algorithms.md, "Sparse
  * Tucker", gives the algorithm. */
 #ifndef DTF_SEMISPARSE_H
 #define DTF_SEMISPARSE_H

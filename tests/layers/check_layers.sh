@@ -66,7 +66,7 @@ check() { # FILE LAYER
 for f in "$src"/src/base/*.[ch]; do check "$f" base; done
 for f in "$src"/src/kernels/*.[ch]; do check "$f" kernels; done
 for f in "$src"/mpi/*.c; do check "$f" mpi; done
-for f in "$src"/src/*.c; do check "$f" solvers; done
+for f in "$src"/src/*.c "$src"/src/tucker/*.[ch]; do check "$f" solvers; done
 for f in "$src"/io/*.[ch]; do check "$f" io; done
 for f in "$src"/include/dtf/*.h; do
   name=$(basename "$f" .h)
