@@ -138,7 +138,7 @@ static const def_t defs[OPT_COUNT] = {
          "the core shape of least HOSVD error bound whose core and factors hold at most P numbers"},
     [OPT_BIAS] = {"bias", 0, 1, "--bias on|off",
                   "offsets: a global one and one per index of every mode, learned with their own prior "
-                  "(default: on for bernoulli and poisson, off for gaussian)"},
+                  "(default: on for the EM algorithms, off for --algorithm als)"},
     [OPT_JSON] = {"json", 0, 1, "--json FILE", "write a machine-readable summary"},
     [OPT_QUIET] = {"quiet", 'q', 0, "-q, --quiet", "no progress lines"},
     [OPT_HELP] = {"help", 'h', 0, "-h, --help", "this text"},
