@@ -88,26 +88,12 @@ static dtf_status als_start(dtf_gcp_t *s) {
  * rows, lambda_r the core's diagonal entry (r, .., r) (the least-squares weight of
  * orthonormal columns); a column beyond the core's shape keeps its random start */
 static dtf_status svd_start(dtf_gcp_t *s) {
-  const dtf_grid_t *g = s->grid;
   int N = s->N, R = s->R, shape[DTF_MAX_MODES], diag = R;
-  dtf_tucker_options_t to;
-  dtf_tucker_options_default(&to, N);
-  for (int n = 0; n < N; n++) {
-    shape[n] = to.ranks[n] = g->dims[n] < R ? (int)g->dims[n] : R;
-    if (shape[n] < diag) diag = shape[n];
-  }
-  if (!strcmp(s->t->ops->name, "dense")) { /* a sketch, no Gram: I_n may be large */
-    to.eig = DTF_EIG_RANDOMIZED;
-    to.power = 1;
-  }
-  to.seed = s->opt.seed;
-  to.max_mem = s->opt.max_mem;
-  to.log = s->opt.log;
-  to.ctx = s->opt.ctx;
   dtf_tucker_t *tk = NULL;
-  dtf_status st = dtf_tucker_init(g, s->t, &to, &tk);
-  dtf_solver_t solver = dtf_tucker_solver(tk);
-  if (!st) st = dtf_solver_run(&solver, NULL, NULL);
+  dtf_status st =
+      dtf_tucker_cp_start(s->grid, s->t, R, s->opt.seed, s->opt.max_mem, s->opt.log, s->opt.ctx, &tk, shape);
+  for (int n = 0; n < N; n++)
+    if (shape[n] < diag) diag = shape[n];
   if (!st) {
     dtf_tucker_summary_t sm;
     dtf_tucker_summary(tk, &sm);

@@ -79,7 +79,8 @@ typedef struct {
   double max_mem;                             /* bytes per rank the solver may allocate (0: no limit) */
   dtf_constraint_t constraint[DTF_MAX_MODES]; /* default none */
   dtf_update_t update;                        /* default AUTO */
-  dtf_log_fn log;                             /* warnings, on every rank */
+  int init_svd;   /* start from each mode's leading singular vectors (dtf_tucker_cp_start), not the RNG */
+  dtf_log_fn log; /* warnings, on every rank */
   void *ctx;
 } dtf_cp_options_t;
 

@@ -118,6 +118,13 @@ void dtf_tucker_summary(const dtf_tucker_t *s, dtf_tucker_summary_t *out);
 
 void dtf_tucker_free(dtf_tucker_t *s);
 
+/* A start for a rank-R CP model: the ST-HOSVD of t of ranks shape[n] = min(I_n, R) (the
+ * randomized range finder, keyed by seed, on a dense tensor; the Grams on a sparse one),
+ * run to its end; dtf_tucker_summary(*out) then gives each mode's leading singular
+ * vectors (factors) and the core. Free *out with dtf_tucker_free. Collective. */
+dtf_status dtf_tucker_cp_start(const dtf_grid_t *grid, dtf_tensor_t *t, int R, uint64_t seed, double max_mem,
+                               dtf_log_fn log, void *ctx, dtf_tucker_t **out, int *shape);
+
 /* The process grid for an ST-HOSVD of a tensor of shape dims on P ranks (TuckerMPI's
  * rule): P's prime factors, largest first, each to the mode with the most indices per
  * rank, ties to the mode truncated later (order), P_n at most I_n. Among equal modes the

@@ -18,6 +18,9 @@ static const cli_accept_t accepted[] = {
     {OPT_ITERS, NULL},
     {OPT_TOL, NULL},
     {OPT_SEED, "seed of the initial factors (default 0); the same start for any number of ranks"},
+    {OPT_INIT, "initial factors: random (normal draws keyed by --seed, default) or svd (each mode's leading "
+               "singular vectors: a randomized ST-HOSVD keyed by --seed for a dense tensor, the Grams for a "
+               "sparse one; the other columns random)"},
     {OPT_CONSTRAINT, NULL},
     {OPT_UPDATE, NULL},
     {OPT_GRID, NULL},
@@ -41,6 +44,7 @@ static void summary(dtf_json_t *j, void *ctx) {
   dtf_json_int(j, "seed", (int64_t)s->opt.seed);
   dtf_json_string(j, "constraint", s->constraints);
   dtf_json_string(j, "update", s->updates);
+  dtf_json_string(j, "init", s->opt.init_svd ? "svd" : "random");
   dtf_json_number_array(j, "fit_history", s->fit_history, s->iteration);
   dtf_json_number_array(j, "lambda", s->model.lambda, s->opt.rank);
   dtf_json_number(j, "time_mttkrp_s", s->t_mttkrp);
@@ -53,6 +57,7 @@ int cli_cp(cli_t *c, int argc, char **argv) {
   int rc = cli_parse(c, argc, argv, accepted, sizeof accepted / sizeof accepted[0], intro, &o);
   if (rc >= 0) return rc;
   if ((rc = cli_input_and_rank(c, &o)) >= 0) return rc;
+  if (o.init_sweeps) return cli_usage(c, "--init als:K starts dtf gcp; dtf cp starts from random or svd");
   const char *input = o.pos[0];
   dtf_grid_t *g;
   dtf_tensor_t *t;
@@ -68,6 +73,7 @@ int cli_cp(cli_t *c, int argc, char **argv) {
   co.seed = o.seed;
   co.max_mem = o.given[OPT_MAX_MEM] ? o.max_mem : cli_default_max_mem();
   co.update = o.update;
+  co.init_svd = o.init && !strcmp(o.init, "svd");
   co.log = cli_log;
   co.ctx = c;
   for (int n = 0; n < DTF_MAX_MODES; n++) co.row_labels[n] = in.labels[n];
@@ -78,8 +84,8 @@ int cli_cp(cli_t *c, int argc, char **argv) {
     char rows[160] = ""; /* how the rows are found, where not plain ALS */
     if (strspn(s->updates, "als,") != strlen(s->updates))
       snprintf(rows, sizeof rows, ", constraint %s, update %s", s->constraints, s->updates);
-    cli_progress(c, "cp-als rank %d, at most %d iterations, tol %.1e, seed %llu%s\n", co.rank, co.max_iters,
-                 co.tol, (unsigned long long)co.seed, rows);
+    cli_progress(c, "cp-als rank %d, at most %d iterations, tol %.1e, seed %llu%s%s\n", co.rank, co.max_iters,
+                 co.tol, (unsigned long long)co.seed, co.init_svd ? ", init svd" : "", rows);
   }
   if (st)
     rc = cli_fail(c, st);
