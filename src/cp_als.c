@@ -204,7 +204,7 @@ static dtf_status update_mode(dtf_cp_als_t *s, int n, double *ip) {
     for (int64_t i = 0; i < f->own_len; i++)
       for (int r = 0; r < R; r++) A[i * R + r] *= s->lambda_s[r];
   int pinv = 0;
-  if (!st) st = u->update(R, s->V, f->own_len, s->mown, A, s->solve_work, &pinv);
+  if (!st) st = u->update(u, R, s->V, f->own_len, s->mown, A, s->solve_work, &pinv);
   if (!st) st = dtf_fault_status("solve", it, DTF_ERR_NUMERIC);
   if (st) memset(A, 0, (size_t)own * sizeof(double));
   if (!st && own > 0 && dtf_fault("nan", it)) A[0] = NAN;

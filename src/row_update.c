@@ -1,5 +1,4 @@
 /* The row-update table of the ALS sweep and the constraints that choose from it. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,8 +6,9 @@
 #include "row_update.h"
 
 /* ALS: the normal equations solved exactly (Cholesky, or the pseudo-inverse). */
-static dtf_status als(int R, const double *V, int64_t rows, const double *M, double *A, double *work,
-                      int *pinv) {
+static dtf_status als(const dtf_row_update_t *u, int R, const double *V, int64_t rows, const double *M,
+                      double *A, double *work, int *pinv) {
+  (void)u;
   memcpy(A, M, (size_t)(rows * R) * sizeof(double));
   return dtf_spd_solve(R, V, rows, A, work, pinv);
 }
@@ -18,41 +18,29 @@ static int64_t no_work(int R) {
   return 0;
 }
 
-/* HALS: one pass of coordinate descent from the current rows (clipped at the floor when
- * nonneg). */
-static dtf_status hals(int R, const double *V, int64_t rows, const double *M, double *A, int nonneg,
-                       int *pinv) {
+/* HALS: one pass of coordinate descent from the current rows, clipped at the floor when
+ * the row keeps them nonnegative. */
+static dtf_status hals(const dtf_row_update_t *u, int R, const double *V, int64_t rows, const double *M,
+                       double *A, double *work, int *pinv) {
+  (void)work;
   *pinv = 0;
-  for (int64_t i = 0; i < (int64_t)R * R; i++)
-    if (!isfinite(V[i]))
-      return dtf_error(DTF_ERR_NUMERIC, "normal equations have a non-finite entry (%g)", V[i]);
-  dtf_hals_rows(R, V, rows, M, A, nonneg);
-  return DTF_OK;
-}
-
-static dtf_status hals_nonneg(int R, const double *V, int64_t rows, const double *M, double *A, double *work,
-                              int *pinv) {
-  (void)work;
-  return hals(R, V, rows, M, A, 1, pinv);
-}
-
-static dtf_status hals_free(int R, const double *V, int64_t rows, const double *M, double *A, double *work,
-                            int *pinv) {
-  (void)work;
-  return hals(R, V, rows, M, A, 0, pinv);
+  dtf_status st = dtf_normal_check(R, V);
+  if (!st) dtf_hals_rows(R, V, rows, M, A, u->nonneg);
+  return st;
 }
 
 /* ANLS by block principal pivoting: each row's nonnegative problem solved exactly. */
-static dtf_status bpp(int R, const double *V, int64_t rows, const double *M, double *A, double *work,
-                      int *pinv) {
+static dtf_status bpp(const dtf_row_update_t *u, int R, const double *V, int64_t rows, const double *M,
+                      double *A, double *work, int *pinv) {
+  (void)u;
   *pinv = 0;
   return dtf_bpp_rows(R, V, rows, M, A, work);
 }
 
 static const dtf_row_update_t update_als = {"als", 0, 0, dtf_spd_solve_work, als};
 static const dtf_row_update_t update_bpp = {"bpp", 1, 0, dtf_bpp_work, bpp};
-static const dtf_row_update_t update_hals = {"hals", 1, 1, no_work, hals_nonneg};
-static const dtf_row_update_t update_cd = {"hals", 0, 1, no_work, hals_free};
+static const dtf_row_update_t update_hals = {"hals", 1, 1, no_work, hals};
+static const dtf_row_update_t update_cd = {"hals", 0, 1, no_work, hals};
 
 const dtf_row_update_t *dtf_row_update(dtf_update_t u, dtf_constraint_t c, const char **why) {
   *why = NULL;

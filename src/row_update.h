@@ -16,10 +16,10 @@ typedef struct dtf_row_update {
   /* doubles of workspace for rank R */
   int64_t (*work)(int R);
   /* A (rows x R): on entry the current rows (read when warm), on exit the new ones; M is
-   * not changed. *pinv: set when V had to be pseudo-inverted. DTF_ERR_NUMERIC on a V
-   * with a non-finite entry. */
-  dtf_status (*update)(int R, const double *V, int64_t rows, const double *M, double *A, double *work,
-                       int *pinv);
+   * not changed; u is the table row itself. *pinv: set when V had to be pseudo-inverted.
+   * DTF_ERR_NUMERIC on a V with a non-finite entry. */
+  dtf_status (*update)(const struct dtf_row_update *u, int R, const double *V, int64_t rows, const double *M,
+                       double *A, double *work, int *pinv);
 } dtf_row_update_t;
 
 /* The row update of a mode held to constraint c under the choice u; NULL (with the reason

@@ -113,6 +113,9 @@ void dtf_matmul(int ta, int tb, int64_t m, int64_t n, int64_t k, const double *A
 /* C (Ra x Rb) = A^T B for A (rows x Ra), B (rows x Rb). */
 void dtf_cross(int64_t rows, int Ra, const double *A, int Rb, const double *B, double *C);
 
+/* DTF_ERR_NUMERIC naming the first non-finite entry of the R x R normal equations V. */
+dtf_status dtf_normal_check(int R, const double *V);
+
 /* Workspace (doubles) of dtf_spd_solve for rank R. */
 int64_t dtf_spd_solve_work(int R);
 
@@ -134,8 +137,9 @@ void dtf_hals_rows(int R, const double *V, int64_t rows, const double *M, double
 /* Nonnegative least squares by block principal pivoting (Kim and Park), row by row: each
  * row of A (rows x R) becomes the exact minimiser of 1/2 x^T V x - m^T x over x >= 0, m the
  * row of M (the MTTKRP rows; V the R x R Hadamard product of the other Grams). A is not
- * read. work: dtf_bpp_work(R) doubles. DTF_ERR_NUMERIC if a passive set's system cannot be
- * factored even with a ridge of R eps, or the pivoting does not settle. */
+ * read. work: dtf_bpp_work(R) doubles. DTF_ERR_NUMERIC if V has a non-finite entry, a
+ * passive set's system cannot be factored even with a ridge of R eps, or the pivoting does
+ * not settle. */
 int64_t dtf_bpp_work(int R);
 dtf_status dtf_bpp_rows(int R, const double *V, int64_t rows, const double *M, double *A, double *work);
 

@@ -55,7 +55,8 @@ static dtf_status passive_solve(int R, const double *V, const double *m, const d
 
 dtf_status dtf_bpp_rows(int R, const double *V, int64_t rows, const double *M, double *A, double *work) {
   double *S = work, *b = S + (int64_t)R * R, *F = b + R, *y = F + R, *x = y + R;
-  for (int64_t i = 0; i < rows; i++) {
+  dtf_status st = dtf_normal_check(R, V);
+  for (int64_t i = 0; !st && i < rows; i++) {
     const double *m = M + i * R;
     double scale = 0;
     for (int a = 0; a < R; a++) scale = fmax(scale, fabs(m[a]));
@@ -78,10 +79,9 @@ dtf_status dtf_bpp_rows(int R, const double *V, int64_t rows, const double *M, d
         bad = 0;
       for (int a = 0; a < R; a++)
         if ((bad || a == last) && (F[a] ? x[a] < 0 : y[a] < -tol)) F[a] = !F[a];
-      dtf_status st = passive_solve(R, V, m, F, x, y, S, b);
-      if (st) return st;
+      if ((st = passive_solve(R, V, m, F, x, y, S, b))) break;
     }
-    memcpy(A + i * R, x, (size_t)R * sizeof(double));
+    if (!st) memcpy(A + i * R, x, (size_t)R * sizeof(double));
   }
-  return DTF_OK;
+  return st;
 }

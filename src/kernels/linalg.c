@@ -55,11 +55,17 @@ int64_t dtf_spd_solve_work(int R) {
   return 2 * (int64_t)R * R + PINV_CHUNK * (int64_t)R + (int64_t)R + EIGEN_LWORK(R);
 }
 
-dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double *work, int *used_pinv) {
-  *used_pinv = 0;
+dtf_status dtf_normal_check(int R, const double *V) {
   for (int64_t i = 0; i < (int64_t)R * R; i++)
     if (!isfinite(V[i]))
       return dtf_error(DTF_ERR_NUMERIC, "normal equations have a non-finite entry (%g)", V[i]);
+  return DTF_OK;
+}
+
+dtf_status dtf_spd_solve(int R, const double *V, int64_t rows, double *B, double *work, int *used_pinv) {
+  *used_pinv = 0;
+  dtf_status st = dtf_normal_check(R, V);
+  if (st) return st;
   double *C = work;
   memcpy(C, V, (size_t)R * R * sizeof(double));
   if (lapack_cholesky(R, C) == 0) {

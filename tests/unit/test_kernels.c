@@ -395,6 +395,12 @@ static void test_hals_rows(void **state) {
     double got[ROWS * R], *bw = malloc((size_t)dtf_bpp_work(R) * sizeof(double));
     assert_int_equal(dtf_bpp_rows(R, V, ROWS, M, got, bw), DTF_OK);
     for (int i = 0; i < ROWS * R; i++) assert_true(fabs(got[i] - (A[i] > 1e-12 ? A[i] : 0)) < 1e-10);
+    double Vnan[R * R]; /* a non-finite entry is refused, not pivoted on */
+    memcpy(Vnan, V, sizeof Vnan);
+    Vnan[R + 2] = NAN;
+    assert_int_equal(dtf_bpp_rows(R, Vnan, ROWS, M, got, bw), DTF_ERR_NUMERIC);
+    assert_int_equal(dtf_normal_check(R, Vnan), DTF_ERR_NUMERIC);
+    assert_int_equal(dtf_normal_check(R, V), DTF_OK);
     free(bw);
   }
 }
